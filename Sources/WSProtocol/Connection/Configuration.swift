@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+
+extension Connection {
+    /// Settings for one connection. Every limit states its default and why.
+    public struct Configuration: Sendable {
+        /// The largest frame payload accepted (→ close 1009). Default 16 MiB, so a 16 MiB
+        /// message passes in one frame.
+        public var maxFrameSize: Int = 16 << 20
+        /// The largest message accepted, after decompression (→ close 1009). Default 16 MiB.
+        public var maxMessageSize: Int = 16 << 20
+        /// Outgoing data messages longer than this are split into frames of at most this many
+        /// payload bytes (RFC 6455 §5.4). `nil` (default) sends each message as one frame.
+        public var fragmentSize: Int? = nil
+        /// Answer pings with pongs automatically (RFC 6455 §5.5.2). Default on.
+        public var autoPong: Bool = true
+        /// The most automatic pongs produced by one ``Connection/receive(_:now:)`` call; beyond
+        /// it, only the most recent ping is answered (RFC 6455 §5.5.3 allows answering only the
+        /// most recent). Bounds what a ping flood can make us queue. Default 16.
+        public var maxAutoPongsPerReceive: Int = 16
+        /// Deliver data as ``Event/fragment(_:)`` pieces as they arrive instead of whole messages.
+        public var deliversFragments: Bool = false
+        /// The message type used by ``Connection/send(_:now:)`` for raw bytes. Default binary (as Tufao).
+        public var defaultMessageKind: Message.Kind = .binary
+        /// How long to wait for the peer's close frame (and, for a client, the server's TCP close)
+        /// after ours. Default 10 s (as Python websockets).
+        public var closeTimeout: Duration = .seconds(10)
+        /// Keepalive pings; `nil` (default) sends none.
+        public var keepalive: Keepalive? = nil
+
+        /// Keepalive settings: a ping every `interval` of silence, and failure with 1011 if its
+        /// pong does not come back within `timeout`.
+        public struct Keepalive: Hashable, Sendable {
+            public var interval: Duration
+            public var timeout: Duration
+            public init(interval: Duration, timeout: Duration) { self.interval = interval; self.timeout = timeout }
+        }
+
+        public init() {}
+    }
+}

@@ -45,7 +45,8 @@ enum SelfTestPage {
       return x.length === y.length && x.every((v, i) => v === y[i]);
     }
     function describe(v) {
-      return typeof v === "string" ? `text(${v.length} chars)` : `binary(${v.byteLength} bytes)`;
+      if (typeof v === "string") return `text(${v.length} chars ${JSON.stringify(v.slice(0, 24))})`;
+      return `binary(${v.byteLength} bytes ${Array.from(new Uint8Array(v).slice(0, 8)).join(",")})`;
     }
 
     async function run() {

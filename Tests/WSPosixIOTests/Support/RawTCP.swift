@@ -67,9 +67,22 @@ final class SilentListener: @unchecked Sendable {
         address = Sys.localAddress(fd)!
     }
 
-    /// A port nothing listens on (bound, never listening), for "connection refused".
-    static func unusedPort() throws -> (holder: SilentListener, port: Int) {
-        let l = try SilentListener()
-        return (l, Int(l.address.port))
+    /// A port that is bound but not listening, so connecting to it is refused.
+    static func unusedPortNotListening() throws -> (holder: BoundSocket, port: Int) {
+        let b = try BoundSocket()
+        return (b, Int(b.address.port))
+    }
+}
+
+/// A socket bound to a loopback port without listening (connections to it are refused).
+final class BoundSocket: @unchecked Sendable {
+    private let socket: FileDescriptor
+    let address: SocketAddress
+
+    init() throws {
+        let fd = try Sys.socket(family: .ipv4)
+        socket = FileDescriptor(fd)
+        try Sys.bind(fd, SocketAddress(numericHost: "127.0.0.1", port: 0)!)
+        address = Sys.localAddress(fd)!
     }
 }

@@ -7,9 +7,7 @@ import Musl
 import Darwin
 #endif
 
-// Block SIGINT/SIGTERM before any thread starts: `ws serve` receives them with sigwait and
-// shuts down gracefully (close 1001 to every peer).
-SignalWaiter.blockTermination()
+// A peer that goes away must not kill the tool with SIGPIPE; the write fails instead.
 signal(SIGPIPE, SIG_IGN)
 
 let options: CommandLineOptions

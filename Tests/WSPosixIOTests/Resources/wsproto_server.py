@@ -34,6 +34,8 @@ class Session:
         self.parts = []
 
     def send(self, event):
+        if self.ws.state is not ConnectionState.OPEN and not isinstance(event, CloseConnection):
+            return  # the close handshake has begun: no more data (RFC 6455 §5.5.1)
         self.sock.sendall(self.ws.send(event))
 
     def send_message(self, data):
@@ -87,7 +89,7 @@ class Session:
             self.report["close_code"] = event.code
             self.report["close_reason"] = event.reason
             if self.ws.state is ConnectionState.REMOTE_CLOSING:
-                self.send(event.response())
+                self.sock.sendall(self.ws.send(event.response()))
             # The server closes the TCP connection first (RFC 6455 §7.1.1).
             self.sock.shutdown(socket.SHUT_RDWR)
 

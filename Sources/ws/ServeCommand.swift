@@ -57,28 +57,30 @@ struct ServeCommand {
         }
     }
 
-    /// Runs one accepted connection according to its path.
+    /// Runs one accepted connection according to its path; logs its opening and closing on
+    /// standard error.
     static func serve(_ ws: WebSocket, room: ChatRoom) async {
         let path = ws.request?.path ?? "/"
-        switch path {
-        case "/chat":
-            let id = await room.join(ws)
-            for await event in ws {
-                if let message = event.message { await room.broadcast(message) }
-            }
-            await room.leave(id)
-        case "/report":
-            for await event in ws {
-                if case .text(let text) = event {
+        let peer = ws.peer.map { "\($0)" } ?? "?"
+        Terminal.error("ws: open \(peer) \(path)")
+        let member = path == "/chat" ? await room.join(ws) : nil
+        var ending = CloseInfo(code: .abnormalClosure)
+        for await event in ws {
+            if case .closed(let info) = event { ending = info }
+            guard let message = event.message else { continue }
+            switch path {
+            case "/chat":
+                await room.broadcast(message)
+            case "/report":
+                if case .text(let text) = message {
                     Terminal.line(text.split(whereSeparator: \.isNewline).joined(separator: " "))
                 }
-            }
-        default:  // /echo
-            for await event in ws {
-                guard let message = event.message else { continue }
-                do { try await ws.send(message) } catch { break }
+            default:  // /echo: same type, same bytes
+                try? await ws.send(message)
             }
         }
+        if let member { await room.leave(member) }
+        Terminal.error("ws: \(ending) \(peer) \(path)")
     }
 }
 

@@ -34,7 +34,8 @@ class Session:
         self.parts = []
 
     def send(self, event):
-        if self.ws.state is not ConnectionState.OPEN and not isinstance(event, CloseConnection):
+        closing = (ConnectionState.LOCAL_CLOSING, ConnectionState.REMOTE_CLOSING, ConnectionState.CLOSED)
+        if self.ws.state in closing and not isinstance(event, CloseConnection):
             return  # the close handshake has begun: no more data (RFC 6455 §5.5.1)
         self.sock.sendall(self.ws.send(event))
 

@@ -57,10 +57,14 @@ enum Peers {
         return peer
     }
 
-    /// The folder with the Python peers and the browser test page.
+    /// The folder with the Python peers: the source folder when it is there (so an edited peer
+    /// needs no rebuild), else the copy in the test bundle.
     static var resources: URL {
-        if let url = Bundle.module.url(forResource: "Resources", withExtension: nil) { return url }
-        return packageRoot.appendingPathComponent("Tests/WSPosixIOTests/Resources")
+        let source = packageRoot.appendingPathComponent("Tests/WSPosixIOTests/Resources")
+        if FileManager.default.fileExists(atPath: source.appendingPathComponent("peer_common.py").path) {
+            return source
+        }
+        return Bundle.module.url(forResource: "Resources", withExtension: nil) ?? source
     }
 
     /// Starts a Python peer script from ``resources``.

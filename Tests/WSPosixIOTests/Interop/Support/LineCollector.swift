@@ -59,6 +59,14 @@ final class LineCollector: Sendable {
         }
     }
 
+    /// Waits (bounded) until the writer closed the pipe and everything was read.
+    func waitForEnd(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while !state.withLock({ $0.atEnd }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
     /// Everything not handed out as a line yet.
     func everything() -> String {
         state.withLock { String(decoding: $0.buffer[$0.consumed...], as: UTF8.self) }

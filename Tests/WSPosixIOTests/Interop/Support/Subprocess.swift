@@ -104,6 +104,17 @@ final class Subprocess: Sendable {
     /// Everything the process wrote to standard error so far.
     var errorOutput: String { stderr.everything() }
 
+    /// Waits (bounded) until standard error contains `text` (at least `count` times).
+    func waitForError(containing text: String, count: Int = 1, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while errorOutput.components(separatedBy: text).count - 1 < count {
+            guard ContinuousClock.now < deadline else {
+                throw Failure(description: "\(name) stderr has no '\(text)' within \(timeout): \(errorOutput.suffix(2000))")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Writes bytes to the child's standard input.
     func sendInput(_ text: String) {
         stdinFD.withLock { fd in
@@ -128,11 +139,16 @@ final class Subprocess: Sendable {
     func sendSignal(_ number: Int32) { _ = kill(pid, number) }
 
     /// Waits (bounded) for the process to exit and returns its exit status, or nil on timeout.
-    /// A process killed by a signal reports 128 + the signal number, as shells do.
+    /// A process killed by a signal reports 128 + the signal number, as shells do. Once it
+    /// exited, its output has been read to the end (``errorOutput`` is complete).
     func waitForExit(timeout: Duration = .seconds(20)) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let status = reap(flags: WNOHANG) { return status }
+            if let status = reap(flags: WNOHANG) {
+                await stdout.waitForEnd(timeout: .seconds(2))
+                await stderr.waitForEnd(timeout: .seconds(2))
+                return status
+            }
             try? await Task.sleep(for: .milliseconds(10))
         }
         return nil

@@ -9,7 +9,7 @@ import Testing
 /// `/chat` (two sockets), closes with 4001, and reports `SELFTEST PASS` or
 /// `SELFTEST FAIL: <why>` to `/report`; `ws serve` prints that line.
 @Suite("Interop: headless Chromium", .timeLimit(.minutes(1)))
-struct BrowserTests {
+struct InteropBrowserTests {
     /// Starts Chromium on `url` with a fresh profile; `extra` adds flags (e.g. `--dump-dom`).
     static func startChromium(_ url: String, extra: [String] = []) throws -> (Subprocess, URL) {
         let chromium = try Peers.require(Peers.chromium, "chromium (apt-get install chromium)")
@@ -25,7 +25,7 @@ struct BrowserTests {
     @Test("The browser's WebSocket passes the self-test page against ws serve",
           .enabled(if: Peers.available(Peers.chromium) && Peers.available(Peers.wsBinary)))
     func selfTest() async throws {
-        let (serve, port) = try await WSToolTests.startServe()
+        let (serve, port) = try await InteropToolTests.startServe()
         defer { serve.stop() }
         let (browser, profile) = try Self.startChromium("http://127.0.0.1:\(port)/selftest")
         defer {
@@ -41,7 +41,7 @@ struct BrowserTests {
     @Test("The demo page is served and rendered",
           .enabled(if: Peers.available(Peers.chromium) && Peers.available(Peers.wsBinary)))
     func demoPage() async throws {
-        let (serve, port) = try await WSToolTests.startServe()
+        let (serve, port) = try await InteropToolTests.startServe()
         defer { serve.stop() }
         let (browser, profile) = try Self.startChromium("http://127.0.0.1:\(port)/", extra: ["--dump-dom"])
         defer {

@@ -8,7 +8,7 @@ import WSProtocol
 /// of the Python servers, `ws serve` as a server for the Python clients, and
 /// `ws autobahn-client` against a stand-in fuzzing server.
 @Suite("Interop: the ws tool", .timeLimit(.minutes(1)))
-struct WSToolTests {
+struct InteropToolTests {
     static let servers = PythonServerInteropTests.servers
     static let clients = PythonClientInteropTests.clients
 

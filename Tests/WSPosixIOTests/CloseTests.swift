@@ -124,10 +124,11 @@ struct CloseTests {
         config.flowControl = FlowControl(maxBufferedEvents: 1)
         let server = try await WebSocketServer.bind(port: 0, configuration: config) { ws in await parking.park(ws) }
         var client = WebSocket.ClientConfiguration()
-        client.connection.keepalive = .init(interval: .milliseconds(100), timeout: .milliseconds(200))
+        client.connection.keepalive = .init(interval: .milliseconds(200), timeout: .milliseconds(300))
         client.connection.closeTimeout = .milliseconds(300)
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: client)
-        try await ws.send(text: "fills the server's event buffer")
+        // (On a loaded machine the keepalive may already have failed; the outcome is the same.)
+        try? await ws.send(text: "fills the server's event buffer")
         var it = ws.makeAsyncIterator()
         let events = await Echo.drain(&it)
         guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }

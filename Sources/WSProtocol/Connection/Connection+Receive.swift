@@ -230,7 +230,13 @@ extension Connection {
             if let error = decodeThroughExtensions(fin: fin, into: &output) {
                 return fail(error, &context, into: &outputs)
             }
-            incoming.frameBuffer.removeAll(keepingCapacity: true)
+            // Keep a small buffer for the next frame; let a big one go, so an idle connection
+            // does not hold on to the largest frame it ever saw.
+            if incoming.frameBuffer.capacity > 4096 {
+                incoming.frameBuffer = []
+            } else {
+                incoming.frameBuffer.removeAll(keepingCapacity: true)
+            }
             incoming.size += output.count - start
             if incoming.size > configuration.maxMessageSize {
                 return fail(.messageTooLarge(limit: configuration.maxMessageSize), &context, into: &outputs)

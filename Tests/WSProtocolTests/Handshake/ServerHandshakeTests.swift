@@ -51,7 +51,7 @@ struct ServerHandshakeTests {
 
     @Test("A valid request is exposed with path, query, origin, subprotocols and extensions, at every split")
     func validRequest() throws {
-        let input = (Self.request.replacingOccurrences(of: "Sec-WebSocket-Version: 13\r\n",
+        let input = (Self.request.replacing("Sec-WebSocket-Version: 13\r\n",
             with: "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-webkit\r\n")).bytes
         var reference: ServerOutcome? = nil
         for chunks in Splits.all(input) {
@@ -124,7 +124,7 @@ struct ServerHandshakeTests {
 
     /// Builds a request from the RFC example with one line replaced.
     static func request(replacing old: String, with new: String) -> [UInt8] {
-        request.replacingOccurrences(of: old, with: new).bytes
+        request.replacing(old, with: new).bytes
     }
 
     @Test("Faulty upgrade requests: error and status", arguments: [

@@ -131,6 +131,9 @@ struct ServerHandshakeTests {
         ("GET /chat?room=1 HTTP/1.1", "POST /chat HTTP/1.1", HandshakeError.methodNotGet("POST"), 400),
         ("GET /chat?room=1 HTTP/1.1", "get /chat HTTP/1.1", .methodNotGet("get"), 400),
         ("GET /chat?room=1 HTTP/1.1", "GET /chat HTTP/1.0", .httpVersionTooOld(.http1_0), 400),
+        ("GET /chat?room=1 HTTP/1.1", "GET * HTTP/1.1", .malformedHead("invalid request target for an upgrade"), 400),
+        ("GET /chat?room=1 HTTP/1.1", "GET chat HTTP/1.1", .malformedHead("invalid request target for an upgrade"), 400),
+        ("GET /chat?room=1 HTTP/1.1", "GET http:///chat HTTP/1.1", .malformedHead("invalid request target for an upgrade"), 400),
         ("Host: server.example.com\r\n", "", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: a\r\nHost: b\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host:\r\n", .invalidHost, 400),
@@ -184,6 +187,21 @@ struct ServerHandshakeTests {
             \r
             \(body)
             """.bytes))
+    }
+
+    @Test("An absolute-form target carries the resource name (RFC 6455 §4.1 item 3)", arguments: [
+        ("http://server.example.com/chat?room=1", "/chat?room=1", "/chat", "room=1"),
+        ("HTTPS://server.example.com:443/a/b", "/a/b", "/a/b", nil),
+        ("ws://h", "/", "/", nil),
+        ("wss://h?x", "/?x", "/", "x"),
+        ("/plain", "/plain", "/plain", nil),
+    ] as [(String, String, String, String?)])
+    func absoluteForm(target: String, resource: String, path: String, query: String?) throws {
+        let r = try #require(Self.receive(Self.request(replacing: "/chat?room=1", with: target)).request)
+        #expect(r.target == target)
+        #expect(r.resource == resource)
+        #expect(r.path == path)
+        #expect(r.query == query)
     }
 
     @Test("Plain HTTP requests are told apart from bad upgrades")

@@ -39,7 +39,9 @@ public struct HTTPHeadParser: Sendable {
 
     /// A parsed head.
     public enum Head: Hashable, Sendable {
+        /// A request head (from a parser of kind ``Kind/request``).
         case request(HTTPRequestHead)
+        /// A response head (from a parser of kind ``Kind/response``).
         case response(HTTPResponseHead)
     }
 

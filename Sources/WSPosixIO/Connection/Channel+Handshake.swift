@@ -41,7 +41,7 @@ extension Channel {
         st.phaseDeadline = nil
         do {
             // The handshake timeout starts now, after the connect (a separate timer).
-            let handshake = try ClientHandshake(options: options, now: loop.now)
+            let handshake = try ClientHandshake(options: options, now: loop.now, entropy: BatchedSystemRandom())
             st.outbound.append(contentsOf: handshake.requestBytes)
             st.clientHandshake = handshake
             st.phase = .clientHandshake

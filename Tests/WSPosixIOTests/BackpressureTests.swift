@@ -23,9 +23,15 @@ struct BackpressureTests {
         var config = WebSocket.ClientConfiguration()
         config.flowControl = FlowControl(maxBufferedEvents: 4)
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
-        // Don't read for a while: the client stops reading, TCP fills, the server's send suspends.
-        try await Task.sleep(for: .milliseconds(300))
-        let stalled = progress.withLock { $0 }
+        // Don't read: the client stops reading, TCP fills, the server's send suspends. Wait
+        // (bounded) until the server's progress stops moving.
+        var stalled = progress.withLock { $0 }
+        for _ in 0..<100 {
+            try await Task.sleep(for: .milliseconds(100))
+            let now = progress.withLock { $0 }
+            if now.sent == stalled.sent && ws.isReadingPaused { break }
+            stalled = now
+        }
         #expect(stalled.sent < total)
         #expect(stalled.maxBuffered <= (256 << 10) + message.count)
         #expect(ws.isReadingPaused)

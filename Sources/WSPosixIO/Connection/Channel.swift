@@ -39,7 +39,19 @@ final class Channel: LoopHandler, @unchecked Sendable {
         var w = ChannelWakeups()
         state.withLock { st in
             if event.writable || (event.hangup && st.phase == .connecting) { onWritable(&st, &w) }
-            if event.readable && st.socket != nil && st.phase != .connecting { onReadable(&st, &w) }
+            if event.hangup && st.socket != nil && st.phase != .connecting {
+                // Error or hang-up is reported even without interest, level-triggered: the peer
+                // is gone, so read what is left whatever the pauses, then close (no spinning).
+                if st.phase == .awaitingDecision || st.endOfStream {
+                    if st.transportError == nil { st.transportError = .remoteHostClosed }
+                    abortConnection(&st, &w)
+                } else {
+                    onReadable(&st, &w, draining: true)
+                    if st.socket != nil && !st.endOfStream { abortConnection(&st, &w) }
+                }
+            } else if event.readable && st.socket != nil && st.phase != .connecting {
+                onReadable(&st, &w, draining: false)
+            }
             settle(&st, &w)
         }
         wake(w)
@@ -84,10 +96,11 @@ final class Channel: LoopHandler, @unchecked Sendable {
         wake(w)
     }
 
-    private func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+    private func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) {
         let buffer = loop.readBuffer
-        // A few reads per wakeup keep one busy peer from starving the others.
-        for _ in 0..<4 {
+        // A few reads per wakeup keep one busy peer from starving the others (all of them
+        // when draining a connection whose peer hung up: the kernel holds a bounded amount).
+        for _ in 0..<(draining ? Int.max : 4) {
             guard let fd = st.socket?.raw, !st.endOfStream, st.phase != .awaitingDecision else { return }
             let n: Int?
             do {
@@ -103,7 +116,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 return
             }
             feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), &st, &w)
-            if st.readPausedByApplication || n < buffer.count { return }
+            if !draining && (st.readPausedByApplication || n < buffer.count) { return }
         }
     }
 
@@ -160,7 +173,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
     /// After any input: flush, close when done, fix the poller interest, set the timer.
     /// Loop thread only.
     func settle(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        if st.socket != nil && !st.wantsWrite { flush(&st, &w) }
+        if st.socket != nil && !st.wantsWrite && !st.deliveringInline { flush(&st, &w) }
         if st.socket != nil && st.transportError != nil && st.phase == .open {
             abortConnection(&st, &w)
         }
@@ -193,7 +206,9 @@ final class Channel: LoopHandler, @unchecked Sendable {
         switch st.phase {
         case .connecting, .awaitingDecision, .closed: read = false
         case .clientHandshake, .serverHandshake, .httpResponse, .open:
-            read = !st.endOfStream && (!st.readPausedByApplication || st.abandoned)
+            // With an event handler, reading pauses while its replies are above the high-water mark.
+            let repliesBacklogged = st.inlineSocket != nil && st.pendingBytes > flow.highWaterMark
+            read = !st.endOfStream && (!st.readPausedByApplication || st.abandoned) && !repliesBacklogged
         }
         let write = st.wantsWrite || st.phase == .connecting
         if read != st.registeredRead || write != st.registeredWrite {
@@ -208,12 +223,36 @@ final class Channel: LoopHandler, @unchecked Sendable {
         if let c = w.eventWaiter { c.resume(returning: w.event) }
         for c in w.senders { c.resume() }
         if let c = w.connectWaiter { c.resume(returning: w.connectResult) }
+        if let target = w.inlineTarget, let handler = server?.onEvent {
+            if loop.inEventLoop {
+                deliverInline(to: target, handler: handler, w)
+            } else {
+                let batch = w
+                loop.execute { [self] in deliverInline(to: target, handler: handler, batch) }
+            }
+        }
         if w.needsLoop { loop.execute { [self] in service() } }
         if let server {
             if w.finished { server.remove(self) }
             if let request = w.decide { server.decide(request, on: self) }
             if let head = w.answer { server.answer(head, on: self) }
             if w.opened { server.opened(self) }
+        }
+    }
+
+    /// Calls the server's event handler for a batch (loop thread), then writes everything it
+    /// queued with one call.
+    private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
+        state.withLock { $0.deliveringInline = true }
+        if let first = w.inlineFirst { handler(socket, first) }
+        for event in w.inlineMore { handler(socket, event) }
+        var after = ChannelWakeups()
+        state.withLock { st in
+            st.deliveringInline = false
+            settle(&st, &after)
+        }
+        if after.inlineTarget != nil || after.needsLoop || after.finished || !after.senders.isEmpty {
+            wake(after)
         }
     }
 }

@@ -290,6 +290,21 @@ enum Sys {
 
     struct ResolveFailure: Error { var message: String }
 
+    // MARK: randomness
+
+    /// Fills `buffer` from the kernel's CSPRNG (getrandom on Linux, arc4random_buf on Darwin).
+    static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if canImport(Darwin)
+        arc4random_buf(buffer.baseAddress, buffer.count)
+        #else
+        var filled = 0
+        while filled < buffer.count {
+            let n = getrandom(buffer.baseAddress! + filled, buffer.count - filled, 0)
+            if n > 0 { filled += n } else if errno != EINTR { fatalError("getrandom failed: \(errno)") }
+        }
+        #endif
+    }
+
     // MARK: clock, threads, limits
 
     /// CLOCK_MONOTONIC in nanoseconds.
@@ -437,7 +452,8 @@ extension Sys {
     /// Registers `fd` (`isNew`) or changes its interest. Level-triggered.
     static func pollerSet(_ ep: Int32, fd: Int32, read: Bool, write: Bool, isNew: Bool) throws(SystemError) {
         var ev = epoll_event()
-        ev.events = (read ? EPOLLIN.rawValue : 0) | (write ? EPOLLOUT.rawValue : 0) | EPOLLRDHUP.rawValue
+        // EPOLLRDHUP only with read interest: it is level-triggered and would spin while reading is paused.
+        ev.events = (read ? EPOLLIN.rawValue | EPOLLRDHUP.rawValue : 0) | (write ? EPOLLOUT.rawValue : 0)
         ev.data.fd = fd
         _ = try check("epoll_ctl") { epoll_ctl(ep, isNew ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) }
     }

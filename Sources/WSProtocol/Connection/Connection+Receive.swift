@@ -100,12 +100,13 @@ extension Connection {
         if opcode != .continuation {
             incoming.start(kind: opcode == .text ? .text : .binary, reservedBits: header.rsv)
         }
+        // Without an extension the wire bytes count against the message limit; with one, the
+        // decoded bytes do (counted when the frame is decoded).
+        if incoming.reservedBits == 0 { incoming.size += length }
         if incoming.reservedBits != 0 || configuration.deliversFragments {
             sink = .frame
         } else {
             sink = .message
-            incoming.size += length
-            if opcode != .continuation { incoming.buffer.reserveCapacity(length) }
         }
         return true
     }
@@ -158,6 +159,8 @@ extension Connection {
         case .control:
             MessageAssembler.appendUnmasked(chunk, key: key, offset: offset, to: &incoming.controlBuffer)
         case .message:
+            // The first frame spans reads (else the fast path took it): size the buffer once.
+            if offset == 0 && frame.opcode != .continuation { incoming.buffer.reserveCapacity(Int(frame.payloadLength)) }
             let start = MessageAssembler.appendUnmasked(chunk, key: key, offset: offset, to: &incoming.buffer)
             // Fail fast on text that can no longer be UTF-8 (RFC 6455 §8.1), before the frame ends.
             if incoming.kind == .text && !incoming.validateText(incoming.buffer, from: start) {
@@ -227,7 +230,13 @@ extension Connection {
             if let error = decodeThroughExtensions(fin: fin, into: &output) {
                 return fail(error, &context, into: &outputs)
             }
-            incoming.frameBuffer.removeAll(keepingCapacity: true)
+            // Keep a small buffer for the next frame; let a big one go, so an idle connection
+            // does not hold on to the largest frame it ever saw.
+            if incoming.frameBuffer.capacity > 4096 {
+                incoming.frameBuffer = []
+            } else {
+                incoming.frameBuffer.removeAll(keepingCapacity: true)
+            }
             incoming.size += output.count - start
             if incoming.size > configuration.maxMessageSize {
                 return fail(.messageTooLarge(limit: configuration.maxMessageSize), &context, into: &outputs)
@@ -280,7 +289,11 @@ extension Connection {
                     return error
                 }
             }
-            if let failure { return failure }
+            if let failure {
+                // Report the configured limit, whatever the extension was told was left of it.
+                if case .messageTooLarge = failure { return .messageTooLarge(limit: configuration.maxMessageSize) }
+                return failure
+            }
             if isLast { output = piece } else { input = piece }
         }
         return nil

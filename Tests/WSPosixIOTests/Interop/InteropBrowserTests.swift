@@ -8,7 +8,7 @@ import Testing
 /// `/echo` (text with non-ASCII, empty and large messages; binary with every byte value) and
 /// `/chat` (two sockets), closes with 4001, and reports `SELFTEST PASS` or
 /// `SELFTEST FAIL: <why>` to `/report`; `ws serve` prints that line.
-@Suite("Interop: headless Chromium", .timeLimit(.minutes(1)))
+@Suite("Interop: headless Chromium", .serialized, .timeLimit(.minutes(1)))
 struct InteropBrowserTests {
     /// Starts Chromium on `url` with a fresh profile; `extra` adds flags (e.g. `--dump-dom`).
     static func startChromium(_ url: String, extra: [String] = []) throws -> (Subprocess, URL) {

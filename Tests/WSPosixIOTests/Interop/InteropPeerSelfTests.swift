@@ -4,7 +4,7 @@ import Testing
 
 /// Checks the interop machinery itself: the CRC the reports use, and that the Python peers
 /// are installed and agree with each other before they judge our code.
-@Suite("Interop peers self-check", .timeLimit(.minutes(1)))
+@Suite("Interop peers self-check", .serialized, .timeLimit(.minutes(1)))
 struct InteropPeerSelfTests {
     @Test func crc32MatchesZlib() {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)

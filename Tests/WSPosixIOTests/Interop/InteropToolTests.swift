@@ -7,7 +7,7 @@ import WSProtocol
 /// The `ws` executable (built with the tests) against Python peers: `ws connect` as a client
 /// of the Python servers, `ws serve` as a server for the Python clients, and
 /// `ws autobahn-client` against a stand-in fuzzing server.
-@Suite("Interop: the ws tool", .timeLimit(.minutes(1)))
+@Suite("Interop: the ws tool", .serialized, .timeLimit(.minutes(1)))
 struct InteropToolTests {
     static let servers = PythonServerInteropTests.servers
     static let clients = PythonClientInteropTests.clients

@@ -6,7 +6,7 @@ import WSProtocol
 
 /// Our server (`WebSocketServer`, in process, see ``CommandServer``) against clients nobody
 /// here wrote: Python websockets 17.4 and wsproto 1.3.2 (Resources/*_client.py).
-@Suite("Interop: Python clients, our server", .timeLimit(.minutes(1)))
+@Suite("Interop: Python clients, our server", .serialized, .timeLimit(.minutes(1)))
 struct PythonClientInteropTests {
     static let clients = ["websockets_client.py", "wsproto_client.py"]
 

@@ -6,7 +6,7 @@ import WSProtocol
 
 /// Our client (`WebSocket.connect`) against servers nobody here wrote: Python websockets 17.4
 /// and wsproto 1.3.2 (Resources/websockets_server.py, wsproto_server.py).
-@Suite("Interop: our client, Python servers", .timeLimit(.minutes(1)))
+@Suite("Interop: our client, Python servers", .serialized, .timeLimit(.minutes(1)))
 struct PythonServerInteropTests {
     static let servers = ["websockets_server.py", "wsproto_server.py"]
 

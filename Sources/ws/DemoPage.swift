@@ -84,6 +84,27 @@ enum DemoPage {
       log("out", `→ [binary ${bytes.length} bytes] ${hex(bytes)}`);
       $("text").value = "";
     };
+    // /?auto: drive the page as a person would (connect, send as text, send as binary) and
+    // report the messages it showed to /report; the browser test uses this.
+    if (new URLSearchParams(location.search).has("auto")) {
+      $("connect").click();
+      const wait = test => new Promise(resolve => {
+        const timer = setInterval(() => { if (test()) { clearInterval(timer); resolve(); } }, 20);
+      });
+      const incoming = () => Array.from(document.querySelectorAll("#log .in"), e => e.textContent);
+      wait(() => socket && socket.readyState === WebSocket.OPEN).then(async () => {
+        $("text").value = "hello ✓"; $("sendText").click();
+        await wait(() => incoming().length === 1);
+        $("text").value = "hello ✓"; $("sendBinary").click();
+        await wait(() => incoming().length === 2);
+        const report = new WebSocket(`ws://${location.host}/report`);
+        report.onopen = () => {
+          for (const line of incoming()) report.send("DEMO " + line);
+          report.send("DEMO END");
+          report.close(1000);
+        };
+      });
+    }
     </script>
     </body>
     </html>

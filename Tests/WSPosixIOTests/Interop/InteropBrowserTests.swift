@@ -38,6 +38,23 @@ struct InteropBrowserTests {
         #expect(serve.errorOutput.contains("closed 4001"))
     }
 
+    @Test("The demo page, driven through its buttons, shows the echoed text and binary",
+          .enabled(if: Peers.available(Peers.chromium) && Peers.available(Peers.wsBinary)))
+    func demoPageEcho() async throws {
+        let (serve, port) = try await InteropToolTests.startServe()
+        defer { serve.stop() }
+        let (browser, profile) = try Self.startChromium("http://127.0.0.1:\(port)/?auto")
+        defer {
+            browser.stop()
+            try? FileManager.default.removeItem(at: profile)
+        }
+        var lines: [String] = []
+        while lines.last != "DEMO END", lines.count < 10 {
+            lines.append(try await serve.line(where: { $0.hasPrefix("DEMO ") }, timeout: .seconds(45)))
+        }
+        #expect(lines == ["DEMO ← hello ✓", "DEMO ← [binary 9 bytes] 68 65 6c 6c 6f 20 e2 9c 93", "DEMO END"])
+    }
+
     @Test("The demo page is served and rendered",
           .enabled(if: Peers.available(Peers.chromium) && Peers.available(Peers.wsBinary)))
     func demoPage() async throws {

@@ -133,7 +133,7 @@ extension Channel {
         let e = st.events[st.eventsHead]
         st.eventsHead += 1
         if st.eventsHead == st.events.count {
-            if st.events.capacity > 256 { st.events = [] } else { st.events.removeAll(keepingCapacity: true) }
+            if st.events.capacity > 16 { st.events = [] } else { st.events.removeAll(keepingCapacity: true) }
             st.eventsHead = 0
         }
         if case .closed = e { st.closedEventTaken = true }

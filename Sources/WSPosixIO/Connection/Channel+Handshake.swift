@@ -60,8 +60,7 @@ extension Channel {
         case .needMoreData:
             return
         case .connected(let connection, let leftover, let response):
-            st.clientHandshake = nil
-            st.clientOptions = nil
+            st.dropHandshakes()
             st.connection = connection
             st.response = response
             st.phase = .open
@@ -170,7 +169,7 @@ extension Channel {
                 let (response, connection, leftover) = try st.serverHandshake!.accept(
                     request, subprotocol: subprotocol, extensions: extensions, headers: headers,
                     configuration: server?.configuration.connection ?? .init(), now: now)
-                st.serverHandshake = nil
+                st.dropHandshakes()
                 st.outbound.append(contentsOf: response)
                 st.connection = connection
                 st.phase = .open
@@ -194,7 +193,7 @@ extension Channel {
     /// Writes an HTTP response, half-closes, and closes once the peer has closed too (or after
     /// a short linger), so the peer reads the response instead of a reset.
     func startHTTPResponse(_ bytes: [UInt8], _ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        st.serverHandshake = nil
+        st.dropHandshakes()
         st.phase = .httpResponse
         st.outbound.append(contentsOf: bytes)
         st.shutdownAfterFlush = true

@@ -121,7 +121,8 @@ extension Channel {
         }
         if st.pendingBytes == 0 {
             // Keep a small buffer for the next messages; give big ones back (idle memory).
-            if st.outbound.capacity > 64 << 10 { st.outbound = [] } else { st.outbound.removeAll(keepingCapacity: true) }
+            // (Idle budget: a few KiB per connection, so only a small buffer is kept.)
+            if st.outbound.capacity > 4 << 10 { st.outbound = [] } else { st.outbound.removeAll(keepingCapacity: true) }
             st.outboundStart = 0
             if st.wantsWrite {
                 st.wantsWrite = false
@@ -158,6 +159,7 @@ extension Channel {
         st.socket = nil  // closes the descriptor
         let wasOpen = st.phase == .open
         st.phase = .closed
+        st.dropHandshakes()
         st.phaseDeadline = nil
         st.outbound = []; st.outboundStart = 0
         if wasOpen && st.connection?.isClosed == false {

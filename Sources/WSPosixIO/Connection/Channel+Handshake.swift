@@ -7,13 +7,15 @@ extension Channel {
 
     /// Registers the socket and starts the TCP connect; resumes when the WebSocket is open or
     /// the attempt failed.
-    func startClient(options: ClientHandshake.Options, connectDeadline: Instant) async -> Result<Void, WebSocketError> {
+    func startClient(options: ClientHandshake.Options, connectDeadline: Instant,
+                     transport: (@Sendable () -> any Transport)?) async -> Result<Void, WebSocketError> {
         guard let peer else { return .failure(.invalidArgument("no address")) }
         return await withCheckedContinuation { continuation in
             state.withLock { st in
                 st.connectWaiter = continuation
                 st.clientOptions = options
                 st.phaseDeadline = connectDeadline
+                st.transport = transport?()  // started once TCP is up
             }
             loop.execute { [self] in
                 var w = ChannelWakeups()
@@ -39,6 +41,10 @@ extension Channel {
         try? Sys.setNoDelay(fd)
         st.localAddress = Sys.localAddress(fd)
         st.phaseDeadline = nil
+        if let transport = st.transport, !startTransport(transport, &st) {
+            connectFailed(st.transportError ?? .closed, &st, &w)
+            return
+        }
         do {
             // The handshake timeout starts now, after the connect (a separate timer).
             let handshake = try ClientHandshake(options: options, now: loop.now, entropy: BatchedSystemRandom())
@@ -96,6 +102,10 @@ extension Channel {
             }
             try? Sys.setNoDelay(fd)
             st.localAddress = Sys.localAddress(fd)
+            if let factory = server?.configuration.transport, !startTransport(factory(), &st) {
+                closeSocket(&st, &w)
+                return
+            }
             if let refusal {
                 startHTTPResponse(refusal, &st, &w)
             } else {

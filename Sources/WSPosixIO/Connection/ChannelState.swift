@@ -64,6 +64,17 @@ struct ChannelState: ~Copyable {
     var outbound: [UInt8] = []
     var outboundStart = 0
     var pendingBytes: Int { outbound.count - outboundStart }
+    /// With a ``Transport``: `outbound[outboundStart..<plainStart]` is wrapped (ready to write),
+    /// `outbound[plainStart...]` is plaintext still to wrap.
+    var plainStart = 0
+    /// The transport between socket and WebSocket bytes; `nil` for plain TCP (the fast path).
+    var transport: (any Transport)?
+
+    mutating func resetOutbound() {
+        outbound = []
+        outboundStart = 0
+        plainStart = 0
+    }
 
     // Poller interest as registered, and why reading may be off.
     var registeredRead = false

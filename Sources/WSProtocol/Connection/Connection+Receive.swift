@@ -127,10 +127,12 @@ extension Connection {
             if !incoming.isOpen { return .unexpectedContinuation }
         } else {
             if incoming.isOpen { return .expectedContinuation }
-            var claimed: UInt8 = 0
-            for e in extensions { claimed |= e.reservedBits }
-            let unclaimed = header.rsv & ~claimed
-            if unclaimed != 0 { return .reservedBitsSet(unclaimed) }
+            if header.rsv != 0 {
+                var claimed: UInt8 = 0
+                for e in extensions { claimed |= e.reservedBits }
+                let unclaimed = header.rsv & ~claimed
+                if unclaimed != 0 { return .reservedBitsSet(unclaimed) }
+            }
         }
         switch role {
         case .server: if header.maskingKey == nil { return .unmaskedFrameFromClient }

@@ -20,7 +20,7 @@ extension Connection {
         public var maxAutoPongsPerReceive: Int = 16
         /// Deliver data as ``Event/fragment(_:)`` pieces as they arrive instead of whole messages.
         public var deliversFragments: Bool = false
-        /// The message type used by ``Connection/send(_:now:)`` for raw bytes. Default binary (as Tufao).
+        /// The message type used by ``Connection/send(_:now:)-([UInt8],_)`` for raw bytes. Default binary (as Tufao).
         public var defaultMessageKind: Message.Kind = .binary
         /// How long to wait for the peer's close frame after ours, and, for a client, how long to
         /// wait after the close handshake for the server to close TCP (each wait is bounded

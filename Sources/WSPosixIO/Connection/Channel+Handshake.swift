@@ -47,7 +47,8 @@ extension Channel {
         }
         do {
             // The handshake timeout starts now, after the connect (a separate timer).
-            let handshake = try ClientHandshake(options: options, now: loop.now, entropy: BatchedSystemRandom())
+            // Masking keys from a ChaCha20 keystream keyed once by the kernel (no syscall per frame).
+            let handshake = try ClientHandshake(options: options, now: loop.now, entropy: ChaChaRandomNumberGenerator())
             st.outbound.append(contentsOf: handshake.requestBytes)
             st.clientHandshake = handshake
             st.phase = .clientHandshake

@@ -290,21 +290,6 @@ enum Sys {
 
     struct ResolveFailure: Error { var message: String }
 
-    // MARK: randomness
-
-    /// Fills `buffer` from the kernel's CSPRNG (getrandom on Linux, arc4random_buf on Darwin).
-    static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
-        #if canImport(Darwin)
-        arc4random_buf(buffer.baseAddress, buffer.count)
-        #else
-        var filled = 0
-        while filled < buffer.count {
-            let n = getrandom(buffer.baseAddress! + filled, buffer.count - filled, 0)
-            if n > 0 { filled += n } else if errno != EINTR { fatalError("getrandom failed: \(errno)") }
-        }
-        #endif
-    }
-
     // MARK: clock, threads, limits
 
     /// CLOCK_MONOTONIC in nanoseconds.

@@ -350,38 +350,25 @@ enum Sys {
     /// The soft and hard limits on open file descriptors (RLIMIT_NOFILE).
     static func openFileLimit() -> (soft: UInt64, hard: UInt64) {
         var rl = rlimit()
-        #if canImport(Darwin)
-        getrlimit(RLIMIT_NOFILE, &rl)
-        #else
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl)
-        #endif
+        getrlimit(openFilesResource, &rl)
         return (UInt64(rl.rlim_cur), UInt64(rl.rlim_max))
     }
 
     static func setOpenFileLimit(soft: UInt64) throws(SystemError) {
         var rl = rlimit()
-        #if canImport(Darwin)
-        getrlimit(RLIMIT_NOFILE, &rl)
+        getrlimit(openFilesResource, &rl)
         rl.rlim_cur = rlim_t(soft)
-        _ = try check("setrlimit") { setrlimit(RLIMIT_NOFILE, &rl) }
-        #else
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl)
-        rl.rlim_cur = rlim_t(soft)
-        _ = try check("setrlimit") { setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl) }
-        #endif
+        _ = try check("setrlimit") { setrlimit(openFilesResource, &rl) }
     }
 }
 
-// MARK: readiness (epoll on Linux, kqueue on Darwin)
+#if canImport(Darwin)
+private let openFilesResource = RLIMIT_NOFILE
+#else
+private let openFilesResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#endif
 
-/// One readiness notification from ``Sys/pollerWait(_:into:timeoutMilliseconds:)``.
-struct PollEvent {
-    var fd: Int32
-    var readable: Bool
-    var writable: Bool
-    /// Error or hang-up: the owner should read (to see EOF or the error) and close.
-    var hangup: Bool
-}
+// MARK: readiness (epoll on Linux, kqueue on Darwin)
 
 extension Sys {
     #if canImport(Darwin)

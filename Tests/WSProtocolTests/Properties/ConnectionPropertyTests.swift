@@ -22,18 +22,6 @@ struct ConnectionPropertyTests {
         return .binary(rng.bytes(length))
     }
 
-    /// Delivers everything pending between the two sides of `pair` in random chunks, then ends
-    /// the streams as ``LinkedPair/pump(limit:)`` does. Bounded.
-    static func pumpRandomly(_ pair: inout LinkedPair, using rng: inout SeededGenerator) {
-        for _ in 0..<100_000 {
-            let maxChunk = [1, 7, 64, 1500, 100_000].randomElement(using: &rng)!
-            pair.chunkSize = Int.random(in: 1...maxChunk, using: &rng)
-            let before = (pair.toServer.count, pair.toClient.count, pair.serverSawEndOfStream, pair.clientSawEndOfStream)
-            pair.pump(limit: 1)
-            if before == (pair.toServer.count, pair.toClient.count, pair.serverSawEndOfStream, pair.clientSawEndOfStream) { return }
-        }
-    }
-
     @Test("Random message sequences both ways, with pings and any fragment size, arrive intact and in order under random chunking")
     func linkedPairRoundTrip() throws {
         for seed in PropertyRun.seeds(default: 100) {
@@ -41,7 +29,7 @@ struct ConnectionPropertyTests {
             var clientConfiguration = Connection.Configuration(), serverConfiguration = Connection.Configuration()
             clientConfiguration.fragmentSize = [nil, 1, 5, 125, 1000].randomElement(using: &rng)!
             serverConfiguration.fragmentSize = [nil, 2, 126, 4096].randomElement(using: &rng)!
-            var pair = LinkedPair(client: clientConfiguration, server: serverConfiguration, clientEntropy: SeededGenerator(seed: seed))
+            var pair = RandomLink(client: clientConfiguration, server: serverConfiguration, clientEntropy: SeededGenerator(seed: seed))
             var toServer: [Message] = [], toClient: [Message] = []
             var pings: [[UInt8]] = []
             for _ in 0..<Int.random(in: 0...12, using: &rng) {
@@ -50,27 +38,28 @@ struct ConnectionPropertyTests {
                 case 0:
                     let payload = rng.bytes(Int.random(in: 0...125, using: &rng))
                     pings.append(payload)
-                    try pair.client { (c, now) throws(UsageError) in try c.ping(payload, now: now) }
+                    try pair.client { (c) throws(UsageError) in try c.ping(payload, now: .zero) }
                 case 1, 2:
                     toServer.append(message)
-                    try pair.client { (c, now) throws(UsageError) in try c.send(message, now: now) }
+                    try pair.client { (c) throws(UsageError) in try c.send(message, now: .zero) }
                 default:
                     toClient.append(message)
-                    try pair.server { (c, now) throws(UsageError) in try c.send(message, now: now) }
+                    try pair.server { (c) throws(UsageError) in try c.send(message, now: .zero) }
                 }
-                if Bool.random(using: &rng) { Self.pumpRandomly(&pair, using: &rng) }
+                if Bool.random(using: &rng) { pair.pump(using: &rng) }
             }
             let closeFromClient = Bool.random(using: &rng)
             if closeFromClient {
-                try pair.client { (c, now) throws(UsageError) in try c.close(code: .normalClosure, reason: "done", now: now) }
+                try pair.client { (c) throws(UsageError) in try c.close(code: .normalClosure, reason: "done", now: .zero) }
             } else {
                 // Pings still in flight when the server's close goes out get no pong (RFC 6455
                 // §5.5.1: nothing is sent after a close frame), so deliver them first.
-                Self.pumpRandomly(&pair, using: &rng)
-                try pair.server { (c, now) throws(UsageError) in try c.close(code: .goingAway, now: now) }
+                pair.pump(using: &rng)
+                try pair.server { (c) throws(UsageError) in try c.close(code: .goingAway, now: .zero) }
             }
-            Self.pumpRandomly(&pair, using: &rng)
+            pair.pump(using: &rng)
 
+            #expect(pair.toServer.isEmpty && pair.toClient.isEmpty, "seed \(seed)")
             let serverMessages = pair.serverEvents.compactMap { if case .message(let m) = $0 { m } else { nil } }
             let clientMessages = pair.clientEvents.compactMap { if case .message(let m) = $0 { m } else { nil } }
             let serverPings = pair.serverEvents.compactMap { if case .ping(let p) = $0 { p } else { nil } }
@@ -194,6 +183,63 @@ struct ConnectionPropertyTests {
             return close.payload == echo ? nil : "echo \(close.payload) for \(peer)"
         case .handshakeCompleted(_, initiatedLocally: true), .abnormal, .timedOut:
             return "unexpected reason \(reason)"
+        }
+    }
+}
+
+/// A client and a server joined in memory that read what the other wrote in random chunks. Its
+/// own small link (rather than `LinkedPair`) so that the chunking is drawn from the seed.
+struct RandomLink {
+    var client: Connection
+    var server: Connection
+    var toServer: [UInt8] = [], toClient: [UInt8] = []
+    var clientEvents: [Event] = [], serverEvents: [Event] = []
+    var clientClosedTransport = false, serverClosedTransport = false
+    var clientSawEndOfStream = false, serverSawEndOfStream = false
+
+    init(client: Connection.Configuration, server: Connection.Configuration, clientEntropy: some RandomNumberGenerator & Sendable) {
+        self.client = Connection(role: .client, configuration: client, entropy: clientEntropy)
+        self.server = Connection(role: .server, configuration: server)
+    }
+
+    mutating func perform(_ outputs: [Connection.Output], fromClient: Bool) {
+        for output in outputs {
+            switch output {
+            case .write(let bytes): if fromClient { toServer += bytes } else { toClient += bytes }
+            case .deliver(let event): if fromClient { clientEvents.append(event) } else { serverEvents.append(event) }
+            case .shutdownWrite, .closeTransport: if fromClient { clientClosedTransport = true } else { serverClosedTransport = true }
+            }
+        }
+    }
+
+    mutating func client(_ command: (inout Connection) throws(UsageError) -> [Connection.Output]) throws(UsageError) {
+        perform(try command(&client), fromClient: true)
+    }
+
+    mutating func server(_ command: (inout Connection) throws(UsageError) -> [Connection.Output]) throws(UsageError) {
+        perform(try command(&server), fromClient: false)
+    }
+
+    /// Moves bytes both ways in random chunks until nothing is pending, then reports end of
+    /// stream to a side whose peer closed its transport. Bounded.
+    mutating func pump(using rng: inout SeededGenerator) {
+        for _ in 0..<1_000_000 {
+            let size = Int.random(in: 1...[1, 7, 64, 1500, 100_000].randomElement(using: &rng)!, using: &rng)
+            if !toServer.isEmpty && !serverClosedTransport && (toClient.isEmpty || clientClosedTransport || Bool.random(using: &rng)) {
+                let chunk = Array(toServer.prefix(size)); toServer.removeFirst(chunk.count)
+                perform(server.receive(chunk, now: .zero), fromClient: false)
+            } else if !toClient.isEmpty && !clientClosedTransport {
+                let chunk = Array(toClient.prefix(size)); toClient.removeFirst(chunk.count)
+                perform(client.receive(chunk, now: .zero), fromClient: true)
+            } else if clientClosedTransport && !serverSawEndOfStream && !serverClosedTransport {
+                serverSawEndOfStream = true
+                perform(server.receiveEndOfStream(now: .zero), fromClient: false)
+            } else if serverClosedTransport && !clientSawEndOfStream && !clientClosedTransport {
+                clientSawEndOfStream = true
+                perform(client.receiveEndOfStream(now: .zero), fromClient: true)
+            } else {
+                return
+            }
         }
     }
 }

@@ -119,10 +119,25 @@ struct ConnectionPropertyTests {
         return bytes
     }
 
-    @Test("Garbage never traps, gives the same outcome however it is cut, and ends only in documented outcomes")
-    func garbageHasDocumentedOutcomes() {
+    /// Configurations the garbage runs under: defaults, streaming delivery, and limits small
+    /// enough for random frames to hit them (1009).
+    static let garbageConfigurations: [String] = ["default", "streaming", "small limits"]
+
+    static func configuration(_ name: String) -> Connection.Configuration {
         var configuration = Connection.Configuration()
         configuration.maxAutoPongsPerReceive = .max  // so that the pong count cannot depend on the cut
+        switch name {
+        case "streaming": configuration.deliversFragments = true
+        case "small limits": configuration.maxFrameSize = 64; configuration.maxMessageSize = 100
+        default: break
+        }
+        return configuration
+    }
+
+    @Test("Garbage never traps, gives the same outcome however it is cut, and ends only in documented outcomes",
+          arguments: garbageConfigurations)
+    func garbageHasDocumentedOutcomes(configurationName: String) {
+        let configuration = Self.configuration(configurationName)
         var kinds: Set<String> = []  // which outcomes the generator reached
         for seed in PropertyRun.seeds {
             var rng = SeededGenerator(seed: seed)
@@ -137,7 +152,7 @@ struct ConnectionPropertyTests {
                     switch event {
                     case .closed(.protocolError(let e)): "failed \(e.closeCode)"
                     case .closed(.handshakeCompleted): "closed by peer"
-                    case .message: "message"
+                    case .message, .fragment: "data"
                     default: "other"
                     }
                 })
@@ -146,7 +161,9 @@ struct ConnectionPropertyTests {
             }
         }
         if PropertyRun.seeds.count >= 100 {
-            #expect(kinds.isSuperset(of: ["failed 1002", "failed 1007", "closed by peer", "message"]), "\(kinds)")
+            var expected: Set<String> = ["failed 1002", "failed 1007", "closed by peer", "data"]
+            if configurationName == "small limits" { expected.insert("failed 1009") }
+            #expect(kinds.isSuperset(of: expected), "\(kinds)")
         }
     }
 

@@ -10,10 +10,12 @@
 /// continuation byte is `80`–`BF`.
 ///
 /// Speed: runs of ASCII are skipped 16 bytes at a time by testing the high bit of two `UInt64`
-/// words at once; while at least 4 bytes remain, each multi-byte sequence is checked from one
-/// little-endian `UInt32` load without touching the stored state; only the last 0–3 bytes of a
-/// buffer go through the byte-at-a-time state below, which is what carries a sequence that the
-/// end of the buffer cuts short into the next call.
+/// words at once. While at least 4 bytes remain, each multi-byte sequence is checked with one
+/// masked test of a little-endian `UInt32` load (lead class and continuation prefixes at once)
+/// plus the narrowed range after E0, ED, F0, F4, without touching the stored state. The
+/// byte-at-a-time state machine below runs only to find the exact failing byte, and on the last
+/// 0–3 bytes of a buffer, where it carries a sequence cut by the end of the buffer into the
+/// next call.
 public struct UTF8Validator: Hashable, Sendable {
     /// Bytes still expected to complete the current sequence.
     @usableFromInline var pending: UInt8 = 0

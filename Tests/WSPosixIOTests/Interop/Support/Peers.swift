@@ -46,13 +46,11 @@ enum Peers {
     /// when peers are required (the test then fails in ``require(_:_:)``).
     static func available(_ peer: String?) -> Bool { peer != nil || required }
 
-    /// Returns the peer's path or fails the test with a message that says how to install it.
-    static func require(_ peer: String?, _ what: String,
-                        sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    /// Returns the peer's path or throws (failing the test) with a message that says how to
+    /// install it.
+    static func require(_ peer: String?, _ what: String) throws -> String {
         guard let peer else {
-            Issue.record("\(what) is missing: run Scripts/setup-test-peers (or Scripts/test)",
-                         sourceLocation: sourceLocation)
-            throw Subprocess.Failure(description: "\(what) missing")
+            throw Subprocess.Failure(description: "\(what) is missing: run Scripts/setup-test-peers (or Scripts/test)")
         }
         return peer
     }

@@ -3,7 +3,7 @@ import Synchronization
 import WSProtocol
 
 /// One event-loop thread: a poller (epoll/kqueue), a timer heap fed by the core's
-/// ``Connection/nextDeadline``, a wakeup channel for work submitted from other threads, and the
+/// `Connection.nextDeadline`, a wakeup channel for work submitted from other threads, and the
 /// buffers every connection on this loop shares (the 64 KiB read buffer, the outputs array).
 ///
 /// Connections are confined to one loop; there is no thread per connection.

@@ -166,6 +166,20 @@ struct HandshakeTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    @Test func headRequestsGetNoBody() async throws {
+        let server = try await WebSocketServer.bind(port: 0, onHTTPRequest: { _ in
+            HTTPResponse(status: 200, text: "hello")
+        }) { _ in }
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+        let (bytes, _) = try await raw.readToEnd(timeout: .seconds(5))
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.contains("Content-Length: 5\r\n"))
+        #expect(text.hasSuffix("\r\n\r\n"))
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     @Test func connectionCapAnswers503() async throws {
         var config = WebSocketServer.Configuration()
         config.maxConnections = 2

@@ -121,6 +121,24 @@ struct HandshakeTests {
         }
     }
 
+    @Test func connectTimesOutWhenTheListenQueueIsFull() async throws {
+        // A listener that never accepts, with the smallest backlog: once its queue is full the
+        // kernel drops further SYNs, so a connect neither succeeds nor fails.
+        let listener = try SilentListener(backlog: 0)
+        var fillers: [RawTCP] = []
+        for _ in 0..<4 { fillers.append(try await RawTCP.connect(listener.address, wait: false)) }
+        try await Task.sleep(for: .milliseconds(100))
+        var config = WebSocket.ClientConfiguration()
+        config.connectTimeout = .milliseconds(300)
+        config.handshakeTimeout = .seconds(20)
+        let start = MonotonicClock.now()
+        await #expect(throws: WebSocketError.timeout(.connect)) {
+            _ = try await WebSocket.connect(address: listener.address, configuration: config)
+        }
+        #expect(MonotonicClock.now().nanoseconds - start.nanoseconds < 10_000_000_000)
+        _ = fillers
+    }
+
     @Test func slowHandshakeIsDroppedAtTheTimeout() async throws {
         var config = WebSocketServer.Configuration()
         config.handshakeTimeout = .milliseconds(200)

@@ -91,12 +91,13 @@ struct PythonClientInteropTests {
     func pingPong(client: String) async throws {
         let server = try await CommandServer.start()
         let script = """
-        [{"ping":"are you there?"},{"send":"text","data":"!ping yo"},{"expect":1},{"close":1000}]
+        [{"ping":""},{"ping":"are you there?"},{"ping":"\(String(repeating: "p", count: 125))"},
+         {"send":"text","data":"!ping yo"},{"expect":1},{"close":1000}]
         """
         let report = try await Self.run(client, script, port: server.port)
         let logs = try await server.waitForLogs(1)
         await server.stop()
-        #expect(report.pongs == ["are you there?"])  // our automatic pong
+        #expect(report.pongs == ["", "are you there?", String(repeating: "p", count: 125)])  // our automatic pongs
         #expect(report.received == [.text("pong yo")])  // after the client answered our ping
         #expect(logs.first?.pongs == [Array("yo".utf8)])
     }

@@ -127,8 +127,11 @@ struct PythonServerInteropTests {
         let (peer, ws) = try await Self.connect(server)
         defer { peer.stop() }
         var events = ws.makeAsyncIterator()
-        try await ws.ping(Array("are you there?".utf8))
-        #expect(await events.next() == .pong(Array("are you there?".utf8)))
+        // Empty, ordinary and the longest allowed payload (125 bytes, RFC 6455 §5.5).
+        for payload in [[], Array("are you there?".utf8), Pattern.bytes(125)] {
+            try await ws.ping(payload)
+            #expect(await events.next() == .pong(payload))
+        }
         // The server pings us; we answer automatically, and it reports the pong it got.
         try await ws.send(text: "!ping yo")
         #expect(await events.next() == .ping(Array("yo".utf8)))

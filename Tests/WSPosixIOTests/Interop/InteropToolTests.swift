@@ -159,7 +159,9 @@ struct InteropToolTests {
     func serveChat() async throws {
         let (serve, port) = try await Self.startServe()
         defer { serve.stop() }
-        let listener = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/chat")
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.group = Peers.loops
+        let listener = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/chat", configuration: configuration)
         try await serve.waitForError(containing: " /chat")
         let report = try await PythonClientInteropTests.run(
             "websockets_client.py", #"[{"send":"text","data":"hi all ✓"},{"expect":1},{"close":1000}]"#,

@@ -14,6 +14,8 @@ struct PythonServerInteropTests {
     static func connect(_ script: String, path: String = "/", serverArguments: [String] = [],
                         configuration: WebSocket.ClientConfiguration = .init()) async throws -> (Subprocess, WebSocket) {
         let (peer, port) = try await Peers.startServer(script, serverArguments)
+        var configuration = configuration
+        configuration.group = Peers.loops
         do {
             let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)\(path)", configuration: configuration)
             return (peer, ws)
@@ -183,7 +185,9 @@ struct PythonServerInteropTests {
         let (peer, port) = try await Peers.startServer("websockets_server.py", ["--reject-status", "403"])
         defer { peer.stop() }
         do {
-            _ = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/")
+            var configuration = WebSocket.ClientConfiguration()
+            configuration.group = Peers.loops
+            _ = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/", configuration: configuration)
             Issue.record("connect succeeded")
         } catch {
             #expect(error.status == 403)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
+import WSPosixIO
 
 /// Where the interop tests find their peers, and whether a missing peer fails or skips.
 ///
@@ -11,6 +12,12 @@ import Testing
 /// - `WS_BINARY`: the `ws` binary (default: next to the test bundle in the build directory).
 enum Peers {
     static let environment = ProcessInfo.processInfo.environment
+
+    /// The event loop that runs the interop tests' own clients and servers. Not the shared
+    /// group: the loopback tests beside them push 16 MiB messages and one-byte fragments
+    /// through the shared loops, and every connection on a busy loop waits its turn (seen as
+    /// 10 s handshake timeouts of the Python peers on a loaded machine).
+    static let loops = EventLoopGroup(threadCount: 1)
 
     /// True when a missing peer must fail the test (`WS_REQUIRE_PEERS=1`).
     static var required: Bool { environment["WS_REQUIRE_PEERS"] == "1" }

@@ -99,16 +99,30 @@ extension Channel {
 
     // MARK: events
 
+    /// Events a consumer takes from the backlog before ``nextEvent()`` yields once.
+    static let eventsBetweenYields = 64
+
     /// The next event, suspending until one arrives; `nil` after `.closed` was returned, or when
     /// the waiting task is cancelled.
     func nextEvent() async -> WebSocketEvent? {
-        enum Next { case event(WebSocketEvent), end, wait }
+        enum Next { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait }
         let first = state.withLock { st -> Next in
-            if let e = popEvent(&st) { return .event(e) }
+            if let e = popEvent(&st) {
+                // A consumer served from the backlog never suspends; let others (on its loop)
+                // run now and then.
+                st.eventStreak += 1
+                if st.eventStreak < Self.eventsBetweenYields { return .event(e) }
+                st.eventStreak = 0
+                return .yieldThen(e)
+            }
+            st.eventStreak = 0
             return st.closedEventTaken ? .end : .wait
         }
         switch first {
         case .event(let e): return e
+        case .yieldThen(let e):
+            await Task.yield()
+            return e
         case .end: return nil
         case .wait: break
         }

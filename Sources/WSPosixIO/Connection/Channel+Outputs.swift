@@ -84,6 +84,11 @@ extension Channel {
         }
     }
 
+    /// The most bytes one ``flush(_:_:)`` writes (in calls of at most ``writeChunk``) before
+    /// leaving the rest to the loop's next round, so a big message cannot monopolise the loop.
+    static let writeBudget = 1 << 20
+    static let writeChunk = 256 << 10
+
     /// Writes what is queued with one call (more only if the kernel takes it all and more is
     /// left). Any thread, under the lock.
     func flush(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
@@ -92,12 +97,22 @@ extension Channel {
             return
         }
         if st.transport != nil && st.outbound.count > st.plainStart { wrapPlaintext(&st, &w) }
+        var budget = Self.writeBudget
         while st.pendingBytes > 0 {
+            if budget <= 0 {
+                // Fairness: the rest goes out when the loop comes back (EPOLLOUT is level-triggered).
+                if !st.wantsWrite {
+                    st.wantsWrite = true
+                    updateInterest(&st)
+                }
+                break
+            }
             let start = st.outboundStart
+            let end = start + min(st.pendingBytes, Self.writeChunk)
             let written: Int?
             let result = st.outbound.withUnsafeBytes { raw -> Result<Int?, SystemError> in
                 do throws(SystemError) {
-                    return .success(try Sys.write(fd, UnsafeRawBufferPointer(rebasing: raw[start...])))
+                    return .success(try Sys.write(fd, UnsafeRawBufferPointer(rebasing: raw[start..<end])))
                 } catch {
                     return .failure(error)
                 }
@@ -119,6 +134,7 @@ extension Channel {
                 break
             }
             st.outboundStart += written
+            budget -= written
         }
         if st.pendingBytes == 0 {
             // Keep a small buffer for the next messages; give big ones back (idle memory).

@@ -46,8 +46,10 @@ final class Channel: LoopHandler, @unchecked Sendable {
                     if st.transportError == nil { st.transportError = .remoteHostClosed }
                     abortConnection(&st, &w)
                 } else {
-                    onReadable(&st, &w, draining: true)
-                    if st.socket != nil && !st.endOfStream { abortConnection(&st, &w) }
+                    // Bounded like any read; the hang-up is level-triggered, so the loop comes
+                    // back for the rest after serving the others.
+                    let more = onReadable(&st, &w, draining: true)
+                    if st.socket != nil && !st.endOfStream && !more { abortConnection(&st, &w) }
                 }
             } else if event.readable && st.socket != nil && st.phase != .connecting {
                 onReadable(&st, &w, draining: false)
@@ -96,24 +98,29 @@ final class Channel: LoopHandler, @unchecked Sendable {
         wake(w)
     }
 
-    private func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) {
+    /// Reads (and processes) at most ``readsPerWakeup`` buffers per readiness event, so one
+    /// busy peer cannot keep its loop from other connections' reads, timers and handshakes.
+    static let readsPerWakeup = 4
+
+    /// Reads what the socket holds, within the budget. Returns `true` when the budget ran out
+    /// with more probably waiting (the loop comes back: epoll is level-triggered).
+    @discardableResult
+    private func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) -> Bool {
         let buffer = loop.readBuffer
-        // A few reads per wakeup keep one busy peer from starving the others (all of them
-        // when draining a connection whose peer hung up: the kernel holds a bounded amount).
-        for _ in 0..<(draining ? Int.max : 4) {
-            guard let fd = st.socket?.raw, !st.endOfStream, st.phase != .awaitingDecision else { return }
+        for _ in 0..<Self.readsPerWakeup {
+            guard let fd = st.socket?.raw, !st.endOfStream, st.phase != .awaitingDecision else { return false }
             let n: Int?
             do {
                 n = try Sys.read(fd, into: buffer)
             } catch {
                 st.transportError = WebSocketError(error)
                 endOfStream(&st, &w)
-                return
+                return false
             }
-            guard let n else { return }
+            guard let n else { return false }
             if n == 0 {
                 endOfStream(&st, &w)
-                return
+                return false
             }
             if st.transport == nil {
                 feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), &st, &w)
@@ -124,14 +131,16 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 } catch {
                     st.transportError = error
                     endOfStream(&st, &w)
-                    return
+                    return false
                 }
                 let own = st.transport!.takeOutput()
                 if !own.isEmpty { queueWire(own, &st) }
                 plain.withUnsafeBytes { feed($0, &st, &w) }
             }
-            if !draining && (st.readPausedByApplication || n < buffer.count) { return }
+            // Draining (the peer hung up): read on to end of stream, within the budget.
+            if !draining && (n < buffer.count || st.readPausedByApplication) { return false }
         }
+        return true
     }
 
     private func onWritable(_ st: inout ChannelState, _ w: inout ChannelWakeups) {

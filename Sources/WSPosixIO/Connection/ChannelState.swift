@@ -89,6 +89,8 @@ struct ChannelState: ~Copyable {
     // Events for the application (a queue: `events[eventsHead...]`).
     var events: [WebSocketEvent] = []
     var eventsHead = 0
+    /// Events taken without suspending since the consumer last waited (see `nextEvent`).
+    var eventStreak = 0
     var bufferedEventCount: Int { events.count - eventsHead }
     /// The parked consumer (an unsafe continuation: no allocation per wait on the hot path; the
     /// lock guarantees it is resumed exactly once).

@@ -31,6 +31,11 @@ final class RawTCP: @unchecked Sendable {
         }
     }
 
+    /// Writes what the kernel takes now (0 when the socket buffer is full).
+    func writeSome(_ bytes: [UInt8]) throws -> Int {
+        try bytes.withUnsafeBytes { try Sys.write(fd, $0) } ?? 0
+    }
+
     /// Reads until the peer closes (or `timeout`): the bytes, and whether EOF was seen.
     func readToEnd(timeout: Duration) async throws -> (bytes: [UInt8], sawEOF: Bool) {
         var all: [UInt8] = []

@@ -122,3 +122,74 @@ struct MessagingTests {
         await server.shutdown(timeout: .seconds(1))
     }
 }
+
+@Suite("Control frames from a loop-thread event handler", .timeLimit(.minutes(1)))
+struct EnqueueControlTests {
+    /// What the handler's calls threw, in order (`nil`: succeeded).
+    static func attempt(_ body: () throws(WebSocketError) -> Void) -> WebSocketError? {
+        do { try body(); return nil } catch { return error }
+    }
+
+    @Test func handlerPingsPongsAndClosesWithoutSuspending() async throws {
+        let results = Mutex<[String: [WebSocketError?]]>([:])
+        let serverPongs = Mutex<[[UInt8]]>([])
+        let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
+            switch event {
+            case .text("ping"):
+                let r = [Self.attempt { () throws(WebSocketError) in try ws.enqueuePing([1, 2, 3]) },
+                         Self.attempt { () throws(WebSocketError) in try ws.enqueuePing([UInt8](repeating: 0, count: 126)) }]
+                results.withLock { $0["ping"] = r }
+            case .text("pong"):
+                results.withLock { $0["pong"] = [Self.attempt { () throws(WebSocketError) in try ws.enqueuePong([9]) }] }
+            case .text("close"):
+                let r = [Self.attempt { () throws(WebSocketError) in try ws.enqueue(text: "last") },
+                         Self.attempt { () throws(WebSocketError) in try ws.enqueueClose(code: CloseCode(4002), reason: "done") },
+                         Self.attempt { () throws(WebSocketError) in try ws.enqueueClose() },
+                         Self.attempt { () throws(WebSocketError) in try ws.enqueuePing() },
+                         Self.attempt { () throws(WebSocketError) in try ws.enqueuePong() }]
+                results.withLock { $0["close"] = r }
+            case .pong(let p):
+                serverPongs.withLock { $0.append(p) }
+            default:
+                break
+            }
+        })
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
+        try await ws.send(text: "ping")
+        #expect(await it.next() == .ping([1, 2, 3]))  // the client's core answers it with a pong
+        try await ws.send(text: "pong")
+        #expect(await it.next() == .pong([9]))
+        try await ws.send(text: "close")
+        #expect(await it.next() == .text("last"))     // queued before the close frame
+        guard case .closed(let info)? = await it.next() else { Issue.record("no close"); return }
+        #expect(info.code == CloseCode(4002))
+        #expect(info.reason == "done")
+        #expect(info.isClean)
+        #expect(await it.next() == nil)
+        let r = results.withLock { $0 }
+        #expect(r["ping"] == [nil, .usage(.controlPayloadTooLong(126))])
+        #expect(r["pong"] == [nil])
+        #expect(r["close"] == [nil, nil, .closed, .closed, .closed])
+        #expect(serverPongs.withLock { $0 } == [[1, 2, 3]])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func invalidCloseCodeIsAUsageError() async throws {
+        let result = Mutex<WebSocketError??>(nil)
+        let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
+            if case .text = event {
+                let e = EnqueueControlTests.attempt { () throws(WebSocketError) in try ws.enqueueClose(code: CloseCode(1005)) }
+                result.withLock { $0 = .some(e) }
+                try? ws.enqueue(text: "ok")
+            }
+        })
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
+        try await ws.send(text: "x")
+        #expect(await it.next() == .text("ok"))  // the connection stays open
+        #expect(result.withLock { $0 } == .some(.usage(.invalidCloseCode(1005))))
+        try await ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+}

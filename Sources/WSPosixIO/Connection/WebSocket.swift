@@ -110,6 +110,27 @@ public final class WebSocket: AsyncSequence, Sendable {
         try channel.command { (c, now) throws(UsageError) in try c.close(code: code, reason: reason, now: now) }
     }
 
+    /// Queues a ping without suspending (RFC 6455 §5.5.2), for
+    /// ``WebSocketServer/EventHandler``s on the loop thread; it goes out after what was queued
+    /// before it. Same errors as ``ping(_:)``.
+    /// - Throws: ``WebSocketError/closed`` once closing, ``WebSocketError/usage(_:)`` for a
+    ///   payload over 125 bytes.
+    public func enqueuePing(_ payload: [UInt8] = []) throws(WebSocketError) {
+        try channel.command { (c, now) throws(UsageError) in try c.ping(payload, now: now) }
+    }
+
+    /// Queues an unsolicited pong without suspending (RFC 6455 §5.5.3); see ``enqueuePing(_:)``.
+    public func enqueuePong(_ payload: [UInt8] = []) throws(WebSocketError) {
+        try channel.command { (c, now) throws(UsageError) in try c.pong(payload, now: now) }
+    }
+
+    /// Starts the close handshake without suspending (RFC 6455 §7.1.2), for event handlers on
+    /// the loop thread: messages queued before it reach the peer first; `.closed` follows.
+    /// Same errors as ``close(code:reason:)``.
+    public func enqueueClose(code: CloseCode = .normalClosure, reason: String = "") throws(WebSocketError) {
+        try channel.command { (c, now) throws(UsageError) in try c.close(code: code, reason: reason, now: now) }
+    }
+
     /// Drops the TCP connection at once, without a close handshake (the peer sees 1006).
     public func disconnect() { channel.disconnect() }
 

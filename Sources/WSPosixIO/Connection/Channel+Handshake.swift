@@ -127,14 +127,14 @@ extension Channel {
                 let bytes = st.serverHandshake!.reject(status: 503, body: Array("Server shutting down\n".utf8))
                 startHTTPResponse(bytes, &st, &w)
             } else if server?.hasUpgradeHandler == true {
-                st.phase = .awaitingDecision
+                awaitDecision(&st)
                 w.decide = request
             } else {
                 accept(request, decision: .accept(), &st, &w)
             }
         case .notAnUpgrade(let head):
             if server?.hasHTTPHandler == true {
-                st.phase = .awaitingDecision
+                awaitDecision(&st)
                 w.answer = head
             } else {
                 startHTTPResponse(HTTPResponse.upgradeRequired.bytes, &st, &w)
@@ -142,6 +142,19 @@ extension Channel {
         case .invalid(_, let response):
             startHTTPResponse(response, &st, &w)
         }
+    }
+
+    /// Hands the request to the application, which has ``WebSocketServer/Configuration/decisionTimeout``.
+    private func awaitDecision(_ st: inout ChannelState) {
+        st.phase = .awaitingDecision
+        st.phaseDeadline = loop.now + (server?.configuration.decisionTimeout ?? .seconds(10))
+    }
+
+    /// The application did not decide in time: 503, then close (a late decision is ignored).
+    func decisionTimedOut(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        let response = HTTPResponse(status: 503, headers: ["Retry-After": "1"],
+                                    text: "Service Unavailable: no decision in time\n")
+        startHTTPResponse(response.bytes, &st, &w)
     }
 
     /// Applies the application's decision on an upgrade request (any thread; the work runs on
@@ -184,6 +197,7 @@ extension Channel {
                 st.outbound.append(contentsOf: response)
                 st.connection = connection
                 st.phase = .open
+                st.phaseDeadline = nil  // the decision deadline; open connections use it to linger
                 if server?.onEvent != nil {
                     st.inlineSocket = WebSocket(channel: self)
                 } else {

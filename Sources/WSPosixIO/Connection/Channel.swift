@@ -71,7 +71,9 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 if let step = st.clientHandshake?.handleTimeout(now: now) { handleClientStep(step, &st, &w) }
             case .serverHandshake:
                 if let step = st.serverHandshake?.handleTimeout(now: now) { handleServerStep(step, &st, &w) }
-            case .awaitingDecision, .closed:
+            case .awaitingDecision:
+                if let d = st.phaseDeadline, now >= d { decisionTimedOut(&st, &w) }
+            case .closed:
                 break
             case .httpResponse:
                 if let d = st.phaseDeadline, now >= d { closeSocket(&st, &w) }

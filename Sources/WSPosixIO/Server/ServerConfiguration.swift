@@ -9,6 +9,9 @@ extension WebSocketServer {
         /// How long a client may take to send its whole request head (slowloris guard; → 408).
         /// Default 10 s.
         public var handshakeTimeout: Duration = .seconds(10)
+        /// How long `onUpgrade` or `onHTTPRequest` may take to decide on a request; after it the
+        /// client gets 503 and the connection closes (a late decision is ignored). Default 10 s.
+        public var decisionTimeout: Duration = .seconds(10)
         /// Limits on the request head (size, header count).
         public var limits: HTTPHeadParser.Limits = .init()
         /// The most connections at once (in handshake or open); beyond it, new ones get 503.

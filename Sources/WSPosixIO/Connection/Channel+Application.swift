@@ -203,7 +203,8 @@ extension Channel {
         }
     }
 
-    /// Server shutdown: sends close 1001 to an open connection; drops one still in its handshake.
+    /// Server shutdown: sends close 1001 to an open connection, 503 to a request awaiting the
+    /// application's decision; drops one still sending its request head.
     func goAway() {
         var w = ChannelWakeups()
         state.withLock { st in
@@ -214,6 +215,9 @@ extension Channel {
                     perform(outputs, &st, &w)
                     if !st.wantsWrite { flush(&st, &w) }
                 }
+            case .awaitingDecision where st.socket != nil:
+                // The request was read: answer it (the application's late decision is ignored).
+                startHTTPResponse(HTTPResponse(status: 503, text: "Server shutting down\n").bytes, &st, &w)
             case .serverHandshake, .awaitingDecision, .connecting, .clientHandshake, .httpResponse:
                 st.closeAfterFlush = true
             case .closed:

@@ -222,6 +222,6 @@ extension Channel {
         st.phase = .httpResponse
         st.outbound.append(contentsOf: bytes)
         st.shutdownAfterFlush = true
-        st.phaseDeadline = MonotonicClock.now() + .seconds(2)
+        st.phaseDeadline = MonotonicClock.now() + Self.httpWriteIdleTimeout  // see `flush`
     }
 }

@@ -88,6 +88,10 @@ extension Channel {
     /// leaving the rest to the loop's next round, so a big message cannot monopolise the loop.
     static let writeBudget = 1 << 20
     static let writeChunk = 256 << 10
+    /// Plain HTTP responses: how long writing may stall, and how long to wait for the peer to
+    /// close once it is written.
+    static let httpWriteIdleTimeout: Duration = .seconds(10)
+    static let httpLinger: Duration = .seconds(2)
 
     /// Writes what is queued with one call (more only if the kernel takes it all and more is
     /// left). Any thread, under the lock.
@@ -98,6 +102,14 @@ extension Channel {
         }
         if st.transport != nil && st.outbound.count > st.plainStart { wrapPlaintext(&st, &w) }
         var budget = Self.writeBudget
+        let pendingBefore = st.pendingBytes
+        defer {
+            // A plain HTTP response may take a while to reach a slow reader: its deadline is an
+            // idle timeout while it is written, then a short linger for the peer to close.
+            if st.phase == .httpResponse && st.socket != nil && st.pendingBytes < pendingBefore {
+                st.phaseDeadline = MonotonicClock.now() + (st.pendingBytes == 0 ? Self.httpLinger : Self.httpWriteIdleTimeout)
+            }
+        }
         while st.pendingBytes > 0 {
             if budget <= 0 {
                 // Fairness: the rest goes out when the loop comes back (EPOLLOUT is level-triggered).

@@ -188,6 +188,8 @@ final class Channel: LoopHandler, @unchecked Sendable {
         case .clientHandshake:
             if let step = st.clientHandshake?.receiveEndOfStream(now: now) { handleClientStep(step, &st, &w) }
             if st.socket != nil { closeSocket(&st, &w) }
+        case .httpResponse where st.transportError == nil && st.pendingBytes > 0:
+            st.closeAfterFlush = true  // a half-closed peer still gets the whole response
         case .serverHandshake, .awaitingDecision, .httpResponse, .connecting:
             closeSocket(&st, &w)
         case .closed:

@@ -31,6 +31,9 @@ final class RawTCP: @unchecked Sendable {
         }
     }
 
+    /// Half-closes: the peer reads end of stream, this side can still read.
+    func shutdownWrite() { Sys.shutdownWrite(fd) }
+
     /// Writes what the kernel takes now (0 when the socket buffer is full).
     func writeSome(_ bytes: [UInt8]) throws -> Int {
         try bytes.withUnsafeBytes { try Sys.write(fd, $0) } ?? 0

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import Testing
+@testable import WSPosixIO
+import WSProtocol
+
+@Suite("Close paths: nothing queued is lost, nothing hangs", .timeLimit(.minutes(1)))
+struct ClosePathTests {
+    /// A response far bigger than the socket buffers reaches a reader that starts late (the
+    /// 2 s linger only starts once everything is written).
+    @Test func aLargeHTTPResponseReachesASlowReader() async throws {
+        let body = [UInt8](repeating: 0x61, count: 24 << 20)
+        let server = try await WebSocketServer.bind(port: 0, onHTTPRequest: { _ in
+            HTTPResponse(status: 200, body: body)
+        }) { _ in }
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(2500))
+        let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(20))
+        #expect(eof)
+        let head = Array("HTTP/1.1 200 OK\r\n".utf8)
+        #expect(Array(bytes.prefix(head.count)) == head)
+        let split = bytes.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound ?? bytes.count
+        #expect(bytes.count - split == body.count)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// A client that half-closes after its request still gets the whole response.
+    @Test func aHalfClosedClientGetsTheWholeResponse() async throws {
+        let body = [UInt8](repeating: 0x62, count: 16 << 20)
+        let server = try await WebSocketServer.bind(port: 0, onHTTPRequest: { _ in
+            HTTPResponse(status: 200, body: body)
+        }) { _ in }
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw.shutdownWrite()
+        try await Task.sleep(for: .milliseconds(300))
+        let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(20))
+        #expect(eof)
+        let split = bytes.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound ?? bytes.count
+        #expect(bytes.count - split == body.count)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// Shutdown answers a request still waiting for the application's decision with 503.
+    @Test func shutdownAnswersAPendingUpgradeWith503() async throws {
+        let gate = Gate()
+        let server = try await WebSocketServer.bind(port: 0, onUpgrade: { _ in
+            await gate.wait()
+            return .accept()
+        }) { ws in for await _ in ws {} }
+        let attempt = Task { () -> Int? in
+            do {
+                _ = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+                return 101
+            } catch {
+                return (error as? WebSocketError)?.status
+            }
+        }
+        for _ in 0..<2000 where gate.entered.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(gate.entered.load(ordering: .relaxed) == 1)
+        await server.shutdown(timeout: .seconds(2))
+        #expect(await attempt.value == 503)
+        gate.open.store(true, ordering: .releasing)
+        #expect(server.connectionCount == 0)
+    }
+
+    /// Everything queued before the server's close, even far more than the socket buffers
+    /// hold, reaches the client before the close frame.
+    @Test func bigMessagesQueuedBeforeCloseArriveFirst() async throws {
+        let message = Echo.bytes(count: 4 << 20, seed: 11)
+        let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
+            if case .text("go") = event {
+                for _ in 0..<4 { try? ws.enqueue(binary: message) }
+                try? ws.enqueueClose(code: CloseCode(4003), reason: "after the data")
+            }
+        })
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        try await ws.send(text: "go")
+        try await Task.sleep(for: .milliseconds(200))  // let the server's buffer back up
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        #expect(events.count == 5)
+        #expect(events.prefix(4).allSatisfy { $0 == .binary(message) })
+        guard case .closed(let info)? = events.last else { Issue.record("no close"); return }
+        #expect(info.code == CloseCode(4003))
+        #expect(info.isClean)
+        await server.shutdown(timeout: .seconds(1))
+    }
+}

@@ -38,6 +38,12 @@ final class Flooder: Sendable {
     }
 }
 
+/// A task that counts while it runs, and the flag that stops it.
+final class TickerState: Sendable {
+    let stop = Atomic<Bool>(false)
+    let ticks = Atomic<Int>(0)
+}
+
 @Suite("Fairness on a loop thread", .timeLimit(.minutes(1)))
 struct FairnessTests {
     /// One connection floods the server with frames faster than it can parse them; another on
@@ -75,6 +81,47 @@ struct FairnessTests {
         #expect(stillFlooding, "the round trips had to wait for the flood to end")
         #expect(floodedAfter > floodedBefore, "the flooding connection made progress meanwhile")
         try? await ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// A connection handler working through a backlog never suspends on its own; it must still
+    /// let other tasks on its loop run now and then (every ``Channel/eventsBetweenYields``).
+    @Test func aConsumerWorkingThroughABacklogLetsOthersOnItsLoopRun() async throws {
+        let total = 3000
+        let shared = TickerState()
+        let result = Mutex<(seen: Int, longestRunWithoutTick: Int)?>(nil)
+        var config = WebSocketServer.Configuration()
+        config.flowControl = FlowControl(maxBufferedEvents: 100_000)  // let the backlog build up
+        let server = try await WebSocketServer.bind(port: 0, configuration: config) { ws in
+            let ticker = Task(executorPreference: ws.eventLoop) {
+                while !shared.stop.load(ordering: .relaxed) {
+                    shared.ticks.add(1, ordering: .relaxed)
+                    await Task.yield()
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(300))  // the messages pile up meanwhile
+            var seen = 0, run = 0, longest = 0
+            var lastTick = shared.ticks.load(ordering: .relaxed)
+            for await event in ws {
+                guard case .binary = event else { continue }
+                seen += 1
+                let t = shared.ticks.load(ordering: .relaxed)
+                if t == lastTick { run += 1; longest = max(longest, run) } else { run = 0; lastTick = t }
+                if seen == total { break }
+            }
+            shared.stop.store(true, ordering: .relaxed)
+            _ = await ticker.value
+            result.withLock { $0 = (seen, longest) }
+            for await _ in ws {}
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        for i in 0..<total { try await ws.send(binary: [UInt8(truncatingIfNeeded: i), 1, 2, 3]) }
+        for _ in 0..<5000 where result.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(2)) }
+        let r = try #require(result.withLock { $0 })
+        #expect(r.seen == total)
+        #expect(r.longestRunWithoutTick <= 2 * Channel.eventsBetweenYields,
+                "the consumer kept its loop for \(r.longestRunWithoutTick) events in a row")
+        try await ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 }

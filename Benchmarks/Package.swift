@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+// SPDX-License-Identifier: Apache-2.0
+//
+// The benchmark package: a separate package so the library itself keeps no dependencies.
+// It compares WSProtocol / WSPosixIO with SwiftNIO's NIOWebSocket (and, through Scripts/bench,
+// with Python websockets, picows and a minimal C epoll server) in the same run.
+import PackageDescription
+
+let package = Package(
+    name: "swift-websocket-sansio-benchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "swift-websocket-sansio", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The malloc interposer that ordo-one/benchmark uses for its malloc counts, used directly
+        // so every row lands in one table.
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
+    ],
+    targets: [
+        // Micro-benchmarks timed with a monotonic clock; prints one line per row for Scripts/bench.
+        .executableTarget(
+            name: "BenchRunner",
+            dependencies: [
+                .product(name: "WSProtocol", package: "swift-websocket-sansio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ]
+        ),
+        // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows.
+        .executableTarget(
+            name: "NIOEchoServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

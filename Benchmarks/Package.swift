@@ -17,14 +17,25 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
     ],
     targets: [
-        // Micro-benchmarks timed with a monotonic clock; prints one line per row for Scripts/bench.
-        .executableTarget(
-            name: "BenchRunner",
+        // The workloads: inputs, our scenarios, NIO's scenarios, the baselines, the timing loop.
+        .target(
+            name: "BenchSupport",
             dependencies: [
                 .product(name: "WSProtocol", package: "swift-websocket-sansio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+        // Micro-benchmarks timed with a monotonic clock; prints one `row` line per measurement.
+        .executableTarget(name: "BenchRunner", dependencies: ["BenchSupport"]),
+        // Allocation counts per message, with the malloc interposer ordo-one/benchmark uses
+        // (a separate process, so the interposer never slows the timed rows).
+        .executableTarget(
+            name: "AllocCounter",
+            dependencies: [
+                "BenchSupport",
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]
         ),

@@ -1,1 +1,28 @@
-print("placeholder")
+// SPDX-License-Identifier: Apache-2.0
+//
+// Micro-benchmarks: every implementation of a workload runs on identical inputs in the same
+// process; each prints `row` lines that Scripts/bench turns into one table.
+//   BenchRunner [--quick] [--filter SUBSTRING]
+import BenchSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+var plan = TimingPlan.full
+var filter: String? = nil
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    switch a {
+    case "--quick": plan = .quick
+    case "--filter": filter = args.popFirst()
+    default: print("usage: BenchRunner [--quick] [--filter SUBSTRING]"); exit(2)
+    }
+}
+
+for make in Catalog.all {
+    for scenario in make() where filter.map({ scenario.key.contains($0) || scenario.impl.contains($0) }) ?? true {
+        let t = time(scenario, plan: plan)
+        emit(scenario.key, scenario.impl, t.median, scenario.unit, min: t.min, max: t.max)
+    }
+}
+print("sink\t\(benchSink)")

@@ -2,10 +2,18 @@
 
 /// An incremental UTF-8 validator (RFC 3629, as RFC 6455 §8.1 requires) that fails fast: it
 /// reports failure at the first byte that can no longer start or continue a valid sequence,
-/// even when the sequence is split across frames.
+/// even when the sequence is split across frames (RFC 6455 §5.6, §8.1).
 ///
-/// PLACEHOLDER body (a correct DFA-free byte loop); the fast ASCII path replaces it without
-/// changing the API.
+/// The rules, from RFC 3629 §4: `C0`, `C1` and `F5`–`FF` never appear; after `E0` the next byte
+/// is `A0`–`BF` (no overlongs), after `ED` it is `80`–`9F` (no surrogates), after `F0` it is
+/// `90`–`BF` (no overlongs), after `F4` it is `80`–`8F` (nothing above U+10FFFF); every other
+/// continuation byte is `80`–`BF`.
+///
+/// Speed: runs of ASCII are skipped 16 bytes at a time by testing the high bit of two `UInt64`
+/// words at once; while at least 4 bytes remain, each multi-byte sequence is checked from one
+/// little-endian `UInt32` load without touching the stored state; only the last 0–3 bytes of a
+/// buffer go through the byte-at-a-time state below, which is what carries a sequence that the
+/// end of the buffer cuts short into the next call.
 public struct UTF8Validator: Hashable, Sendable {
     /// Bytes still expected to complete the current sequence.
     @usableFromInline var pending: UInt8 = 0
@@ -24,25 +32,7 @@ public struct UTF8Validator: Hashable, Sendable {
     /// Validates the next bytes of the text. Returns `false` at the first impossible byte; after
     /// that the validator's state is unspecified until ``reset()``.
     public mutating func validate(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for b in bytes {
-            if pending == 0 {
-                switch b {
-                case 0x00...0x7F: continue
-                case 0xC2...0xDF: pending = 1; low = 0x80; high = 0xBF
-                case 0xE0: pending = 2; low = 0xA0; high = 0xBF
-                case 0xE1...0xEC, 0xEE...0xEF: pending = 2; low = 0x80; high = 0xBF
-                case 0xED: pending = 2; low = 0x80; high = 0x9F
-                case 0xF0: pending = 3; low = 0x90; high = 0xBF
-                case 0xF1...0xF3: pending = 3; low = 0x80; high = 0xBF
-                case 0xF4: pending = 3; low = 0x80; high = 0x8F
-                default: return false
-                }
-            } else {
-                guard b >= low && b <= high else { return false }
-                pending -= 1; low = 0x80; high = 0xBF
-            }
-        }
-        return true
+        firstInvalidIndex(in: bytes) == nil
     }
 
     /// Convenience for arrays and slices.
@@ -50,5 +40,97 @@ public struct UTF8Validator: Hashable, Sendable {
         if let r = bytes.withContiguousStorageIfAvailable({ validate(UnsafeRawBufferPointer($0)) }) { return r }
         let copy = Array(bytes)
         return copy.withUnsafeBytes { validate($0) }
+    }
+
+    /// Validates the next bytes of the text like `validate(_:)`, and
+    /// tells where it failed.
+    ///
+    /// - Returns: `nil` when every byte of `bytes` can be part of valid UTF-8 (a sequence may
+    ///   still be open at the end: see ``isComplete``), or the index in `bytes` of the first byte
+    ///   that cannot start or continue a valid sequence. After a failure the validator's state
+    ///   is unspecified until ``reset()``.
+    public mutating func firstInvalidIndex(in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        let count = bytes.count
+        var i = 0
+        // Finish a sequence left open by the previous call.
+        while pending > 0 {
+            guard i < count else { return nil }
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            guard b >= low && b <= high else { return i }
+            pending &-= 1; low = 0x80; high = 0xBF
+            i &+= 1
+        }
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        // While 4 bytes remain, one little-endian word holds any whole sequence starting at `i`:
+        // the lead in bits 0–7, continuation byte `n` in bits 8n..<8n+8.
+        while count &- i >= 4 {
+            let w = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+            if w & 0x8080_8080 == 0 {
+                i &+= 4
+                // ASCII fast path: skip 16 bytes at a time while their high bits are all clear.
+                while count &- i >= 16 {
+                    let a = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    let b = base.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
+                    guard (a | b) & highBits == 0 else { break }
+                    i &+= 16
+                }
+                continue
+            }
+            let lead = UInt8(truncatingIfNeeded: w)
+            let c1 = UInt8(truncatingIfNeeded: w &>> 8)
+            if lead < 0x80 {
+                i &+= 1
+            } else if lead & 0xE0 == 0xC0 {  // C0–DF: two bytes; C0 and C1 would be overlong
+                guard lead >= 0xC2 else { return i }
+                guard c1 & 0xC0 == 0x80 else { return i &+ 1 }
+                i &+= 2
+            } else if lead & 0xF0 == 0xE0 {  // E0–EF: three bytes
+                let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80   // no overlongs
+                let high: UInt8 = lead == 0xED ? 0x9F : 0xBF  // no surrogates
+                guard c1 &- low <= high &- low else { return i &+ 1 }
+                guard w & 0xC0_0000 == 0x80_0000 else { return i &+ 2 }
+                i &+= 3
+            } else if lead &- 0xF0 <= 4 {  // F0–F4: four bytes
+                let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80   // no overlongs
+                let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF  // nothing above U+10FFFF
+                guard c1 &- low <= high &- low else { return i &+ 1 }
+                guard w & 0xC0C0_0000 == 0x8080_0000 else {
+                    return w & 0xC0_0000 == 0x80_0000 ? i &+ 3 : i &+ 2
+                }
+                i &+= 4
+            } else {
+                return i  // 80–BF (a stray continuation byte) or F5–FF
+            }
+        }
+        return scanTail(base, from: i, count: count)
+    }
+
+    /// Checks the last bytes of a buffer (fewer than 4) one at a time through the stored state,
+    /// so that a sequence cut by the end of the buffer stays open for the next call.
+    /// - Returns: the index of the first impossible byte, or `nil`.
+    mutating func scanTail(_ base: UnsafeRawPointer, from start: Int, count: Int) -> Int? {
+        var i = start
+        while i < count {
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            if pending == 0 {
+                switch b {
+                case 0x00...0x7F: break
+                case 0xC2...0xDF: pending = 1; low = 0x80; high = 0xBF
+                case 0xE0: pending = 2; low = 0xA0; high = 0xBF
+                case 0xE1...0xEC, 0xEE...0xEF: pending = 2; low = 0x80; high = 0xBF
+                case 0xED: pending = 2; low = 0x80; high = 0x9F
+                case 0xF0: pending = 3; low = 0x90; high = 0xBF
+                case 0xF1...0xF3: pending = 3; low = 0x80; high = 0xBF
+                case 0xF4: pending = 3; low = 0x80; high = 0x8F
+                default: return i
+                }
+            } else {
+                guard b >= low && b <= high else { return i }
+                pending &-= 1; low = 0x80; high = 0xBF
+            }
+            i &+= 1
+        }
+        return nil
     }
 }

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+import Testing
+import WSProtocol
+
+/// The incremental validator against the standard library's decoder (RFC 6455 §8.1).
+@Suite("RFC 6455 §8.1 UTF-8 validator properties")
+struct UTF8ValidatorPropertyTests {
+    /// Feeds `bytes` in the pieces that `cuts` (ascending split points) give, and returns where
+    /// the validator failed (an index into `bytes`) and whether it ended complete.
+    static func run(_ bytes: [UInt8], cuts: [Int]) -> (failure: Int?, complete: Bool) {
+        var validator = UTF8Validator()
+        var start = 0
+        for end in cuts + [bytes.count] {
+            let failure = bytes.withUnsafeBytes { validator.firstInvalidIndex(in: UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+            if let failure { return (start + failure, false) }
+            start = end
+        }
+        return (nil, validator.isComplete)
+    }
+
+    @Test("Agrees with the standard library, and fails at the first impossible byte, under every split in two")
+    func everySplitInTwo() {
+        for seed in PropertyRun.seeds {
+            var rng = SeededGenerator(seed: seed)
+            for _ in 0..<4 {
+                let bytes = UTF8Samples.randomInput(using: &rng)
+                let valid = UTF8Samples.isValid(bytes)
+                let expectedFailure = UTF8Samples.firstImpossibleIndex(bytes)
+                #expect(valid == UTF8Samples.transcodes(bytes), "seed \(seed): the two stdlib oracles disagree")
+                var mismatches: [Int] = []
+                for split in 0...bytes.count {
+                    let result = Self.run(bytes, cuts: [split])
+                    if result.failure != expectedFailure || (result.failure == nil && result.complete != valid) {
+                        mismatches.append(split)
+                    }
+                    // The Bool API says the same.
+                    var validator = UTF8Validator()
+                    let accepted = validator.validate(bytes[..<split]) && validator.validate(bytes[split...])
+                    if accepted != (expectedFailure == nil) || (accepted && validator.isComplete != valid) {
+                        mismatches.append(split)
+                    }
+                }
+                #expect(mismatches.isEmpty, "seed \(seed): \(bytes.map { String($0, radix: 16) }) splits \(mismatches)")
+            }
+        }
+    }
+
+    @Test("Agrees with the standard library on long text cut into random pieces")
+    func randomPieces() {
+        for seed in PropertyRun.seeds {
+            var rng = SeededGenerator(seed: seed)
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                // Long ASCII runs exercise the 16-byte path; text exercises the word path.
+                if Bool.random(using: &rng) {
+                    bytes += (0..<Int.random(in: 0...100, using: &rng)).map { _ in UInt8.random(in: 0...0x7F, using: &rng) }
+                } else {
+                    bytes += UTF8Samples.randomText(scalars: Int.random(in: 0...60, using: &rng), using: &rng)
+                }
+            }
+            if Int.random(in: 0..<3, using: &rng) == 0, !bytes.isEmpty {
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0x80...0xFF, using: &rng)
+            }
+            var cuts: [Int] = []
+            var at = 0
+            while true {
+                at += Int.random(in: 0...40, using: &rng)
+                guard at < bytes.count else { break }
+                cuts.append(at)
+            }
+            let result = Self.run(bytes, cuts: cuts)
+            #expect(result.failure == UTF8Samples.firstImpossibleIndex(bytes), "seed \(seed)")
+            #expect((result.failure == nil && result.complete) == UTF8Samples.isValid(bytes), "seed \(seed)")
+        }
+    }
+
+    @Test("Every one- to three-byte input: the validator agrees with the reference")
+    func exhaustiveShortInputs() {
+        // All 1- and 2-byte inputs, and all 3-byte inputs from a set of interesting bytes.
+        let interesting: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
+                                    0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+        var inputs: [[UInt8]] = (0...255).map { [UInt8($0)] }
+        for a in 0...255 { for b in interesting { inputs.append([UInt8(a), b]) } }
+        for a in interesting { for b in interesting { for c in interesting { inputs.append([a, b, c]) } } }
+        var mismatches: [[UInt8]] = []
+        for bytes in inputs {
+            let result = Self.run(bytes, cuts: [])
+            if result.failure != UTF8Samples.firstImpossibleIndex(bytes)
+                || (result.failure == nil && result.complete != UTF8Samples.isValid(bytes)) {
+                mismatches.append(bytes)
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
+    }
+}

@@ -2,13 +2,50 @@
 
 /// The WebSocket connection state machine after the opening handshake (RFC 6455 §5–§7).
 ///
-/// CONTRACT STUB: the signatures below are the agreed API; the implementation replaces the bodies.
+/// A value type with no I/O: feed it what happened (bytes read, end of stream, the application's
+/// commands, the passage of time) and perform the ``Output``s it returns, in order. A copy is a
+/// snapshot (except for state an extension keeps in a reference type).
+///
+/// Peer violations never throw: the connection fails itself (close frame with the right code,
+/// ``Event/closed(_:)`` with ``CloseReason/protocolError(_:)``, ``Output/closeTransport``).
+/// Misuse by the caller throws ``UsageError`` and leaves the state unchanged.
+/// See <doc:StateMachine> and <doc:WritingADriver>.
 public struct Connection: Sendable {
+    /// Client (masks its frames) or server.
     public let role: Role
+    /// Limits and behaviour.
     public private(set) var configuration: Configuration
-    public private(set) var extensions: [any MessageExtension]
+    /// The negotiated extensions, in negotiation order.
+    public internal(set) var extensions: [any MessageExtension]
     /// The negotiated subprotocol, if any (informational; set by the handshake).
     public var subprotocol: String?
+
+    // The state proper and the buffers. Internal (not private) only because the machine is
+    // spread over Connection+State, +Receive and +Send; nothing outside those files touches them.
+    /// Where the connection is in its life (see Connection+State.swift).
+    var state: State = .open
+    /// Source of masking keys (RFC 6455 §5.3).
+    var entropy: any RandomNumberGenerator & Sendable
+    /// Header bytes of a frame split across reads (at most 14).
+    var headerBuffer: [UInt8] = []
+    /// The header of the frame whose payload is being received, when ``inFrame``.
+    var frame = FrameHeader(opcode: .continuation, payloadLength: 0)
+    /// A header was parsed and its payload is being received.
+    var inFrame = false
+    /// Payload bytes of the current frame still to come.
+    var frameRemaining = 0
+    /// Payload bytes of the current frame already consumed (the masking offset).
+    var frameOffset = 0
+    /// Where the current frame's payload goes.
+    var sink: MessageAssembler.Sink = .control
+    /// The message being assembled.
+    var incoming = MessageAssembler()
+    /// When bytes last arrived (keepalive measures silence from here).
+    var lastReceived: Instant
+    /// The keepalive ping in flight must be answered by then.
+    var keepalivePongDeadline: Instant? = nil
+    /// Number of keepalive pings sent; the payload of the last one is this counter.
+    var keepaliveCount: UInt32 = 0
 
     /// Creates a connection in the open state.
     /// - Parameters:
@@ -23,33 +60,171 @@ public struct Connection: Sendable {
                 entropy: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
         self.role = role; self.configuration = configuration; self.extensions = extensions
         self.subprotocol = subprotocol
-        fatalError("stub")
+        self.entropy = entropy
+        self.lastReceived = now
+    }
+
+    /// The message type ``send(_:now:)-([UInt8],_)`` uses for raw bytes (binary unless changed).
+    public var defaultMessageKind: Message.Kind {
+        get { configuration.defaultMessageKind }
+        set { configuration.defaultMessageKind = newValue }
     }
 
     /// Feeds bytes read from the transport.
-    public mutating func receive(_ bytes: some Collection<UInt8>, now: Instant) -> [Output] { fatalError("stub") }
-    /// Feeds bytes read from the transport, appending outputs to a caller-owned array (no allocation on the hot path).
-    public mutating func receive(_ bytes: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output]) { fatalError("stub") }
+    ///
+    /// - Returns: the outputs, in order: events as frames complete, then one `.write` with every
+    ///   frame this call produced (pongs, the close reply), then `.deliver(.closed)` and
+    ///   `.closeTransport` if the connection ended.
+    public mutating func receive(_ bytes: some Collection<UInt8>, now: Instant) -> [Output] {
+        var outputs: [Output] = []
+        let done: Void? = bytes.withContiguousStorageIfAvailable { receive(UnsafeRawBufferPointer($0), now: now, into: &outputs) }
+        if done == nil {
+            Array(bytes).withUnsafeBytes { receive($0, now: now, into: &outputs) }
+        }
+        return outputs
+    }
+
+    /// Feeds bytes read from the transport, appending outputs to a caller-owned array (no
+    /// allocation on the hot path). Frames are parsed straight from `bytes`; only a partial header
+    /// is kept between calls, and payloads are unmasked while they are copied into the message.
+    public mutating func receive(_ bytes: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output]) {
+        receiveBytes(bytes, now: now, into: &outputs)
+    }
+
     /// The transport reached end of stream (the peer closed or half-closed).
-    public mutating func receiveEndOfStream(now: Instant) -> [Output] { fatalError("stub") }
+    ///
+    /// Before the close handshake completed this is an abnormal closure (1006, RFC 6455 §7.1.5);
+    /// a client waiting for the server's TCP close finishes cleanly.
+    public mutating func receiveEndOfStream(now: Instant) -> [Output] {
+        switch state {
+        case .open, .closeSent:
+            return finish(.abnormal)
+        case .awaitingEndOfStream(_, let reason):
+            return finish(reason)
+        case .closed:
+            return []
+        }
+    }
+
     /// Sends a whole message.
-    public mutating func send(_ message: Message, now: Instant) throws(UsageError) -> [Output] { fatalError("stub") }
+    /// - Throws: ``UsageError/sendAfterClose`` once a close frame was sent or received.
+    public mutating func send(_ message: Message, now: Instant) throws(UsageError) -> [Output] {
+        var out: [UInt8] = []
+        try send(message, now: now, into: &out)
+        return [.write(out)]
+    }
+
     /// Sends bytes as a message of the connection's default type (``Configuration/defaultMessageKind``).
-    public mutating func send(_ bytes: [UInt8], now: Instant) throws(UsageError) -> [Output] { fatalError("stub") }
+    /// - Throws: ``UsageError/sendAfterClose``; ``UsageError/invalidUTF8`` when the default type is
+    ///   text and `bytes` is not UTF-8 (RFC 6455 §8.1).
+    public mutating func send(_ bytes: [UInt8], now: Instant) throws(UsageError) -> [Output] {
+        var out: [UInt8] = []
+        let kind = configuration.defaultMessageKind
+        let failure: UsageError? = bytes.withUnsafeBytes { raw in
+            do throws(UsageError) {
+                try send(raw, kind: kind, now: now, into: &out)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+        return [.write(out)]
+    }
+
     /// Hot path: appends the encoded frames of a message to the driver's outbound buffer.
-    public mutating func send(_ message: Message, now: Instant, into outbound: inout [UInt8]) throws(UsageError) { fatalError("stub") }
-    /// Sends a ping (payload at most 125 bytes).
-    public mutating func ping(_ payload: [UInt8] = [], now: Instant) throws(UsageError) -> [Output] { fatalError("stub") }
-    /// Sends an unsolicited pong (payload at most 125 bytes).
-    public mutating func pong(_ payload: [UInt8] = [], now: Instant) throws(UsageError) -> [Output] { fatalError("stub") }
-    /// Starts the close handshake (RFC 6455 §7.1.2).
-    public mutating func close(code: CloseCode = .normalClosure, reason: String = "", now: Instant) throws(UsageError) -> [Output] { fatalError("stub") }
+    /// - Throws: ``UsageError/sendAfterClose``.
+    public mutating func send(_ message: Message, now: Instant, into outbound: inout [UInt8]) throws(UsageError) {
+        guard canSend else { throw .sendAfterClose }
+        switch message {
+        case .text(var text):
+            text.withUTF8 { appendDataMessage(kind: .text, payload: UnsafeRawBufferPointer($0), into: &outbound) }
+        case .binary(let bytes):
+            bytes.withUnsafeBytes { appendDataMessage(kind: .binary, payload: $0, into: &outbound) }
+        }
+    }
+
+    /// Hot path without a `Message`: appends the frames of a message of type `kind` whose payload
+    /// is `bytes` to the driver's outbound buffer.
+    /// - Throws: ``UsageError/sendAfterClose``; ``UsageError/invalidUTF8`` for text that is not UTF-8.
+    public mutating func send(_ bytes: UnsafeRawBufferPointer, kind: Message.Kind, now: Instant,
+                              into outbound: inout [UInt8]) throws(UsageError) {
+        guard canSend else { throw .sendAfterClose }
+        if kind == .text {
+            var validator = UTF8Validator()
+            guard validator.validate(bytes), validator.isComplete else { throw .invalidUTF8 }
+        }
+        appendDataMessage(kind: kind, payload: bytes, into: &outbound)
+    }
+
+    /// Sends a ping (payload at most 125 bytes, RFC 6455 §5.5).
+    /// - Throws: ``UsageError/sendAfterClose``, ``UsageError/controlPayloadTooLong(_:)``.
+    public mutating func ping(_ payload: [UInt8] = [], now: Instant) throws(UsageError) -> [Output] {
+        try control(.ping, payload)
+    }
+
+    /// Sends an unsolicited pong (payload at most 125 bytes, RFC 6455 §5.5.3).
+    /// - Throws: ``UsageError/sendAfterClose``, ``UsageError/controlPayloadTooLong(_:)``.
+    public mutating func pong(_ payload: [UInt8] = [], now: Instant) throws(UsageError) -> [Output] {
+        try control(.pong, payload)
+    }
+
+    /// Starts the close handshake (RFC 6455 §7.1.2): sends a close frame and waits up to
+    /// ``Configuration/closeTimeout`` for the peer's. Data messages the peer sends meanwhile are
+    /// still delivered.
+    /// - Throws: ``UsageError/alreadyClosing`` unless the connection is open;
+    ///   ``UsageError/invalidCloseCode(_:)`` for a code not valid on the wire (RFC 6455 §7.4);
+    ///   ``UsageError/controlPayloadTooLong(_:)`` when the reason exceeds 123 UTF-8 bytes.
+    public mutating func close(code: CloseCode = .normalClosure, reason: String = "", now: Instant) throws(UsageError) -> [Output] {
+        switch state {
+        case .open: break
+        case .closeSent, .awaitingEndOfStream, .closed: throw .alreadyClosing
+        }
+        guard code.isValidOnWire else { throw .invalidCloseCode(code.rawValue) }
+        let length = 2 + reason.utf8.count
+        guard length <= 125 else { throw .controlPayloadTooLong(length) }
+        var out: [UInt8] = []
+        writeControl(.close, FrameWriter.closePayload(code: code, reason: reason), to: &out)
+        state = .closeSent(deadline: now + configuration.closeTimeout)
+        return [.write(out)]
+    }
+
     /// The earliest instant at which ``handleTimeout(now:)`` must be called, if any.
-    public var nextDeadline: Instant? { fatalError("stub") }
-    /// Fires the timers that are due.
-    public mutating func handleTimeout(now: Instant) -> [Output] { fatalError("stub") }
+    public var nextDeadline: Instant? { deadline }
+
+    /// Fires the timers that are due: keepalive ping and pong timeout, close handshake timeout,
+    /// a client's wait for the server's TCP close.
+    public mutating func handleTimeout(now: Instant) -> [Output] { fireTimers(now: now) }
+
     /// Whether the connection is closed (after `.closed` was delivered).
-    public var isClosed: Bool { fatalError("stub") }
-    /// Whether data messages can still be sent.
-    public var canSend: Bool { fatalError("stub") }
+    public var isClosed: Bool {
+        switch state {
+        case .closed: return true
+        case .open, .closeSent, .awaitingEndOfStream: return false
+        }
+    }
+
+    /// Why the connection closed, once it has (the payload of the `.closed` event delivered).
+    public var closeReason: CloseReason? {
+        switch state {
+        case .closed(let reason): return reason
+        case .open, .closeSent, .awaitingEndOfStream: return nil
+        }
+    }
+
+    /// Whether data messages can still be sent (no close frame sent or received yet).
+    public var canSend: Bool {
+        switch state {
+        case .open: return true
+        case .closeSent, .awaitingEndOfStream, .closed: return false
+        }
+    }
+
+    private mutating func control(_ opcode: Opcode, _ payload: [UInt8]) throws(UsageError) -> [Output] {
+        guard canSend else { throw .sendAfterClose }
+        guard payload.count <= 125 else { throw .controlPayloadTooLong(payload.count) }
+        var out: [UInt8] = []
+        writeControl(opcode, payload, to: &out)
+        return [.write(out)]
+    }
 }

@@ -10,4 +10,6 @@ public enum UsageError: Error, Hashable, Sendable {
     case invalidCloseCode(UInt16)
     /// `close` was called a second time.
     case alreadyClosing
+    /// Text to send is not valid UTF-8 (RFC 6455 §8.1: the peer would fail the connection).
+    case invalidUTF8
 }

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: Apache-2.0
+
+extension Connection {
+    /// Scratch state of one receive call.
+    struct ReceiveContext {
+        /// Frames to write, sent as one `.write` (one syscall for many frames).
+        var writes: [UInt8] = []
+        /// Automatic pongs written so far in this call.
+        var autoPongs = 0
+        /// The most recent ping beyond the per-call pong cap, answered at the end of the call.
+        var deferredPing: [UInt8]? = nil
+        /// Parsing stopped: the connection failed, or the peer's close frame arrived.
+        var stopped = false
+
+        mutating func flush(into outputs: inout [Output]) {
+            guard !writes.isEmpty else { return }
+            outputs.append(.write(writes))
+            writes = []
+        }
+    }
+
+    /// Parses `input` frame by frame; see ``receive(_:now:into:)``.
+    mutating func receiveBytes(_ input: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output]) {
+        switch state {
+        case .open, .closeSent:
+            break
+        case .awaitingEndOfStream, .closed:
+            return  // Nothing is read after the peer's close frame (RFC 6455 §5.5.1).
+        }
+        guard input.count > 0 else { return }
+        lastReceived = now
+        var context = ReceiveContext()
+        let end = input.count
+        var pos = 0
+        while !context.stopped {
+            if inFrame {
+                if frameRemaining > 0 {
+                    guard pos < end else { break }
+                    let n = min(frameRemaining, end - pos)
+                    consumePayload(UnsafeRawBufferPointer(rebasing: input[pos ..< pos + n]), &context, into: &outputs)
+                    pos += n
+                    if context.stopped || frameRemaining > 0 { continue }
+                }
+                finishFrame(now: now, &context, into: &outputs)
+                continue
+            }
+            guard pos < end else { break }
+            if headerBuffer.isEmpty {
+                guard let (header, length) = FrameHeader.parse(UnsafeRawBufferPointer(rebasing: input[pos...])) else {
+                    headerBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[pos...]))
+                    pos = end
+                    break
+                }
+                pos += length
+                guard startFrame(header, &context, into: &outputs) else { continue }
+                // Fast path: a whole single-frame message already in the input is built in one
+                // pass (copy fused with the unmask), with no intermediate buffer.
+                if sink == .message, header.fin, header.opcode != .continuation, end - pos >= frameRemaining {
+                    let payload = UnsafeRawBufferPointer(rebasing: input[pos ..< pos + frameRemaining])
+                    pos += frameRemaining
+                    deliverWholeFrameMessage(payload, &context, into: &outputs)
+                }
+            } else {
+                let need = headerBuffer.count < 2 ? 2 : FrameHeader.encodedLength(byte1: headerBuffer[1])
+                let take = min(need - headerBuffer.count, end - pos)
+                headerBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[pos ..< pos + take]))
+                pos += take
+                guard let (header, _) = FrameHeader.parse(headerBuffer) else { continue }
+                headerBuffer.removeAll(keepingCapacity: true)
+                _ = startFrame(header, &context, into: &outputs)
+            }
+        }
+        guard !context.stopped else { return }
+        switch state {
+        case .open: writeDeferredPong(&context)
+        case .closeSent, .awaitingEndOfStream, .closed: break
+        }
+        context.flush(into: &outputs)
+    }
+
+    /// Checks a frame header against RFC 6455 §5 and the limits, and prepares for its payload.
+    /// Returns `false` when it failed the connection.
+    private mutating func startFrame(_ header: FrameHeader, _ context: inout ReceiveContext,
+                                     into outputs: inout [Output]) -> Bool {
+        if let error = headerError(header) {
+            fail(error, &context, into: &outputs)
+            return false
+        }
+        let length = Int(header.payloadLength)
+        frame = header
+        inFrame = true
+        frameRemaining = length
+        frameOffset = 0
+        let opcode = header.opcode
+        if opcode.isControl {
+            sink = .control
+            incoming.controlBuffer.removeAll(keepingCapacity: true)
+            return true
+        }
+        if opcode != .continuation {
+            incoming.start(kind: opcode == .text ? .text : .binary, reservedBits: header.rsv)
+        }
+        if incoming.reservedBits != 0 || configuration.deliversFragments {
+            sink = .frame
+        } else {
+            sink = .message
+            incoming.size += length
+            if opcode != .continuation { incoming.buffer.reserveCapacity(length) }
+        }
+        return true
+    }
+
+    /// The first rule `header` breaks, if any (RFC 6455 §5.1, §5.2, §5.4, §5.5; limits → 1009).
+    private func headerError(_ header: FrameHeader) -> ProtocolError? {
+        let opcode = header.opcode
+        let length = header.payloadLength
+        if opcode.isReserved { return .reservedOpcode(opcode.rawValue) }
+        if length >> 63 != 0 { return .payloadLengthTopBitSet }
+        if opcode.isControl {
+            if !header.fin { return .fragmentedControlFrame }
+            if length > 125 { return .controlFrameTooLong(length: length) }
+            if header.rsv != 0 { return .reservedBitsSet(header.rsv) }
+        } else if opcode == .continuation {
+            // RSV bits belong to a message's first frame only.
+            if header.rsv != 0 { return .reservedBitsSet(header.rsv) }
+            if !incoming.isOpen { return .unexpectedContinuation }
+        } else {
+            if incoming.isOpen { return .expectedContinuation }
+            var claimed: UInt8 = 0
+            for e in extensions { claimed |= e.reservedBits }
+            let unclaimed = header.rsv & ~claimed
+            if unclaimed != 0 { return .reservedBitsSet(unclaimed) }
+        }
+        switch role {
+        case .server: if header.maskingKey == nil { return .unmaskedFrameFromClient }
+        case .client: if header.maskingKey != nil { return .maskedFrameFromServer }
+        }
+        // Limits are checked on the announced length, before any payload is buffered.
+        if length > UInt64(max(configuration.maxFrameSize, 0)) { return .frameTooLarge(limit: configuration.maxFrameSize) }
+        if !opcode.isControl {
+            let usesExtension = opcode == .continuation ? incoming.reservedBits != 0 : header.rsv != 0
+            let soFar = opcode == .continuation ? incoming.size : 0
+            if !usesExtension && UInt64(soFar) + length > UInt64(max(configuration.maxMessageSize, 0)) {
+                return .messageTooLarge(limit: configuration.maxMessageSize)
+            }
+        }
+        return nil
+    }
+
+    /// Takes the next payload bytes of the current frame.
+    private mutating func consumePayload(_ chunk: UnsafeRawBufferPointer, _ context: inout ReceiveContext,
+                                         into outputs: inout [Output]) {
+        let key = frame.maskingKey
+        let offset = frameOffset
+        frameOffset += chunk.count
+        frameRemaining -= chunk.count
+        switch sink {
+        case .control:
+            MessageAssembler.appendUnmasked(chunk, key: key, offset: offset, to: &incoming.controlBuffer)
+        case .message:
+            let start = MessageAssembler.appendUnmasked(chunk, key: key, offset: offset, to: &incoming.buffer)
+            // Fail fast on text that can no longer be UTF-8 (RFC 6455 §8.1), before the frame ends.
+            if incoming.kind == .text && !incoming.validateText(incoming.buffer, from: start) {
+                fail(.invalidUTF8, &context, into: &outputs)
+            }
+        case .frame:
+            let start = MessageAssembler.appendUnmasked(chunk, key: key, offset: offset, to: &incoming.frameBuffer)
+            if incoming.kind == .text && incoming.reservedBits == 0
+                && !incoming.validateText(incoming.frameBuffer, from: start) {
+                fail(.invalidUTF8, &context, into: &outputs)
+            }
+        }
+    }
+
+    /// Builds and delivers a single-frame message whose payload is all in `payload` (fast path).
+    private mutating func deliverWholeFrameMessage(_ payload: UnsafeRawBufferPointer, _ context: inout ReceiveContext,
+                                                   into outputs: inout [Output]) {
+        inFrame = false
+        frameRemaining = 0
+        incoming.finish()
+        switch incoming.kind {
+        case .binary:
+            outputs.append(.deliver(.message(.binary(MessageAssembler.makeBytes(payload, key: frame.maskingKey)))))
+        case .text:
+            guard let text = MessageAssembler.makeText(payload, key: frame.maskingKey, validator: &incoming.validator) else {
+                return fail(.invalidUTF8, &context, into: &outputs)
+            }
+            outputs.append(.deliver(.message(.text(text))))
+        }
+    }
+
+    /// The current frame's payload is complete.
+    private mutating func finishFrame(now: Instant, _ context: inout ReceiveContext, into outputs: inout [Output]) {
+        inFrame = false
+        let fin = frame.fin
+        switch sink {
+        case .control:
+            handleControl(frame.opcode, now: now, &context, into: &outputs)
+        case .message:
+            guard fin else { return }
+            incoming.finish()
+            let payload = incoming.buffer
+            incoming.buffer = []
+            switch incoming.kind {
+            case .binary:
+                outputs.append(.deliver(.message(.binary(payload))))
+            case .text:
+                guard incoming.validator.isComplete else { return fail(.invalidUTF8, &context, into: &outputs) }
+                outputs.append(.deliver(.message(.text(String(decoding: payload, as: UTF8.self)))))
+            }
+        case .frame:
+            finishKeptFrame(fin: fin, &context, into: &outputs)
+        }
+    }
+
+    /// Ends a data frame kept whole: decodes it through the extensions and/or delivers it as a
+    /// fragment (streaming mode, ``Configuration/deliversFragments``).
+    private mutating func finishKeptFrame(fin: Bool, _ context: inout ReceiveContext, into outputs: inout [Output]) {
+        let streaming = configuration.deliversFragments
+        var piece: [UInt8]
+        if incoming.reservedBits != 0 {
+            // Streaming: each frame decodes into its own fragment. Whole messages: the decoded
+            // bytes accumulate in `incoming.buffer` (moved out and back, so never copied).
+            var output: [UInt8] = streaming ? [] : incoming.buffer
+            incoming.buffer = []
+            let start = output.count
+            if let error = decodeThroughExtensions(fin: fin, into: &output) {
+                return fail(error, &context, into: &outputs)
+            }
+            incoming.frameBuffer.removeAll(keepingCapacity: true)
+            incoming.size += output.count - start
+            if incoming.size > configuration.maxMessageSize {
+                return fail(.messageTooLarge(limit: configuration.maxMessageSize), &context, into: &outputs)
+            }
+            if incoming.kind == .text && !incoming.validateText(output, from: start) {
+                return fail(.invalidUTF8, &context, into: &outputs)
+            }
+            if !streaming && !fin {
+                incoming.buffer = output
+                return
+            }
+            piece = output
+        } else {
+            piece = incoming.frameBuffer
+            incoming.frameBuffer = []
+        }
+        if fin && incoming.kind == .text && !incoming.validator.isComplete {
+            return fail(.invalidUTF8, &context, into: &outputs)
+        }
+        if fin { incoming.finish() }
+        if streaming {
+            let isFirst = incoming.nextFragmentIsFirst
+            incoming.nextFragmentIsFirst = false
+            outputs.append(.deliver(.fragment(Fragment(kind: incoming.kind, bytes: piece, isFirst: isFirst, isFinal: fin))))
+        } else {
+            switch incoming.kind {
+            case .binary: outputs.append(.deliver(.message(.binary(piece))))
+            case .text: outputs.append(.deliver(.message(.text(String(decoding: piece, as: UTF8.self)))))
+            }
+        }
+    }
+
+    /// Runs the frame payload through every extension claiming the message's RSV bits, last
+    /// negotiated first (RFC 6455 §9), appending the result to `output`. Each decode may append
+    /// at most what is left of ``Configuration/maxMessageSize``.
+    private mutating func decodeThroughExtensions(fin: Bool, into output: inout [UInt8]) -> ProtocolError? {
+        let bits = incoming.reservedBits
+        let limit = max(configuration.maxMessageSize - incoming.size, 0)
+        var input = incoming.frameBuffer
+        let claiming = extensions.indices.reversed().filter { extensions[$0].reservedBits & bits != 0 }
+        for (n, i) in claiming.enumerated() {
+            let isLast = n == claiming.count - 1
+            var piece: [UInt8] = isLast ? output : []
+            if isLast { output = [] }
+            let failure: ProtocolError? = input.withUnsafeBytes { raw in
+                do throws(ProtocolError) {
+                    try extensions[i].decode(raw, reservedBits: bits, isFinal: fin, into: &piece, limit: limit)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let failure { return failure }
+            if isLast { output = piece } else { input = piece }
+        }
+        return nil
+    }
+
+    /// Handles a complete control frame (RFC 6455 §5.5).
+    private mutating func handleControl(_ opcode: Opcode, now: Instant, _ context: inout ReceiveContext,
+                                        into outputs: inout [Output]) {
+        let payload = incoming.controlBuffer
+        switch opcode {
+        case .ping:
+            outputs.append(.deliver(.ping(payload)))
+            // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response,
+            // unless it already received a Close frame" (RFC 6455 §5.5.2). Once our close frame
+            // is out we send nothing more.
+            switch state {
+            case .open:
+                guard configuration.autoPong else { return }
+                if context.autoPongs < configuration.maxAutoPongsPerReceive {
+                    context.autoPongs += 1
+                    writeControl(.pong, payload, to: &context.writes)
+                } else {
+                    context.deferredPing = payload  // Only the most recent is answered (§5.5.3).
+                }
+            case .closeSent, .awaitingEndOfStream, .closed:
+                return
+            }
+        case .pong:
+            outputs.append(.deliver(.pong(payload)))
+            if keepalivePongDeadline != nil && payload == Self.keepalivePayload(keepaliveCount) {
+                keepalivePongDeadline = nil
+            }
+        case .close:
+            switch Self.parseClose(payload) {
+            case .success(let frame): completeHandshake(peer: frame, now: now, &context, into: &outputs)
+            case .failure(let error): fail(error, &context, into: &outputs)
+            }
+        default:
+            preconditionFailure("unreachable: reserved opcodes are rejected with the header")
+        }
+    }
+
+    /// Decodes and checks a close frame's payload (RFC 6455 §5.5.1, §7.4).
+    static func parseClose(_ payload: [UInt8]) -> Result<CloseFrame, ProtocolError> {
+        if payload.isEmpty { return .success(CloseFrame(code: .noStatusReceived)) }
+        if payload.count == 1 { return .failure(.closePayloadTooShort) }
+        let code = CloseCode(UInt16(payload[0]) << 8 | UInt16(payload[1]))
+        guard code.isValidOnWire else { return .failure(.invalidCloseCode(code.rawValue)) }
+        let reason = payload[2...]
+        var validator = UTF8Validator()
+        guard validator.validate(reason), validator.isComplete else { return .failure(.invalidUTF8) }
+        return .success(CloseFrame(code: code, reason: String(decoding: reason, as: UTF8.self)))
+    }
+}

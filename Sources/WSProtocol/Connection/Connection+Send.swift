@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+
+extension Connection {
+    /// Appends the frames of one data message to `outbound`: through the extensions first (their
+    /// RSV bits go on the first frame only, RFC 6455 §5.2), then split into frames of at most
+    /// ``Configuration/fragmentSize`` payload bytes (RFC 6455 §5.4), each masked with a fresh key
+    /// when this end is a client (RFC 6455 §5.3).
+    mutating func appendDataMessage(kind: Message.Kind, payload: UnsafeRawBufferPointer, into outbound: inout [UInt8]) {
+        let opcode: Opcode = kind == .text ? .text : .binary
+        if extensions.isEmpty {
+            appendFragmented(opcode: opcode, rsv: 0, payload: payload, into: &outbound)
+            return
+        }
+        var encoded = [UInt8](payload)
+        var rsv: UInt8 = 0
+        for i in extensions.indices {
+            let result = extensions[i].encode(encoded, kind: kind)
+            encoded = result.payload
+            rsv |= result.reservedBits & 0x70
+        }
+        encoded.withUnsafeBytes { appendFragmented(opcode: opcode, rsv: rsv, payload: $0, into: &outbound) }
+    }
+
+    private mutating func appendFragmented(opcode: Opcode, rsv: UInt8, payload: UnsafeRawBufferPointer,
+                                           into outbound: inout [UInt8]) {
+        guard let size = configuration.fragmentSize, size > 0, payload.count > size else {
+            FrameWriter.append(opcode: opcode, rsv: rsv, maskingKey: nextMaskingKey(), payload: payload, to: &outbound)
+            return
+        }
+        var start = 0
+        while start < payload.count {
+            let end = min(start + size, payload.count)
+            let first = start == 0
+            FrameWriter.append(opcode: first ? opcode : .continuation, fin: end == payload.count, rsv: first ? rsv : 0,
+                               maskingKey: nextMaskingKey(),
+                               payload: UnsafeRawBufferPointer(rebasing: payload[start ..< end]), to: &outbound)
+            start = end
+        }
+    }
+}

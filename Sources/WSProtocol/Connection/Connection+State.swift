@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Theory of operation
+// -------------------
+// Rule 1: every change of `Connection.state` happens in this file, in `finish`, `fail`,
+// `completeHandshake` and `fireTimers`, plus `close(code:reason:now:)` (open → closeSent).
+// Rule 2: the state holds only small values; buffers (partial header, message, control payload)
+// live in the struct beside it, so moving between states never copies a payload.
+// Rule 3: every switch on the state names every case: a new state is a compile error wherever a
+// decision is needed.
+//
+//                       close(code:reason:)                  peer's close frame
+//              +------+ ─────────────────────► +-----------+ ──────────────────┐
+//   init ────► | open |                        | closeSent |                   │
+//              +------+ ─┐                     +-----------+ ─┐                │
+//                 │      │ peer's close frame     │  timeout,  │ protocol      │
+//                 │      │ (we echo it)           │  EOF       │ error         ▼
+//                 │      ▼                        │            │      client: awaitingEndOfStream
+//                 │   client: awaitingEndOfStream ┘            │             │ EOF or timeout
+//                 │   server: closed ◄──────────────────────────┴─────────────┘
+//                 │ protocol error, EOF, keepalive timeout
+//                 └──────────────────────────────► closed(reason)
+//
+// `closed` is final: `.closed(reason)` has been delivered and nothing more is delivered or sent.
+// The enum is internal (not private) only because Connection's files share it; no public API
+// exposes it. The table in Docs.docc/StateMachine.md lists every transition.
+
+extension Connection {
+    /// Where the connection is in its life (RFC 6455 §7).
+    enum State: Hashable, Sendable {
+        /// Data flows both ways.
+        case open
+        /// We sent a close frame (RFC 6455 §7.1.2) and wait for the peer's until `deadline`. The
+        /// peer's data messages are still delivered; we send nothing more.
+        case closeSent(deadline: Instant)
+        /// Client only: both close frames were exchanged; we wait for the server to close the TCP
+        /// connection (RFC 6455 §7.1.1) until `deadline`, then report `reason`.
+        case awaitingEndOfStream(deadline: Instant, reason: CloseReason)
+        /// Finished; `.closed(reason)` was delivered.
+        case closed(CloseReason)
+    }
+
+    /// The reason text of the close frame sent when failing the connection: short and fixed, so
+    /// that it never reveals internals.
+    static func failureReason(for code: CloseCode) -> String {
+        switch code {
+        case .protocolError: return "protocol error"
+        case .invalidFramePayloadData: return "invalid UTF-8"
+        case .messageTooBig: return "message too big"
+        default: return ""
+        }
+    }
+
+    /// The deadline of the timer that is running, if any.
+    var deadline: Instant? {
+        switch state {
+        case .open:
+            guard let keepalive = configuration.keepalive else { return nil }
+            return keepalivePongDeadline ?? (lastReceived + keepalive.interval)
+        case .closeSent(let deadline):
+            return deadline
+        case .awaitingEndOfStream(let deadline, _):
+            return deadline
+        case .closed:
+            return nil
+        }
+    }
+
+    /// A fresh key for a client frame; `nil` for a server (RFC 6455 §5.1, §5.3).
+    mutating func nextMaskingKey() -> MaskingKey? {
+        switch role {
+        case .client: return MaskingKey.random(using: &entropy)
+        case .server: return nil
+        }
+    }
+
+    /// Appends a control frame (masked for a client) to `out`.
+    mutating func writeControl(_ opcode: Opcode, _ payload: [UInt8], to out: inout [UInt8]) {
+        let key = nextMaskingKey()
+        FrameWriter.append(opcode: opcode, maskingKey: key, payload: payload, to: &out)
+    }
+
+    /// Enters `closed(reason)`: delivers `.closed` and closes the transport.
+    mutating func finish(_ reason: CloseReason) -> [Output] {
+        var outputs: [Output] = []
+        finish(reason, into: &outputs)
+        return outputs
+    }
+
+    /// Enters `closed(reason)`, appending `.deliver(.closed(reason))` and `.closeTransport`.
+    mutating func finish(_ reason: CloseReason, into outputs: inout [Output]) {
+        state = .closed(reason)
+        outputs.append(.deliver(.closed(reason)))
+        outputs.append(.closeTransport)
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): "An endpoint MUST Fail the WebSocket Connection"
+    /// by sending a close frame with the error's code (unless ours is already out), reporting
+    /// `.closed(.protocolError(error))` and closing the transport. Both roles close the transport
+    /// at once: the peer broke the protocol, so waiting for it serves no purpose.
+    mutating func fail(_ error: ProtocolError, _ context: inout ReceiveContext, into outputs: inout [Output]) {
+        switch state {
+        case .open:
+            writeDeferredPong(&context)
+            let code = error.closeCode
+            writeControl(.close, FrameWriter.closePayload(code: code, reason: Self.failureReason(for: code)), to: &context.writes)
+        case .closeSent:
+            break  // Our close frame is already out; only one may be sent (RFC 6455 §5.5.1).
+        case .awaitingEndOfStream, .closed:
+            preconditionFailure("unreachable: no frame is parsed after the peer's close frame")
+        }
+        context.flush(into: &outputs)
+        context.stopped = true
+        finish(.protocolError(error), into: &outputs)
+    }
+
+    /// The peer's valid close frame arrived (RFC 6455 §5.5.1): reply with ours unless we already
+    /// sent it, then finish (server) or wait for the server's TCP close (client, RFC 6455 §7.1.1).
+    mutating func completeHandshake(peer: CloseFrame, now: Instant, _ context: inout ReceiveContext,
+                                    into outputs: inout [Output]) {
+        outputs.append(.deliver(.closeReceived(peer)))
+        let initiatedLocally: Bool
+        switch state {
+        case .open:
+            // "it MUST send a Close frame in response ... typically echoing the status code it
+            // received" (RFC 6455 §5.5.1); an empty close frame is answered with an empty one.
+            writeDeferredPong(&context)
+            let echo: CloseCode? = peer.code == .noStatusReceived ? nil : peer.code
+            writeControl(.close, FrameWriter.closePayload(code: echo), to: &context.writes)
+            initiatedLocally = false
+        case .closeSent:
+            initiatedLocally = true
+        case .awaitingEndOfStream, .closed:
+            preconditionFailure("unreachable: no frame is parsed after the peer's close frame")
+        }
+        context.flush(into: &outputs)
+        context.stopped = true
+        let reason = CloseReason.handshakeCompleted(peer: peer, initiatedLocally: initiatedLocally)
+        switch role {
+        case .server:
+            // "the server MUST close the underlying TCP connection immediately" (RFC 6455 §7.1.1).
+            finish(reason, into: &outputs)
+        case .client:
+            state = .awaitingEndOfStream(deadline: now + configuration.closeTimeout, reason: reason)
+        }
+    }
+
+    /// Writes the pong for the most recent ping beyond ``Configuration/maxAutoPongsPerReceive``.
+    mutating func writeDeferredPong(_ context: inout ReceiveContext) {
+        guard let payload = context.deferredPing else { return }
+        context.deferredPing = nil
+        writeControl(.pong, payload, to: &context.writes)
+    }
+
+    /// The keepalive ping payload: the ping's sequence number, 4 bytes big-endian (1, 2, ...).
+    static func keepalivePayload(_ count: UInt32) -> [UInt8] {
+        [UInt8(truncatingIfNeeded: count >> 24), UInt8(truncatingIfNeeded: count >> 16),
+         UInt8(truncatingIfNeeded: count >> 8), UInt8(truncatingIfNeeded: count)]
+    }
+
+    /// Runs the timers that are due at `now`.
+    mutating func fireTimers(now: Instant) -> [Output] {
+        switch state {
+        case .open:
+            guard let keepalive = configuration.keepalive else { return [] }
+            if let pongDeadline = keepalivePongDeadline {
+                guard now >= pongDeadline else { return [] }
+                // No pong in time: fail with 1011 (the peer is presumed gone; we do not wait).
+                var out: [UInt8] = []
+                writeControl(.close, FrameWriter.closePayload(code: .internalError, reason: "keepalive timeout"), to: &out)
+                var outputs: [Output] = [.write(out)]
+                finish(.timedOut(.keepalive), into: &outputs)
+                return outputs
+            }
+            guard now >= lastReceived + keepalive.interval else { return [] }
+            keepaliveCount &+= 1
+            keepalivePongDeadline = now + keepalive.timeout
+            var out: [UInt8] = []
+            writeControl(.ping, Self.keepalivePayload(keepaliveCount), to: &out)
+            return [.write(out)]
+        case .closeSent(let deadline):
+            guard now >= deadline else { return [] }
+            return finish(.timedOut(.closeHandshake))
+        case .awaitingEndOfStream(let deadline, let reason):
+            // The handshake completed; the server just did not close TCP in time (RFC 6455 §7.1.1).
+            guard now >= deadline else { return [] }
+            return finish(reason)
+        case .closed:
+            return []
+        }
+    }
+}

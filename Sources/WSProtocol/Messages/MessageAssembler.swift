@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// The incoming data message being put together from its frames (RFC 6455 §5.4), with the
+/// buffers the receive path reuses. Plain storage: ``Connection`` decides what goes where.
+struct MessageAssembler: Sendable {
+    /// Where the payload of the frame being received goes.
+    enum Sink: Hashable, Sendable {
+        /// A control frame: into ``controlBuffer``.
+        case control
+        /// A data frame of a whole-message delivery without extension: straight into ``buffer``.
+        case message
+        /// A data frame kept whole until it ends: streaming mode, or an extension decodes it.
+        case frame
+    }
+
+    /// A data message has started and its final frame has not ended yet.
+    var isOpen = false
+    /// Text or binary, from the message's first frame.
+    var kind: Message.Kind = .binary
+    /// The RSV bits of the message's first frame (claimed by extensions, RFC 6455 §5.2).
+    var reservedBits: UInt8 = 0
+    /// Payload bytes counted against ``Connection/Configuration/maxMessageSize`` so far: wire bytes
+    /// for a plain message, decoded bytes for one an extension transforms.
+    var size = 0
+    /// In streaming mode: the next fragment delivered is the message's first.
+    var nextFragmentIsFirst = true
+    /// The assembled payload (whole-message delivery).
+    var buffer: [UInt8] = []
+    /// The payload of the current data frame when it is kept whole (see ``Sink/frame``).
+    var frameBuffer: [UInt8] = []
+    /// The payload of the current control frame (at most 125 bytes; capacity is kept).
+    var controlBuffer: [UInt8] = []
+    /// Incremental UTF-8 state of a text message (RFC 6455 §8.1), across its frames.
+    var validator = UTF8Validator()
+
+    /// Starts a new message with its first frame's opcode and RSV bits.
+    mutating func start(kind: Message.Kind, reservedBits: UInt8) {
+        isOpen = true
+        self.kind = kind
+        self.reservedBits = reservedBits
+        size = 0
+        nextFragmentIsFirst = true
+        validator.reset()
+    }
+
+    /// Ends the current message (its final frame was handled).
+    mutating func finish() {
+        isOpen = false
+        reservedBits = 0
+    }
+
+    /// Appends `chunk` to `buffer`, unmasking it with `key` at payload position `offset` (RFC 6455
+    /// §5.3). Returns the index in `buffer` where the new bytes start.
+    @discardableResult
+    static func appendUnmasked(_ chunk: UnsafeRawBufferPointer, key: MaskingKey?, offset: Int,
+                               to buffer: inout [UInt8]) -> Int {
+        let start = buffer.count
+        guard chunk.count > 0 else { return start }
+        buffer.append(contentsOf: chunk)
+        if let key {
+            buffer.withUnsafeMutableBytes { all in
+                Masking.apply(key, offset: offset, to: UnsafeMutableRawBufferPointer(rebasing: all[start...]))
+            }
+        }
+        return start
+    }
+
+    /// Validates `buffer[start...]` as the next bytes of the text message.
+    mutating func validateText(_ buffer: [UInt8], from start: Int) -> Bool {
+        buffer.withUnsafeBytes { validator.validate(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+    }
+
+    /// Builds a binary payload from a whole frame's bytes in one pass (copy fused with the unmask).
+    static func makeBytes(_ source: UnsafeRawBufferPointer, key: MaskingKey?) -> [UInt8] {
+        guard source.count > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: source.count) { out, count in
+            copy(source, key: key, to: UnsafeMutableRawBufferPointer(out))
+            count = source.count
+        }
+    }
+
+    /// Builds a text payload straight from a whole frame's bytes (no intermediate array where the
+    /// platform allows), validating it as complete UTF-8. Returns `nil` if it is not.
+    static func makeText(_ source: UnsafeRawBufferPointer, key: MaskingKey?, validator: inout UTF8Validator) -> String? {
+        if source.count == 0 { return "" }
+        var valid = false
+        if #available(macOS 11.0, iOS 14.0, watchOS 7.0, tvOS 14.0, *) {
+            let text = String(unsafeUninitializedCapacity: source.count) { out in
+                let raw = UnsafeMutableRawBufferPointer(out)
+                copy(source, key: key, to: raw)
+                valid = validator.validate(UnsafeRawBufferPointer(raw)) && validator.isComplete
+                return source.count
+            }
+            return valid ? text : nil
+        } else {
+            let bytes = makeBytes(source, key: key)
+            valid = bytes.withUnsafeBytes { validator.validate($0) } && validator.isComplete
+            return valid ? String(decoding: bytes, as: UTF8.self) : nil
+        }
+    }
+
+    private static func copy(_ source: UnsafeRawBufferPointer, key: MaskingKey?, to destination: UnsafeMutableRawBufferPointer) {
+        if let key {
+            Masking.apply(key, offset: 0, from: source, to: destination)
+        } else {
+            destination.copyMemory(from: source)
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 /// Every workload, each built lazily (so a filtered run sets up only what it measures).
 /// Keys: `decode.<payload>.<delivery>` (server receiving masked frames), `encode.<payload>.<role>`,
-/// `msg.<payload>.<delivery>` (whole messages through the connection), `utf8.<text>`, `handshake`.
+/// `echo.<payload>.<delivery>` (whole messages received and sent back), `utf8.<text>`, `handshake`.
 public enum Catalog {
     /// Frame counts chosen so each input is about 1 MiB (4 MiB for 1 MiB frames).
     static func frameCount(_ size: Int) -> Int { size >= 1 << 20 ? 4 : max(1, (1 << 20) / (size + 6)) }
@@ -38,10 +38,10 @@ public enum Catalog {
         ("encode.16B.client", 16, true, 64), ("encode.125B.client", 125, true, 64),
         ("encode.1MiB.client", 1 << 20, true, 1),
     ]
-    /// Whole messages received: (key, payload size, one message per read?)
+    /// Whole messages received and sent back: (key, payload size, one message per read?)
     public static let messageCases: [(String, Int, Bool)] = [
-        ("msg.recv.16B.64K", 16, false), ("msg.recv.16B.1msg", 16, true), ("msg.recv.125B.64K", 125, false),
-        ("msg.recv.1MiB.64K", 1 << 20, false),
+        ("echo.16B.64K", 16, false), ("echo.16B.1msg", 16, true), ("echo.125B.64K", 125, false),
+        ("echo.1MiB.64K", 1 << 20, false),
     ]
 
     /// Scenario groups for our implementation; filled in by OursScenarios.swift.
@@ -53,28 +53,42 @@ public enum Catalog {
             groups.append {
                 let input = DecodeInput(size: size, perFrame: perFrame)
                 return [NIOScenarios.decode(key: key, reads: input.reads, frames: input.count, unit: input.unit,
-                                            unitsPerCall: input.unitsPerCall)]
+                                            unitsPerCall: input.unitsPerCall),
+                        OursScenarios.decode(key: key, reads: input.reads, frames: input.count, unit: input.unit,
+                                             unitsPerCall: input.unitsPerCall)]
             }
         }
         for (key, size, masked, batch) in encodeCases {
             groups.append {
-                [NIOScenarios.encode(key: key, payload: Inputs.bytes(size, seed: 5), masked: masked, batch: batch,
-                                     unit: size >= 1 << 20 ? "GB/s" : "frames/s")]
+                let payload = Inputs.bytes(size, seed: 5)
+                let unit = size >= 1 << 20 ? "GB/s" : "frames/s"
+                var rows = [NIOScenarios.encode(key: key, payload: payload, masked: masked, batch: batch, unit: unit),
+                            OursScenarios.encode(key: key, payload: payload, role: masked ? .client : .server,
+                                                 batch: batch, unit: unit)]
+                if masked {
+                    rows.append(OursScenarios.encode(key: key, payload: payload, role: .client, batch: batch, unit: unit,
+                                                     fastEntropy: true, impl: "ours-seeded"))
+                }
+                return rows
             }
         }
         for (key, size, perMessage) in messageCases {
             groups.append {
                 let input = DecodeInput(size: size, perFrame: perMessage)
-                return [NIOScenarios.decode(key: key, reads: input.reads, frames: input.count,
-                                            unit: input.unit == "GB/s" ? "GB/s" : "msgs/s",
-                                            unitsPerCall: input.unitsPerCall, aggregate: true)]
+                let unit = input.unit == "GB/s" ? "GB/s" : "msgs/s"
+                return [NIOScenarios.echo(key: key, reads: input.reads, messages: input.count, unit: unit,
+                                          unitsPerCall: input.unitsPerCall),
+                        OursScenarios.echo(key: key, reads: input.reads, messages: input.count, unit: unit,
+                                           unitsPerCall: input.unitsPerCall)]
             }
         }
         groups.append { [Baselines.memcpyScenario(key: "decode.1MiB.64K", size: 1 << 20),
                          Baselines.memcpyScenario(key: "encode.1MiB.client", size: 1 << 20),
-                         Baselines.memcpyScenario(key: "msg.recv.1MiB.64K", size: 1 << 20)] }
+                         Baselines.memcpyScenario(key: "echo.1MiB.64K", size: 1 << 20)] }
         groups.append { [Baselines.stringValidating(key: "utf8.ascii", text: Inputs.asciiText),
-                         Baselines.stringValidating(key: "utf8.mixed", text: Inputs.mixedText)] }
+                         OursScenarios.utf8(key: "utf8.ascii", text: Inputs.asciiText),
+                         Baselines.stringValidating(key: "utf8.mixed", text: Inputs.mixedText),
+                         OursScenarios.utf8(key: "utf8.mixed", text: Inputs.mixedText)] }
         groups.append { [NIOScenarios.handshake(key: "handshake")] }
         return groups + ours
     }

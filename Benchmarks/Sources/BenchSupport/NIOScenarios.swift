@@ -12,6 +12,21 @@ import NIOEmbedded
 import NIOHTTP1
 import NIOWebSocket
 
+/// Echoes each (aggregated) data frame, unmasked, and flushes once per read batch.
+final class NIOEchoHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+    var messages = 0
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        messages &+= 1
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: frame.opcode, data: frame.unmaskedData)), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
+}
+
 /// The application end of the inbound pipeline: unmasks each frame and counts it.
 final class NIOFrameSink: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
@@ -51,6 +66,31 @@ public enum NIOScenarios {
             }
             precondition(sink.frames - before == frames, "NIO decoded \(sink.frames - before) frames, expected \(frames)")
             return sink.checksum
+        }
+    }
+
+    /// The server's whole job per message: decoder → aggregator → echo handler → encoder, with
+    /// the written bytes drained after each read.
+    public static func echo(key: String, reads: [ArraySlice<UInt8>], messages: Int, unit: String,
+                            unitsPerCall: Double) -> Scenario {
+        let channel = EmbeddedChannel()
+        let echo = NIOEchoHandler()
+        try! channel.pipeline.syncOperations.addHandler(WebSocketFrameEncoder())
+        try! channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 21)))
+        try! channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
+            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16, maxAccumulatedFrameSize: 16 << 20))
+        try! channel.pipeline.syncOperations.addHandler(echo)
+        let inputs = buffers(reads)
+        return Scenario(key: key, impl: "nio", unit: unit, unitsPerCall: unitsPerCall) {
+            let before = echo.messages
+            var written = 0
+            for buffer in inputs {
+                channel.pipeline.fireChannelRead(buffer)
+                channel.pipeline.fireChannelReadComplete()
+                while let out = try! channel.readOutbound(as: ByteBuffer.self) { written &+= out.readableBytes }
+            }
+            precondition(echo.messages - before == messages, "NIO echoed \(echo.messages - before), expected \(messages)")
+            return written
         }
     }
 

@@ -100,11 +100,13 @@ extension Connection {
         if opcode != .continuation {
             incoming.start(kind: opcode == .text ? .text : .binary, reservedBits: header.rsv)
         }
+        // Without an extension the wire bytes count against the message limit; with one, the
+        // decoded bytes do (counted when the frame is decoded).
+        if incoming.reservedBits == 0 { incoming.size += length }
         if incoming.reservedBits != 0 || configuration.deliversFragments {
             sink = .frame
         } else {
             sink = .message
-            incoming.size += length
             if opcode != .continuation { incoming.buffer.reserveCapacity(length) }
         }
         return true
@@ -280,7 +282,11 @@ extension Connection {
                     return error
                 }
             }
-            if let failure { return failure }
+            if let failure {
+                // Report the configured limit, whatever the extension was told was left of it.
+                if case .messageTooLarge = failure { return .messageTooLarge(limit: configuration.maxMessageSize) }
+                return failure
+            }
             if isLast { output = piece } else { input = piece }
         }
         return nil

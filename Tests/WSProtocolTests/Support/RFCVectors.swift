@@ -59,3 +59,45 @@ enum Wire {
         [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8)
     }
 }
+
+extension Wire {
+    /// The fixed reason this library sends when it fails the connection with `code`.
+    static func failureReason(_ code: UInt16) -> String {
+        switch code {
+        case 1002: return "protocol error"
+        case 1007: return "invalid UTF-8"
+        case 1009: return "message too big"
+        default: return ""
+        }
+    }
+
+    /// The outputs of a connection in role `role` failing with `error` (RFC 6455 §7.1.7): the
+    /// close frame with the error's code and fixed reason (masked with the RFC key for a client),
+    /// `.closed(.protocolError(error))`, `.closeTransport`.
+    static func failure(_ error: ProtocolError, role: Role, before events: [Event] = []) -> [Connection.Output] {
+        let code = error.closeCode.rawValue
+        let payload = close(code, failureReason(code))
+        let frame = role == .client ? client(.close, payload) : server(.close, payload)
+        return events.map { .deliver($0) } + [.write(frame), .deliver(.closed(.protocolError(error))), .closeTransport]
+    }
+
+    /// A client frame whose header announces `length` payload bytes, without the payload.
+    static func clientHeader(_ opcode: Opcode, length: UInt64, fin: Bool = true, rsv: UInt8 = 0) -> [UInt8] {
+        var out: [UInt8] = []
+        FrameHeader(fin: fin, rsv: rsv, opcode: opcode, maskingKey: RFCVectors.key, payloadLength: length).write(to: &out)
+        return out
+    }
+}
+
+/// A generator yielding keys 00 00 00 01, 00 00 00 02, ... so each frame's key is visible.
+struct CountingKeyGenerator: RandomNumberGenerator, Sendable {
+    var count: UInt32 = 0
+    mutating func next() -> UInt64 {
+        count += 1
+        return UInt64(count.byteSwapped)  // low byte first on the wire: 00 00 00 n
+    }
+    /// The key of the n-th frame (1-based).
+    static func key(_ n: UInt32) -> MaskingKey {
+        MaskingKey(UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF))
+    }
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// Character classes and small helpers of the HTTP/1.1 grammar (RFC 9110 §5.6, RFC 9112), on
+/// bytes and ASCII strings. Internal: the handshake types use them to parse and to validate what
+/// they write.
+enum HTTPSyntax {
+    /// `tchar` (RFC 9110 §5.6.2): the characters of a token.
+    @inline(__always)
+    static func isTokenChar(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "A")...UInt8(ascii: "Z"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// A field-value byte (RFC 9110 §5.5): VCHAR, SP, HTAB or obs-text; never CR, LF or NUL.
+    @inline(__always)
+    static func isFieldValueByte(_ b: UInt8) -> Bool {
+        b == 0x09 || (b >= 0x20 && b != 0x7F)
+    }
+
+    /// Whether `s` is a non-empty token (RFC 9110 §5.6.2).
+    static func isToken(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy(isTokenChar)
+    }
+
+    /// Whether `s` may be written as a field value: no CR, LF, NUL or other controls but HTAB,
+    /// and no leading or trailing whitespace.
+    static func isFieldValue(_ s: String) -> Bool {
+        let u = s.utf8
+        guard u.allSatisfy(isFieldValueByte) else { return false }
+        if let f = u.first, f == 0x20 || f == 0x09 { return false }
+        if let l = u.last, l == 0x20 || l == 0x09 { return false }
+        return true
+    }
+
+    /// ASCII lowercase of one byte.
+    @inline(__always)
+    static func lower(_ b: UInt8) -> UInt8 {
+        (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z")) ? b | 0x20 : b
+    }
+
+    /// ASCII case-insensitive equality (header names, tokens; RFC 9110 §5.1).
+    static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        return zip(x, y).allSatisfy { lower($0) == lower($1) }
+    }
+
+    /// The ASCII-lowercased form of `s` (non-ASCII characters unchanged).
+    static func lowercased(_ s: String) -> String {
+        String(decoding: s.utf8.map(lower), as: UTF8.self)
+    }
+
+    /// `s` without leading and trailing SP and HTAB (OWS, RFC 9110 §5.6.3).
+    static func trimmingOWS(_ s: Substring) -> Substring {
+        var t = s
+        while let f = t.first, f == " " || f == "\t" { t.removeFirst() }
+        while let l = t.last, l == " " || l == "\t" { t.removeLast() }
+        return t
+    }
+
+    /// The comma-separated list elements of `values` (RFC 9110 §5.6.1), trimmed, empty
+    /// elements skipped (the grammar allows them and requires recipients to ignore them).
+    static func listElements(_ values: some Sequence<String>) -> [String] {
+        var out: [String] = []
+        for v in values {
+            for part in v.split(separator: ",", omittingEmptySubsequences: false) {
+                let t = trimmingOWS(part)
+                if !t.isEmpty { out.append(String(t)) }
+            }
+        }
+        return out
+    }
+
+    /// Appends the UTF-8 bytes of `s` to `out`.
+    @inline(__always)
+    static func append(_ s: String, to out: inout [UInt8]) {
+        out.append(contentsOf: s.utf8)
+    }
+
+    /// The decimal form of a non-negative integer.
+    static func decimal(_ n: Int) -> String { String(n) }
+}

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// An HTTP version as in `HTTP/1.1` (RFC 9112 §2.3).
+public struct HTTPVersion: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+
+    public init(major: Int, minor: Int) { self.major = major; self.minor = minor }
+
+    /// HTTP/1.0.
+    public static let http1_0 = HTTPVersion(major: 1, minor: 0)
+    /// HTTP/1.1, the version the opening handshake requires at least (RFC 6455 §4.1).
+    public static let http1_1 = HTTPVersion(major: 1, minor: 1)
+
+    public static func < (a: HTTPVersion, b: HTTPVersion) -> Bool {
+        (a.major, a.minor) < (b.major, b.minor)
+    }
+
+    public var description: String { "HTTP/\(major).\(minor)" }
+}

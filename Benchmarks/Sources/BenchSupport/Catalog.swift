@@ -89,7 +89,7 @@ public enum Catalog {
                          OursScenarios.utf8(key: "utf8.ascii", text: Inputs.asciiText),
                          Baselines.stringValidating(key: "utf8.mixed", text: Inputs.mixedText),
                          OursScenarios.utf8(key: "utf8.mixed", text: Inputs.mixedText)] }
-        groups.append { [NIOScenarios.handshake(key: "handshake")] }
+        groups.append { [NIOScenarios.handshake(key: "handshake"), OursScenarios.handshake(key: "handshake")] }
         return groups + ours
     }
 }

@@ -90,3 +90,20 @@ public enum OursScenarios {
         }
     }
 }
+
+extension OursScenarios {
+    /// A server handshake per call: a new `ServerHandshake`, the request in, `accept` (the 101
+    /// response bytes and a ready `Connection`) out.
+    public static func handshake(key: String) -> Scenario {
+        let request = Inputs.handshakeRequest
+        return Scenario(key: key, impl: "ours", unit: "hs/s", unitsPerCall: 1) {
+            var handshake = ServerHandshake(now: .zero)
+            guard case .upgradeRequest(let upgrade) = handshake.receive(request, now: .zero) else {
+                fatalError("the request was not an upgrade")
+            }
+            let (response, connection, _) = try! handshake.accept(upgrade, now: .zero)
+            precondition(response.count > 100 && connection.canSend, "no 101 response")
+            return response.count
+        }
+    }
+}

@@ -5,13 +5,13 @@
  * timing each round trip with CLOCK_MONOTONIC.
  *
  *   loadgen [-h 127.0.0.1] -p PORT [-c CONNS] [-s SIZE] [-b] [-t SECONDS] [-w WARMUP]
- *   loadgen -p PORT -i IDLE_CONNS -P SERVER_PID      (idle mode: resident memory per connection)
+ *   loadgen -p PORT -i IDLE_CONNS -P SERVER_PID [-W SETTLE]  (idle mode: resident memory per connection)
  *
  * -b sends binary instead of text. Prints one line of key=value pairs:
  *   msgs, msgs_per_s, p50_us, p99_us, mb_per_s (echoed payload bytes received per second, 10^6),
  *   cpu (this process's user+system CPU time over wall time, 1.0 = one core), errors.
  * Idle mode opens IDLE_CONNS connections (at most 64 handshakes in flight), exchanges one
- * 32-byte text message on each, waits 1 s and reads the server's VmRSS before and after from
+ * 32-byte text message on each, waits SETTLE seconds (default 1) and reads the server's VmRSS before and after from
  * /proc/PID/status: rss_before_kb, rss_after_kb, bytes_per_conn, conns.
  * Client sockets are bound to 127.0.0.2–127.0.0.201 (IP_BIND_ADDRESS_NO_PORT) so that many
  * thousands of connections never run out of ephemeral ports. Every run ends by itself.
@@ -215,7 +215,7 @@ static void pump(int timeout_ms) {
     for (int i = 0; i < k; i++) on_event(evs[i].data.ptr, evs[i].events);
 }
 
-static int run_idle(int n, int pid, double limit_s) {
+static int run_idle(int n, int pid, double limit_s, double settle_s) {
     long before = read_rss_kb(pid);
     struct client *cs = calloc((size_t)n, sizeof *cs);
     int opened = 0;
@@ -234,7 +234,7 @@ static int run_idle(int n, int pid, double limit_s) {
     }
     /* Stop the clients from sending more: each connection already got its one echo. */
     for (int i = 0; i < n; i++) if (cs[i].state == OPEN) { epoll_ctl(ep, EPOLL_CTL_DEL, cs[i].fd, NULL); }
-    usleep(1000000);
+    usleep((useconds_t)(settle_s * 1e6));
     long after = read_rss_kb(pid);
     long alive = 0;
     for (int i = 0; i < n; i++) if (cs[i].state == OPEN) alive++;
@@ -247,8 +247,8 @@ static int run_idle(int n, int pid, double limit_s) {
 int main(int argc, char **argv) {
     int conns = 1, binary = 0, idle = 0, pid = 0, opt;
     size_t size = 32;
-    double seconds = 2.0, warmup = 0.5;
-    while ((opt = getopt(argc, argv, "h:p:c:s:bt:w:i:P:")) != -1) {
+    double seconds = 2.0, warmup = 0.5, settle = 1.0;
+    while ((opt = getopt(argc, argv, "h:p:c:s:bt:w:i:P:W:")) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -259,6 +259,7 @@ int main(int argc, char **argv) {
         case 'w': warmup = atof(optarg); break;
         case 'i': idle = atoi(optarg); break;
         case 'P': pid = atoi(optarg); break;
+        case 'W': settle = atof(optarg); break;
         default: fprintf(stderr, "bad option\n"); return 2;
         }
     }
@@ -269,7 +270,7 @@ int main(int argc, char **argv) {
     request_len = (size_t)snprintf(request, sizeof request,
         "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host, port);
-    if (idle) { idle_mode = 1; build_frame(32, 0); return run_idle(idle, pid, 60.0); }
+    if (idle) { idle_mode = 1; build_frame(32, 0); return run_idle(idle, pid, 60.0, settle); }
     build_frame(size, binary);
     samples = malloc(samples_cap * sizeof *samples);
     struct client *cs = calloc((size_t)conns, sizeof *cs);

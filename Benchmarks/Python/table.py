@@ -45,9 +45,9 @@ ROWS = [
 # Which implementation is the reference for "ours ÷ ref" per row family.
 REFERENCE = {"decode.1MiB.64K": "memcpy", "encode.1MiB.client": "memcpy", "echo.1MiB.64K": "memcpy",
              "utf8.ascii": "stdlib", "utf8.mixed": "stdlib"}
-PEERS = ["ours", "ours-seeded", "nio", "c-floor", "websockets", "picows", "memcpy", "stdlib"]
+PEERS = ["ours", "ours-seeded", "nio", "c-floor", "websockets", "picows", "ref"]
 NAMES = {"ours": "ours", "ours-seeded": "ours (seeded RNG)", "nio": "NIOWebSocket", "c-floor": "C epoll floor",
-         "websockets": "websockets 17.4", "picows": "picows 2.3.1", "memcpy": "memcpy", "stdlib": "stdlib"}
+         "websockets": "websockets 17.4", "picows": "picows 2.3.1", "memcpy": "memcpy", "stdlib": "stdlib", "ref": "memcpy / stdlib"}
 
 
 def fmt(v, unit):
@@ -57,6 +57,8 @@ def fmt(v, unit):
         return f"{v:.2f}"
     if unit == "allocs/msg":
         return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else str(int(v))
+    if unit == "bytes":
+        return f"{v:.0f}"
     if unit == "us":
         return f"{v:.1f}"
     if v >= 1e6:
@@ -74,6 +76,8 @@ def main():
         if len(parts) < 5 or parts[0] != "row":
             continue
         key, impl, value, unit = parts[1], parts[2], float(parts[3]), parts[4]
+        if impl in ("memcpy", "stdlib"):
+            data.setdefault(key, {})["ref"] = value
         data.setdefault(key, {})[impl] = value
         units[key] = unit
     present = [p for p in PEERS if any(p in data.get(k, {}) for k, *_ in ROWS)]

@@ -2,7 +2,7 @@
 //
 // Micro-benchmarks: every implementation of a workload runs on identical inputs in the same
 // process; each prints `row` lines that Scripts/bench turns into one table.
-//   BenchRunner [--quick] [--filter SUBSTRING]
+//   BenchRunner [--quick] [--filter SUBSTRING] [--impl NAME]   (--impl: ours, nio, ...)
 import BenchSupport
 #if canImport(Glibc)
 import Glibc
@@ -10,17 +10,20 @@ import Glibc
 
 var plan = TimingPlan.full
 var filter: String? = nil
+var implFilter: String? = nil
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--quick": plan = .quick
     case "--filter": filter = args.popFirst()
-    default: print("usage: BenchRunner [--quick] [--filter SUBSTRING]"); exit(2)
+    case "--impl": implFilter = args.popFirst()
+    default: print("usage: BenchRunner [--quick] [--filter SUBSTRING] [--impl NAME]"); exit(2)
     }
 }
 
 for make in Catalog.all {
-    for scenario in make() where filter.map({ scenario.key.contains($0) || scenario.impl.contains($0) }) ?? true {
+    for scenario in make() where (filter.map { scenario.key.contains($0) } ?? true)
+        && (implFilter.map { scenario.impl == $0 } ?? true) {
         let t = time(scenario, plan: plan)
         emit(scenario.key, scenario.impl, t.median, scenario.unit, min: t.min, max: t.max)
     }

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+import WSProtocol
+
+/// Where a channel is in its life.
+enum ChannelPhase: Equatable {
+    /// Client: the TCP connect is in progress.
+    case connecting
+    /// Client: the request is written, the response head is awaited (RFC 6455 §4.1).
+    case clientHandshake
+    /// Server: the request head is being read (RFC 6455 §4.2).
+    case serverHandshake
+    /// Server: the application is deciding on a request; reading is paused.
+    case awaitingDecision
+    /// Server: a plain HTTP response (or a refusal) is being written; then the socket closes.
+    case httpResponse
+    /// The WebSocket connection is open (or closing: the core knows which).
+    case open
+    /// The socket is closed.
+    case closed
+}
+
+/// Everything about a channel that more than one thread touches, guarded by the channel's mutex.
+///
+/// Non-copyable because it owns the socket: setting ``socket`` to `nil` closes it, exactly once.
+struct ChannelState: ~Copyable {
+    /// The socket; `nil` once closed.
+    var socket: FileDescriptor?
+    var phase: ChannelPhase
+
+    // Handshake machines live outside the phase enum so they mutate in place.
+    var clientHandshake: ClientHandshake?
+    var clientOptions: ClientHandshake.Options?
+    var serverHandshake: ServerHandshake?
+    /// The core, once the handshake is done.
+    var connection: Connection?
+
+    /// Connect deadline (client) or the time to give up flushing and close (lingering).
+    var phaseDeadline: Instant?
+    /// The deadline last handed to the loop's timer (so other threads know when to nudge it).
+    var timerHint: Instant?
+
+    // Outbound bytes: written from `outboundStart`; one write for everything queued.
+    var outbound: [UInt8] = []
+    var outboundStart = 0
+    var pendingBytes: Int { outbound.count - outboundStart }
+
+    // Poller interest as registered, and why reading may be off.
+    var registeredRead = false
+    var registeredWrite = false
+    var wantsWrite = false
+    var readPausedByApplication = false
+    var endOfStream = false
+    var shutdownAfterFlush = false
+    var closeAfterFlush = false
+    var writeShutDown = false
+
+    // Events for the application (a queue: `events[eventsHead...]`).
+    var events: [WebSocketEvent] = []
+    var eventsHead = 0
+    var bufferedEventCount: Int { events.count - eventsHead }
+    var eventWaiter: CheckedContinuation<WebSocketEvent?, Never>?
+    /// The `.closed` event has been queued (nothing follows it).
+    var closedEventQueued = false
+    /// The `.closed` event has been handed to the application (iteration ends).
+    var closedEventTaken = false
+
+    var sendWaiters: [CheckedContinuation<Void, Never>] = []
+    var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?
+    var connectError: WebSocketError?
+    var transportError: WebSocketError?
+    var closeInfo: CloseInfo?
+    /// The application dropped its ``WebSocket``: events are discarded, reading never pauses.
+    var abandoned = false
+
+    // What the handshake exchanged.
+    var response: HTTPResponseHead?
+    var request: UpgradeRequest?
+    var localAddress: SocketAddress?
+
+    init(socket: consuming FileDescriptor, phase: ChannelPhase) {
+        self.socket = .some(socket)
+        self.phase = phase
+    }
+}
+
+/// Continuations and follow-up work collected under the lock and run after it is released.
+struct ChannelWakeups {
+    var eventWaiter: CheckedContinuation<WebSocketEvent?, Never>?
+    var event: WebSocketEvent?
+    var senders: [CheckedContinuation<Void, Never>] = []
+    var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?
+    var connectResult: Result<Void, WebSocketError> = .success(())
+    /// The socket was closed (tell the server's registry).
+    var finished = false
+    /// Work that must run on the loop thread (close the socket, reschedule the timer).
+    var needsLoop = false
+    /// Server: ask the application about this upgrade request.
+    var decide: UpgradeRequest?
+    /// Server: ask the application to answer this plain HTTP request.
+    var answer: HTTPRequestHead?
+    /// Server: the connection opened; hand it to the application.
+    var opened = false
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import WSProtocol
+
+/// What a server's channels share: the configuration, the application's handlers, and the
+/// registry of live connections (for the connection cap and graceful shutdown).
+final class ServerContext: Sendable {
+    let configuration: WebSocketServer.Configuration
+    let onUpgrade: WebSocketServer.UpgradeHandler?
+    let onHTTPRequest: WebSocketServer.HTTPHandler?
+    let onConnection: WebSocketServer.ConnectionHandler
+
+    private struct Registry {
+        var channels: [ObjectIdentifier: Channel] = [:]
+        var shuttingDown = false
+    }
+    private let registry = Mutex(Registry())
+
+    init(configuration: WebSocketServer.Configuration, onUpgrade: WebSocketServer.UpgradeHandler?,
+         onHTTPRequest: WebSocketServer.HTTPHandler?, onConnection: @escaping WebSocketServer.ConnectionHandler) {
+        self.configuration = configuration
+        self.onUpgrade = onUpgrade
+        self.onHTTPRequest = onHTTPRequest
+        self.onConnection = onConnection
+    }
+
+    var hasUpgradeHandler: Bool { onUpgrade != nil }
+    var hasHTTPHandler: Bool { onHTTPRequest != nil }
+    var isShuttingDown: Bool { registry.withLock { $0.shuttingDown } }
+    var count: Int { registry.withLock { $0.channels.count } }
+
+    var handshakeOptions: ServerHandshake.Options {
+        ServerHandshake.Options(limits: configuration.limits, timeout: configuration.handshakeTimeout)
+    }
+
+    /// Registers a new connection; `false` when the cap is reached or the server is shutting down.
+    func admit(_ channel: Channel) -> Bool {
+        registry.withLock { r in
+            guard !r.shuttingDown, r.channels.count < configuration.maxConnections else { return false }
+            r.channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+    }
+
+    func remove(_ channel: Channel) {
+        _ = registry.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Stops admitting and returns the live connections.
+    func beginShutdown() -> [Channel] {
+        registry.withLock { r in
+            r.shuttingDown = true
+            return Array(r.channels.values)
+        }
+    }
+
+    func snapshot() -> [Channel] { registry.withLock { Array($0.channels.values) } }
+
+    // MARK: calling the application
+
+    func decide(_ request: UpgradeRequest, on channel: Channel) {
+        guard let onUpgrade else { return }
+        Task { channel.apply(await onUpgrade(request)) }
+    }
+
+    func answer(_ head: HTTPRequestHead, on channel: Channel) {
+        guard let onHTTPRequest else { return }
+        Task { channel.respond(await onHTTPRequest(head)) }
+    }
+
+    func opened(_ channel: Channel) {
+        let socket = WebSocket(channel: channel)
+        let handler = onConnection
+        Task { await handler(socket) }
+    }
+}

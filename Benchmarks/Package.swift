@@ -43,6 +43,14 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]
         ),
+        // Our echo server (WSPosixIO) for the end-to-end rows.
+        .executableTarget(
+            name: "WSEchoServer",
+            dependencies: [
+                .product(name: "WSPosixIO", package: "swift-websocket-sansio"),
+                .product(name: "WSProtocol", package: "swift-websocket-sansio"),
+            ]
+        ),
         // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows.
         .executableTarget(
             name: "NIOEchoServer",

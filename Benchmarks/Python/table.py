@@ -81,7 +81,7 @@ def main():
         data.setdefault(key, {})[impl] = value
         units[key] = unit
     present = [p for p in PEERS if any(p in data.get(k, {}) for k, *_ in ROWS)]
-    header = ["workload", "unit"] + [NAMES[p] for p in present] + ["ours ÷ NIO", "ours ÷ ref", "target", "met"]
+    header = ["workload", "unit"] + [NAMES[p] for p in present] + ["vs NIO", "vs ref", "target", "met"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     summary = []
     for key, label, better, targets in ROWS:

@@ -229,6 +229,35 @@ struct ClientHandshakeTests {
         #expect(hs.handleTimeout(now: .seconds(120)) == nil)
     }
 
+    @Test("Random corruption of a response never traps and gives the same outcome for any split (seeded)")
+    func garbage() throws {
+        var rng = HandshakeRNG(seed: 4242)
+        let base = Self.response.bytes + [0x81, 0x00]
+        func outcome(_ chunks: [[UInt8]]) throws -> String {
+            var hs = try Self.make()
+            for chunk in chunks {
+                switch hs.receive(chunk, now: .zero) {
+                case .needMoreData: continue
+                case .connected(let c, _, let r): return "connected \(c.subprotocol ?? "-") \(r)"
+                case .failed(let e): return "failed \(e)"
+                }
+            }
+            switch hs.receiveEndOfStream(now: .zero) {
+            case .failed(let e): return "eof \(e)"
+            case .needMoreData, .connected: return "unexpected"
+            }
+        }
+        for seed in 0..<300 {
+            var input = base
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                input[Int.random(in: 0..<input.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            let whole = try outcome([input])
+            #expect(whole != "unexpected", "seed \(seed)")
+            #expect(try outcome(Splits.random(input, using: &rng)) == whole, "seed \(seed)")
+        }
+    }
+
     @Test("End of stream before the head fails the handshake")
     func endOfStream() throws {
         var hs = try Self.make()

@@ -47,6 +47,19 @@ struct LinkedPair {
         }
     }
 
+    /// Read positions in `toServer` / `toClient` (consumed bytes are dropped once all are read).
+    private var serverRead = 0
+    private var clientRead = 0
+
+    /// The next chunk of `buffer` from `read`, at most `size` bytes.
+    private static func take(_ buffer: inout [UInt8], _ read: inout Int, _ size: Int?) -> ArraySlice<UInt8> {
+        let n = min(size ?? (buffer.count - read), buffer.count - read)
+        let chunk = buffer[read ..< read + n]
+        read += n
+        if read == buffer.count { buffer.removeAll(keepingCapacity: true); read = 0 }
+        return chunk
+    }
+
     /// Runs a command on one side and performs its outputs.
     mutating func client(_ command: (inout Connection, Instant) throws(UsageError) -> [Connection.Output]) throws(UsageError) {
         let outputs = try command(&client, now)
@@ -59,17 +72,15 @@ struct LinkedPair {
 
     /// Moves bytes both ways until nothing is pending, then reports end of stream to a side whose
     /// peer closed its transport. Bounded: stops after `limit` rounds.
-    mutating func pump(limit: Int = 10_000) {
+    mutating func pump(limit: Int = 10_000_000) {
         for _ in 0..<limit {
             var progressed = false
             if !toServer.isEmpty && !serverTransportClosed {
-                let n = min(chunkSize ?? toServer.count, toServer.count)
-                let chunk = Array(toServer[..<n]); toServer.removeFirst(n)
+                let chunk = Self.take(&toServer, &serverRead, chunkSize)
                 perform(server.receive(chunk, now: now), from: .server)
                 progressed = true
             } else if !toClient.isEmpty && !clientTransportClosed {
-                let n = min(chunkSize ?? toClient.count, toClient.count)
-                let chunk = Array(toClient[..<n]); toClient.removeFirst(n)
+                let chunk = Self.take(&toClient, &clientRead, chunkSize)
                 perform(client.receive(chunk, now: now), from: .client)
                 progressed = true
             } else if clientTransportClosed && !serverSawEndOfStream && !serverTransportClosed {

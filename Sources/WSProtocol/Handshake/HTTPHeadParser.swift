@@ -39,7 +39,9 @@ public struct HTTPHeadParser: Sendable {
 
     /// A parsed head.
     public enum Head: Hashable, Sendable {
+        /// A request head (from a parser of kind ``Kind/request``).
         case request(HTTPRequestHead)
+        /// A response head (from a parser of kind ``Kind/response``).
         case response(HTTPResponseHead)
     }
 
@@ -54,6 +56,7 @@ public struct HTTPHeadParser: Sendable {
     private var startLine: [UInt8]? = nil
     private var fields: [(name: String, value: String)] = []
     private var failure: HandshakeError? = nil
+    private var completed: Head? = nil
 
     /// Creates a parser for one head.
     public init(kind: Kind, limits: Limits = .init()) {
@@ -63,12 +66,14 @@ public struct HTTPHeadParser: Sendable {
     /// Feeds bytes.
     ///
     /// - Returns: `nil` while the head is incomplete; otherwise the head and the bytes after it.
-    ///   Once a head was returned, do not call again (create a new parser for the next head).
+    ///   Once the head is complete, every later call returns the same head with just the new
+    ///   bytes (the parser reads one head; create a new one for the next).
     /// - Throws: ``HandshakeError/headTooLarge(limit:)``, ``HandshakeError/requestLineTooLong(limit:)``,
     ///   ``HandshakeError/tooManyHeaders(limit:)`` or ``HandshakeError/malformedHead(_:)``; after
     ///   an error every later call throws the same error.
     public mutating func parse(_ bytes: some Sequence<UInt8>) throws(HandshakeError) -> (head: Head, leftover: [UInt8])? {
         if let failure { throw failure }
+        if let completed { return (completed, Array(bytes)) }
         buffer.append(contentsOf: bytes)
         do throws(HandshakeError) {
             return try scan()
@@ -107,6 +112,7 @@ public struct HTTPHeadParser: Sendable {
                 let head = try parseStartLine(startLine ?? [])
                 let leftover = Array(buffer[(i + 1)...])
                 buffer = []
+                completed = head
                 return (head, leftover)
             }
             try parseField(line)

@@ -2,9 +2,12 @@
 
 /// An HTTP version as in `HTTP/1.1` (RFC 9112 §2.3).
 public struct HTTPVersion: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The major version (the `1` of `HTTP/1.1`).
     public var major: Int
+    /// The minor version (the second `1` of `HTTP/1.1`).
     public var minor: Int
 
+    /// Creates a version `HTTP/major.minor`.
     public init(major: Int, minor: Int) { self.major = major; self.minor = minor }
 
     /// HTTP/1.0.

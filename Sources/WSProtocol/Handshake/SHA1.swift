@@ -22,11 +22,29 @@ public struct SHA1: Sendable {
 
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: some Sequence<UInt8>) {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+        if done != nil { return }
         for b in bytes {
             block.append(b)
             length &+= 1
-            if block.count == 64 { compress(); block.removeAll(keepingCapacity: true) }
+            if block.count == 64 { compressBlock(); block.removeAll(keepingCapacity: true) }
         }
+    }
+
+    /// Adds contiguous bytes: whole blocks are hashed straight from `raw`.
+    private mutating func update(_ raw: UnsafeRawBufferPointer) {
+        var i = 0
+        length &+= UInt64(raw.count)
+        if !block.isEmpty {
+            while i < raw.count && block.count < 64 { block.append(raw[i]); i += 1 }
+            if block.count < 64 { return }
+            compressBlock(); block.removeAll(keepingCapacity: true)
+        }
+        while raw.count - i >= 64 {
+            compress(UnsafeRawBufferPointer(rebasing: raw[i..<(i + 64)]))
+            i += 64
+        }
+        while i < raw.count { block.append(raw[i]); i += 1 }
     }
 
     /// Pads the message (FIPS 180-4 §5.1.1) and returns the 20-byte digest.
@@ -35,11 +53,11 @@ public struct SHA1: Sendable {
         block.append(0x80)
         if block.count > 56 {
             while block.count < 64 { block.append(0) }
-            compress(); block.removeAll(keepingCapacity: true)
+            compressBlock(); block.removeAll(keepingCapacity: true)
         }
         while block.count < 56 { block.append(0) }
         for shift in stride(from: 56, through: 0, by: -8) { block.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        compress()
+        compressBlock()
         var out: [UInt8] = []
         out.reserveCapacity(20)
         for word in [h.0, h.1, h.2, h.3, h.4] {
@@ -49,14 +67,25 @@ public struct SHA1: Sendable {
         return out
     }
 
-    /// Processes the 64-byte `block` (FIPS 180-4 §6.1.2).
-    private mutating func compress() {
-        var w = [UInt32](repeating: 0, count: 80)
-        for t in 0..<16 {
-            w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16
-                 | UInt32(block[4 * t + 2]) << 8 | UInt32(block[4 * t + 3])
+    /// Processes the buffered 64-byte `block`.
+    private mutating func compressBlock() {
+        let copy = block
+        copy.withUnsafeBytes { compress($0) }
+    }
+
+    /// Processes one 64-byte block (FIPS 180-4 §6.1.2).
+    private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
+            for t in 0..<16 {
+                w[t] = UInt32(chunk[4 * t]) << 24 | UInt32(chunk[4 * t + 1]) << 16
+                     | UInt32(chunk[4 * t + 2]) << 8 | UInt32(chunk[4 * t + 3])
+            }
+            for t in 16..<80 { w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1) }
+            rounds(w)
         }
-        for t in 16..<80 { w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1) }
+    }
+
+    private mutating func rounds(_ w: UnsafeMutableBufferPointer<UInt32>) {
         var (a, b, c, d, e) = h
         for t in 0..<80 {
             let f: UInt32, k: UInt32

@@ -32,10 +32,29 @@ public struct UpgradeRequest: Hashable, Sendable {
     /// The extensions the client offers, in order (RFC 6455 §9.1).
     public let extensions: [ExtensionOffer]
 
-    /// The path part of the target, e.g. `/chat`.
-    public var path: String { HTTPRequestHead(method: method, target: target).path }
-    /// The query part of the target (after `?`), or `nil`.
-    public var query: String? { HTTPRequestHead(method: method, target: target).query }
+    /// The resource name of the target (RFC 6455 §3): the target itself in origin form, or its
+    /// path and query in absolute form (`GET http://host/chat HTTP/1.1`, §4.1 item 3).
+    public var resource: String { Self.resource(of: target) ?? target }
+    /// The path part of the resource name, e.g. `/chat`.
+    public var path: String { HTTPRequestHead(method: method, target: resource).path }
+    /// The query part of the resource name (after `?`), or `nil`.
+    public var query: String? { HTTPRequestHead(method: method, target: resource).query }
+
+    /// The resource name of an origin-form (`/path?query`) or absolute-form
+    /// (`http(s)://` or `ws(s)://` authority, then the path) target, or `nil` for any other form.
+    static func resource(of target: String) -> String? {
+        if target.hasPrefix("/") { return target }
+        for scheme in ["http://", "https://", "ws://", "wss://"] {
+            guard target.count > scheme.count,
+                  HTTPSyntax.equalsIgnoringCase(String(target.prefix(scheme.count)), scheme) else { continue }
+            let rest = target.dropFirst(scheme.count)
+            guard let start = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+            guard start != rest.startIndex else { return nil }  // no authority
+            let tail = String(rest[start...])
+            return tail.hasPrefix("?") ? "/" + tail : tail
+        }
+        return nil
+    }
     /// The `Origin` header, sent by browsers (RFC 6455 §4.1 item 8, §10.2); check it to refuse
     /// cross-origin pages (reject with 403).
     public var origin: String? { headers.first(name: "Origin") }
@@ -80,6 +99,8 @@ public struct UpgradeRequest: Hashable, Sendable {
         // (RFC 6455 §4.1 item 2).
         guard head.method == "GET" else { throw .methodNotGet(head.method) }
         guard head.version >= .http1_1 else { throw .httpVersionTooOld(head.version) }
+        // The Request-URI is the resource name, or an absolute URI carrying it (§4.1 item 3).
+        guard resource(of: head.target) != nil else { throw .malformedHead("invalid request target for an upgrade") }
         // "The request MUST contain a |Host| header field" (RFC 6455 §4.1 item 4).
         let hosts = head.headers["Host"]
         guard hosts.count == 1, let host = hosts.first, !host.isEmpty else { throw .invalidHost }

@@ -141,7 +141,7 @@ struct ClientHandshakeTests {
 
     /// Replaces a line of the valid response.
     static func response(replacing old: String, with new: String) -> [UInt8] {
-        let r = response.replacingOccurrences(of: old, with: new)
+        let r = response.replacing(old, with: new)
         return r.bytes
     }
 
@@ -263,19 +263,5 @@ struct ClientHandshakeTests {
         var hs = try Self.make()
         _ = hs.receive("HTTP/1.1 101 Switching".bytes, now: .zero)
         #expect(failure(hs.receiveEndOfStream(now: .zero)) == .endOfStream)
-    }
-}
-
-extension String {
-    /// `replacing(_:with:)` without Foundation.
-    func replacingOccurrences(of old: String, with new: String) -> String {
-        guard !old.isEmpty else { return self }
-        var out = ""
-        var rest = Substring(self)
-        while let r = rest.firstRange(of: old) {
-            out += rest[..<r.lowerBound]; out += new
-            rest = rest[r.upperBound...]
-        }
-        return out + rest
     }
 }

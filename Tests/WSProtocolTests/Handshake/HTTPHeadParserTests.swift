@@ -164,3 +164,15 @@ struct HTTPHeadParserTests {
         }
     }
 }
+
+extension HTTPHeadParserTests {
+    @Test("After the head, later input comes back as bytes after the same head")
+    func afterCompletion() throws {
+        var p = HTTPHeadParser(kind: .response)
+        let first = try #require(try p.parse("HTTP/1.1 200 OK\r\n\r\nab".bytes))
+        #expect(first.leftover == "ab".bytes)
+        let second = try #require(try p.parse("cd".bytes))
+        #expect(second.head == first.head)
+        #expect(second.leftover == "cd".bytes)
+    }
+}

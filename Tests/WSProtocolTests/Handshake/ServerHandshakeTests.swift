@@ -51,7 +51,7 @@ struct ServerHandshakeTests {
 
     @Test("A valid request is exposed with path, query, origin, subprotocols and extensions, at every split")
     func validRequest() throws {
-        let input = (Self.request.replacingOccurrences(of: "Sec-WebSocket-Version: 13\r\n",
+        let input = (Self.request.replacing("Sec-WebSocket-Version: 13\r\n",
             with: "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-webkit\r\n")).bytes
         var reference: ServerOutcome? = nil
         for chunks in Splits.all(input) {
@@ -124,13 +124,16 @@ struct ServerHandshakeTests {
 
     /// Builds a request from the RFC example with one line replaced.
     static func request(replacing old: String, with new: String) -> [UInt8] {
-        request.replacingOccurrences(of: old, with: new).bytes
+        request.replacing(old, with: new).bytes
     }
 
     @Test("Faulty upgrade requests: error and status", arguments: [
         ("GET /chat?room=1 HTTP/1.1", "POST /chat HTTP/1.1", HandshakeError.methodNotGet("POST"), 400),
         ("GET /chat?room=1 HTTP/1.1", "get /chat HTTP/1.1", .methodNotGet("get"), 400),
         ("GET /chat?room=1 HTTP/1.1", "GET /chat HTTP/1.0", .httpVersionTooOld(.http1_0), 400),
+        ("GET /chat?room=1 HTTP/1.1", "GET * HTTP/1.1", .malformedHead("invalid request target for an upgrade"), 400),
+        ("GET /chat?room=1 HTTP/1.1", "GET chat HTTP/1.1", .malformedHead("invalid request target for an upgrade"), 400),
+        ("GET /chat?room=1 HTTP/1.1", "GET http:///chat HTTP/1.1", .malformedHead("invalid request target for an upgrade"), 400),
         ("Host: server.example.com\r\n", "", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: a\r\nHost: b\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host:\r\n", .invalidHost, 400),
@@ -184,6 +187,21 @@ struct ServerHandshakeTests {
             \r
             \(body)
             """.bytes))
+    }
+
+    @Test("An absolute-form target carries the resource name (RFC 6455 §4.1 item 3)", arguments: [
+        ("http://server.example.com/chat?room=1", "/chat?room=1", "/chat", "room=1"),
+        ("HTTPS://server.example.com:443/a/b", "/a/b", "/a/b", nil),
+        ("ws://h", "/", "/", nil),
+        ("wss://h?x", "/?x", "/", "x"),
+        ("/plain", "/plain", "/plain", nil),
+    ] as [(String, String, String, String?)])
+    func absoluteForm(target: String, resource: String, path: String, query: String?) throws {
+        let r = try #require(Self.receive(Self.request(replacing: "/chat?room=1", with: target)).request)
+        #expect(r.target == target)
+        #expect(r.resource == resource)
+        #expect(r.path == path)
+        #expect(r.query == query)
     }
 
     @Test("Plain HTTP requests are told apart from bad upgrades")

@@ -171,9 +171,9 @@ extension Channel {
                     perform(outputs, &st, &w)
                     if !st.wantsWrite { flush(&st, &w) }
                 }
-            case .serverHandshake, .awaitingDecision, .connecting, .clientHandshake:
+            case .serverHandshake, .awaitingDecision, .connecting, .clientHandshake, .httpResponse:
                 st.closeAfterFlush = true
-            case .httpResponse, .closed:
+            case .closed:
                 break
             }
             w.needsLoop = true

@@ -39,7 +39,19 @@ final class Channel: LoopHandler, @unchecked Sendable {
         var w = ChannelWakeups()
         state.withLock { st in
             if event.writable || (event.hangup && st.phase == .connecting) { onWritable(&st, &w) }
-            if event.readable && st.socket != nil && st.phase != .connecting { onReadable(&st, &w) }
+            if event.hangup && st.socket != nil && st.phase != .connecting {
+                // Error or hang-up is reported even without interest, level-triggered: the peer
+                // is gone, so read what is left whatever the pauses, then close (no spinning).
+                if st.phase == .awaitingDecision || st.endOfStream {
+                    if st.transportError == nil { st.transportError = .remoteHostClosed }
+                    abortConnection(&st, &w)
+                } else {
+                    onReadable(&st, &w, draining: true)
+                    if st.socket != nil && !st.endOfStream { abortConnection(&st, &w) }
+                }
+            } else if event.readable && st.socket != nil && st.phase != .connecting {
+                onReadable(&st, &w, draining: false)
+            }
             settle(&st, &w)
         }
         wake(w)
@@ -84,10 +96,11 @@ final class Channel: LoopHandler, @unchecked Sendable {
         wake(w)
     }
 
-    private func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+    private func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) {
         let buffer = loop.readBuffer
-        // A few reads per wakeup keep one busy peer from starving the others.
-        for _ in 0..<4 {
+        // A few reads per wakeup keep one busy peer from starving the others (all of them
+        // when draining a connection whose peer hung up: the kernel holds a bounded amount).
+        for _ in 0..<(draining ? Int.max : 4) {
             guard let fd = st.socket?.raw, !st.endOfStream, st.phase != .awaitingDecision else { return }
             let n: Int?
             do {
@@ -103,7 +116,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 return
             }
             feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), &st, &w)
-            if st.readPausedByApplication || n < buffer.count { return }
+            if !draining && (st.readPausedByApplication || n < buffer.count) { return }
         }
     }
 

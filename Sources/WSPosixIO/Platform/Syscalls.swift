@@ -437,7 +437,8 @@ extension Sys {
     /// Registers `fd` (`isNew`) or changes its interest. Level-triggered.
     static func pollerSet(_ ep: Int32, fd: Int32, read: Bool, write: Bool, isNew: Bool) throws(SystemError) {
         var ev = epoll_event()
-        ev.events = (read ? EPOLLIN.rawValue : 0) | (write ? EPOLLOUT.rawValue : 0) | EPOLLRDHUP.rawValue
+        // EPOLLRDHUP only with read interest: it is level-triggered and would spin while reading is paused.
+        ev.events = (read ? EPOLLIN.rawValue | EPOLLRDHUP.rawValue : 0) | (write ? EPOLLOUT.rawValue : 0)
         ev.data.fd = fd
         _ = try check("epoll_ctl") { epoll_ctl(ep, isNew ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) }
     }

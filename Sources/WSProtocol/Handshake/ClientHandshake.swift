@@ -112,6 +112,9 @@ public struct ClientHandshake: Sendable {
     }
 
     /// Feeds bytes read from the transport.
+    ///
+    /// After `.connected` or `.failed`, feed the connection (or nothing) instead: bytes given
+    /// here then are ignored, and `.needMoreData` is returned.
     public mutating func receive(_ bytes: some Sequence<UInt8>, now: Instant) -> Step {
         switch state {
         case .finished:

@@ -78,7 +78,8 @@ public struct ServerHandshake: Sendable {
     }
 
     /// Feeds bytes read from the transport. After a decision step, further bytes are kept in
-    /// ``leftover`` and `.needMoreData` is returned.
+    /// ``leftover`` and `.needMoreData` is returned; this buffer has no limit, so a driver that
+    /// decides asynchronously should stop reading until it has accepted or rejected.
     public mutating func receive(_ bytes: some Sequence<UInt8>, now: Instant) -> Step {
         switch state {
         case .awaitingDecision, .finished:

@@ -97,3 +97,27 @@ struct ExtensionNegotiationTests {
         #expect(ok.map(\.reservedBits) == [0x10, 0x20])
     }
 }
+
+extension ExtensionOfferTests {
+    @Test("Random lists round-trip through the header text; random garbage never traps (seeded)")
+    func properties() throws {
+        var rng = HandshakeRNG(seed: 9441)
+        let tokenChars = Array("abcXYZ019-_.!#$%&'*+^`|~")
+        func token() -> String { String((0..<Int.random(in: 1...6, using: &rng)).map { _ in tokenChars.randomElement(using: &rng)! }) }
+        for seed in 0..<200 {
+            let offers = (0..<Int.random(in: 0...4, using: &rng)).map { _ in
+                ExtensionOffer(name: token(), parameters: (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+                    ExtensionOffer.Parameter(name: token(), value: Bool.random(using: &rng) ? token() : nil)
+                })
+            }
+            #expect(try ExtensionOffer.parse([ExtensionOffer.headerValue(offers)]) == offers, "seed \(seed)")
+            let alphabet = Array("ab;=,\" \t\\x") + ["\u{7F}", "\u{01}"]
+            let garbage = String((0..<Int.random(in: 0...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            let result = Result { () throws(HandshakeError) in try ExtensionOffer.parse([garbage]) }
+            switch result {
+            case .success(let parsed): #expect(parsed.allSatisfy { $0.isValid }, "seed \(seed): \(garbage)")
+            case .failure(let e): #expect(e == .invalidExtensionHeader, "seed \(seed)")
+            }
+        }
+    }
+}

@@ -67,7 +67,7 @@ public enum Catalog {
                                                  batch: batch, unit: unit)]
                 if masked {
                     rows.append(OursScenarios.encode(key: key, payload: payload, role: .client, batch: batch, unit: unit,
-                                                     fastEntropy: true, impl: "ours-seeded"))
+                                                     fastEntropy: true, impl: "ours-chacha"))
                 }
                 return rows
             }

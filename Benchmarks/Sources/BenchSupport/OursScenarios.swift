@@ -35,10 +35,10 @@ public enum OursScenarios {
     /// `batch` binary messages appended to the outbound buffer with `send(_:now:into:)`, which is
     /// then emptied (keeping its capacity) as the driver does after writing it. A client uses
     /// the default entropy source (`SystemRandomNumberGenerator`) for its masking keys unless
-    /// `fastEntropy` is set.
+    /// `fastEntropy` is set, which passes the library's `ChaChaRandomNumberGenerator`.
     public static func encode(key: String, payload: [UInt8], role: Role, batch: Int, unit: String,
                               fastEntropy: Bool = false, impl: String = "ours") -> Scenario {
-        var connection = fastEntropy ? Connection(role: role, entropy: SplitMix64(seed: 9)) : Connection(role: role)
+        var connection = fastEntropy ? Connection(role: role, entropy: ChaChaRandomNumberGenerator()) : Connection(role: role)
         var outbound: [UInt8] = []
         outbound.reserveCapacity(batch * (payload.count + 14))
         let message = Message.binary(payload)

@@ -32,6 +32,7 @@ ROWS = [
     ("alloc.encode.16B.server", "allocations per 16 B message sent (server)", "lo", [("max", 0)]),
     ("alloc.encode.16B.client", "allocations per 16 B message sent (client)", "lo", [("max", 0)]),
     ("alloc.echo.16B.1msg", "allocations per 16 B message echoed", "lo", [("max", 1)]),
+    ("alloc.handshake", "allocations per server handshake", "lo", []),
     ("e2e.small.1.rate", "e2e 1 conn, 32 B text ping-pong", "hi", [("ratio-ref", 0.9)]),
     ("e2e.small.1.p50", "  round trip p50", "lo", []),
     ("e2e.small.1.p99", "  round trip p99", "lo", []),
@@ -55,7 +56,7 @@ def fmt(v, unit):
         return "—"
     if unit in ("GB/s",):
         return f"{v:.2f}"
-    if unit == "allocs/msg":
+    if unit in ("allocs/msg", "allocs/hs"):
         return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else str(int(v))
     if unit == "bytes":
         return f"{v:.0f}"

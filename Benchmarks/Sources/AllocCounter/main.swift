@@ -10,8 +10,9 @@ import BenchSupport
 import MallocInterposerSwift
 
 /// The rows for the targets: one small message received (per read, and 64 KiB reads), one
-/// small message sent (server and client), one small message echoed.
-let keys: Set<String> = ["decode.16B.1frame", "decode.16B.64K", "encode.16B.server", "encode.16B.client", "echo.16B.1msg"]
+/// small message sent (server and client), one small message echoed, one server handshake.
+let keys: Set<String> = ["decode.16B.1frame", "decode.16B.64K", "encode.16B.server", "encode.16B.client", "echo.16B.1msg",
+                         "handshake"]
 var filter: String? = nil
 if CommandLine.arguments.count > 2, CommandLine.arguments[1] == "--filter" { filter = CommandLine.arguments[2] }
 
@@ -34,7 +35,7 @@ for make in Catalog.all {
         MallocInterposerSwift.unhook()
         let stats = MallocInterposerSwift.getStatistics()
         let perUnit = Double(stats.mallocCount) / scenario.unitsPerCall
-        emit("alloc." + scenario.key, scenario.impl, perUnit, "allocs/msg")
+        emit("alloc." + scenario.key, scenario.impl, perUnit, scenario.key == "handshake" ? "allocs/hs" : "allocs/msg")
     }
 }
 print("sink\t\(benchSink)")

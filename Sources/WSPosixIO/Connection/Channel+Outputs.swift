@@ -57,6 +57,15 @@ extension Channel {
     func enqueue(_ event: WebSocketEvent, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
         guard !st.closedEventQueued else { return }
         if case .closed = event { st.closedEventQueued = true }
+        if let target = st.inlineSocket {
+            if case .closed = event {
+                st.closedEventTaken = true
+                st.inlineSocket = nil  // breaks the channel ↔ handle cycle; released after the lock
+            }
+            w.inlineTarget = target
+            if w.inlineFirst == nil { w.inlineFirst = event } else { w.inlineMore.append(event) }
+            return
+        }
         if st.abandoned {
             if case .closed = event { st.closedEventTaken = true }
             return

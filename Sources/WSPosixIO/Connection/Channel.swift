@@ -173,7 +173,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
     /// After any input: flush, close when done, fix the poller interest, set the timer.
     /// Loop thread only.
     func settle(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        if st.socket != nil && !st.wantsWrite { flush(&st, &w) }
+        if st.socket != nil && !st.wantsWrite && !st.deliveringInline { flush(&st, &w) }
         if st.socket != nil && st.transportError != nil && st.phase == .open {
             abortConnection(&st, &w)
         }
@@ -206,7 +206,9 @@ final class Channel: LoopHandler, @unchecked Sendable {
         switch st.phase {
         case .connecting, .awaitingDecision, .closed: read = false
         case .clientHandshake, .serverHandshake, .httpResponse, .open:
-            read = !st.endOfStream && (!st.readPausedByApplication || st.abandoned)
+            // With an event handler, reading pauses while its replies are above the high-water mark.
+            let repliesBacklogged = st.inlineSocket != nil && st.pendingBytes > flow.highWaterMark
+            read = !st.endOfStream && (!st.readPausedByApplication || st.abandoned) && !repliesBacklogged
         }
         let write = st.wantsWrite || st.phase == .connecting
         if read != st.registeredRead || write != st.registeredWrite {
@@ -221,12 +223,36 @@ final class Channel: LoopHandler, @unchecked Sendable {
         if let c = w.eventWaiter { c.resume(returning: w.event) }
         for c in w.senders { c.resume() }
         if let c = w.connectWaiter { c.resume(returning: w.connectResult) }
+        if let target = w.inlineTarget, let handler = server?.onEvent {
+            if loop.inEventLoop {
+                deliverInline(to: target, handler: handler, w)
+            } else {
+                let batch = w
+                loop.execute { [self] in deliverInline(to: target, handler: handler, batch) }
+            }
+        }
         if w.needsLoop { loop.execute { [self] in service() } }
         if let server {
             if w.finished { server.remove(self) }
             if let request = w.decide { server.decide(request, on: self) }
             if let head = w.answer { server.answer(head, on: self) }
             if w.opened { server.opened(self) }
+        }
+    }
+
+    /// Calls the server's event handler for a batch (loop thread), then writes everything it
+    /// queued with one call.
+    private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
+        state.withLock { $0.deliveringInline = true }
+        if let first = w.inlineFirst { handler(socket, first) }
+        for event in w.inlineMore { handler(socket, event) }
+        var after = ChannelWakeups()
+        state.withLock { st in
+            st.deliveringInline = false
+            settle(&st, &after)
+        }
+        if after.inlineTarget != nil || after.needsLoop || after.finished || !after.senders.isEmpty {
+            wake(after)
         }
     }
 }

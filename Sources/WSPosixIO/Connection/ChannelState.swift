@@ -72,6 +72,13 @@ struct ChannelState: ~Copyable {
     /// The application dropped its ``WebSocket``: events are discarded, reading never pauses.
     var abandoned = false
 
+    /// Server with an event handler: the handle passed to it (events go to the handler on the
+    /// loop thread instead of the queue). Released when the socket closes.
+    var inlineSocket: WebSocket?
+    /// An event handler is running on the loop thread: sends queue without writing, and one
+    /// write follows the batch.
+    var deliveringInline = false
+
     // What the handshake exchanged.
     var response: HTTPResponseHead?
     var request: UpgradeRequest?
@@ -100,4 +107,9 @@ struct ChannelWakeups {
     var answer: HTTPRequestHead?
     /// Server: the connection opened; hand it to the application.
     var opened = false
+    /// Server with an event handler: the events to hand to it, in order (the first one inline,
+    /// to avoid an array per batch).
+    var inlineTarget: WebSocket?
+    var inlineFirst: WebSocketEvent?
+    var inlineMore: [WebSocketEvent] = []
 }

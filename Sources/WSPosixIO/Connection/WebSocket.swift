@@ -72,6 +72,25 @@ public final class WebSocket: AsyncSequence, Sendable {
         try await channel.send { (c, now, out) throws(UsageError) in try c.send(message, now: now, into: &out) }
     }
 
+    /// Queues a text message without suspending, ignoring the high-water mark (check
+    /// ``bufferedAmount``). Meant for ``WebSocketServer/EventHandler``s on the loop thread:
+    /// what they queue during one batch of events is written with one call.
+    public func enqueue(text: String) throws(WebSocketError) {
+        try channel.sendNow { (c, now, out) throws(UsageError) in try c.send(.text(text), now: now, into: &out) }
+    }
+
+    /// Queues a binary message without suspending (see ``enqueue(text:)``).
+    public func enqueue(binary: [UInt8]) throws(WebSocketError) {
+        try channel.sendNow { (c, now, out) throws(UsageError) in
+            try Self.withBytes(binary) { (raw) throws(UsageError) in try c.send(raw, kind: .binary, now: now, into: &out) }
+        }
+    }
+
+    /// Queues a message without suspending (see ``enqueue(text:)``).
+    public func enqueue(_ message: Message) throws(WebSocketError) {
+        try channel.sendNow { (c, now, out) throws(UsageError) in try c.send(message, now: now, into: &out) }
+    }
+
     /// Sends a ping with up to 125 bytes of payload (RFC 6455 §5.5.2); the pong arrives as an event.
     public func ping(_ payload: [UInt8] = []) async throws(WebSocketError) {
         try channel.command { (c, now) throws(UsageError) in try c.ping(payload, now: now) }

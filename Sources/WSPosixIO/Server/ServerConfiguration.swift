@@ -34,4 +34,8 @@ extension WebSocketServer {
     public typealias HTTPHandler = @Sendable (HTTPRequestHead) async -> HTTPResponse
     /// Runs an accepted connection; called once per connection, in its own task.
     public typealias ConnectionHandler = @Sendable (WebSocket) async -> Void
+    /// Handles each event of each connection synchronously on the connection's loop thread
+    /// (no task switch per message: the fastest way to serve). It must not block; reply with
+    /// the non-suspending ``WebSocket/enqueue(text:)`` family. `.closed` comes last.
+    public typealias EventHandler = @Sendable (WebSocket, WebSocketEvent) -> Void
 }

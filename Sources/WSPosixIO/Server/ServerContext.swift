@@ -8,7 +8,8 @@ final class ServerContext: Sendable {
     let configuration: WebSocketServer.Configuration
     let onUpgrade: WebSocketServer.UpgradeHandler?
     let onHTTPRequest: WebSocketServer.HTTPHandler?
-    let onConnection: WebSocketServer.ConnectionHandler
+    let onConnection: WebSocketServer.ConnectionHandler?
+    let onEvent: WebSocketServer.EventHandler?
 
     private struct Registry {
         var channels: [ObjectIdentifier: Channel] = [:]
@@ -17,11 +18,13 @@ final class ServerContext: Sendable {
     private let registry = Mutex(Registry())
 
     init(configuration: WebSocketServer.Configuration, onUpgrade: WebSocketServer.UpgradeHandler?,
-         onHTTPRequest: WebSocketServer.HTTPHandler?, onConnection: @escaping WebSocketServer.ConnectionHandler) {
+         onHTTPRequest: WebSocketServer.HTTPHandler?, onConnection: WebSocketServer.ConnectionHandler?,
+         onEvent: WebSocketServer.EventHandler?) {
         self.configuration = configuration
         self.onUpgrade = onUpgrade
         self.onHTTPRequest = onHTTPRequest
         self.onConnection = onConnection
+        self.onEvent = onEvent
     }
 
     var hasUpgradeHandler: Bool { onUpgrade != nil }
@@ -69,8 +72,8 @@ final class ServerContext: Sendable {
     }
 
     func opened(_ channel: Channel) {
+        guard let handler = onConnection else { return }
         let socket = WebSocket(channel: channel)
-        let handler = onConnection
         Task { await handler(socket) }
     }
 }

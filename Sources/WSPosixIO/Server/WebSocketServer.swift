@@ -43,6 +43,34 @@ public final class WebSocketServer: Sendable {
     public static func bind(host: String = "127.0.0.1", port: Int = 0, configuration: Configuration = .init(),
                             onUpgrade: UpgradeHandler? = nil, onHTTPRequest: HTTPHandler? = nil,
                             onConnection: @escaping ConnectionHandler) async throws(WebSocketError) -> WebSocketServer {
+        try await bind(host: host, port: port, configuration: configuration, onUpgrade: onUpgrade,
+                       onHTTPRequest: onHTTPRequest, onConnection: onConnection, onEvent: nil)
+    }
+
+    /// Binds to `host` and `port` and serves with an event handler that runs on the loop
+    /// threads: no task per connection and no task switch per message. Replies queued with
+    /// ``WebSocket/enqueue(text:)`` during one batch of events go out with one write; reading
+    /// pauses while a connection's unwritten replies exceed ``FlowControl/highWaterMark``.
+    ///
+    /// ```swift
+    /// let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
+    ///     switch event {
+    ///     case .text(let t): try? ws.enqueue(text: t)
+    ///     case .binary(let b): try? ws.enqueue(binary: b)
+    ///     default: break
+    ///     }
+    /// })
+    /// ```
+    public static func bind(host: String = "127.0.0.1", port: Int = 0, configuration: Configuration = .init(),
+                            onUpgrade: UpgradeHandler? = nil, onHTTPRequest: HTTPHandler? = nil,
+                            onEvent: @escaping EventHandler) async throws(WebSocketError) -> WebSocketServer {
+        try await bind(host: host, port: port, configuration: configuration, onUpgrade: onUpgrade,
+                       onHTTPRequest: onHTTPRequest, onConnection: nil, onEvent: onEvent)
+    }
+
+    private static func bind(host: String, port: Int, configuration: Configuration, onUpgrade: UpgradeHandler?,
+                             onHTTPRequest: HTTPHandler?, onConnection: ConnectionHandler?,
+                             onEvent: EventHandler?) async throws(WebSocketError) -> WebSocketServer {
         guard let port16 = UInt16(exactly: port) else { throw .invalidArgument("invalid port \(port)") }
         guard let address = try await Resolver.resolve(host: host, port: port16).get().first else {
             throw .hostNotFound(host: host, message: "no addresses")
@@ -64,8 +92,8 @@ public final class WebSocketServer: Sendable {
         } catch {
             throw WebSocketError(error)
         }
-        let context = ServerContext(configuration: configuration, onUpgrade: onUpgrade,
-                                    onHTTPRequest: onHTTPRequest, onConnection: onConnection)
+        let context = ServerContext(configuration: configuration, onUpgrade: onUpgrade, onHTTPRequest: onHTTPRequest,
+                                    onConnection: onConnection, onEvent: onEvent)
         let listener = Listener(loop: configuration.group.next(), socket: owner, context: context)
         try await listener.start()
         return WebSocketServer(context: context, listener: listener, localAddress: bound)

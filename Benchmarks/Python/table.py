@@ -46,8 +46,8 @@ ROWS = [
 # Which implementation is the reference for "ours ÷ ref" per row family.
 REFERENCE = {"decode.1MiB.64K": "memcpy", "encode.1MiB.client": "memcpy", "echo.1MiB.64K": "memcpy",
              "utf8.ascii": "stdlib", "utf8.mixed": "stdlib"}
-PEERS = ["ours", "ours-chacha", "nio", "c-floor", "websockets", "picows", "ref"]
-NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha RNG)", "nio": "NIOWebSocket", "c-floor": "C epoll floor",
+PEERS = ["ours", "ours-chacha", "ours-async", "nio", "c-floor", "websockets", "picows", "ref"]
+NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha RNG)", "ours-async": "ours (async API)", "nio": "NIOWebSocket", "c-floor": "C epoll floor",
          "websockets": "websockets 17.4", "picows": "picows 2.3.1", "memcpy": "memcpy", "stdlib": "stdlib", "ref": "memcpy / stdlib"}
 
 

@@ -36,11 +36,15 @@ ROWS = [
     ("e2e.small.1.rate", "e2e 1 conn, 32 B text ping-pong", "hi", [("ratio-ref", 0.9)]),
     ("e2e.small.1.p50", "  round trip p50", "lo", []),
     ("e2e.small.1.p99", "  round trip p99", "lo", []),
+    ("e2e.small.1.cpu", "  load generator CPU (of one core)", "info", []),
     ("e2e.small.50.rate", "e2e 50 conns, 32 B text ping-pong", "hi", [("ratio-ref", 0.9)]),
     ("e2e.small.50.p50", "  round trip p50", "lo", []),
     ("e2e.small.50.p99", "  round trip p99", "lo", []),
+    ("e2e.small.50.cpu", "  load generator CPU (of one core)", "info", []),
     ("e2e.big.1.mbps", "e2e 1 conn, 64 KiB binary echo", "hi", [("ratio-ref", 0.9)]),
+    ("e2e.big.1.cpu", "  load generator CPU (of one core)", "info", []),
     ("e2e.big.50.mbps", "e2e 50 conns, 64 KiB binary echo", "hi", [("ratio-ref", 0.9)]),
+    ("e2e.big.50.cpu", "  load generator CPU (of one core)", "info", []),
     ("e2e.idle.bytes", "resident memory per idle connection", "lo", [("max", 5120)]),
 ]
 # Which implementation is the reference for "ours ÷ ref" per row family.
@@ -58,6 +62,8 @@ def fmt(v, unit):
         return f"{v:.2f}"
     if unit in ("allocs/msg", "allocs/hs"):
         return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else str(int(v))
+    if unit == "cores":
+        return f"{v:.2f}"
     if unit == "bytes":
         return f"{v:.0f}"
     if unit == "us":
@@ -97,6 +103,8 @@ def main():
 
         def ratio(a, b):
             if a is None or b is None or b == 0:
+                return None
+            if better == "info":
                 return None
             return a / b if better == "hi" else (b / a if a else None)
         r_nio, r_ref = ratio(ours, nio), ratio(ours, ref)

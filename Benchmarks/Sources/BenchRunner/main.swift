@@ -22,10 +22,17 @@ while let a = args.popFirst() {
 }
 
 for make in Catalog.all {
-    for scenario in make() where (filter.map { scenario.key.contains($0) } ?? true)
-        && (implFilter.map { scenario.impl == $0 } ?? true) {
-        let t = time(scenario, plan: plan)
-        emit(scenario.key, scenario.impl, t.median, scenario.unit, min: t.min, max: t.max)
+    let scenarios = make().filter { scenario in
+        (filter.map { scenario.key.contains($0) } ?? true) && (implFilter.map { scenario.impl == $0 } ?? true)
+    }
+    // Scenarios sharing a key are timed together, their runs interleaved.
+    var keys: [String] = []
+    for s in scenarios where !keys.contains(s.key) { keys.append(s.key) }
+    for key in keys {
+        let group = scenarios.filter { $0.key == key }
+        for (scenario, t) in zip(group, timeInterleaved(group, plan: plan)) {
+            emit(scenario.key, scenario.impl, t.median, scenario.unit, min: t.min, max: t.max)
+        }
     }
 }
 print("sink\t\(benchSink)")

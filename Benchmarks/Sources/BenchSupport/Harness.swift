@@ -54,33 +54,44 @@ public struct Timing {
     public var max: Double
 }
 
-/// Times `scenario`: warms up, picks an iteration count that fills one run, then reports the
-/// median rate (units per second, or 10^9 bytes per second for `GB/s`) over `plan.runs` runs.
-public func time(_ scenario: Scenario, plan: TimingPlan) -> Timing {
+/// Warms `scenario` up and returns the iteration count that fills one run of `plan`.
+public func calibrate(_ scenario: Scenario, plan: TimingPlan) -> Int {
     var iterations = 1
-    // Warm-up and calibration: grow until one batch takes a tenth of a run.
+    // Grow until one batch takes a tenth of a run.
     while true {
         let t0 = monotonicNanoseconds()
         for _ in 0..<iterations { benchSink &+= scenario.run() }
         let dt = monotonicNanoseconds() - t0
         if dt >= plan.runNanoseconds / 10 || iterations >= 1 << 30 {
             let perCall = max(Double(dt) / Double(iterations), 1)
-            iterations = max(1, Int(Double(plan.runNanoseconds) / perCall))
-            break
+            return max(1, Int(Double(plan.runNanoseconds) / perCall))
         }
         iterations *= 4
     }
-    var rates: [Double] = []
+}
+
+/// One timed run: the rate in units per second (10^9 bytes per second for `GB/s`).
+public func measureOnce(_ scenario: Scenario, iterations: Int) -> Double {
+    let t0 = monotonicNanoseconds()
+    for _ in 0..<iterations { benchSink &+= scenario.run() }
+    let dt = Double(monotonicNanoseconds() - t0) / 1e9
+    let rate = scenario.unitsPerCall * Double(iterations) / dt
+    return scenario.unit == "GB/s" ? rate / 1e9 : rate
+}
+
+/// Times the scenarios of one workload together: after calibrating each, the runs are
+/// interleaved (A B C A B C ...), so a change in machine load during the measurement hits every
+/// implementation alike and the ratios stay fair. Returns one median per scenario.
+public func timeInterleaved(_ scenarios: [Scenario], plan: TimingPlan) -> [Timing] {
+    let iterations = scenarios.map { calibrate($0, plan: plan) }
+    var rates = [[Double]](repeating: [], count: scenarios.count)
     for _ in 0..<plan.runs {
-        let t0 = monotonicNanoseconds()
-        for _ in 0..<iterations { benchSink &+= scenario.run() }
-        let dt = Double(monotonicNanoseconds() - t0) / 1e9
-        var rate = scenario.unitsPerCall * Double(iterations) / dt
-        if scenario.unit == "GB/s" { rate /= 1e9 }
-        rates.append(rate)
+        for (i, scenario) in scenarios.enumerated() { rates[i].append(measureOnce(scenario, iterations: iterations[i])) }
     }
-    rates.sort()
-    return Timing(median: rates[rates.count / 2], min: rates.first!, max: rates.last!)
+    return rates.map { r in
+        let sorted = r.sorted()
+        return Timing(median: sorted[sorted.count / 2], min: sorted.first!, max: sorted.last!)
+    }
 }
 
 /// One output line for Scripts/bench: `row <TAB> key <TAB> impl <TAB> value <TAB> unit <TAB> min <TAB> max`.

@@ -102,4 +102,23 @@ struct MessagingTests {
         if case .closed(let info)? = events.last { #expect(info.code == .normalClosure) } else { Issue.record("no close") }
         await server.shutdown(timeout: .seconds(1))
     }
+
+    @Test func cancellingTheConsumerEndsIteration() async throws {
+        let server = try await Echo.server()
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        let consumer = Task { () -> Int in
+            var n = 0
+            for await _ in ws { n += 1 }
+            return n
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        consumer.cancel()
+        #expect(await consumer.value == 0)
+        // The connection is still usable.
+        try await ws.send(text: "still here")
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("still here"))
+        try await ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
 }

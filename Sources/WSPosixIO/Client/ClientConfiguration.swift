@@ -22,6 +22,9 @@ extension WebSocket {
         public var connection: Connection.Configuration = .init()
         /// Backpressure limits.
         public var flowControl: FlowControl = .init()
+        /// Makes the ``Transport`` for each connection (the TLS seam); `nil` for plain TCP.
+        /// With one set, `wss://` URLs are accepted (the transport is responsible for TLS).
+        public var transport: (@Sendable () -> any Transport)? = nil
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
 

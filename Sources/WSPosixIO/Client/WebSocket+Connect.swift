@@ -13,7 +13,8 @@ extension WebSocket {
         } catch {
             throw .invalidArgument(error.reasonText)
         }
-        guard !options.secure else { throw .tlsNotSupported }
+        // TLS plugs in through `configuration.transport`; there is no built-in TLS yet.
+        guard !options.secure || configuration.transport != nil else { throw .tlsNotSupported }
         return try await connect(host: options.host, port: options.effectivePort, resource: options.resource,
                                  headers: [:], configuration: configuration)
     }
@@ -79,7 +80,7 @@ extension WebSocket {
             let channel = Channel(loop: configuration.group.next(), socket: FileDescriptor(fd), role: .client,
                                   phase: .connecting, flow: configuration.flowControl, peer: address, server: nil)
             let deadline = MonotonicClock.now() + configuration.connectTimeout
-            switch await channel.startClient(options: options, connectDeadline: deadline) {
+            switch await channel.startClient(options: options, connectDeadline: deadline, transport: configuration.transport) {
             case .success:
                 return WebSocket(channel: channel)
             case .failure(let error):

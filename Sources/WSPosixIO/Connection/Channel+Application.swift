@@ -99,7 +99,8 @@ extension Channel {
 
     // MARK: events
 
-    /// The next event, suspending until one arrives; `nil` after `.closed` was returned.
+    /// The next event, suspending until one arrives; `nil` after `.closed` was returned, or when
+    /// the waiting task is cancelled.
     func nextEvent() async -> WebSocketEvent? {
         enum Next { case event(WebSocketEvent), end, wait }
         let first = state.withLock { st -> Next in
@@ -111,20 +112,29 @@ extension Channel {
         case .end: return nil
         case .wait: break
         }
-        return await withCheckedContinuation { (c: CheckedContinuation<WebSocketEvent?, Never>) in
-            enum Now { case event(WebSocketEvent), end, parked }
-            let now = state.withLock { st -> Now in
-                if let e = popEvent(&st) { return .event(e) }
-                if st.closedEventTaken { return .end }
-                precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
-                st.eventWaiter = c
-                return .parked
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<WebSocketEvent?, Never>) in
+                enum Now { case event(WebSocketEvent), end, parked }
+                let now = state.withLock { st -> Now in
+                    if let e = popEvent(&st) { return .event(e) }
+                    if st.closedEventTaken || Task.isCancelled { return .end }
+                    precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
+                    st.eventWaiter = c
+                    return .parked
+                }
+                switch now {
+                case .event(let e): c.resume(returning: e)
+                case .end: c.resume(returning: nil)
+                case .parked: break
+                }
             }
-            switch now {
-            case .event(let e): c.resume(returning: e)
-            case .end: c.resume(returning: nil)
-            case .parked: break
+        } onCancel: {
+            // A cancelled consumer stops waiting (iteration ends); the connection stays as it is.
+            let waiter = state.withLock { st -> CheckedContinuation<WebSocketEvent?, Never>? in
+                defer { st.eventWaiter = nil }
+                return st.eventWaiter
             }
+            waiter?.resume(returning: nil)
         }
     }
 
@@ -133,7 +143,7 @@ extension Channel {
         let e = st.events[st.eventsHead]
         st.eventsHead += 1
         if st.eventsHead == st.events.count {
-            if st.events.capacity > 256 { st.events = [] } else { st.events.removeAll(keepingCapacity: true) }
+            if st.events.capacity > 16 { st.events = [] } else { st.events.removeAll(keepingCapacity: true) }
             st.eventsHead = 0
         }
         if case .closed = e { st.closedEventTaken = true }

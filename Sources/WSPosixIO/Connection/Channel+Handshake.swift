@@ -7,13 +7,15 @@ extension Channel {
 
     /// Registers the socket and starts the TCP connect; resumes when the WebSocket is open or
     /// the attempt failed.
-    func startClient(options: ClientHandshake.Options, connectDeadline: Instant) async -> Result<Void, WebSocketError> {
+    func startClient(options: ClientHandshake.Options, connectDeadline: Instant,
+                     transport: (@Sendable () -> any Transport)?) async -> Result<Void, WebSocketError> {
         guard let peer else { return .failure(.invalidArgument("no address")) }
         return await withCheckedContinuation { continuation in
             state.withLock { st in
                 st.connectWaiter = continuation
                 st.clientOptions = options
                 st.phaseDeadline = connectDeadline
+                st.transport = transport?()  // started once TCP is up
             }
             loop.execute { [self] in
                 var w = ChannelWakeups()
@@ -39,9 +41,14 @@ extension Channel {
         try? Sys.setNoDelay(fd)
         st.localAddress = Sys.localAddress(fd)
         st.phaseDeadline = nil
+        if let transport = st.transport, !startTransport(transport, &st) {
+            connectFailed(st.transportError ?? .closed, &st, &w)
+            return
+        }
         do {
             // The handshake timeout starts now, after the connect (a separate timer).
-            let handshake = try ClientHandshake(options: options, now: loop.now)
+            // Masking keys from a ChaCha20 keystream keyed once by the kernel (no syscall per frame).
+            let handshake = try ClientHandshake(options: options, now: loop.now, entropy: ChaChaRandomNumberGenerator())
             st.outbound.append(contentsOf: handshake.requestBytes)
             st.clientHandshake = handshake
             st.phase = .clientHandshake
@@ -60,8 +67,7 @@ extension Channel {
         case .needMoreData:
             return
         case .connected(let connection, let leftover, let response):
-            st.clientHandshake = nil
-            st.clientOptions = nil
+            st.dropHandshakes()
             st.connection = connection
             st.response = response
             st.phase = .open
@@ -97,6 +103,10 @@ extension Channel {
             }
             try? Sys.setNoDelay(fd)
             st.localAddress = Sys.localAddress(fd)
+            if let factory = server?.configuration.transport, !startTransport(factory(), &st) {
+                closeSocket(&st, &w)
+                return
+            }
             if let refusal {
                 startHTTPResponse(refusal, &st, &w)
             } else {
@@ -170,7 +180,7 @@ extension Channel {
                 let (response, connection, leftover) = try st.serverHandshake!.accept(
                     request, subprotocol: subprotocol, extensions: extensions, headers: headers,
                     configuration: server?.configuration.connection ?? .init(), now: now)
-                st.serverHandshake = nil
+                st.dropHandshakes()
                 st.outbound.append(contentsOf: response)
                 st.connection = connection
                 st.phase = .open
@@ -194,7 +204,7 @@ extension Channel {
     /// Writes an HTTP response, half-closes, and closes once the peer has closed too (or after
     /// a short linger), so the peer reads the response instead of a reset.
     func startHTTPResponse(_ bytes: [UInt8], _ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        st.serverHandshake = nil
+        st.dropHandshakes()
         st.phase = .httpResponse
         st.outbound.append(contentsOf: bytes)
         st.shutdownAfterFlush = true

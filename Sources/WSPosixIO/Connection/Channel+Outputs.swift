@@ -88,9 +88,10 @@ extension Channel {
     /// left). Any thread, under the lock.
     func flush(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         guard let fd = st.socket?.raw, !st.writeShutDown else {
-            st.outbound = []; st.outboundStart = 0
+            st.resetOutbound()
             return
         }
+        if st.transport != nil && st.outbound.count > st.plainStart { wrapPlaintext(&st, &w) }
         while st.pendingBytes > 0 {
             let start = st.outboundStart
             let written: Int?
@@ -105,7 +106,7 @@ extension Channel {
             case .success(let n): written = n
             case .failure(let error):
                 st.transportError = WebSocketError(error)
-                st.outbound = []; st.outboundStart = 0
+                st.resetOutbound()
                 w.needsLoop = true
                 written = nil
             }
@@ -121,8 +122,10 @@ extension Channel {
         }
         if st.pendingBytes == 0 {
             // Keep a small buffer for the next messages; give big ones back (idle memory).
-            if st.outbound.capacity > 64 << 10 { st.outbound = [] } else { st.outbound.removeAll(keepingCapacity: true) }
+            // (Idle budget: a few KiB per connection, so only a small buffer is kept.)
+            if st.outbound.capacity > 4 << 10 { st.outbound = [] } else { st.outbound.removeAll(keepingCapacity: true) }
             st.outboundStart = 0
+            st.plainStart = 0
             if st.wantsWrite {
                 st.wantsWrite = false
                 updateInterest(&st)
@@ -133,6 +136,7 @@ extension Channel {
             }
         } else if st.outboundStart > (1 << 20) && st.outboundStart > st.outbound.count / 2 {
             st.outbound.removeFirst(st.outboundStart)
+            st.plainStart -= st.outboundStart
             st.outboundStart = 0
         }
         if !st.sendWaiters.isEmpty && (st.pendingBytes <= flow.lowWaterMark || st.socket == nil) {
@@ -141,13 +145,53 @@ extension Channel {
         }
     }
 
+    /// Queues bytes that go to the socket as they are (a transport's own records), ahead of
+    /// any plaintext not yet wrapped.
+    func queueWire(_ bytes: [UInt8], _ st: inout ChannelState) {
+        st.outbound.insert(contentsOf: bytes, at: st.plainStart)
+        st.plainStart += bytes.count
+    }
+
+    /// Installs a transport and queues its opening bytes (TCP is up). Returns `false` on failure.
+    func startTransport(_ transport: any Transport, _ st: inout ChannelState) -> Bool {
+        var t = transport
+        do throws(WebSocketError) {
+            let hello = try t.start()
+            st.transport = t
+            queueWire(hello, &st)
+            return true
+        } catch {
+            st.transportError = error
+            st.connectError = error
+            return false
+        }
+    }
+
+    /// Passes the plaintext at the end of the outbound buffer through the transport (TLS seam).
+    private func wrapPlaintext(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        var wire: [UInt8] = []
+        let plain = Array(st.outbound[st.plainStart...])
+        let failure = plain.withUnsafeBytes { raw -> WebSocketError? in
+            do throws(WebSocketError) { try st.transport!.wrap(raw, into: &wire); return nil } catch { return error }
+        }
+        if let failure {
+            st.transportError = failure
+            st.resetOutbound()
+            w.needsLoop = true
+            return
+        }
+        st.outbound.removeSubrange(st.plainStart...)
+        st.outbound.append(contentsOf: wire)
+        st.plainStart = st.outbound.count
+    }
+
     /// Ends an open connection without a close handshake: the core reports 1006 (or its own
     /// reason), the socket closes. Loop thread.
     func abortConnection(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         if st.phase == .open, st.connection?.isClosed == false {
             perform(st.connection!.receiveEndOfStream(now: loop.now), &st, &w)
         }
-        st.outbound = []; st.outboundStart = 0
+        st.resetOutbound()
         closeSocket(&st, &w)
     }
 
@@ -158,8 +202,9 @@ extension Channel {
         st.socket = nil  // closes the descriptor
         let wasOpen = st.phase == .open
         st.phase = .closed
+        st.dropHandshakes()
         st.phaseDeadline = nil
-        st.outbound = []; st.outboundStart = 0
+        st.resetOutbound()
         if wasOpen && st.connection?.isClosed == false {
             perform(st.connection!.receiveEndOfStream(now: loop.now), &st, &w)
         }

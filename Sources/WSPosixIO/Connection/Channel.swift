@@ -115,7 +115,21 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 endOfStream(&st, &w)
                 return
             }
-            feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), &st, &w)
+            if st.transport == nil {
+                feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), &st, &w)
+            } else {
+                var plain: [UInt8] = []
+                do throws(WebSocketError) {
+                    try st.transport!.unwrap(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: &plain)
+                } catch {
+                    st.transportError = error
+                    endOfStream(&st, &w)
+                    return
+                }
+                let own = st.transport!.takeOutput()
+                if !own.isEmpty { queueWire(own, &st) }
+                plain.withUnsafeBytes { feed($0, &st, &w) }
+            }
             if !draining && (st.readPausedByApplication || n < buffer.count) { return }
         }
     }

@@ -27,10 +27,31 @@ struct ChannelState: ~Copyable {
     var socket: FileDescriptor?
     var phase: ChannelPhase
 
-    // Handshake machines live outside the phase enum so they mutate in place.
-    var clientHandshake: ClientHandshake?
-    var clientOptions: ClientHandshake.Options?
-    var serverHandshake: ServerHandshake?
+    // Handshake machines live in a box that exists only during the handshake (they are a few
+    // hundred bytes each; an open connection should not carry them).
+    private var handshakes: HandshakeMachines?
+    var clientHandshake: ClientHandshake? {
+        get { handshakes?.client }
+        _modify { yield &machines.client }
+    }
+    var clientOptions: ClientHandshake.Options? {
+        get { handshakes?.options }
+        _modify { yield &machines.options }
+    }
+    var serverHandshake: ServerHandshake? {
+        get { handshakes?.server }
+        _modify { yield &machines.server }
+    }
+    private var machines: HandshakeMachines {
+        mutating get {
+            if let h = handshakes { return h }
+            let h = HandshakeMachines()
+            handshakes = h
+            return h
+        }
+    }
+    /// Frees the handshake machines once the connection is open or closed.
+    mutating func dropHandshakes() { handshakes = nil }
     /// The core, once the handshake is done.
     var connection: Connection?
 
@@ -43,6 +64,17 @@ struct ChannelState: ~Copyable {
     var outbound: [UInt8] = []
     var outboundStart = 0
     var pendingBytes: Int { outbound.count - outboundStart }
+    /// With a ``Transport``: `outbound[outboundStart..<plainStart]` is wrapped (ready to write),
+    /// `outbound[plainStart...]` is plaintext still to wrap.
+    var plainStart = 0
+    /// The transport between socket and WebSocket bytes; `nil` for plain TCP (the fast path).
+    var transport: (any Transport)?
+
+    mutating func resetOutbound() {
+        outbound = []
+        outboundStart = 0
+        plainStart = 0
+    }
 
     // Poller interest as registered, and why reading may be off.
     var registeredRead = false
@@ -112,4 +144,11 @@ struct ChannelWakeups {
     var inlineTarget: WebSocket?
     var inlineFirst: WebSocketEvent?
     var inlineMore: [WebSocketEvent] = []
+}
+
+/// The handshake machines of a channel, boxed (guarded by the channel's lock like the rest).
+final class HandshakeMachines {
+    var client: ClientHandshake?
+    var options: ClientHandshake.Options?
+    var server: ServerHandshake?
 }

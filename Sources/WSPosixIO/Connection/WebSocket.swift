@@ -25,7 +25,8 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     deinit { channel.abandon() }
 
-    /// Iterates the events: messages, pings, pongs, then `.closed` (always last).
+    /// Iterates the events: messages, pings, pongs, then `.closed` (always last). Iteration also
+    /// ends when the iterating task is cancelled (the connection stays open).
     public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         let socket: WebSocket
         public mutating func next() async -> WebSocketEvent? { await socket.channel.nextEvent() }

@@ -18,6 +18,8 @@ extension WebSocketServer {
         public var flowControl: FlowControl = .init()
         /// The listen backlog.
         public var backlog: Int32 = 1024
+        /// Makes the ``Transport`` for each accepted connection (the TLS seam); `nil` for plain TCP.
+        public var transport: (@Sendable () -> any Transport)? = nil
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
 

@@ -78,7 +78,7 @@ public enum Inputs {
     }()
 
     /// 1 MiB of mixed text: ASCII words mixed with 2-, 3- and 4-byte characters (Latin accents,
-    /// Cyrillic, CJK, emoji), about a third of the bytes multibyte, cut at a character boundary.
+    /// Cyrillic, Greek, CJK, kana, emoji), about 60 % of the bytes in multibyte characters.
     public static let mixedText: [UInt8] = {
         let pieces = ["hello ", "world ", "caf\u{E9} ", "na\u{EF}ve ", "\u{41F}\u{440}\u{438}\u{432}\u{435}\u{442} ",
                       "\u{4F60}\u{597D} ", "\u{3053}\u{3093}\u{306B}\u{3061}\u{306F} ", "\u{1F600} ", "data ", "\u{1F680}\u{2728} ",

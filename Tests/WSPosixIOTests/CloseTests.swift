@@ -196,4 +196,16 @@ struct CloseTests {
         #expect(events.count == 11)
         await server.shutdown(timeout: .seconds(1))
     }
+
+    @Test func droppingTheHandleClosesWith1001() async throws {
+        // The server's handler returns at once: its handle is released, the connection goes away.
+        let server = try await WebSocketServer.bind(port: 0) { _ in }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == .goingAway)
+        #expect(info.isClean)
+        await server.shutdown(timeout: .seconds(1))
+    }
 }

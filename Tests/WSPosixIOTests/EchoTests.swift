@@ -50,4 +50,37 @@ struct EchoTests {
         #expect(server.connectionCount == 0)
         await server.shutdown(timeout: .seconds(1))
     }
+
+    @Test("Random mixes of sizes, kinds, fragmentation and pings echo intact", arguments: [1, 2, 3] as [UInt64])
+    func randomMix(seed: UInt64) async throws {
+        var rng = seed &* 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return Int((rng >> 33) % UInt64(bound))
+        }
+        let server = try await Echo.server()
+        var config = WebSocket.ClientConfiguration()
+        config.connection.fragmentSize = [nil, 1, 7, 1000, 65536][next(5)]
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
+        var it = ws.makeAsyncIterator()
+        var expected: [WebSocketEvent] = []
+        for k in 0..<60 {
+            let size = [0, 1, 125, 126, 65535, 65536, next(200_000)][next(7)]
+            if next(2) == 0 {
+                let t = Echo.text(count: size)
+                try await ws.send(text: t)
+                expected.append(.text(t))
+            } else {
+                let b = Echo.bytes(count: size, seed: seed &+ UInt64(k))
+                try await ws.send(binary: b)
+                expected.append(.binary(b))
+            }
+            if next(4) == 0 { try await ws.ping([UInt8(k)]) }
+        }
+        var received: [WebSocketEvent] = []
+        while received.count < expected.count, let e = await Echo.nextData(&it) { received.append(e) }
+        #expect(received == expected, "seed \(seed)")
+        try await ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
 }

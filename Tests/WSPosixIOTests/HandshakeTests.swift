@@ -121,6 +121,24 @@ struct HandshakeTests {
         }
     }
 
+    @Test func connectTimesOutWhenTheListenQueueIsFull() async throws {
+        // A listener that never accepts, with the smallest backlog: once its queue is full the
+        // kernel drops further SYNs, so a connect neither succeeds nor fails.
+        let listener = try SilentListener(backlog: 0)
+        var fillers: [RawTCP] = []
+        for _ in 0..<4 { fillers.append(try await RawTCP.connect(listener.address, wait: false)) }
+        try await Task.sleep(for: .milliseconds(100))
+        var config = WebSocket.ClientConfiguration()
+        config.connectTimeout = .milliseconds(300)
+        config.handshakeTimeout = .seconds(20)
+        let start = MonotonicClock.now()
+        await #expect(throws: WebSocketError.timeout(.connect)) {
+            _ = try await WebSocket.connect(address: listener.address, configuration: config)
+        }
+        #expect(MonotonicClock.now().nanoseconds - start.nanoseconds < 10_000_000_000)
+        _ = fillers
+    }
+
     @Test func slowHandshakeIsDroppedAtTheTimeout() async throws {
         var config = WebSocketServer.Configuration()
         config.handshakeTimeout = .milliseconds(200)
@@ -163,6 +181,20 @@ struct HandshakeTests {
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(text.hasSuffix("\r\n\r\n<p>/page</p>"))
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func headRequestsGetNoBody() async throws {
+        let server = try await WebSocketServer.bind(port: 0, onHTTPRequest: { _ in
+            HTTPResponse(status: 200, text: "hello")
+        }) { _ in }
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+        let (bytes, _) = try await raw.readToEnd(timeout: .seconds(5))
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.contains("Content-Length: 5\r\n"))
+        #expect(text.hasSuffix("\r\n\r\n"))
         await server.shutdown(timeout: .seconds(1))
     }
 

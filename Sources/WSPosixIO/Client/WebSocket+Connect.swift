@@ -28,6 +28,7 @@ extension WebSocket {
     ///   - port: the TCP port, 80 by default.
     ///   - resource: the path and query, `/` by default.
     ///   - headers: extra request headers (added to the configuration's).
+    ///   - configuration: subprotocols, `Origin`, timeouts, limits, flow control.
     /// - Throws: ``WebSocketError/hostNotFound(host:message:)``, ``WebSocketError/connectionRefused``,
     ///   ``WebSocketError/timeout(_:)``, ``WebSocketError/handshakeFailed(_:)`` (a refusal carries
     ///   the status, headers and start of the body), and the other network errors.

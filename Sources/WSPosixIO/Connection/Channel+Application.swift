@@ -113,7 +113,7 @@ extension Channel {
         case .wait: break
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<WebSocketEvent?, Never>) in
+            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in
                 enum Now { case event(WebSocketEvent), end, parked }
                 let now = state.withLock { st -> Now in
                     if let e = popEvent(&st) { return .event(e) }
@@ -130,7 +130,7 @@ extension Channel {
             }
         } onCancel: {
             // A cancelled consumer stops waiting (iteration ends); the connection stays as it is.
-            let waiter = state.withLock { st -> CheckedContinuation<WebSocketEvent?, Never>? in
+            let waiter = state.withLock { st -> UnsafeContinuation<WebSocketEvent?, Never>? in
                 defer { st.eventWaiter = nil }
                 return st.eventWaiter
             }

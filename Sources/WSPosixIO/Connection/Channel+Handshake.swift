@@ -159,12 +159,12 @@ extension Channel {
     }
 
     /// Answers a plain HTTP request with the application's response (any thread).
-    func respond(_ response: HTTPResponse) {
+    func respond(_ response: [UInt8]) {
         loop.execute { [self] in
             var w = ChannelWakeups()
             state.withLock { st in
                 guard st.phase == .awaitingDecision, st.socket != nil else { return }
-                startHTTPResponse(response.bytes, &st, &w)
+                startHTTPResponse(response, &st, &w)
                 settle(&st, &w)
             }
             wake(w)

@@ -90,7 +90,9 @@ struct ChannelState: ~Copyable {
     var events: [WebSocketEvent] = []
     var eventsHead = 0
     var bufferedEventCount: Int { events.count - eventsHead }
-    var eventWaiter: CheckedContinuation<WebSocketEvent?, Never>?
+    /// The parked consumer (an unsafe continuation: no allocation per wait on the hot path; the
+    /// lock guarantees it is resumed exactly once).
+    var eventWaiter: UnsafeContinuation<WebSocketEvent?, Never>?
     /// The `.closed` event has been queued (nothing follows it).
     var closedEventQueued = false
     /// The `.closed` event has been handed to the application (iteration ends).
@@ -124,7 +126,7 @@ struct ChannelState: ~Copyable {
 
 /// Continuations and follow-up work collected under the lock and run after it is released.
 struct ChannelWakeups {
-    var eventWaiter: CheckedContinuation<WebSocketEvent?, Never>?
+    var eventWaiter: UnsafeContinuation<WebSocketEvent?, Never>?
     var event: WebSocketEvent?
     var senders: [CheckedContinuation<Void, Never>] = []
     var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?

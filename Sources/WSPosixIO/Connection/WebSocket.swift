@@ -52,7 +52,7 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     /// Sends bytes as a message of the connection's ``defaultMessageKind`` (binary unless changed,
     /// as Tufao's `sendMessage`).
-    /// - Throws: ``WebSocketError/usage(_:)`` with ``UsageError/invalidUTF8`` when the default
+    /// - Throws: ``WebSocketError/usage(_:)`` with `UsageError.invalidUTF8` when the default
     ///   is text and `bytes` is not UTF-8.
     public func send(_ bytes: [UInt8]) async throws(WebSocketError) {
         try await channel.send { (c, now, out) throws(UsageError) in
@@ -115,7 +115,7 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     // MARK: state
 
-    /// The message type ``send(_:)-(_:[UInt8])`` uses. Default binary.
+    /// The message type `send(_ bytes: [UInt8])` uses. Default binary.
     public var defaultMessageKind: Message.Kind {
         get { channel.state.withLock { $0.connection?.defaultMessageKind ?? .binary } }
         set { channel.state.withLock { $0.connection?.defaultMessageKind = newValue } }

@@ -3,7 +3,7 @@ import Synchronization
 import WSProtocol
 
 /// One event-loop thread: a poller (epoll/kqueue), a timer heap fed by the core's
-/// ``Connection/nextDeadline``, a wakeup channel for work submitted from other threads, and the
+/// `Connection.nextDeadline`, a wakeup channel for work submitted from other threads, and the
 /// buffers every connection on this loop shares (the 64 KiB read buffer, the outputs array).
 ///
 /// Connections are confined to one loop; there is no thread per connection.
@@ -29,6 +29,10 @@ public final class EventLoop: @unchecked Sendable {
     var outputs: [Connection.Output] = []
     /// The time read after the last poll (loop thread only).
     private(set) var now: Instant
+    /// Descriptors deregistered while the current batch of readiness events is dispatched: any
+    /// later event for them in the batch is stale, even if the number was reused meanwhile.
+    private var staleInBatch: [Int32] = []
+    private var dispatching = false
 
     /// Size of the shared read buffer.
     static let readBufferSize = 64 * 1024
@@ -84,6 +88,7 @@ public final class EventLoop: @unchecked Sendable {
     func deregister(fd: Int32) {
         Sys.pollerRemove(poller.raw, fd: fd)
         if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+        if dispatching { staleInBatch.append(fd) }
     }
 
     /// Asks for ``LoopHandler/handleTimer()`` at `deadline` (replacing a later request). Loop thread.
@@ -122,14 +127,18 @@ public final class EventLoop: @unchecked Sendable {
                 fatalError("event loop poll failed: \(error)")
             }
             now = MonotonicClock.now()
+            dispatching = true
             for event in events {
                 if event.fd == wakerRead.raw {
                     Sys.wakerDrain(wakerRead.raw)
                     runJobs()
-                } else if Int(event.fd) < handlers.count, let handler = handlers[Int(event.fd)] {
+                } else if Int(event.fd) < handlers.count, let handler = handlers[Int(event.fd)],
+                          staleInBatch.isEmpty || !staleInBatch.contains(event.fd) {
                     handler.handleReadiness(event)
                 }
             }
+            dispatching = false
+            staleInBatch.removeAll(keepingCapacity: true)
             fireTimers()
         }
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSProtocol
 
-/// The driver's clock: CLOCK_MONOTONIC, as the core's ``Instant``. The only clock the module reads.
+/// The driver's clock: CLOCK_MONOTONIC, as the core's `Instant`. The only clock the module reads.
 public enum MonotonicClock {
     /// The current instant.
     @inline(__always)

@@ -209,6 +209,9 @@ enum Sys {
         case .ipv4:
             var sin = sockaddr_in()
             sin.sin_family = sa_family_t(AF_INET)
+            #if canImport(Darwin)
+            sin.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
+            #endif
             sin.sin_port = address.port.bigEndian
             withUnsafeMutableBytes(of: &sin.sin_addr) { dst in for i in 0..<4 { dst[i] = address.bytes[i] } }
             return try withUnsafePointer(to: &sin) { (p) throws(SystemError) -> R in
@@ -219,6 +222,9 @@ enum Sys {
         case .ipv6:
             var sin6 = sockaddr_in6()
             sin6.sin6_family = sa_family_t(AF_INET6)
+            #if canImport(Darwin)
+            sin6.sin6_len = UInt8(MemoryLayout<sockaddr_in6>.size)
+            #endif
             sin6.sin6_port = address.port.bigEndian
             sin6.sin6_scope_id = address.scopeID
             withUnsafeMutableBytes(of: &sin6.sin6_addr) { dst in for i in 0..<16 { dst[i] = address.bytes[i] } }
@@ -322,11 +328,17 @@ enum Sys {
         #else
         var thread = pthread_t()
         #endif
+        #if canImport(Darwin)
         let rc = pthread_create(&thread, nil, { arg in
-            let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
-            body.run()
+            Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue().run()
             return nil
         }, box)
+        #else
+        let rc = pthread_create(&thread, nil, { arg in
+            Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
+            return nil
+        }, box)
+        #endif
         precondition(rc == 0, "pthread_create failed: \(rc)")
         #if canImport(Darwin)
         pthread_detach(thread!)
@@ -338,38 +350,25 @@ enum Sys {
     /// The soft and hard limits on open file descriptors (RLIMIT_NOFILE).
     static func openFileLimit() -> (soft: UInt64, hard: UInt64) {
         var rl = rlimit()
-        #if canImport(Darwin)
-        getrlimit(RLIMIT_NOFILE, &rl)
-        #else
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl)
-        #endif
+        getrlimit(openFilesResource, &rl)
         return (UInt64(rl.rlim_cur), UInt64(rl.rlim_max))
     }
 
     static func setOpenFileLimit(soft: UInt64) throws(SystemError) {
         var rl = rlimit()
-        #if canImport(Darwin)
-        getrlimit(RLIMIT_NOFILE, &rl)
+        getrlimit(openFilesResource, &rl)
         rl.rlim_cur = rlim_t(soft)
-        _ = try check("setrlimit") { setrlimit(RLIMIT_NOFILE, &rl) }
-        #else
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl)
-        rl.rlim_cur = rlim_t(soft)
-        _ = try check("setrlimit") { setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl) }
-        #endif
+        _ = try check("setrlimit") { setrlimit(openFilesResource, &rl) }
     }
 }
 
-// MARK: readiness (epoll on Linux, kqueue on Darwin)
+#if canImport(Darwin)
+private let openFilesResource = RLIMIT_NOFILE
+#else
+private let openFilesResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#endif
 
-/// One readiness notification from ``Sys/pollerWait(_:into:timeoutMilliseconds:)``.
-struct PollEvent {
-    var fd: Int32
-    var readable: Bool
-    var writable: Bool
-    /// Error or hang-up: the owner should read (to see EOF or the error) and close.
-    var hangup: Bool
-}
+// MARK: readiness (epoll on Linux, kqueue on Darwin)
 
 extension Sys {
     #if canImport(Darwin)

@@ -38,6 +38,17 @@ public struct HTTPResponse: Hashable, Sendable {
         if !fields.contains(name: "Connection") { fields.add(name: "Connection", value: "close") }
         return HTTPResponseHead(status: status, reason: reason, headers: fields).bytes(body: body)
     }
+
+    /// The bytes answering a HEAD request: the same head (with the body's `Content-Length`),
+    /// no body (RFC 9110 §9.3.2).
+    var headBytes: [UInt8] {
+        var fields = headers
+        if !fields.contains(name: "Connection") { fields.add(name: "Connection", value: "close") }
+        if !fields.contains(name: "Content-Length") && !fields.contains(name: "Transfer-Encoding") {
+            fields.add(name: "Content-Length", value: String(body.count))
+        }
+        return HTTPResponseHead(status: status, reason: reason, headers: fields).bytes
+    }
 }
 
 /// The application's answer to an upgrade request.

@@ -68,7 +68,11 @@ final class ServerContext: Sendable {
 
     func answer(_ head: HTTPRequestHead, on channel: Channel) {
         guard let onHTTPRequest else { return }
-        Task { channel.respond(await onHTTPRequest(head)) }
+        let isHead = head.method == "HEAD"
+        Task {
+            let response = await onHTTPRequest(head)
+            channel.respond(isHead ? response.headBytes : response.bytes)
+        }
     }
 
     func opened(_ channel: Channel) {

@@ -9,11 +9,11 @@ final class RawTCP: @unchecked Sendable {
 
     private init(_ fd: Int32) { socket = FileDescriptor(fd) }
 
-    /// Connects to `address` (waits up to 2 s).
-    static func connect(_ address: SocketAddress) async throws -> RawTCP {
+    /// Connects to `address` (waits up to 2 s for the connection, unless `wait` is false).
+    static func connect(_ address: SocketAddress, wait: Bool = true) async throws -> RawTCP {
         let fd = try Sys.socket(family: address.family)
         let raw = RawTCP(fd)
-        if try !Sys.connect(fd, address) {
+        if try !Sys.connect(fd, address), wait {
             let deadline = MonotonicClock.now() + .seconds(2)
             while Sys.peerAddress(fd) == nil && MonotonicClock.now() < deadline {
                 try await Task.sleep(for: .milliseconds(2))
@@ -59,11 +59,11 @@ final class SilentListener: @unchecked Sendable {
     private let socket: FileDescriptor
     let address: SocketAddress
 
-    init() throws {
+    init(backlog: Int32 = 16) throws {
         let fd = try Sys.socket(family: .ipv4)
         socket = FileDescriptor(fd)
         try Sys.bind(fd, SocketAddress(numericHost: "127.0.0.1", port: 0)!)
-        try Sys.listen(fd, backlog: 16)
+        try Sys.listen(fd, backlog: backlog)
         address = Sys.localAddress(fd)!
     }
 

@@ -85,4 +85,34 @@ struct BackpressureTests {
         #expect(server.connectionCount == 0)
         await server.shutdown(timeout: .seconds(1))
     }
+
+    @Test func shutdownWhileClientsAreStreaming() async throws {
+        let server = try await Echo.server()
+        let port = server.port
+        let codes = try await withThrowingTaskGroup(of: CloseCode?.self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    let ws = try await WebSocket.connect(host: "127.0.0.1", port: port)
+                    // Stream until the server says goodbye, reading echoes as they come.
+                    let reader = Task { () -> CloseCode? in
+                        for await e in ws { if case .closed(let info) = e { return info.code } }
+                        return nil
+                    }
+                    var k = 0
+                    while k < 2000, (try? await ws.send(text: "client \(i) message \(k)")) != nil { k += 1 }
+                    return await reader.value
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            let start = MonotonicClock.now()
+            await server.shutdown(timeout: .seconds(10))
+            #expect(MonotonicClock.now().nanoseconds - start.nanoseconds < 12_000_000_000)
+            var codes: [CloseCode?] = []
+            for try await c in group { codes.append(c) }
+            return codes
+        }
+        #expect(codes.count == 50)
+        #expect(codes.allSatisfy { $0 == .goingAway }, "\(Set(codes.map { $0?.rawValue ?? 0 }))")
+        #expect(server.connectionCount == 0)
+    }
 }

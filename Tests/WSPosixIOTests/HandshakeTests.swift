@@ -58,6 +58,7 @@ struct HandshakeTests {
         let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(server.port)/chat?room=1", configuration: config)
         #expect(ws.subprotocol == "chat.v2")
         #expect(ws.response?.headers.first(name: "X-Server") == "ours")
+        #expect(ws.role == .client)
         #expect(ws.peerAddress == "127.0.0.1")
         #expect(ws.peerPort == server.port)
         try await ws.send(text: "hi")

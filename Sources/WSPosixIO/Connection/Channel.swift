@@ -13,7 +13,7 @@ import WSProtocol
 /// closes the socket and sets timers; other threads ask it to with ``EventLoop/execute(_:)``.
 final class Channel: LoopHandler, @unchecked Sendable {
     let loop: EventLoop
-    let state: Mutex<ChannelState>
+    let state: Lock<ChannelState>
     let role: Role
     let flow: FlowControl
     /// The remote address (the one connected to, or the accepted peer).
@@ -30,7 +30,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
         self.flow = flow
         self.peer = peer
         self.server = server
-        self.state = Mutex(ChannelState(socket: socket, phase: phase))
+        self.state = Lock(ChannelState(socket: socket, phase: phase))
     }
 
     // MARK: loop side

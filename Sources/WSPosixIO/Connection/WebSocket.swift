@@ -121,6 +121,8 @@ public final class WebSocket: AsyncSequence, Sendable {
         set { channel.state.withLock { $0.connection?.defaultMessageKind = newValue } }
     }
 
+    /// Client (this end connected) or server (this end accepted).
+    public var role: Role { channel.role }
     /// The peer's address.
     public var peer: SocketAddress? { channel.peer }
     /// The peer's numeric address, e.g. `127.0.0.1` or `::1`.

@@ -18,7 +18,7 @@ public final class EventLoop: @unchecked Sendable {
         var queue: [@Sendable () -> Void] = []
         var wakePending = false
     }
-    private let jobs = Mutex(Jobs())
+    private let jobs = Lock(Jobs())
 
     // Loop-confined state (touched only on the loop thread).
     private var handlers: [(any LoopHandler)?] = []

@@ -497,3 +497,19 @@ extension Sys {
     cwsposix_accept_nonblocking(fd)
 }
 #endif
+
+#if WS_PTHREAD_LOCK
+/// A pthread mutex, which ThreadSanitizer understands (it does not see `Synchronization.Mutex`
+/// on Linux). Build with `-Xswiftc -DWS_PTHREAD_LOCK --sanitize=thread` to check the driver.
+final class Lock<Value: ~Copyable>: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var value: Value
+    init(_ value: consuming Value) { self.value = value; pthread_mutex_init(mutex, nil) }
+    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
+    func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
+#endif

@@ -6,7 +6,7 @@ import WSProtocol
 /// loop of the group, round-robin.
 final class Listener: LoopHandler, @unchecked Sendable {
     let loop: EventLoop
-    private let socket: Mutex<FileDescriptor?>
+    private let socket: Lock<FileDescriptor?>
     private let context: ServerContext
     /// Loop bookkeeping (loop thread only).
     var scheduledDeadline: Instant?
@@ -14,7 +14,7 @@ final class Listener: LoopHandler, @unchecked Sendable {
 
     init(loop: EventLoop, socket: consuming FileDescriptor, context: ServerContext) {
         self.loop = loop
-        self.socket = Mutex(socket)
+        self.socket = Lock(socket)
         self.context = context
     }
 

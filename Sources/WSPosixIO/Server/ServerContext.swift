@@ -15,7 +15,7 @@ final class ServerContext: Sendable {
         var channels: [ObjectIdentifier: Channel] = [:]
         var shuttingDown = false
     }
-    private let registry = Mutex(Registry())
+    private let registry = Lock(Registry())
 
     init(configuration: WebSocketServer.Configuration, onUpgrade: WebSocketServer.UpgradeHandler?,
          onHTTPRequest: WebSocketServer.HTTPHandler?, onConnection: WebSocketServer.ConnectionHandler?,

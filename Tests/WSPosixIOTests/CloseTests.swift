@@ -114,7 +114,7 @@ struct CloseTests {
         guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
         #expect(info.code == .abnormalClosure)
         #expect(info.error == .timeout(.closeHandshake))
-        #expect(elapsed >= 250_000_000 && elapsed < 5_000_000_000)
+        #expect(elapsed >= 250_000_000 && elapsed < 30_000_000_000)  // upper bound: sanity only (shared CPUs)
         parking.release()
         await server.shutdown(timeout: .milliseconds(200))
     }

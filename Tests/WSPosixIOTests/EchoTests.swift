@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Synchronization
 import Testing
 import WSPosixIO
 import WSProtocol
@@ -80,6 +81,29 @@ struct EchoTests {
         var received: [WebSocketEvent] = []
         while received.count < expected.count, let e = await Echo.nextData(&it) { received.append(e) }
         #expect(received == expected, "seed \(seed)")
+        try await ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func clientTaskOnItsLoopRunsOnTheLoopThread() async throws {
+        let onLoop = Mutex<[Bool]>([])
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            onLoop.withLock { $0.append(ws.eventLoop.inEventLoop) }  // server handlers run on the loop
+            for await e in ws { if case .text(let t) = e { try? await ws.send(text: t) } }
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        let replies = try await Task(executorPreference: ws.eventLoop) { () async throws -> [WebSocketEvent?] in
+            var it = ws.makeAsyncIterator()
+            var out: [WebSocketEvent?] = []
+            for k in 0..<100 {
+                try await ws.send(text: "m\(k)")
+                out.append(await it.next())
+                onLoop.withLock { $0.append(ws.eventLoop.inEventLoop) }
+            }
+            return out
+        }.value
+        #expect(replies == (0..<100).map { Optional(WebSocketEvent.text("m\($0)")) })
+        #expect(onLoop.withLock { $0.count == 101 && $0.allSatisfy { $0 } })
         try await ws.close()
         await server.shutdown(timeout: .seconds(1))
     }

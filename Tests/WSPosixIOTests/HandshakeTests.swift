@@ -136,7 +136,7 @@ struct HandshakeTests {
         await #expect(throws: WebSocketError.timeout(.connect)) {
             _ = try await WebSocket.connect(address: listener.address, configuration: config)
         }
-        #expect(MonotonicClock.now().nanoseconds - start.nanoseconds < 10_000_000_000)
+        #expect(MonotonicClock.now().nanoseconds - start.nanoseconds < 30_000_000_000)  // sanity only (shared CPUs)
         _ = fillers
     }
 
@@ -153,7 +153,7 @@ struct HandshakeTests {
             #expect(eof)
             #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/1.1 408"))
             // Generous upper bound: debug builds on a shared machine can stall a loop for a while.
-            #expect(elapsed >= 150_000_000 && elapsed < 15_000_000_000)
+            #expect(elapsed >= 150_000_000 && elapsed < 30_000_000_000)
         }
         for _ in 0..<1000 where server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(2)) }
         #expect(server.connectionCount == 0)

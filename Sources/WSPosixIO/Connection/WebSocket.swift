@@ -121,6 +121,11 @@ public final class WebSocket: AsyncSequence, Sendable {
         set { channel.state.withLock { $0.connection?.defaultMessageKind = newValue } }
     }
 
+    /// The event loop this connection lives on. It is a `TaskExecutor`: a task started with
+    /// `Task(executorPreference: ws.eventLoop)` handles this connection without thread switches
+    /// (it must not block).
+    public var eventLoop: EventLoop { channel.loop }
+
     /// Client (this end connected) or server (this end accepted).
     public var role: Role { channel.role }
     /// The peer's address.

@@ -7,7 +7,12 @@ import WSProtocol
 /// buffers every connection on this loop shares (the 64 KiB read buffer, the outputs array).
 ///
 /// Connections are confined to one loop; there is no thread per connection.
-public final class EventLoop: @unchecked Sendable {
+///
+/// A loop is also a `TaskExecutor`: tasks started with `Task(executorPreference: loop)` run on
+/// the loop thread, next to their connection's I/O, so an event reaches its handler and the
+/// reply reaches the socket without any thread switch. The server runs its handlers this way.
+/// Such tasks must not block (a blocked handler stalls every connection of its loop).
+public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // Thread-safe state.
     private let poller: FileDescriptor
     private let wakerRead: FileDescriptor
@@ -16,6 +21,7 @@ public final class EventLoop: @unchecked Sendable {
     private let threadID = Atomic<UInt>(0)
     private struct Jobs {
         var queue: [@Sendable () -> Void] = []
+        var tasks: [UnownedJob] = []
         var wakePending = false
     }
     private let jobs = Lock(Jobs())
@@ -29,6 +35,9 @@ public final class EventLoop: @unchecked Sendable {
     var outputs: [Connection.Output] = []
     /// The time read after the last poll (loop thread only).
     private(set) var now: Instant
+    /// Task jobs enqueued from the loop thread itself (no wakeup needed), and the batch running.
+    private var localTasks: [UnownedJob] = []
+    private var runningTasks: [UnownedJob] = []
     /// Descriptors deregistered while the current batch of readiness events is dispatched: any
     /// later event for them in the batch is stale, even if the number was reused meanwhile.
     private var staleInBatch: [Int32] = []
@@ -61,6 +70,22 @@ public final class EventLoop: @unchecked Sendable {
     public func execute(_ job: @escaping @Sendable () -> Void) {
         let mustWake = jobs.withLock { j -> Bool in
             j.queue.append(job)
+            if j.wakePending { return false }
+            j.wakePending = true
+            return true
+        }
+        if mustWake { Sys.wakerSignal(wakerWriteRaw) }
+    }
+
+    /// Runs a task's job on the loop thread (`TaskExecutor`).
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if inEventLoop {
+            localTasks.append(job)
+            return
+        }
+        let mustWake = jobs.withLock { j -> Bool in
+            j.tasks.append(job)
             if j.wakePending { return false }
             j.wakePending = true
             return true
@@ -112,7 +137,9 @@ public final class EventLoop: @unchecked Sendable {
         events.reserveCapacity(256)
         while true {
             var timeout: Int32 = -1
-            if let next = timers.earliest {
+            if !localTasks.isEmpty {
+                timeout = 0
+            } else if let next = timers.earliest {
                 let current = MonotonicClock.now()
                 if next <= current {
                     timeout = 0
@@ -140,18 +167,31 @@ public final class EventLoop: @unchecked Sendable {
             dispatching = false
             staleInBatch.removeAll(keepingCapacity: true)
             fireTimers()
+            runLocalTasks()
+        }
+    }
+
+    /// Runs the task jobs enqueued on this thread; a few rounds, so tasks that keep yielding
+    /// cannot keep the loop from polling.
+    private func runLocalTasks() {
+        for _ in 0..<4 where !localTasks.isEmpty {
+            swap(&localTasks, &runningTasks)
+            for job in runningTasks { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            runningTasks.removeAll(keepingCapacity: true)
         }
     }
 
     private func runJobs() {
-        let batch = jobs.withLock { j -> [@Sendable () -> Void] in
+        let (batch, tasks) = jobs.withLock { j -> ([@Sendable () -> Void], [UnownedJob]) in
             j.wakePending = false
-            let b = j.queue
+            let b = (j.queue, j.tasks)
             j.queue.removeAll(keepingCapacity: true)
+            j.tasks.removeAll(keepingCapacity: true)
             return b
         }
         now = MonotonicClock.now()
         for job in batch { job() }
+        for task in tasks { task.runSynchronously(on: asUnownedTaskExecutor()) }
     }
 
     private func fireTimers() {

@@ -82,17 +82,9 @@ enum Sys {
         _ = try check("setsockopt") { setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size)) }
     }
 
-    static func setNoDelay(_ fd: Int32) throws(SystemError) {
-        try setOption(fd, level: Int32(IPPROTO_TCP), name: Int32(TCP_NODELAY), value: 1)
-    }
-
-    static func setReuseAddress(_ fd: Int32) throws(SystemError) {
-        try setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
-    }
-
-    static func setIPv6Only(_ fd: Int32) throws(SystemError) {
-        try setOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
-    }
+    static func setNoDelay(_ fd: Int32) throws(SystemError) { try setOption(fd, level: Int32(IPPROTO_TCP), name: Int32(TCP_NODELAY), value: 1) }
+    static func setReuseAddress(_ fd: Int32) throws(SystemError) { try setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1) }
+    static func setIPv6Only(_ fd: Int32) throws(SystemError) { try setOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1) }
 
     static func bind(_ fd: Int32, _ address: SocketAddress) throws(SystemError) {
         _ = try withSockaddr(address) { (sa, len) throws(SystemError) in
@@ -162,13 +154,8 @@ enum Sys {
         _ = sysClose(fd)
     }
 
-    static func localAddress(_ fd: Int32) -> SocketAddress? {
-        address(of: fd) { fd, sa, len in getsockname(fd, sa, len) }
-    }
-
-    static func peerAddress(_ fd: Int32) -> SocketAddress? {
-        address(of: fd) { fd, sa, len in getpeername(fd, sa, len) }
-    }
+    static func localAddress(_ fd: Int32) -> SocketAddress? { address(of: fd) { fd, sa, len in getsockname(fd, sa, len) } }
+    static func peerAddress(_ fd: Int32) -> SocketAddress? { address(of: fd) { fd, sa, len in getpeername(fd, sa, len) } }
 
     // MARK: addresses
 
@@ -468,15 +455,8 @@ extension Sys {
         return (fd, fd)
     }
 
-    static func wakerSignal(_ writeEnd: Int32) {
-        var one: UInt64 = 1
-        _ = sysWrite(writeEnd, &one, 8)
-    }
-
-    static func wakerDrain(_ readEnd: Int32) {
-        var value: UInt64 = 0
-        _ = sysRead(readEnd, &value, 8)
-    }
+    static func wakerSignal(_ writeEnd: Int32) { var one: UInt64 = 1; _ = sysWrite(writeEnd, &one, 8) }
+    static func wakerDrain(_ readEnd: Int32) { var value: UInt64 = 0; _ = sysRead(readEnd, &value, 8) }
     #endif
 }
 

@@ -63,13 +63,14 @@ final class ServerContext: Sendable {
 
     func decide(_ request: UpgradeRequest, on channel: Channel) {
         guard let onUpgrade else { return }
-        Task { channel.apply(await onUpgrade(request)) }
+        // On the connection's loop: no dependency on the shared pool, no thread switch.
+        Task(executorPreference: channel.loop) { channel.apply(await onUpgrade(request)) }
     }
 
     func answer(_ head: HTTPRequestHead, on channel: Channel) {
         guard let onHTTPRequest else { return }
         let isHead = head.method == "HEAD"
-        Task {
+        Task(executorPreference: channel.loop) {
             let response = await onHTTPRequest(head)
             channel.respond(isHead ? response.headBytes : response.bytes)
         }
@@ -78,6 +79,8 @@ final class ServerContext: Sendable {
     func opened(_ channel: Channel) {
         guard let handler = onConnection else { return }
         let socket = WebSocket(channel: channel)
-        Task { await handler(socket) }
+        // The handler runs on the connection's loop thread (see ``EventLoop``): events reach it
+        // and its replies reach the socket without a thread switch.
+        Task(executorPreference: channel.loop) { await handler(socket) }
     }
 }

@@ -36,7 +36,10 @@ final class RawTCP: @unchecked Sendable {
         var all: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         let deadline = MonotonicClock.now() + timeout
-        while MonotonicClock.now() < deadline {
+        var lastTry = false
+        while !lastTry {
+            // One more read after the deadline: a starved task must still see what arrived.
+            lastTry = MonotonicClock.now() >= deadline
             let n: Int?
             do {
                 n = try buffer.withUnsafeMutableBytes { try Sys.read(fd, into: $0) }
@@ -46,6 +49,7 @@ final class RawTCP: @unchecked Sendable {
             if let n {
                 if n == 0 { return (all, true) }
                 all.append(contentsOf: buffer[0..<n])
+                lastTry = false  // keep reading while bytes keep coming
             } else {
                 try await Task.sleep(for: .milliseconds(2))
             }

@@ -95,16 +95,17 @@ public enum NIOScenarios {
     }
 
     /// `batch` frames of `payload` written through `WebSocketFrameEncoder` and flushed, then
-    /// drained from the channel (the bytes a socket would write).
+    /// drained from the channel (the bytes a socket would write). Client frames get a key from
+    /// `WebSocketMaskingKey.random()` each.
     public static func encode(key: String, payload: [UInt8], masked: Bool, batch: Int, unit: String) -> Scenario {
         let channel = EmbeddedChannel()
         try! channel.pipeline.syncOperations.addHandler(WebSocketFrameEncoder())
         let data = ByteBuffer(bytes: payload)
-        var rng = SplitMix64(seed: 3)
         let units = unit == "GB/s" ? Double(batch * payload.count) : Double(batch)
         return Scenario(key: key, impl: "nio", unit: unit, unitsPerCall: units) {
             for _ in 0..<batch {
-                let maskKey: WebSocketMaskingKey? = masked ? WebSocketMaskingKey(withUnsafeBytes(of: UInt32(truncatingIfNeeded: rng.next())) { Array($0) }) : nil
+                // NIO's documented default key source (`SystemRandomNumberGenerator`), as ours.
+                let maskKey: WebSocketMaskingKey? = masked ? WebSocketMaskingKey.random() : nil
                 channel.write(WebSocketFrame(fin: true, opcode: .binary, maskKey: maskKey, data: data), promise: nil)
             }
             channel.flush()

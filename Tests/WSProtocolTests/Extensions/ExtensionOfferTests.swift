@@ -101,7 +101,7 @@ struct ExtensionNegotiationTests {
 extension ExtensionOfferTests {
     @Test("Random lists round-trip through the header text; random garbage never traps (seeded)")
     func properties() throws {
-        var rng = HandshakeRNG(seed: 9441)
+        var rng = SeededGenerator(seed: 9441)
         let tokenChars = Array("abcXYZ019-_.!#$%&'*+^`|~")
         func token() -> String { String((0..<Int.random(in: 1...6, using: &rng)).map { _ in tokenChars.randomElement(using: &rng)! }) }
         for seed in 0..<200 {

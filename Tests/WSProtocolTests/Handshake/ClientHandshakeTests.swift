@@ -66,9 +66,9 @@ struct ClientHandshakeTests {
 
     @Test("A seeded generator gives a valid, repeatable key")
     func seededKey() throws {
-        let a = try ClientHandshake(options: Self.options, now: .zero, entropy: HandshakeRNG(seed: 5))
-        let b = try ClientHandshake(options: Self.options, now: .zero, entropy: HandshakeRNG(seed: 5))
-        let c = try ClientHandshake(options: Self.options, now: .zero, entropy: HandshakeRNG(seed: 6))
+        let a = try ClientHandshake(options: Self.options, now: .zero, entropy: SeededGenerator(seed: 5))
+        let b = try ClientHandshake(options: Self.options, now: .zero, entropy: SeededGenerator(seed: 5))
+        let c = try ClientHandshake(options: Self.options, now: .zero, entropy: SeededGenerator(seed: 6))
         #expect(a.requestBytes == b.requestBytes)
         #expect(a.key != c.key)
         #expect(AcceptKey.isValidKey(a.key))
@@ -113,7 +113,7 @@ struct ClientHandshakeTests {
             .init(host: ""),
         ]
         for o in bad {
-            #expect(throws: HandshakeError.self) { try ClientHandshake(options: o, now: .zero, entropy: HandshakeRNG(seed: 1)) }
+            #expect(throws: HandshakeError.self) { try ClientHandshake(options: o, now: .zero, entropy: SeededGenerator(seed: 1)) }
         }
     }
 
@@ -231,7 +231,7 @@ struct ClientHandshakeTests {
 
     @Test("Random corruption of a response never traps and gives the same outcome for any split (seeded)")
     func garbage() throws {
-        var rng = HandshakeRNG(seed: 4242)
+        var rng = SeededGenerator(seed: 4242)
         let base = Self.response.bytes + [0x81, 0x00]
         func outcome(_ chunks: [[UInt8]]) throws -> String {
             var hs = try Self.make()

@@ -148,7 +148,7 @@ struct HTTPHeadParserTests {
 
     @Test("Random garbage never traps and gives the same outcome for any split (seeded)")
     func garbage() {
-        var rng = HandshakeRNG(seed: 2026)
+        var rng = SeededGenerator(seed: 2026)
         let alphabet = "GET HTTP/1.1\r\n:abc \t,;=\"\u{7F}\u{00}".bytes + [0xFF, 0x80]
         for seed in 0..<300 {
             let n = Int.random(in: 0...200, using: &rng)

@@ -1,24 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import WSProtocol
 
-/// SplitMix64, a tiny deterministic generator for the handshake tests (seeded randomness only).
-struct HandshakeRNG: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A generator that first yields fixed bytes (little-endian words), then SplitMix64 output.
 /// With ``rfcNonce`` the client's key is the RFC 6455 §1.3 sample nonce.
 struct ScriptedRNG: RandomNumberGenerator, Sendable {
     var words: [UInt64]
-    var fallback = HandshakeRNG(seed: 42)
+    var fallback = SeededGenerator(seed: 42)
     init(bytes: [UInt8]) {
         precondition(bytes.count % 8 == 0)
         var words: [UInt64] = []
@@ -45,7 +32,7 @@ enum Splits {
         return out
     }
 
-    static func random(_ bytes: [UInt8], using rng: inout HandshakeRNG) -> [[UInt8]] {
+    static func random(_ bytes: [UInt8], using rng: inout SeededGenerator) -> [[UInt8]] {
         var out: [[UInt8]] = []
         var i = 0
         while i < bytes.count {

@@ -144,7 +144,7 @@ struct LinkedHandshakeTests {
 
     @Test("A refusal written by the server reaches the client intact")
     func refusal() throws {
-        var hs = try ClientHandshake(options: Self.options, now: .zero, entropy: HandshakeRNG(seed: 3))
+        var hs = try ClientHandshake(options: Self.options, now: .zero, entropy: SeededGenerator(seed: 3))
         var server = ServerHandshake(now: .zero)
         guard case .upgradeRequest(let r) = server.receive(hs.requestBytes, now: .zero) else { Issue.record("no request"); return }
         #expect(r.origin == nil)

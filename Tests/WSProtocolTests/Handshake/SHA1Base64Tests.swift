@@ -74,7 +74,7 @@ struct Base64Tests {
 
     @Test("Round trip of all byte values at every length 0–64 (seeded)")
     func roundTrip() {
-        var rng = HandshakeRNG(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         for n in 0...64 {
             let bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
             #expect(Base64.decode(Base64.encode(bytes)) == bytes, "n=\(n)")
@@ -93,7 +93,7 @@ struct AcceptKeyTests {
     func randomKey() {
         var rng = ScriptedRNG.rfcNonce
         #expect(AcceptKey.randomKey(using: &rng) == "dGhlIHNhbXBsZSBub25jZQ==")
-        var seeded = HandshakeRNG(seed: 1)
+        var seeded = SeededGenerator(seed: 1)
         let k = AcceptKey.randomKey(using: &seeded)
         #expect(AcceptKey.isValidKey(k))
         #expect(k.utf8.count == 24)

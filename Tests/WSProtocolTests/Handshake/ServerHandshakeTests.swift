@@ -278,7 +278,7 @@ struct ServerHandshakeTests {
 
     @Test("Random garbage never traps: only documented outcomes (seeded)")
     func garbage() {
-        var rng = HandshakeRNG(seed: 99)
+        var rng = SeededGenerator(seed: 99)
         let base = Self.request.bytes
         for seed in 0..<300 {
             var input = base

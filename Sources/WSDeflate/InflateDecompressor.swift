@@ -18,6 +18,8 @@ final class InflateDecompressor: @unchecked Sendable {
     /// The message's data ended with a final block (BFINAL = 1) and nothing followed it, so the
     /// `00 00 FF FF` tail is not appended (RFC 7692 §7.2.2).
     private var endedWithFinalBlock = false
+    /// Bytes inflated over the stream's life (tests check that a bomb stops at the limit).
+    private(set) var totalInflated = 0
 
     init(windowBits: Int) {
         self.windowBits = Int32(windowBits)
@@ -63,6 +65,8 @@ final class InflateDecompressor: @unchecked Sendable {
                 if reset { inflateReset(stream) }
             }
         } catch {
+            // Keep the promise of never appending more than `limit` bytes.
+            if output.count - start > limit { output.removeLast(output.count - start - limit) }
             // The connection fails; leave the stream usable anyway.
             inflateReset(stream)
             endedWithFinalBlock = false
@@ -93,6 +97,7 @@ final class InflateDecompressor: @unchecked Sendable {
                 }
                 let unused = Int(stream.pointee.avail_out)
                 output.removeLast(unused)
+                totalInflated += chunk - unused
                 if output.count - start > limit { throw .messageTooLarge(limit: limit) }
                 switch rc {
                 case Z_OK:

@@ -57,8 +57,8 @@ public struct PerMessageDeflate: MessageExtension {
     /// Whether the peer resets its compressor after each message, so ours may reset too.
     public let resetsReceiveContext: Bool
 
-    private let compressor: DeflateCompressor
-    private let decompressor: InflateDecompressor
+    let compressor: DeflateCompressor
+    let decompressor: InflateDecompressor
 
     /// A compressor for the negotiated `parameters`, as this `role`.
     ///

@@ -59,4 +59,10 @@ struct DeflatePair {
     static func events(_ outputs: [Connection.Output]) -> [Event] {
         outputs.compactMap { if case .deliver(let e) = $0 { return e } else { return nil } }
     }
+
+    /// The close code of the last `.closed` event, if any.
+    static func closeCode(_ events: [Event]) -> CloseCode? {
+        for case .closed(let reason) in events.reversed() { return reason.code }
+        return nil
+    }
 }

@@ -65,8 +65,6 @@ final class InflateDecompressor: @unchecked Sendable {
                 if reset { inflateReset(stream) }
             }
         } catch {
-            // Keep the promise of never appending more than `limit` bytes.
-            if output.count - start > limit { output.removeLast(output.count - start - limit) }
             // The connection fails; leave the stream usable anyway.
             inflateReset(stream)
             endedWithFinalBlock = false
@@ -76,7 +74,9 @@ final class InflateDecompressor: @unchecked Sendable {
 
     private func run(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], start: Int,
                      limit: Int) throws(ProtocolError) {
-        defer { stream.pointee.next_in = nil; stream.pointee.next_out = nil }
+        // zlib writes into a scratch piece, copied out: no zero-filling of `output`.
+        let scratch = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(max(limit, 0) + 1, Self.chunkSize))
+        defer { scratch.deallocate(); stream.pointee.next_in = nil; stream.pointee.next_out = nil }
         var consumed = 0
         while consumed < input.count {
             let piece = min(input.count - consumed, 1 << 30)
@@ -87,18 +87,18 @@ final class InflateDecompressor: @unchecked Sendable {
             inflating: while true {
                 // One byte beyond the limit is offered, to tell "exactly the limit" from "more".
                 let room = max(limit - (output.count - start), 0)
-                let chunk = min(room + 1, Self.chunkSize)
-                let before = output.count
-                output += repeatElement(0, count: chunk)
-                let rc = output.withUnsafeMutableBufferPointer { out -> Int32 in
-                    stream.pointee.next_out = out.baseAddress! + before
-                    stream.pointee.avail_out = uInt(chunk)
-                    return inflate(stream, Z_SYNC_FLUSH)
-                }
+                let chunk = min(room + 1, scratch.count)
+                stream.pointee.next_out = scratch.baseAddress!
+                stream.pointee.avail_out = uInt(chunk)
+                let rc = inflate(stream, Z_SYNC_FLUSH)
                 let unused = Int(stream.pointee.avail_out)
-                output.removeLast(unused)
-                totalInflated += chunk - unused
-                if output.count - start > limit { throw .messageTooLarge(limit: limit) }
+                let written = chunk - unused
+                totalInflated += written
+                if output.count - start + written > limit {
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<(limit - (output.count - start))]))
+                    throw .messageTooLarge(limit: limit)
+                }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<written]))
                 switch rc {
                 case Z_OK:
                     if stream.pointee.avail_in == 0 && unused > 0 { break inflating }

@@ -16,6 +16,9 @@ final class DeflateCompressor: @unchecked Sendable {
 
     private let stream: UnsafeMutablePointer<z_stream>
     private var isInitialized = false
+    private let allocator = ZlibAllocator()
+    /// Bytes zlib holds for this stream (0 until the first message).
+    var memoryInUse: Int { allocator.bytes }
     let level: Int32
     /// zlib's windowBits, negated for raw deflate: 9–15.
     let windowBits: Int32
@@ -27,6 +30,7 @@ final class DeflateCompressor: @unchecked Sendable {
         self.memoryLevel = Int32(memoryLevel)
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
+        allocator.install(on: stream)
     }
 
     deinit {

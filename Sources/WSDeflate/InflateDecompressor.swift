@@ -13,6 +13,9 @@ final class InflateDecompressor: @unchecked Sendable {
 
     private let stream: UnsafeMutablePointer<z_stream>
     private var isInitialized = false
+    private let allocator = ZlibAllocator()
+    /// Bytes zlib holds for this stream (0 until the first message).
+    var memoryInUse: Int { allocator.bytes }
     /// zlib's windowBits for raw inflate: 9–15.
     let windowBits: Int32
     /// The message's data ended with a final block (BFINAL = 1) and nothing followed it, so the
@@ -25,6 +28,7 @@ final class InflateDecompressor: @unchecked Sendable {
         self.windowBits = Int32(windowBits)
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
+        allocator.install(on: stream)
     }
 
     deinit {

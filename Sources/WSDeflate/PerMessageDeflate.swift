@@ -57,6 +57,12 @@ public struct PerMessageDeflate: MessageExtension {
     /// Whether the peer resets its compressor after each message, so ours may reset too.
     public let resetsReceiveContext: Bool
 
+    /// Heap bytes zlib holds for this extension's two streams: nothing until the first message
+    /// each way; with the default window (15) and memory level (8), about 262 KiB for the
+    /// compressor and 40 KiB for the inflater (see Docs/Deflate.md). Kept for the connection's
+    /// life, also with `*_no_context_takeover` (the streams are reset, not freed).
+    public var memoryInUse: Int { compressor.memoryInUse + decompressor.memoryInUse }
+
     let compressor: DeflateCompressor
     let decompressor: InflateDecompressor
 

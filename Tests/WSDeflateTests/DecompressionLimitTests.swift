@@ -64,6 +64,48 @@ struct DecompressionLimitTests {
         #expect(events == [.message(.binary([UInt8](repeating: 7, count: 65_536 * 3)))])
     }
 
+    @Test func limitCountsAcrossFrames() throws {
+        // Three frames of one message, each inflating to 400 bytes, against a 1000-byte limit:
+        // the first two pass, the third crosses the limit (the decoded size counts, RFC 7692 §8).
+        var sender = PerMessageDeflate(parameters: .init(serverNoContextTakeover: true), role: .server)
+        let piece = [UInt8](repeating: 0x41, count: 400)
+        let whole = sender.encode(piece + piece + piece, kind: .binary).payload
+        var config = Connection.Configuration()
+        config.maxMessageSize = 1000
+        for limit in [1000, 1200] {
+            config.maxMessageSize = limit
+            var client = Connection(role: .client, configuration: config,
+                                    extensions: [PerMessageDeflate(parameters: .init(), role: .client)])
+            // Split the compressed bytes over three frames: RSV1 on the first only.
+            let cut1 = whole.count / 3, cut2 = 2 * whole.count / 3
+            let frames = Self.frame(Array(whole[..<cut1]), first: 0x42) + Self.frame(Array(whole[cut1..<cut2]), first: 0x00)
+                + Self.frame(Array(whole[cut2...]), first: 0x80)
+            let events = DeflatePair.events(client.receive(frames, now: .zero))
+            if limit == 1000 {
+                #expect(events == [.closed(.protocolError(.messageTooLarge(limit: 1000)))])
+            } else {
+                #expect(events == [.message(.binary(piece + piece + piece))])
+            }
+        }
+    }
+
+    @Test func everySplitPointGivesTheSameMessages() {
+        // RFC 7692 §7.2.3.1's two fragments, then §7.2.3.2's second "Hello", fed in every chunk size.
+        let wire: [UInt8] = [0x41, 0x03, 0xF2, 0x48, 0xCD, 0x80, 0x04, 0xC9, 0xC9, 0x07, 0x00,
+                             0xC1, 0x05, 0xF2, 0x00, 0x11, 0x00, 0x00]
+        for size in 1...wire.count {
+            var client = Connection(role: .client, extensions: [PerMessageDeflate(parameters: .init(), role: .client)])
+            var events: [Event] = []
+            var start = 0
+            while start < wire.count {
+                let end = min(start + size, wire.count)
+                events += DeflatePair.events(client.receive(wire[start..<end], now: .zero))
+                start = end
+            }
+            #expect(events == [.message(.text("Hello")), .message(.text("Hello"))], "chunk size \(size)")
+        }
+    }
+
     @Test("Corrupt data fails the connection with 1002", arguments: [
         [0xFF, 0xFF, 0xFF],                    // BTYPE 11 is reserved
         [0x00, 0x05, 0x00, 0x00, 0x00, 0x41],  // stored block: LEN and NLEN disagree

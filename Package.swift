@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "WSProtocol", targets: ["WSProtocol"]),
         .library(name: "WSPosixIO", targets: ["WSPosixIO"]),
+        .library(name: "WSDeflate", targets: ["WSDeflate"]),
         .executable(name: "ws", targets: ["ws"]),
     ],
     targets: [
@@ -24,11 +25,16 @@ let package = Package(
         .target(name: "CWSPosixShims"),
         // The binding to POSIX sockets (event loop, client, server).
         .target(name: "WSPosixIO", dependencies: ["WSProtocol", "CWSPosixShims"], swiftSettings: strictSettings),
+        // The system zlib (a module map only), used by WSDeflate; WSProtocol never links it.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // permessage-deflate (RFC 7692) over zlib, plugged into the core as a MessageExtension.
+        .target(name: "WSDeflate", dependencies: ["WSProtocol", "CZlib"], swiftSettings: strictSettings),
         // The command-line tool: `ws serve`, `ws connect`, `ws autobahn-client`.
         .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol"], swiftSettings: strictSettings),
 
         .testTarget(name: "WSProtocolTests", dependencies: ["WSProtocol"], swiftSettings: strictSettings),
-        .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSProtocol"],
+        .testTarget(name: "WSDeflateTests", dependencies: ["WSDeflate", "WSProtocol"], swiftSettings: strictSettings),
+        .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate"],
                     resources: [.copy("Resources")], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

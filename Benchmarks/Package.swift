@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+// SPDX-License-Identifier: Apache-2.0
+//
+// The benchmark package: a separate package so the library itself keeps no dependencies.
+// It compares WSProtocol / WSPosixIO with SwiftNIO's NIOWebSocket (and, through Scripts/bench,
+// with Python websockets, picows and a minimal C epoll server) in the same run.
+import PackageDescription
+
+let package = Package(
+    name: "swift-websocket-sansio-benchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "swift-websocket-sansio", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The malloc interposer that ordo-one/benchmark uses for its malloc counts, used directly
+        // so every row lands in one table.
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
+    ],
+    targets: [
+        // The workloads: inputs, our scenarios, NIO's scenarios, the baselines, the timing loop.
+        .target(
+            name: "BenchSupport",
+            dependencies: [
+                .product(name: "WSProtocol", package: "swift-websocket-sansio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            // The scenarios keep their state (a connection, a channel) in closure captures; without
+            // this, every access to a capture pays a dynamic exclusivity check that neither library
+            // pays in real use. It applies to this module only: the libraries build as users get them.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+        ),
+        // Micro-benchmarks timed with a monotonic clock; prints one `row` line per measurement.
+        .executableTarget(name: "BenchRunner", dependencies: ["BenchSupport"]),
+        // Allocation counts per message, with the malloc interposer ordo-one/benchmark uses
+        // (a separate process, so the interposer never slows the timed rows).
+        .executableTarget(
+            name: "AllocCounter",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ]
+        ),
+        // Our echo server (WSPosixIO) for the end-to-end rows.
+        .executableTarget(
+            name: "WSEchoServer",
+            dependencies: [
+                .product(name: "WSPosixIO", package: "swift-websocket-sansio"),
+                .product(name: "WSProtocol", package: "swift-websocket-sansio"),
+            ]
+        ),
+        // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows.
+        .executableTarget(
+            name: "NIOEchoServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Prints the one results table of Scripts/bench from `row` lines (TSV: row, key, impl, value,
+unit, min, max) gathered from BenchRunner, AllocCounter and the end-to-end runs.
+
+Usage: table.py RESULTS.tsv [--markdown]
+Each cell is the median of the runs; ratios compare implementations measured in the same run."""
+import sys
+
+# (key, label, better: "hi"|"lo", target kind, target value)
+#   ratio-nio: ours/NIO >= value; abs: ours >= value; ratio-ref: ours/reference >= value;
+#   max: ours <= value
+ROWS = [
+    ("decode.16B.64K", "decode 16 B masked frames, 64 KiB reads", "hi", [("abs", 10e6), ("ratio-nio", 5)]),
+    ("decode.16B.1frame", "decode 16 B masked frames, 1 frame/read", "hi", [("abs", 10e6), ("ratio-nio", 5)]),
+    ("decode.125B.64K", "decode 125 B masked frames, 64 KiB reads", "hi", [("abs", 10e6), ("ratio-nio", 5)]),
+    ("decode.125B.1frame", "decode 125 B masked frames, 1 frame/read", "hi", [("abs", 10e6), ("ratio-nio", 5)]),
+    ("decode.1MiB.64K", "decode+unmask 1 MiB frames, 64 KiB reads", "hi", [("abs", 10)]),
+    ("encode.16B.server", "encode 16 B, server (unmasked)", "hi", [("ratio-nio", 3)]),
+    ("encode.125B.server", "encode 125 B, server (unmasked)", "hi", [("ratio-nio", 3)]),
+    ("encode.16B.client", "encode 16 B, client (masked)", "hi", [("ratio-nio", 3)]),
+    ("encode.125B.client", "encode 125 B, client (masked)", "hi", [("ratio-nio", 3)]),
+    ("encode.1MiB.client", "encode+mask 1 MiB, client", "hi", [("abs", 10)]),
+    ("echo.16B.64K", "receive+send 16 B messages, 64 KiB reads", "hi", []),
+    ("echo.16B.1msg", "receive+send 16 B messages, 1 msg/read", "hi", []),
+    ("echo.125B.64K", "receive+send 125 B messages, 64 KiB reads", "hi", []),
+    ("echo.1MiB.64K", "receive+send 1 MiB messages, 64 KiB reads", "hi", []),
+    ("utf8.ascii", "UTF-8 validation, 1 MiB ASCII", "hi", [("ratio-ref", 0.5)]),
+    ("utf8.mixed", "UTF-8 validation, 1 MiB mixed multibyte", "hi", [("ratio-ref", 1.0)]),
+    ("handshake", "server opening handshake (parse request, build 101)", "hi", []),
+    ("alloc.decode.16B.1frame", "allocations per 16 B message received (1/read)", "lo", [("max", 1)]),
+    ("alloc.decode.16B.64K", "allocations per 16 B message received (64 KiB reads)", "lo", [("max", 1)]),
+    ("alloc.encode.16B.server", "allocations per 16 B message sent (server)", "lo", [("max", 0)]),
+    ("alloc.encode.16B.client", "allocations per 16 B message sent (client)", "lo", [("max", 0)]),
+    ("alloc.echo.16B.1msg", "allocations per 16 B message echoed", "lo", [("max", 1)]),
+    ("alloc.handshake", "allocations per server handshake", "lo", []),
+    ("e2e.small.1.rate", "e2e 1 conn, 32 B text ping-pong", "hi", [("ratio-ref", 0.9)]),
+    ("e2e.small.1.p50", "  round trip p50", "lo", []),
+    ("e2e.small.1.p99", "  round trip p99", "lo", []),
+    ("e2e.small.1.cpu", "  load generator CPU (of one core)", "info", []),
+    ("e2e.small.50.rate", "e2e 50 conns, 32 B text ping-pong", "hi", [("ratio-ref", 0.9)]),
+    ("e2e.small.50.p50", "  round trip p50", "lo", []),
+    ("e2e.small.50.p99", "  round trip p99", "lo", []),
+    ("e2e.small.50.cpu", "  load generator CPU (of one core)", "info", []),
+    ("e2e.big.1.mbps", "e2e 1 conn, 64 KiB binary echo", "hi", [("ratio-ref", 0.9)]),
+    ("e2e.big.1.cpu", "  load generator CPU (of one core)", "info", []),
+    ("e2e.big.50.mbps", "e2e 50 conns, 64 KiB binary echo", "hi", [("ratio-ref", 0.9)]),
+    ("e2e.big.50.cpu", "  load generator CPU (of one core)", "info", []),
+    ("e2e.idle.bytes", "resident memory per idle connection", "lo", [("max", 5120)]),
+]
+# Which implementation is the reference for "ours ÷ ref" per row family.
+REFERENCE = {"decode.1MiB.64K": "memcpy", "encode.1MiB.client": "memcpy", "echo.1MiB.64K": "memcpy",
+             "utf8.ascii": "stdlib", "utf8.mixed": "stdlib"}
+PEERS = ["ours", "ours-chacha", "ours-async", "nio", "c-floor", "websockets", "picows", "ref"]
+NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha RNG)", "ours-async": "ours (async API)", "nio": "NIOWebSocket", "c-floor": "C epoll floor",
+         "websockets": "websockets 17.4", "picows": "picows 2.3.1", "memcpy": "memcpy", "stdlib": "stdlib", "ref": "memcpy / stdlib"}
+
+
+def fmt(v, unit):
+    if v is None:
+        return "—"
+    if unit in ("GB/s",):
+        return f"{v:.2f}"
+    if unit in ("allocs/msg", "allocs/hs"):
+        return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else str(int(v))
+    if unit == "cores":
+        return f"{v:.2f}"
+    if unit == "bytes":
+        return f"{v:.0f}"
+    if unit == "us":
+        return f"{v:.1f}"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if v >= 1e4:
+        return f"{v / 1e3:.1f} k"
+    return f"{v:.0f}" if v >= 100 else f"{v:.2f}"
+
+
+def main():
+    path = sys.argv[1]
+    data, units = {}, {}
+    for line in open(path):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) < 5 or parts[0] != "row":
+            continue
+        key, impl, value, unit = parts[1], parts[2], float(parts[3]), parts[4]
+        if impl in ("memcpy", "stdlib"):
+            data.setdefault(key, {})["ref"] = value
+        data.setdefault(key, {})[impl] = value
+        units[key] = unit
+    present = [p for p in PEERS if any(p in data.get(k, {}) for k, *_ in ROWS)]
+    header = ["workload", "unit"] + [NAMES[p] for p in present] + ["vs NIO", "vs ref", "target", "met"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    summary = []
+    for key, label, better, targets in ROWS:
+        if key not in data:
+            continue
+        row = data[key]
+        unit = units[key]
+        ours = row.get("ours")
+        ref_impl = REFERENCE.get(key, "c-floor" if key.startswith("e2e") else None)
+        ref = row.get(ref_impl) if ref_impl else None
+        nio = row.get("nio")
+
+        def ratio(a, b):
+            if a is None or b is None or b == 0:
+                return None
+            if better == "info":
+                return None
+            return a / b if better == "hi" else (b / a if a else None)
+        r_nio, r_ref = ratio(ours, nio), ratio(ours, ref)
+        tdesc, met = [], []
+        for kind, val in targets:
+            if kind == "abs":
+                tdesc.append(f"≥ {fmt(val, unit)}")
+                ok = ours is not None and ours >= val
+                got = ours / val if ours else 0
+            elif kind == "ratio-nio":
+                tdesc.append(f"≥ {val:g}× NIO")
+                ok = r_nio is not None and r_nio >= val
+                got = (r_nio or 0) / val
+            elif kind == "ratio-ref":
+                tdesc.append(f"≥ {val:g}× {NAMES.get(ref_impl, ref_impl)}")
+                ok = r_ref is not None and r_ref >= val
+                got = (r_ref or 0) / val
+            else:
+                tdesc.append(f"≤ {fmt(val, unit)}")
+                ok = ours is not None and ours <= val
+                got = None
+            met.append("yes" if ok else ("no" if ours is not None else "n/a"))
+            if ours is not None and not ok:
+                summary.append(f"MISSED {key}: {tdesc[-1]}" + (f" (at {got * 100:.0f}% of the target)" if got is not None else f" (measured {fmt(ours, unit)})"))
+        cells = [label, unit] + [fmt(row.get(p), unit) for p in present]
+        cells += [f"{r_nio:.2f}×" if r_nio else "—", f"{r_ref:.2f}×" if r_ref else "—",
+                  ", ".join(tdesc) or "—", ", ".join(met) or "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    if summary:
+        print()
+        print("\n".join(summary))
+
+
+if __name__ == "__main__":
+    main()

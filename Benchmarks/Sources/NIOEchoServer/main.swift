@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The SwiftNIO peer for the end-to-end rows: an echo server built the way NIO's documentation
+// shows, with `NIOWebSocketServerUpgrader` on the HTTP/1 server pipeline and a channel handler
+// that echoes each data frame (unmasked) and flushes once per read batch. One event-loop thread,
+// like the C floor and our server, so every server gets one core and the load generator the other.
+//
+// Usage: NIOEchoServer PORT
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// Echoes text and binary frames, answers pings, and answers a close frame then closes.
+final class EchoHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private var pendingFlush = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text, .binary, .continuation:
+            let echo = WebSocketFrame(fin: frame.fin, opcode: frame.opcode, data: frame.unmaskedData)
+            context.write(wrapOutboundOut(echo), promise: nil)
+            pendingFlush = true
+        case .ping:
+            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            pendingFlush = true
+        case .connectionClose:
+            var body = frame.unmaskedData
+            let code = body.readSlice(length: 2) ?? ByteBuffer()
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: code)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if pendingFlush {
+            pendingFlush = false
+            context.flush()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+let port = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 9002 : 9002
+let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+let upgrader = NIOWebSocketServerUpgrader(
+    maxFrameSize: 16 << 20,
+    shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+    upgradePipelineHandler: { channel, _ in
+        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+    }
+)
+
+let bootstrap = ServerBootstrap(group: group)
+    .serverChannelOption(ChannelOptions.backlog, value: 4096)
+    .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+    .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+    .childChannelInitializer { channel in
+        channel.pipeline.configureHTTPServerPipeline(
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
+        )
+    }
+
+let channel = try bootstrap.bind(host: "127.0.0.1", port: port).wait()
+print("listening on \(channel.localAddress!)")
+try channel.closeFuture.wait()

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Our echo server for the end-to-end rows, on WSPosixIO's `WebSocketServer`, one event-loop
+// thread like the C floor and the NIO server. Two ways to serve, both as documented:
+// - `inline` (default): an event handler on the loop thread replying with `enqueue` (no task
+//   per connection, no task switch per message, one write per batch of events);
+// - `async`: a task per connection iterating the events and `await`ing `send` per message.
+//
+// Usage: WSEchoServer [--threads N] [inline|async] PORT
+import WSPosixIO
+import WSProtocol
+
+var port = 9005
+var mode = "inline"
+var threads = 1
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--threads": threads = arguments.popFirst().flatMap { Int($0) } ?? 1
+    case "inline", "async": mode = argument
+    default:
+        guard let p = Int(argument) else { fatalError("usage: WSEchoServer [--threads N] [inline|async] PORT") }
+        port = p
+    }
+}
+
+var configuration = WebSocketServer.Configuration()
+configuration.group = EventLoopGroup(threadCount: threads)
+configuration.maxConnections = 20_000
+configuration.backlog = 4096
+
+let server: WebSocketServer
+switch mode {
+case "async":
+    server = try await WebSocketServer.bind(host: "127.0.0.1", port: port, configuration: configuration) { ws in
+        for await event in ws {
+            switch event {
+            case .text(let text): try? await ws.send(text: text)
+            case .binary(let bytes): try? await ws.send(binary: bytes)
+            default: break
+            }
+        }
+    }
+default:
+    server = try await WebSocketServer.bind(host: "127.0.0.1", port: port, configuration: configuration,
+                                            onEvent: { ws, event in
+        switch event {
+        case .text(let text): try? ws.enqueue(text: text)
+        case .binary(let bytes): try? ws.enqueue(binary: bytes)
+        default: break
+        }
+    })
+}
+print("listening on 127.0.0.1:\(server.port) (\(mode))")
+while true { try await Task.sleep(for: .seconds(3600)) }

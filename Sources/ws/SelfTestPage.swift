@@ -64,10 +64,25 @@ enum SelfTestPage {
       say("echo ok");
 
       // Chat: a message from one peer reaches every peer, the sender included.
+      // The server adds a socket to the room just after its handshake, so a socket can be open
+      // before it hears broadcasts: first wait until each peer has heard both "ready" calls.
       const a = await open("/chat"), b = await open("/chat");
+      const peers = [["a", a], ["b", b]];
+      const isReady = m => typeof m === "string" && m.startsWith("ready:");
+      const heard = new Map(peers.map(([name]) => [name, new Set()]));
+      const allHeard = () => [...heard.values()].every(set => set.size === peers.length);
+      for (let round = 0; round < 100 && !allHeard(); round++) {
+        for (const [name, ws] of peers) ws.send("ready:" + name);
+        await new Promise(resolve => setTimeout(resolve, 50));
+        for (const [name, ws] of peers) {
+          ws.inbox = ws.inbox.filter(m => !(isReady(m) && heard.get(name).add(m.slice(6))));
+        }
+      }
+      if (!allHeard()) throw new Error("chat peers never heard each other");
       a.send("chat from a ✓");
-      for (const [name, ws] of [["a", a], ["b", b]]) {
-        const got = await next(ws);
+      for (const [name, ws] of peers) {
+        let got;
+        do { got = await next(ws); } while (isReady(got));
         if (got !== "chat from a ✓") throw new Error(`chat peer ${name} got ${describe(got)}`);
       }
       a.close(1000); b.close(1000);

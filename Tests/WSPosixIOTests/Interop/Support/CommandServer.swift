@@ -116,9 +116,9 @@ private final class LogStore: Sendable {
             let parts = rest.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
             let code = CloseCode(UInt16(parts.first ?? "") ?? 1000)
             let reason = parts.count > 1 ? String(parts[1]) : ""
-            Task { try? await ws.close(code: code, reason: reason) }
+            try? ws.enqueueClose(code: code, reason: reason)
         case "ping":
-            Task { try? await ws.ping(Array(rest.utf8)) }
+            try? ws.enqueuePing(Array(rest.utf8))
         case "pattern":
             let parts = rest.split(separator: " ", maxSplits: 2)
             let count = parts.count > 1 ? Int(parts[1]) ?? 0 : 0

@@ -67,9 +67,10 @@ public enum Chunking {
     }
 }
 
-/// Crashes with a description (libFuzzer reports it as a deadly signal).
+/// Crashes with a description (libFuzzer reports it as a deadly signal). `fatalError`, not
+/// `preconditionFailure`: in `-O` builds the latter drops the message.
 public func violation(_ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) -> Never {
-    preconditionFailure("FUZZ INVARIANT VIOLATED: " + message(), file: file, line: line)
+    fatalError("FUZZ INVARIANT VIOLATED: " + message(), file: file, line: line)
 }
 
 /// Calls `body` with the libFuzzer input as an array.

@@ -8,7 +8,7 @@ import PackageDescription
 // package links but has no `main`.
 let targetNames = [
     "FuzzServerConnection", "FuzzClientConnection", "FuzzHTTPHead", "FuzzServerHandshake",
-    "FuzzClientHandshake", "FuzzExtensionHeader", "FuzzUTF8",
+    "FuzzClientHandshake", "FuzzExtensionHeader", "FuzzUTF8", "FuzzLinkedPair",
 ]
 
 let core: Target.Dependency = .product(name: "WSProtocol", package: "swift-websocket-sansio")

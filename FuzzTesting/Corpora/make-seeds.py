@@ -89,3 +89,10 @@ write("FuzzUTF8", "ascii", b"\x03Hello, world! plain ASCII text of some length")
 write("FuzzUTF8", "multibyte", b"\x05" + "κόσμε €𝄞 \u00e9\u0800\uffff\U0010ffff".encode())
 write("FuzzUTF8", "invalid", b"\x00" + b"ab\xed\xa0\x80cd\xf4\x90\x80\x80\xc0\xaf")
 write("FuzzUTF8", "truncated", b"\x01" + "𝄞".encode()[:3])
+
+# Linked pair: commands (0/1 client sends binary/text, 2/3 server sends, 4 ping, 5/6 close).
+write("FuzzLinkedPair", "messages-then-close", b"\x00\x03" + b"\x00\x05hello" + b"\x01\x03h\xc3\xa9" + b"\x02\x02ok"
+      + b"\x04\x03abc" + b"\x05\x00\x02by")
+write("FuzzLinkedPair", "fragmented-extension", b"\x0f\x05\x03\x04" + b"\x01\x0caaaabbbbcccc" + b"\x03\x07\xe2\x82\xacxyzw"
+      + b"\x06\x04\x00")
+write("FuzzLinkedPair", "streaming", b"\x18\x01" + b"\x00\x20" + bytes(range(32)) + b"\x03\x03abc")

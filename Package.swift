@@ -20,8 +20,10 @@ let package = Package(
     targets: [
         // The pure core: standard library only, no Foundation, no clock, no RNG of its own.
         .target(name: "WSProtocol", swiftSettings: strictSettings),
+        // System headers Glibc does not export (epoll, eventfd); used only by WSPosixIO's Syscalls.swift.
+        .target(name: "CWSPosixShims"),
         // The binding to POSIX sockets (event loop, client, server).
-        .target(name: "WSPosixIO", dependencies: ["WSProtocol"], swiftSettings: strictSettings),
+        .target(name: "WSPosixIO", dependencies: ["WSProtocol", "CWSPosixShims"], swiftSettings: strictSettings),
         // The command-line tool: `ws serve`, `ws connect`, `ws autobahn-client`.
         .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol"], swiftSettings: strictSettings),
 

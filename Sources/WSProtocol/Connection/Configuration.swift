@@ -9,7 +9,8 @@ extension Connection {
         /// The largest message accepted, after decompression (→ close 1009). Default 16 MiB.
         public var maxMessageSize: Int = 16 << 20
         /// Outgoing data messages longer than this are split into frames of at most this many
-        /// payload bytes (RFC 6455 §5.4). `nil` (default) sends each message as one frame.
+        /// payload bytes (RFC 6455 §5.4). `nil` (default) sends each message as one frame; so does
+        /// a value below 1.
         public var fragmentSize: Int? = nil
         /// Answer pings with pongs automatically (RFC 6455 §5.5.2). Default on.
         public var autoPong: Bool = true
@@ -19,16 +20,18 @@ extension Connection {
         public var maxAutoPongsPerReceive: Int = 16
         /// Deliver data as ``Event/fragment(_:)`` pieces as they arrive instead of whole messages.
         public var deliversFragments: Bool = false
-        /// The message type used by ``Connection/send(_:now:)`` for raw bytes. Default binary (as Tufao).
+        /// The message type used by ``Connection/send(_:now:)-([UInt8],_)`` for raw bytes. Default binary (as Tufao).
         public var defaultMessageKind: Message.Kind = .binary
-        /// How long to wait for the peer's close frame (and, for a client, the server's TCP close)
-        /// after ours. Default 10 s (as Python websockets).
+        /// How long to wait for the peer's close frame after ours, and, for a client, how long to
+        /// wait after the close handshake for the server to close TCP (each wait is bounded
+        /// separately, RFC 6455 §7.1.1). Default 10 s (as Python websockets).
         public var closeTimeout: Duration = .seconds(10)
         /// Keepalive pings; `nil` (default) sends none.
         public var keepalive: Keepalive? = nil
 
-        /// Keepalive settings: a ping every `interval` of silence, and failure with 1011 if its
-        /// pong does not come back within `timeout`.
+        /// Keepalive settings: a ping every `interval` of silence (no byte received), and failure
+        /// with 1011 "keepalive timeout" if its pong does not come back within `timeout`. The
+        /// n-th keepalive ping carries n as 4 big-endian bytes; only a pong echoing it counts.
         public struct Keepalive: Hashable, Sendable {
             public var interval: Duration
             public var timeout: Duration

@@ -127,10 +127,12 @@ extension Connection {
             if !incoming.isOpen { return .unexpectedContinuation }
         } else {
             if incoming.isOpen { return .expectedContinuation }
-            var claimed: UInt8 = 0
-            for e in extensions { claimed |= e.reservedBits }
-            let unclaimed = header.rsv & ~claimed
-            if unclaimed != 0 { return .reservedBitsSet(unclaimed) }
+            if header.rsv != 0 {
+                var claimed: UInt8 = 0
+                for e in extensions { claimed |= e.reservedBits }
+                let unclaimed = header.rsv & ~claimed
+                if unclaimed != 0 { return .reservedBitsSet(unclaimed) }
+            }
         }
         switch role {
         case .server: if header.maskingKey == nil { return .unmaskedFrameFromClient }
@@ -193,7 +195,7 @@ extension Connection {
     }
 
     /// The current frame's payload is complete.
-    private mutating func finishFrame(now: Instant, _ context: inout ReceiveContext, into outputs: inout [Output]) {
+    mutating func finishFrame(now: Instant, _ context: inout ReceiveContext, into outputs: inout [Output]) {
         inFrame = false
         let fin = frame.fin
         switch sink {
@@ -214,131 +216,5 @@ extension Connection {
         case .frame:
             finishKeptFrame(fin: fin, &context, into: &outputs)
         }
-    }
-
-    /// Ends a data frame kept whole: decodes it through the extensions and/or delivers it as a
-    /// fragment (streaming mode, ``Configuration/deliversFragments``).
-    private mutating func finishKeptFrame(fin: Bool, _ context: inout ReceiveContext, into outputs: inout [Output]) {
-        let streaming = configuration.deliversFragments
-        var piece: [UInt8]
-        if incoming.reservedBits != 0 {
-            // Streaming: each frame decodes into its own fragment. Whole messages: the decoded
-            // bytes accumulate in `incoming.buffer` (moved out and back, so never copied).
-            var output: [UInt8] = streaming ? [] : incoming.buffer
-            incoming.buffer = []
-            let start = output.count
-            if let error = decodeThroughExtensions(fin: fin, into: &output) {
-                return fail(error, &context, into: &outputs)
-            }
-            incoming.frameBuffer.removeAll(keepingCapacity: true)
-            incoming.size += output.count - start
-            if incoming.size > configuration.maxMessageSize {
-                return fail(.messageTooLarge(limit: configuration.maxMessageSize), &context, into: &outputs)
-            }
-            if incoming.kind == .text && !incoming.validateText(output, from: start) {
-                return fail(.invalidUTF8, &context, into: &outputs)
-            }
-            if !streaming && !fin {
-                incoming.buffer = output
-                return
-            }
-            piece = output
-        } else {
-            piece = incoming.frameBuffer
-            incoming.frameBuffer = []
-        }
-        if fin && incoming.kind == .text && !incoming.validator.isComplete {
-            return fail(.invalidUTF8, &context, into: &outputs)
-        }
-        if fin { incoming.finish() }
-        if streaming {
-            let isFirst = incoming.nextFragmentIsFirst
-            incoming.nextFragmentIsFirst = false
-            outputs.append(.deliver(.fragment(Fragment(kind: incoming.kind, bytes: piece, isFirst: isFirst, isFinal: fin))))
-        } else {
-            switch incoming.kind {
-            case .binary: outputs.append(.deliver(.message(.binary(piece))))
-            case .text: outputs.append(.deliver(.message(.text(String(decoding: piece, as: UTF8.self)))))
-            }
-        }
-    }
-
-    /// Runs the frame payload through every extension claiming the message's RSV bits, last
-    /// negotiated first (RFC 6455 §9), appending the result to `output`. Each decode may append
-    /// at most what is left of ``Configuration/maxMessageSize``.
-    private mutating func decodeThroughExtensions(fin: Bool, into output: inout [UInt8]) -> ProtocolError? {
-        let bits = incoming.reservedBits
-        let limit = max(configuration.maxMessageSize - incoming.size, 0)
-        var input = incoming.frameBuffer
-        let claiming = extensions.indices.reversed().filter { extensions[$0].reservedBits & bits != 0 }
-        for (n, i) in claiming.enumerated() {
-            let isLast = n == claiming.count - 1
-            var piece: [UInt8] = isLast ? output : []
-            if isLast { output = [] }
-            let failure: ProtocolError? = input.withUnsafeBytes { raw in
-                do throws(ProtocolError) {
-                    try extensions[i].decode(raw, reservedBits: bits, isFinal: fin, into: &piece, limit: limit)
-                    return nil
-                } catch {
-                    return error
-                }
-            }
-            if let failure {
-                // Report the configured limit, whatever the extension was told was left of it.
-                if case .messageTooLarge = failure { return .messageTooLarge(limit: configuration.maxMessageSize) }
-                return failure
-            }
-            if isLast { output = piece } else { input = piece }
-        }
-        return nil
-    }
-
-    /// Handles a complete control frame (RFC 6455 §5.5).
-    private mutating func handleControl(_ opcode: Opcode, now: Instant, _ context: inout ReceiveContext,
-                                        into outputs: inout [Output]) {
-        let payload = incoming.controlBuffer
-        switch opcode {
-        case .ping:
-            outputs.append(.deliver(.ping(payload)))
-            // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response,
-            // unless it already received a Close frame" (RFC 6455 §5.5.2). Once our close frame
-            // is out we send nothing more.
-            switch state {
-            case .open:
-                guard configuration.autoPong else { return }
-                if context.autoPongs < configuration.maxAutoPongsPerReceive {
-                    context.autoPongs += 1
-                    writeControl(.pong, payload, to: &context.writes)
-                } else {
-                    context.deferredPing = payload  // Only the most recent is answered (§5.5.3).
-                }
-            case .closeSent, .awaitingEndOfStream, .closed:
-                return
-            }
-        case .pong:
-            outputs.append(.deliver(.pong(payload)))
-            if keepalivePongDeadline != nil && payload == Self.keepalivePayload(keepaliveCount) {
-                keepalivePongDeadline = nil
-            }
-        case .close:
-            switch Self.parseClose(payload) {
-            case .success(let frame): completeHandshake(peer: frame, now: now, &context, into: &outputs)
-            case .failure(let error): fail(error, &context, into: &outputs)
-            }
-        default:
-            preconditionFailure("unreachable: reserved opcodes are rejected with the header")
-        }
-    }
-
-    /// Decodes and checks a close frame's payload (RFC 6455 §5.5.1, §7.4).
-    static func parseClose(_ payload: [UInt8]) -> Result<CloseFrame, ProtocolError> {
-        if payload.isEmpty { return .success(CloseFrame(code: .noStatusReceived)) }
-        if payload.count == 1 { return .failure(.closePayloadTooShort) }
-        let code = CloseCode(UInt16(payload[0]) << 8 | UInt16(payload[1]))
-        guard code.isValidOnWire else { return .failure(.invalidCloseCode(code.rawValue)) }
-        let reason = payload[2...]
-        var validator = UTF8Validator()
-        guard validator.validate(reason), validator.isComplete else { return .failure(.invalidUTF8) }
-        return .success(CloseFrame(code: code, reason: String(decoding: reason, as: UTF8.self)))
     }
 }

@@ -9,7 +9,9 @@ public struct MaskingKey: Hashable, Sendable {
 
     /// Draws a key from `generator` (RFC 6455 §5.3: "derived from a strong source of entropy").
     public static func random(using generator: inout some RandomNumberGenerator) -> MaskingKey {
-        let v = UInt32.random(in: .min ... .max, using: &generator)
+        // The low 32 bits of one `next()`: exactly what `UInt32.random(in: .min ... .max, using:)`
+        // returns, without the unspecialised generic call (the generator is often an existential).
+        let v = UInt32(truncatingIfNeeded: generator.next())
         return MaskingKey(UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8),
                           UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 24))
     }

@@ -7,7 +7,7 @@ public enum Message: Hashable, Sendable {
     /// A binary message.
     case binary([UInt8])
 
-    /// The kind of data message, used as the per-connection default for ``Connection/send(_:now:)``.
+    /// The kind of data message, used as the per-connection default for ``Connection/send(_:now:)-([UInt8],_)``.
     public enum Kind: Hashable, Sendable {
         case text
         case binary

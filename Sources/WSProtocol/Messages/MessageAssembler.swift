@@ -73,6 +73,13 @@ struct MessageAssembler: Sendable {
     /// Builds a binary payload from a whole frame's bytes in one pass (copy fused with the unmask).
     static func makeBytes(_ source: UnsafeRawBufferPointer, key: MaskingKey?) -> [UInt8] {
         guard source.count > 0 else { return [] }
+        // Small payloads: the stdlib's copying initialiser allocates fastest (measured ~30% less
+        // time than the uninitialised-capacity one for 16 bytes); unmasking again in place is free.
+        if source.count <= 256 {
+            var bytes = [UInt8](source)
+            if let key { bytes.withUnsafeMutableBytes { Masking.apply(key, offset: 0, to: $0) } }
+            return bytes
+        }
         return [UInt8](unsafeUninitializedCapacity: source.count) { out, count in
             copy(source, key: key, to: UnsafeMutableRawBufferPointer(out))
             count = source.count

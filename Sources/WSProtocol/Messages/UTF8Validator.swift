@@ -10,10 +10,12 @@
 /// continuation byte is `80`–`BF`.
 ///
 /// Speed: runs of ASCII are skipped 16 bytes at a time by testing the high bit of two `UInt64`
-/// words at once; while at least 4 bytes remain, each multi-byte sequence is checked from one
-/// little-endian `UInt32` load without touching the stored state; only the last 0–3 bytes of a
-/// buffer go through the byte-at-a-time state below, which is what carries a sequence that the
-/// end of the buffer cuts short into the next call.
+/// words at once. While at least 4 bytes remain, each multi-byte sequence is checked with one
+/// masked test of a little-endian `UInt32` load (lead class and continuation prefixes at once)
+/// plus the narrowed range after E0, ED, F0, F4, without touching the stored state. The
+/// byte-at-a-time state machine below runs only to find the exact failing byte, and on the last
+/// 0–3 bytes of a buffer, where it carries a sequence cut by the end of the buffer into the
+/// next call.
 public struct UTF8Validator: Hashable, Sendable {
     /// Bytes still expected to complete the current sequence.
     @usableFromInline var pending: UInt8 = 0
@@ -79,29 +81,21 @@ public struct UTF8Validator: Hashable, Sendable {
             }
             let lead = UInt8(truncatingIfNeeded: w)
             let c1 = UInt8(truncatingIfNeeded: w &>> 8)
-            if lead < 0x80 {
-                i &+= 1
-            } else if lead & 0xE0 == 0xC0 {  // C0–DF: two bytes; C0 and C1 would be overlong
-                guard lead >= 0xC2 else { return i }
-                guard c1 & 0xC0 == 0x80 else { return i &+ 1 }
-                i &+= 2
-            } else if lead & 0xF0 == 0xE0 {  // E0–EF: three bytes
-                let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80   // no overlongs
-                let high: UInt8 = lead == 0xED ? 0x9F : 0xBF  // no surrogates
-                guard c1 &- low <= high &- low else { return i &+ 1 }
-                guard w & 0xC0_0000 == 0x80_0000 else { return i &+ 2 }
-                i &+= 3
-            } else if lead &- 0xF0 <= 4 {  // F0–F4: four bytes
-                let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80   // no overlongs
-                let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF  // nothing above U+10FFFF
-                guard c1 &- low <= high &- low else { return i &+ 1 }
-                guard w & 0xC0C0_0000 == 0x8080_0000 else {
-                    return w & 0xC0_0000 == 0x80_0000 ? i &+ 3 : i &+ 2
-                }
-                i &+= 4
-            } else {
-                return i  // 80–BF (a stray continuation byte) or F5–FF
+            if lead < 0x80 { i &+= 1; continue }
+            // Each test checks the lead's high bits and the continuation bytes' `10` prefixes
+            // at once; the narrowed first continuation after E0, ED, F0, F4 is checked apart.
+            if w & 0xC0E0 == 0x80C0 {  // C0–DF + one continuation; C0 and C1 would be overlong
+                if lead >= 0xC2 { i &+= 2; continue }
+            } else if w & 0xC0_C0F0 == 0x80_80E0 {  // E0–EF + two continuations
+                // No overlongs (E0 needs A0–BF), no surrogates (ED needs 80–9F).
+                if (lead != 0xE0 || c1 >= 0xA0) && (lead != 0xED || c1 < 0xA0) { i &+= 3; continue }
+            } else if w & 0xC0C0_C0F8 == 0x8080_80F0 && lead <= 0xF4 {  // F0–F4 + three continuations
+                // No overlongs (F0 needs 90–BF), nothing above U+10FFFF (F4 needs 80–8F).
+                if (lead != 0xF0 || c1 >= 0x90) && (lead != 0xF4 || c1 < 0x90) { i &+= 4; continue }
             }
+            // Not a valid sequence: the byte-wise state machine finds the byte that breaks it.
+            if let failure = scanTail(base, from: i, count: i &+ 4) { return failure }
+            preconditionFailure("unreachable: the four bytes at \(i) hold no valid sequence")
         }
         return scanTail(base, from: i, count: count)
     }
@@ -109,6 +103,7 @@ public struct UTF8Validator: Hashable, Sendable {
     /// Checks the last bytes of a buffer (fewer than 4) one at a time through the stored state,
     /// so that a sequence cut by the end of the buffer stays open for the next call.
     /// - Returns: the index of the first impossible byte, or `nil`.
+    @inline(never)
     mutating func scanTail(_ base: UnsafeRawPointer, from start: Int, count: Int) -> Int? {
         var i = start
         while i < count {

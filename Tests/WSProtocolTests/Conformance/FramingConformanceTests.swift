@@ -78,4 +78,22 @@ struct FramingConformanceTests {
         }
         #expect(mismatches.isEmpty)
     }
+
+    @Test("A client masks every frame with a fresh key drawn from its generator (RFC 6455 §5.3, §10.3)")
+    func freshKeyPerFrame() throws {
+        var configuration = Connection.Configuration()
+        configuration.fragmentSize = 4
+        var client = Connection(role: .client, configuration: configuration, entropy: SeededGenerator(seed: 7))
+        var written: [UInt8] = []
+        for output in try client.send(.text("fragmented text"), now: .zero) + client.ping([1], now: .zero)
+            + client.send(.binary([2]), now: .zero) + client.close(now: .zero) {
+            if case .write(let bytes) = output { written += bytes }
+        }
+        let frames = try #require(TestFrameDecoder.frames(written))
+        var generator = SeededGenerator(seed: 7)
+        let expectedKeys = frames.map { _ in MaskingKey.random(using: &generator) }
+        #expect(frames.count == 7)  // 4 text frames, ping, binary, close
+        #expect(frames.map(\.maskingKey) == expectedKeys)
+        #expect(Set(frames.compactMap(\.maskingKey)).count == frames.count)
+    }
 }

@@ -74,7 +74,7 @@ struct UTF8ValidatorPropertyTests {
         }
     }
 
-    @Test("Every one- to three-byte input: the validator agrees with the reference")
+    @Test("Every one- to three-byte input, alone and followed by ASCII: the validator agrees with the reference")
     func exhaustiveShortInputs() {
         // All 1- and 2-byte inputs, and all 3-byte inputs from a set of interesting bytes.
         let interesting: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
@@ -83,7 +83,9 @@ struct UTF8ValidatorPropertyTests {
         for a in 0...255 { for b in interesting { inputs.append([UInt8(a), b]) } }
         for a in interesting { for b in interesting { for c in interesting { inputs.append([a, b, c]) } } }
         var mismatches: [[UInt8]] = []
-        for bytes in inputs {
+        // Alone, a short input goes through the byte-wise tail; followed by ASCII, through the
+        // word-at-a-time path.
+        for bytes in inputs.flatMap({ bytes -> [[UInt8]] in [bytes, bytes + [0x41, 0x41, 0x41, 0x41]] }) {
             let result = Self.run(bytes, cuts: [])
             if result.failure != UTF8Samples.firstImpossibleIndex(bytes)
                 || (result.failure == nil && result.complete != UTF8Samples.isValid(bytes)) {

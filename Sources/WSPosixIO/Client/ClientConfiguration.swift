@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+public import WSProtocol
+
+extension WebSocket {
+    /// How a client connects: what it offers in the handshake, timeouts, limits.
+    public struct ClientConfiguration: Sendable {
+        /// Subprotocols to offer, in order of preference (RFC 6455 §4.1 item 10).
+        public var subprotocols: [String] = []
+        /// The `Origin` header to send (RFC 6455 §4.1 item 8), if any.
+        public var origin: String? = nil
+        /// Extra request headers (e.g. `Authorization`).
+        public var headers: HTTPHeaders = [:]
+        /// Extensions to offer (e.g. permessage-deflate, RFC 7692).
+        public var extensions: [any ExtensionNegotiator] = []
+        /// How long the TCP connect may take, per address tried. Default 10 s.
+        public var connectTimeout: Duration = .seconds(10)
+        /// How long the opening handshake may take once TCP is up. Default 10 s.
+        public var handshakeTimeout: Duration = .seconds(10)
+        /// Limits on the response head.
+        public var limits: HTTPHeadParser.Limits = .init()
+        /// Settings of the connection (message limits, keepalive, default message type, ...).
+        public var connection: Connection.Configuration = .init()
+        /// Backpressure limits.
+        public var flowControl: FlowControl = .init()
+        /// Makes the ``Transport`` for each connection (the TLS seam); `nil` for plain TCP.
+        /// With one set, `wss://` URLs are accepted (the transport is responsible for TLS).
+        public var transport: (@Sendable () -> any Transport)? = nil
+        /// The loops to run on.
+        public var group: EventLoopGroup = .shared
+
+        public init(subprotocols: [String] = [], origin: String? = nil, headers: HTTPHeaders = [:],
+                    connectTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10),
+                    connection: Connection.Configuration = .init(), flowControl: FlowControl = .init()) {
+            self.subprotocols = subprotocols; self.origin = origin; self.headers = headers
+            self.connectTimeout = connectTimeout; self.handshakeTimeout = handshakeTimeout
+            self.connection = connection; self.flowControl = flowControl
+        }
+    }
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+import WSProtocol
+
+extension Channel {
+    /// Performs the core's outputs in order (any thread, under the lock). Closing the socket is
+    /// left to ``settle(_:_:)`` on the loop thread.
+    func perform(_ outputs: [Connection.Output], _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        for output in outputs {
+            switch output {
+            case .write(let bytes):
+                if st.socket != nil && !st.writeShutDown { st.outbound.append(contentsOf: bytes) }
+            case .deliver(let event):
+                deliver(event, &st, &w)
+            case .shutdownWrite:
+                st.shutdownAfterFlush = true
+            case .closeTransport:
+                st.closeAfterFlush = true
+                w.needsLoop = true
+            }
+        }
+    }
+
+    /// Maps a core event to the application's and queues it.
+    private func deliver(_ event: Event, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        switch event {
+        case .message(.text(let s)): enqueue(.text(s), &st, &w)
+        case .message(.binary(let b)): enqueue(.binary(b), &st, &w)
+        case .fragment(let f): enqueue(.fragment(f), &st, &w)
+        case .ping(let p): enqueue(.ping(p), &st, &w)
+        case .pong(let p): enqueue(.pong(p), &st, &w)
+        case .closeReceived: break  // the `.closed` event follows with the peer's code and reason
+        case .closed(let reason):
+            let info = closeInfo(for: reason, transportError: st.transportError)
+            st.closeInfo = info
+            enqueue(.closed(info), &st, &w)
+            w.needsLoop = true
+        }
+    }
+
+    func closeInfo(for reason: CloseReason, transportError: WebSocketError?) -> CloseInfo {
+        switch reason {
+        case .handshakeCompleted(let peer, _):
+            return CloseInfo(code: peer.code, reason: peer.reason, closeReason: reason)
+        case .protocolError(let e):
+            return CloseInfo(code: e.closeCode, closeReason: reason, error: .protocolError(e))
+        case .abnormal:
+            return CloseInfo(code: .abnormalClosure, closeReason: reason, error: transportError ?? .remoteHostClosed)
+        case .timedOut(.closeHandshake):
+            return CloseInfo(code: .abnormalClosure, closeReason: reason, error: .timeout(.closeHandshake))
+        case .timedOut(.keepalive):
+            return CloseInfo(code: reason.code, closeReason: reason, error: .timeout(.keepalive))
+        }
+    }
+
+    /// Queues an event, or hands it straight to a waiting consumer; pauses reading when the
+    /// application falls `maxBufferedEvents` behind.
+    func enqueue(_ event: WebSocketEvent, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        guard !st.closedEventQueued else { return }
+        if case .closed = event { st.closedEventQueued = true }
+        if let target = st.inlineSocket {
+            if case .closed = event {
+                st.closedEventTaken = true
+                st.inlineSocket = nil  // breaks the channel ↔ handle cycle; released after the lock
+            }
+            w.inlineTarget = target
+            if w.inlineFirst == nil { w.inlineFirst = event } else { w.inlineMore.append(event) }
+            return
+        }
+        if st.abandoned {
+            if case .closed = event { st.closedEventTaken = true }
+            return
+        }
+        if let waiter = st.eventWaiter, st.bufferedEventCount == 0 {
+            st.eventWaiter = nil
+            if case .closed = event { st.closedEventTaken = true }
+            w.eventWaiter = waiter
+            w.event = event
+            return
+        }
+        st.events.append(event)
+        if st.bufferedEventCount >= flow.maxBufferedEvents && !st.readPausedByApplication {
+            st.readPausedByApplication = true
+            updateInterest(&st)
+        }
+    }
+
+    /// Writes what is queued with one call (more only if the kernel takes it all and more is
+    /// left). Any thread, under the lock.
+    func flush(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        guard let fd = st.socket?.raw, !st.writeShutDown else {
+            st.resetOutbound()
+            return
+        }
+        if st.transport != nil && st.outbound.count > st.plainStart { wrapPlaintext(&st, &w) }
+        while st.pendingBytes > 0 {
+            let start = st.outboundStart
+            let written: Int?
+            let result = st.outbound.withUnsafeBytes { raw -> Result<Int?, SystemError> in
+                do throws(SystemError) {
+                    return .success(try Sys.write(fd, UnsafeRawBufferPointer(rebasing: raw[start...])))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch result {
+            case .success(let n): written = n
+            case .failure(let error):
+                st.transportError = WebSocketError(error)
+                st.resetOutbound()
+                w.needsLoop = true
+                written = nil
+            }
+            if st.transportError != nil { break }
+            guard let written else {
+                if !st.wantsWrite {
+                    st.wantsWrite = true
+                    updateInterest(&st)
+                }
+                break
+            }
+            st.outboundStart += written
+        }
+        if st.pendingBytes == 0 {
+            // Keep a small buffer for the next messages; give big ones back (idle memory).
+            // (Idle budget: a few KiB per connection, so only a small buffer is kept.)
+            if st.outbound.capacity > 4 << 10 { st.outbound = [] } else { st.outbound.removeAll(keepingCapacity: true) }
+            st.outboundStart = 0
+            st.plainStart = 0
+            if st.wantsWrite {
+                st.wantsWrite = false
+                updateInterest(&st)
+            }
+            if st.shutdownAfterFlush && !st.writeShutDown && st.socket != nil {
+                st.writeShutDown = true
+                Sys.shutdownWrite(fd)
+            }
+        } else if st.outboundStart > (1 << 20) && st.outboundStart > st.outbound.count / 2 {
+            st.outbound.removeFirst(st.outboundStart)
+            st.plainStart -= st.outboundStart
+            st.outboundStart = 0
+        }
+        if !st.sendWaiters.isEmpty && (st.pendingBytes <= flow.lowWaterMark || st.socket == nil) {
+            w.senders.append(contentsOf: st.sendWaiters)
+            st.sendWaiters.removeAll()
+        }
+    }
+
+    /// Queues bytes that go to the socket as they are (a transport's own records), ahead of
+    /// any plaintext not yet wrapped.
+    func queueWire(_ bytes: [UInt8], _ st: inout ChannelState) {
+        st.outbound.insert(contentsOf: bytes, at: st.plainStart)
+        st.plainStart += bytes.count
+    }
+
+    /// Installs a transport and queues its opening bytes (TCP is up). Returns `false` on failure.
+    func startTransport(_ transport: any Transport, _ st: inout ChannelState) -> Bool {
+        var t = transport
+        do throws(WebSocketError) {
+            let hello = try t.start()
+            st.transport = t
+            queueWire(hello, &st)
+            return true
+        } catch {
+            st.transportError = error
+            st.connectError = error
+            return false
+        }
+    }
+
+    /// Passes the plaintext at the end of the outbound buffer through the transport (TLS seam).
+    private func wrapPlaintext(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        var wire: [UInt8] = []
+        let plain = Array(st.outbound[st.plainStart...])
+        let failure = plain.withUnsafeBytes { raw -> WebSocketError? in
+            do throws(WebSocketError) { try st.transport!.wrap(raw, into: &wire); return nil } catch { return error }
+        }
+        if let failure {
+            st.transportError = failure
+            st.resetOutbound()
+            w.needsLoop = true
+            return
+        }
+        st.outbound.removeSubrange(st.plainStart...)
+        st.outbound.append(contentsOf: wire)
+        st.plainStart = st.outbound.count
+    }
+
+    /// Ends an open connection without a close handshake: the core reports 1006 (or its own
+    /// reason), the socket closes. Loop thread.
+    func abortConnection(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        if st.phase == .open, st.connection?.isClosed == false {
+            perform(st.connection!.receiveEndOfStream(now: loop.now), &st, &w)
+        }
+        st.resetOutbound()
+        closeSocket(&st, &w)
+    }
+
+    /// Deregisters and closes the socket (exactly once), and settles everyone waiting. Loop thread.
+    func closeSocket(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        guard let fd = st.socket?.raw else { return }
+        loop.deregister(fd: fd)
+        st.socket = nil  // closes the descriptor
+        let wasOpen = st.phase == .open
+        st.phase = .closed
+        st.dropHandshakes()
+        st.phaseDeadline = nil
+        st.resetOutbound()
+        if wasOpen && st.connection?.isClosed == false {
+            perform(st.connection!.receiveEndOfStream(now: loop.now), &st, &w)
+        }
+        if !st.closedEventQueued {
+            let info = st.closeInfo ?? CloseInfo(code: .abnormalClosure, error: st.transportError ?? st.connectError ?? .remoteHostClosed)
+            st.closeInfo = info
+            enqueue(.closed(info), &st, &w)
+        }
+        if let c = st.connectWaiter {
+            st.connectWaiter = nil
+            w.connectWaiter = c
+            w.connectResult = .failure(st.connectError ?? st.transportError ?? .remoteHostClosed)
+        }
+        w.senders.append(contentsOf: st.sendWaiters)
+        st.sendWaiters.removeAll()
+        w.finished = true
+    }
+}

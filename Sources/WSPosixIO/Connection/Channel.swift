@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import WSProtocol
+
+/// The driver of one connection: the only code that moves bytes between a socket and the core
+/// (read → handshake or `Connection.receive` → perform outputs → write), turns `nextDeadline`
+/// into a loop timer, and hands events to the application.
+///
+/// Theory of operation: all mutable state is in ``ChannelState`` behind one mutex. The loop
+/// thread takes it for readiness and timers; application tasks take it to send, close and pull
+/// events, so a message goes from `send` to the socket without hopping to the loop (the caller
+/// writes it directly when nothing is queued). Only the loop thread registers, deregisters and
+/// closes the socket and sets timers; other threads ask it to with ``EventLoop/execute(_:)``.
+final class Channel: LoopHandler, @unchecked Sendable {
+    let loop: EventLoop
+    let state: Lock<ChannelState>
+    let role: Role
+    let flow: FlowControl
+    /// The remote address (the one connected to, or the accepted peer).
+    let peer: SocketAddress?
+    /// The server this channel belongs to (server side only).
+    let server: ServerContext?
+    /// Loop bookkeeping (loop thread only).
+    var scheduledDeadline: Instant?
+
+    init(loop: EventLoop, socket: consuming FileDescriptor, role: Role, phase: ChannelPhase,
+         flow: FlowControl, peer: SocketAddress?, server: ServerContext?) {
+        self.loop = loop
+        self.role = role
+        self.flow = flow
+        self.peer = peer
+        self.server = server
+        self.state = Lock(ChannelState(socket: socket, phase: phase))
+    }
+
+    // MARK: loop side
+
+    func handleReadiness(_ event: PollEvent) {
+        var w = ChannelWakeups()
+        state.withLock { st in
+            if event.writable || (event.hangup && st.phase == .connecting) { onWritable(&st, &w) }
+            if event.hangup && st.socket != nil && st.phase != .connecting {
+                // Error or hang-up is reported even without interest, level-triggered: the peer
+                // is gone, so read what is left whatever the pauses, then close (no spinning).
+                if st.phase == .awaitingDecision || st.endOfStream {
+                    if st.transportError == nil { st.transportError = .remoteHostClosed }
+                    abortConnection(&st, &w)
+                } else {
+                    onReadable(&st, &w, draining: true)
+                    if st.socket != nil && !st.endOfStream { abortConnection(&st, &w) }
+                }
+            } else if event.readable && st.socket != nil && st.phase != .connecting {
+                onReadable(&st, &w, draining: false)
+            }
+            settle(&st, &w)
+        }
+        wake(w)
+    }
+
+    func handleTimer() {
+        var w = ChannelWakeups()
+        state.withLock { st in
+            st.timerHint = nil
+            let now = loop.now
+            switch st.phase {
+            case .connecting:
+                if let d = st.phaseDeadline, now >= d { connectFailed(.timeout(.connect), &st, &w) }
+            case .clientHandshake:
+                if let step = st.clientHandshake?.handleTimeout(now: now) { handleClientStep(step, &st, &w) }
+            case .serverHandshake:
+                if let step = st.serverHandshake?.handleTimeout(now: now) { handleServerStep(step, &st, &w) }
+            case .awaitingDecision, .closed:
+                break
+            case .httpResponse:
+                if let d = st.phaseDeadline, now >= d { closeSocket(&st, &w) }
+            case .open:
+                if let d = st.connection?.nextDeadline, now >= d {
+                    loop.outputs.removeAll(keepingCapacity: true)
+                    loop.outputs.append(contentsOf: st.connection!.handleTimeout(now: now))
+                    perform(loop.outputs, &st, &w)
+                }
+                if st.socket != nil, let d = st.phaseDeadline, now >= d {
+                    // The peer stopped reading while we wait to flush before closing.
+                    abortConnection(&st, &w)
+                }
+            }
+            settle(&st, &w)
+        }
+        wake(w)
+    }
+
+    /// Re-evaluates flushing, closing, interest and timers (loop thread; requested by other threads).
+    func service() {
+        var w = ChannelWakeups()
+        state.withLock { st in settle(&st, &w) }
+        wake(w)
+    }
+
+    private func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) {
+        let buffer = loop.readBuffer
+        // A few reads per wakeup keep one busy peer from starving the others (all of them
+        // when draining a connection whose peer hung up: the kernel holds a bounded amount).
+        for _ in 0..<(draining ? Int.max : 4) {
+            guard let fd = st.socket?.raw, !st.endOfStream, st.phase != .awaitingDecision else { return }
+            let n: Int?
+            do {
+                n = try Sys.read(fd, into: buffer)
+            } catch {
+                st.transportError = WebSocketError(error)
+                endOfStream(&st, &w)
+                return
+            }
+            guard let n else { return }
+            if n == 0 {
+                endOfStream(&st, &w)
+                return
+            }
+            if st.transport == nil {
+                feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), &st, &w)
+            } else {
+                var plain: [UInt8] = []
+                do throws(WebSocketError) {
+                    try st.transport!.unwrap(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: &plain)
+                } catch {
+                    st.transportError = error
+                    endOfStream(&st, &w)
+                    return
+                }
+                let own = st.transport!.takeOutput()
+                if !own.isEmpty { queueWire(own, &st) }
+                plain.withUnsafeBytes { feed($0, &st, &w) }
+            }
+            if !draining && (st.readPausedByApplication || n < buffer.count) { return }
+        }
+    }
+
+    private func onWritable(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        guard let fd = st.socket?.raw else { return }
+        if st.phase == .connecting {
+            let code = Sys.pendingError(fd)
+            if code != 0 {
+                connectFailed(WebSocketError(SystemError(errno: code, operation: "connect")), &st, &w)
+            } else {
+                tcpConnected(&st, &w)
+            }
+            return
+        }
+        st.wantsWrite = false
+        flush(&st, &w)
+    }
+
+    /// Feeds bytes read from the socket to the machine of the current phase.
+    private func feed(_ bytes: UnsafeRawBufferPointer, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        let now = loop.now
+        switch st.phase {
+        case .open:
+            loop.outputs.removeAll(keepingCapacity: true)
+            st.connection!.receive(bytes, now: now, into: &loop.outputs)
+            perform(loop.outputs, &st, &w)
+        case .clientHandshake:
+            if let step = st.clientHandshake?.receive(bytes, now: now) { handleClientStep(step, &st, &w) }
+        case .serverHandshake:
+            if let step = st.serverHandshake?.receive(bytes, now: now) { handleServerStep(step, &st, &w) }
+        case .connecting, .awaitingDecision, .httpResponse, .closed:
+            break  // an HTTP response is on its way out; what the peer sends now is ignored
+        }
+    }
+
+    /// The peer closed its side (or the socket failed).
+    private func endOfStream(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        st.endOfStream = true
+        let now = loop.now
+        switch st.phase {
+        case .open:
+            perform(st.connection!.receiveEndOfStream(now: now), &st, &w)
+            if st.transportError != nil || st.pendingBytes == 0 { closeSocket(&st, &w) }
+        case .clientHandshake:
+            if let step = st.clientHandshake?.receiveEndOfStream(now: now) { handleClientStep(step, &st, &w) }
+            if st.socket != nil { closeSocket(&st, &w) }
+        case .serverHandshake, .awaitingDecision, .httpResponse, .connecting:
+            closeSocket(&st, &w)
+        case .closed:
+            break
+        }
+    }
+
+    /// After any input: flush, close when done, fix the poller interest, set the timer.
+    /// Loop thread only.
+    func settle(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        if st.socket != nil && !st.wantsWrite && !st.deliveringInline { flush(&st, &w) }
+        if st.socket != nil && st.transportError != nil && st.phase == .open {
+            abortConnection(&st, &w)
+        }
+        if st.socket != nil && (st.closeAfterFlush || st.connection?.isClosed == true) {
+            if st.pendingBytes == 0 {
+                closeSocket(&st, &w)
+            } else if st.phaseDeadline == nil {
+                st.phaseDeadline = loop.now + (st.connection?.configuration.closeTimeout ?? .seconds(2))
+            }
+        }
+        guard st.socket != nil else { return }
+        updateInterest(&st)
+        reschedule(&st)
+    }
+
+    private func reschedule(_ st: inout ChannelState) {
+        var deadline = st.phaseDeadline
+        for d in [st.clientHandshake?.nextDeadline, st.serverHandshake?.nextDeadline, st.connection?.nextDeadline] {
+            if let d, deadline.map({ d < $0 }) ?? true { deadline = d }
+        }
+        guard let deadline else { return }
+        st.timerHint = min(deadline, st.timerHint ?? deadline)
+        loop.schedule(self, at: deadline)
+    }
+
+    /// Sets the poller interest the state calls for (any thread, under the lock).
+    func updateInterest(_ st: inout ChannelState) {
+        guard let fd = st.socket?.raw else { return }
+        let read: Bool
+        switch st.phase {
+        case .connecting, .awaitingDecision, .closed: read = false
+        case .clientHandshake, .serverHandshake, .httpResponse, .open:
+            // With an event handler, reading pauses while its replies are above the high-water mark.
+            let repliesBacklogged = st.inlineSocket != nil && st.pendingBytes > flow.highWaterMark
+            read = !st.endOfStream && (!st.readPausedByApplication || st.abandoned) && !repliesBacklogged
+        }
+        let write = st.wantsWrite || st.phase == .connecting
+        if read != st.registeredRead || write != st.registeredWrite {
+            st.registeredRead = read
+            st.registeredWrite = write
+            loop.setInterest(fd: fd, read: read, write: write)
+        }
+    }
+
+    /// Runs the continuations collected under the lock.
+    func wake(_ w: ChannelWakeups) {
+        if let c = w.eventWaiter { c.resume(returning: w.event) }
+        for c in w.senders { c.resume() }
+        if let c = w.connectWaiter { c.resume(returning: w.connectResult) }
+        if let target = w.inlineTarget, let handler = server?.onEvent {
+            if loop.inEventLoop {
+                deliverInline(to: target, handler: handler, w)
+            } else {
+                let batch = w
+                loop.execute { [self] in deliverInline(to: target, handler: handler, batch) }
+            }
+        }
+        if w.needsLoop { loop.execute { [self] in service() } }
+        if let server {
+            if w.finished { server.remove(self) }
+            if let request = w.decide { server.decide(request, on: self) }
+            if let head = w.answer { server.answer(head, on: self) }
+            if w.opened { server.opened(self) }
+        }
+    }
+
+    /// Calls the server's event handler for a batch (loop thread), then writes everything it
+    /// queued with one call.
+    private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
+        state.withLock { $0.deliveringInline = true }
+        if let first = w.inlineFirst { handler(socket, first) }
+        for event in w.inlineMore { handler(socket, event) }
+        var after = ChannelWakeups()
+        state.withLock { st in
+            st.deliveringInline = false
+            settle(&st, &after)
+        }
+        if after.inlineTarget != nil || after.needsLoop || after.finished || !after.senders.isEmpty {
+            wake(after)
+        }
+    }
+}

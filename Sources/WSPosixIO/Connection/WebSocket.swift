@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+public import WSProtocol
+
+/// An open WebSocket connection over a POSIX socket, client or server side.
+///
+/// Iterate it for events (one consumer at a time); send from any task. Values are `Sendable`.
+///
+/// ```swift
+/// let ws = try await WebSocket.connect(to: "ws://127.0.0.1:8080/chat")
+/// try await ws.send(text: "hello")
+/// for await event in ws {
+///     if case .text(let reply) = event { print(reply); try await ws.close() }
+/// }
+/// ```
+///
+/// Dropping the last reference to an open connection closes it with 1001 (going away).
+public final class WebSocket: AsyncSequence, Sendable {
+    public typealias Element = WebSocketEvent
+    public typealias Failure = Never
+
+    let channel: Channel
+
+    init(channel: Channel) { self.channel = channel }
+
+    deinit { channel.abandon() }
+
+    /// Iterates the events: messages, pings, pongs, then `.closed` (always last). Iteration also
+    /// ends when the iterating task is cancelled (the connection stays open).
+    public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
+        let socket: WebSocket
+        public mutating func next() async -> WebSocketEvent? { await socket.channel.nextEvent() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: self) }
+
+    // MARK: sending
+
+    /// Sends a text message (RFC 6455 §5.6). Suspends while the outbound buffer is above
+    /// ``FlowControl/highWaterMark``.
+    /// - Throws: ``WebSocketError/closed`` once the connection is closing or closed.
+    public func send(text: String) async throws(WebSocketError) {
+        try await channel.send { (c, now, out) throws(UsageError) in try c.send(.text(text), now: now, into: &out) }
+    }
+
+    /// Sends a binary message.
+    public func send(binary: [UInt8]) async throws(WebSocketError) {
+        try await channel.send { (c, now, out) throws(UsageError) in
+            try Self.withBytes(binary) { (raw) throws(UsageError) in try c.send(raw, kind: .binary, now: now, into: &out) }
+        }
+    }
+
+    /// Sends bytes as a message of the connection's ``defaultMessageKind`` (binary unless changed,
+    /// as Tufao's `sendMessage`).
+    /// - Throws: ``WebSocketError/usage(_:)`` with `UsageError.invalidUTF8` when the default
+    ///   is text and `bytes` is not UTF-8.
+    public func send(_ bytes: [UInt8]) async throws(WebSocketError) {
+        try await channel.send { (c, now, out) throws(UsageError) in
+            let kind = c.defaultMessageKind
+            try Self.withBytes(bytes) { (raw) throws(UsageError) in try c.send(raw, kind: kind, now: now, into: &out) }
+        }
+    }
+
+    private static func withBytes(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(UsageError) -> Void) throws(UsageError) {
+        let failure = bytes.withUnsafeBytes { raw -> UsageError? in
+            do throws(UsageError) { try body(raw); return nil } catch { return error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Sends a message.
+    public func send(_ message: Message) async throws(WebSocketError) {
+        try await channel.send { (c, now, out) throws(UsageError) in try c.send(message, now: now, into: &out) }
+    }
+
+    /// Queues a text message without suspending, ignoring the high-water mark (check
+    /// ``bufferedAmount``). Meant for ``WebSocketServer/EventHandler``s on the loop thread:
+    /// what they queue during one batch of events is written with one call.
+    public func enqueue(text: String) throws(WebSocketError) {
+        try channel.sendNow { (c, now, out) throws(UsageError) in try c.send(.text(text), now: now, into: &out) }
+    }
+
+    /// Queues a binary message without suspending (see ``enqueue(text:)``).
+    public func enqueue(binary: [UInt8]) throws(WebSocketError) {
+        try channel.sendNow { (c, now, out) throws(UsageError) in
+            try Self.withBytes(binary) { (raw) throws(UsageError) in try c.send(raw, kind: .binary, now: now, into: &out) }
+        }
+    }
+
+    /// Queues a message without suspending (see ``enqueue(text:)``).
+    public func enqueue(_ message: Message) throws(WebSocketError) {
+        try channel.sendNow { (c, now, out) throws(UsageError) in try c.send(message, now: now, into: &out) }
+    }
+
+    /// Sends a ping with up to 125 bytes of payload (RFC 6455 §5.5.2); the pong arrives as an event.
+    public func ping(_ payload: [UInt8] = []) async throws(WebSocketError) {
+        try channel.command { (c, now) throws(UsageError) in try c.ping(payload, now: now) }
+    }
+
+    /// Sends an unsolicited pong (RFC 6455 §5.5.3).
+    public func pong(_ payload: [UInt8] = []) async throws(WebSocketError) {
+        try channel.command { (c, now) throws(UsageError) in try c.pong(payload, now: now) }
+    }
+
+    /// Starts the close handshake (RFC 6455 §7.1.2). Messages sent before reach the peer first;
+    /// messages the peer sent before its close frame are still delivered; `.closed` follows.
+    /// - Throws: ``WebSocketError/closed`` when already closing, ``WebSocketError/usage(_:)``
+    ///   for a code that may not be sent or a reason over 123 bytes.
+    public func close(code: CloseCode = .normalClosure, reason: String = "") async throws(WebSocketError) {
+        try channel.command { (c, now) throws(UsageError) in try c.close(code: code, reason: reason, now: now) }
+    }
+
+    /// Drops the TCP connection at once, without a close handshake (the peer sees 1006).
+    public func disconnect() { channel.disconnect() }
+
+    // MARK: state
+
+    /// The message type `send(_ bytes: [UInt8])` uses. Default binary.
+    public var defaultMessageKind: Message.Kind {
+        get { channel.state.withLock { $0.connection?.defaultMessageKind ?? .binary } }
+        set { channel.state.withLock { $0.connection?.defaultMessageKind = newValue } }
+    }
+
+    /// The event loop this connection lives on. It is a `TaskExecutor`: a task started with
+    /// `Task(executorPreference: ws.eventLoop)` handles this connection without thread switches
+    /// (it must not block).
+    public var eventLoop: EventLoop { channel.loop }
+
+    /// Client (this end connected) or server (this end accepted).
+    public var role: Role { channel.role }
+    /// The peer's address.
+    public var peer: SocketAddress? { channel.peer }
+    /// The peer's numeric address, e.g. `127.0.0.1` or `::1`.
+    public var peerAddress: String? { channel.peer?.host }
+    /// The peer's port.
+    public var peerPort: Int? { channel.peer.map { Int($0.port) } }
+    /// The local address of the socket.
+    public var localAddress: SocketAddress? { channel.state.withLock { $0.localAddress } }
+
+    /// The negotiated subprotocol, if any (RFC 6455 §1.9).
+    public var subprotocol: String? { channel.state.withLock { $0.connection?.subprotocol } }
+    /// The names of the negotiated extensions.
+    public var extensions: [String] { channel.state.withLock { $0.connection?.extensions.map(\.name) ?? [] } }
+    /// Client: the server's 101 response.
+    public var response: HTTPResponseHead? { channel.state.withLock { $0.response } }
+    /// Server: the client's upgrade request.
+    public var request: UpgradeRequest? { channel.state.withLock { $0.request } }
+
+    /// Bytes queued but not yet written to the socket.
+    public var bufferedAmount: Int { channel.state.withLock { $0.pendingBytes } }
+    /// Events received but not yet consumed by the application.
+    public var bufferedEventCount: Int { channel.state.withLock { $0.bufferedEventCount } }
+    /// Whether reading is paused because the application is not consuming events.
+    public var isReadingPaused: Bool { channel.state.withLock { $0.readPausedByApplication } }
+    /// How the connection ended, once its socket is closed.
+    public var closeInfo: CloseInfo? { channel.state.withLock { $0.socket == nil ? $0.closeInfo : nil } }
+    /// Whether the socket is closed.
+    public var isClosed: Bool { channel.state.withLock { $0.socket == nil } }
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import WSProtocol
+
+/// One event-loop thread: a poller (epoll/kqueue), a timer heap fed by the core's
+/// `Connection.nextDeadline`, a wakeup channel for work submitted from other threads, and the
+/// buffers every connection on this loop shares (the 64 KiB read buffer, the outputs array).
+///
+/// Connections are confined to one loop; there is no thread per connection.
+///
+/// A loop is also a `TaskExecutor`: tasks started with `Task(executorPreference: loop)` run on
+/// the loop thread, next to their connection's I/O, so an event reaches its handler and the
+/// reply reaches the socket without any thread switch. The server runs its handlers this way.
+/// Such tasks must not block (a blocked handler stalls every connection of its loop).
+public final class EventLoop: TaskExecutor, @unchecked Sendable {
+    // Thread-safe state.
+    private let poller: FileDescriptor
+    private let wakerRead: FileDescriptor
+    private let wakerWrite: FileDescriptor?
+    private let wakerWriteRaw: Int32
+    private let threadID = Atomic<UInt>(0)
+    private struct Jobs {
+        var queue: [@Sendable () -> Void] = []
+        var tasks: [UnownedJob] = []
+        var wakePending = false
+    }
+    private let jobs = Lock(Jobs())
+
+    // Loop-confined state (touched only on the loop thread).
+    private var handlers: [(any LoopHandler)?] = []
+    private var timers = TimerHeap()
+    /// The read buffer shared by every connection on this loop (loop thread only).
+    let readBuffer: UnsafeMutableRawBufferPointer
+    /// A reusable outputs array for the core's `receive(_:now:into:)` (loop thread only).
+    var outputs: [Connection.Output] = []
+    /// The time read after the last poll (loop thread only).
+    private(set) var now: Instant
+    /// Task jobs enqueued from the loop thread itself (no wakeup needed), and the batch running.
+    private var localTasks: [UnownedJob] = []
+    private var runningTasks: [UnownedJob] = []
+    /// Descriptors deregistered while the current batch of readiness events is dispatched: any
+    /// later event for them in the batch is stale, even if the number was reused meanwhile.
+    private var staleInBatch: [Int32] = []
+    private var dispatching = false
+
+    /// Size of the shared read buffer.
+    static let readBufferSize = 64 * 1024
+
+    init() {
+        do {
+            poller = FileDescriptor(try Sys.pollerCreate())
+            let w = try Sys.wakerCreate()
+            wakerRead = FileDescriptor(w.read)
+            wakerWrite = w.read == w.write ? nil : FileDescriptor(w.write)
+            wakerWriteRaw = w.write
+            try Sys.pollerSet(poller.raw, fd: w.read, read: true, write: false, isNew: true)
+        } catch {
+            fatalError("cannot create an event loop: \(error)")
+        }
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 16)
+        outputs.reserveCapacity(64)
+        now = MonotonicClock.now()
+        Sys.spawnThread { [self] in run() }
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    public var inEventLoop: Bool { threadID.load(ordering: .acquiring) == Sys.currentThread() }
+
+    /// Runs `job` on the loop thread, soon (after the current iteration's events).
+    public func execute(_ job: @escaping @Sendable () -> Void) {
+        let mustWake = jobs.withLock { j -> Bool in
+            j.queue.append(job)
+            if j.wakePending { return false }
+            j.wakePending = true
+            return true
+        }
+        if mustWake { Sys.wakerSignal(wakerWriteRaw) }
+    }
+
+    /// Runs a task's job on the loop thread (`TaskExecutor`).
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if inEventLoop {
+            localTasks.append(job)
+            return
+        }
+        let mustWake = jobs.withLock { j -> Bool in
+            j.tasks.append(job)
+            if j.wakePending { return false }
+            j.wakePending = true
+            return true
+        }
+        if mustWake { Sys.wakerSignal(wakerWriteRaw) }
+    }
+
+    // MARK: registration (loop thread, except setInterest)
+
+    /// Registers `handler` as the owner of `fd` with the given interest.
+    func register(_ handler: any LoopHandler, fd: Int32, read: Bool, write: Bool) throws(SystemError) {
+        let i = Int(fd)
+        if i >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: i + 1 - handlers.count + 64)) }
+        try Sys.pollerSet(poller.raw, fd: fd, read: read, write: write, isNew: true)
+        handlers[i] = handler
+    }
+
+    /// Changes the interest of a registered descriptor. Safe from any thread (epoll_ctl is), as
+    /// long as the caller holds the lock that guards the descriptor's lifetime.
+    func setInterest(fd: Int32, read: Bool, write: Bool) {
+        try? Sys.pollerSet(poller.raw, fd: fd, read: read, write: write, isNew: false)
+    }
+
+    /// Removes `fd` from the poller; call before closing it.
+    func deregister(fd: Int32) {
+        Sys.pollerRemove(poller.raw, fd: fd)
+        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+        if dispatching { staleInBatch.append(fd) }
+    }
+
+    /// Asks for ``LoopHandler/handleTimer()`` at `deadline` (replacing a later request). Loop thread.
+    func schedule(_ handler: any LoopHandler, at deadline: Instant) {
+        if let current = handler.scheduledDeadline, current <= deadline { return }
+        handler.scheduledDeadline = deadline
+        timers.push(deadline, handler)
+    }
+
+    /// Refreshes ``now`` from the clock (loop thread).
+    func refreshNow() -> Instant {
+        now = MonotonicClock.now()
+        return now
+    }
+
+    // MARK: the loop
+
+    private func run() {
+        threadID.store(Sys.currentThread(), ordering: .releasing)
+        var events: [PollEvent] = []
+        events.reserveCapacity(256)
+        while true {
+            var timeout: Int32 = -1
+            if !localTasks.isEmpty {
+                timeout = 0
+            } else if let next = timers.earliest {
+                let current = MonotonicClock.now()
+                if next <= current {
+                    timeout = 0
+                } else {
+                    let ms = (next.nanoseconds - current.nanoseconds + 999_999) / 1_000_000
+                    timeout = Int32(min(ms, 60_000))
+                }
+            }
+            do {
+                try Sys.pollerWait(poller.raw, into: &events, timeoutMilliseconds: timeout)
+            } catch {
+                fatalError("event loop poll failed: \(error)")
+            }
+            now = MonotonicClock.now()
+            dispatching = true
+            for event in events {
+                if event.fd == wakerRead.raw {
+                    Sys.wakerDrain(wakerRead.raw)
+                    runJobs()
+                } else if Int(event.fd) < handlers.count, let handler = handlers[Int(event.fd)],
+                          staleInBatch.isEmpty || !staleInBatch.contains(event.fd) {
+                    handler.handleReadiness(event)
+                }
+            }
+            dispatching = false
+            staleInBatch.removeAll(keepingCapacity: true)
+            fireTimers()
+            runLocalTasks()
+        }
+    }
+
+    /// Runs the task jobs enqueued on this thread; a few rounds, so tasks that keep yielding
+    /// cannot keep the loop from polling.
+    private func runLocalTasks() {
+        for _ in 0..<4 where !localTasks.isEmpty {
+            swap(&localTasks, &runningTasks)
+            for job in runningTasks { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            runningTasks.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func runJobs() {
+        let (batch, tasks) = jobs.withLock { j -> ([@Sendable () -> Void], [UnownedJob]) in
+            j.wakePending = false
+            let b = (j.queue, j.tasks)
+            j.queue.removeAll(keepingCapacity: true)
+            j.tasks.removeAll(keepingCapacity: true)
+            return b
+        }
+        now = MonotonicClock.now()
+        for job in batch { job() }
+        for task in tasks { task.runSynchronously(on: asUnownedTaskExecutor()) }
+    }
+
+    private func fireTimers() {
+        now = MonotonicClock.now()
+        while let entry = timers.popDue(now: now) {
+            guard entry.handler.scheduledDeadline == entry.deadline else { continue }
+            entry.handler.scheduledDeadline = nil
+            entry.handler.handleTimer()
+        }
+    }
+}

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+import WSProtocol
+
+/// An object registered with an ``EventLoop``: the owner of a descriptor, or something with a timer.
+/// All methods are called on the loop's thread.
+protocol LoopHandler: AnyObject {
+    /// The descriptor became ready.
+    func handleReadiness(_ event: PollEvent)
+    /// The timer set with ``EventLoop/schedule(_:at:)`` fired (at or after its deadline).
+    func handleTimer()
+    /// The deadline the loop currently holds for this handler (loop bookkeeping; loop thread only).
+    var scheduledDeadline: Instant? { get set }
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+public import WSProtocol
+
+extension WebSocketServer {
+    /// Limits and settings of a server.
+    public struct Configuration: Sendable {
+        /// Settings of each connection (message limits, keepalive, close timeout, ...).
+        public var connection: Connection.Configuration = .init()
+        /// How long a client may take to send its whole request head (slowloris guard; → 408).
+        /// Default 10 s.
+        public var handshakeTimeout: Duration = .seconds(10)
+        /// Limits on the request head (size, header count).
+        public var limits: HTTPHeadParser.Limits = .init()
+        /// The most connections at once (in handshake or open); beyond it, new ones get 503.
+        /// Default 10,000.
+        public var maxConnections: Int = 10_000
+        /// Backpressure limits of each connection.
+        public var flowControl: FlowControl = .init()
+        /// The listen backlog.
+        public var backlog: Int32 = 1024
+        /// Makes the ``Transport`` for each accepted connection (the TLS seam); `nil` for plain TCP.
+        public var transport: (@Sendable () -> any Transport)? = nil
+        /// The loops to run on.
+        public var group: EventLoopGroup = .shared
+
+        public init(connection: Connection.Configuration = .init(), handshakeTimeout: Duration = .seconds(10),
+                    maxConnections: Int = 10_000, flowControl: FlowControl = .init()) {
+            self.connection = connection; self.handshakeTimeout = handshakeTimeout
+            self.maxConnections = maxConnections; self.flowControl = flowControl
+        }
+    }
+
+    /// Decides on an upgrade request (may suspend, e.g. to check a token).
+    public typealias UpgradeHandler = @Sendable (UpgradeRequest) async -> UpgradeDecision
+    /// Answers a plain HTTP request that is not an upgrade (e.g. serves a page).
+    public typealias HTTPHandler = @Sendable (HTTPRequestHead) async -> HTTPResponse
+    /// Runs an accepted connection; called once per connection, in its own task.
+    public typealias ConnectionHandler = @Sendable (WebSocket) async -> Void
+    /// Handles each event of each connection synchronously on the connection's loop thread
+    /// (no task switch per message: the fastest way to serve). It must not block; reply with
+    /// the non-suspending ``WebSocket/enqueue(text:)`` family. `.closed` comes last.
+    public typealias EventHandler = @Sendable (WebSocket, WebSocketEvent) -> Void
+}

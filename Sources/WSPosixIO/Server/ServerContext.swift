@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import WSProtocol
+
+/// What a server's channels share: the configuration, the application's handlers, and the
+/// registry of live connections (for the connection cap and graceful shutdown).
+final class ServerContext: Sendable {
+    let configuration: WebSocketServer.Configuration
+    let onUpgrade: WebSocketServer.UpgradeHandler?
+    let onHTTPRequest: WebSocketServer.HTTPHandler?
+    let onConnection: WebSocketServer.ConnectionHandler?
+    let onEvent: WebSocketServer.EventHandler?
+
+    private struct Registry {
+        var channels: [ObjectIdentifier: Channel] = [:]
+        var shuttingDown = false
+    }
+    private let registry = Lock(Registry())
+
+    init(configuration: WebSocketServer.Configuration, onUpgrade: WebSocketServer.UpgradeHandler?,
+         onHTTPRequest: WebSocketServer.HTTPHandler?, onConnection: WebSocketServer.ConnectionHandler?,
+         onEvent: WebSocketServer.EventHandler?) {
+        self.configuration = configuration
+        self.onUpgrade = onUpgrade
+        self.onHTTPRequest = onHTTPRequest
+        self.onConnection = onConnection
+        self.onEvent = onEvent
+    }
+
+    var hasUpgradeHandler: Bool { onUpgrade != nil }
+    var hasHTTPHandler: Bool { onHTTPRequest != nil }
+    var isShuttingDown: Bool { registry.withLock { $0.shuttingDown } }
+    var count: Int { registry.withLock { $0.channels.count } }
+
+    var handshakeOptions: ServerHandshake.Options {
+        ServerHandshake.Options(limits: configuration.limits, timeout: configuration.handshakeTimeout)
+    }
+
+    /// Registers a new connection; `false` when the cap is reached or the server is shutting down.
+    func admit(_ channel: Channel) -> Bool {
+        registry.withLock { r in
+            guard !r.shuttingDown, r.channels.count < configuration.maxConnections else { return false }
+            r.channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+    }
+
+    func remove(_ channel: Channel) {
+        _ = registry.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Stops admitting and returns the live connections.
+    func beginShutdown() -> [Channel] {
+        registry.withLock { r in
+            r.shuttingDown = true
+            return Array(r.channels.values)
+        }
+    }
+
+    func snapshot() -> [Channel] { registry.withLock { Array($0.channels.values) } }
+
+    // MARK: calling the application
+
+    func decide(_ request: UpgradeRequest, on channel: Channel) {
+        guard let onUpgrade else { return }
+        // On the connection's loop: no dependency on the shared pool, no thread switch.
+        Task(executorPreference: channel.loop) { channel.apply(await onUpgrade(request)) }
+    }
+
+    func answer(_ head: HTTPRequestHead, on channel: Channel) {
+        guard let onHTTPRequest else { return }
+        let isHead = head.method == "HEAD"
+        Task(executorPreference: channel.loop) {
+            let response = await onHTTPRequest(head)
+            channel.respond(isHead ? response.headBytes : response.bytes)
+        }
+    }
+
+    func opened(_ channel: Channel) {
+        guard let handler = onConnection else { return }
+        let socket = WebSocket(channel: channel)
+        // The handler runs on the connection's loop thread (see ``EventLoop``): events reach it
+        // and its replies reach the socket without a thread switch.
+        Task(executorPreference: channel.loop) { await handler(socket) }
+    }
+}

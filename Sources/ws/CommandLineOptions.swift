@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// What the user asked `ws` to do, parsed by hand from the arguments (the package has no
+/// dependencies, so no ArgumentParser).
+enum CommandLineOptions: Equatable {
+    /// `ws serve [--host H] [--port P]`
+    case serve(host: String, port: Int)
+    /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O]`
+    case connect(Connect)
+    /// `ws autobahn-client --url ws://HOST:PORT --agent NAME`
+    case autobahnClient(url: String, agent: String)
+    /// `ws --help`, `ws help`, `ws COMMAND --help`
+    case help
+
+    struct Connect: Equatable {
+        var url: String
+        var headers: [Header] = []
+        var subprotocols: [String] = []
+        var origin: String?
+    }
+
+    struct Header: Equatable {
+        var name: String
+        var value: String
+    }
+
+    /// A usage mistake: the message is printed with a pointer to `ws --help`, exit status 2.
+    struct UsageError: Error, Equatable {
+        var message: String
+    }
+
+    static func parse(_ arguments: [String]) throws(UsageError) -> CommandLineOptions {
+        guard let command = arguments.first else { return .help }
+        var rest = ArraySlice(arguments.dropFirst())
+        if rest.contains("--help") || rest.contains("-h") { return .help }
+        switch command {
+        case "help", "--help", "-h":
+            return .help
+        case "serve":
+            var host = "127.0.0.1", port = 8080
+            while let option = rest.popFirst() {
+                switch option {
+                case "--host": host = try value(of: option, in: &rest)
+                case "--port": port = try portNumber(try value(of: option, in: &rest))
+                default: throw UsageError(message: "serve: unknown option '\(option)'")
+                }
+            }
+            return .serve(host: host, port: port)
+        case "connect":
+            var url: String?
+            var options = Connect(url: "")
+            while let option = rest.popFirst() {
+                switch option {
+                case "-H", "--header":
+                    let text = try value(of: option, in: &rest)
+                    guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+                        throw UsageError(message: "connect: header '\(text)' is not 'Name: value'")
+                    }
+                    let name = String(text[..<colon])
+                    let value = String(text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
+                    options.headers.append(Header(name: name, value: value))
+                case "--subprotocol": options.subprotocols.append(try value(of: option, in: &rest))
+                case "--origin": options.origin = try value(of: option, in: &rest)
+                default:
+                    guard !option.hasPrefix("-"), url == nil else {
+                        throw UsageError(message: "connect: unexpected argument '\(option)'")
+                    }
+                    url = option
+                }
+            }
+            guard let url else { throw UsageError(message: "connect: missing URL") }
+            options.url = url
+            return .connect(options)
+        case "autobahn-client":
+            var url: String?, agent: String?
+            while let option = rest.popFirst() {
+                switch option {
+                case "--url": url = try value(of: option, in: &rest)
+                case "--agent": agent = try value(of: option, in: &rest)
+                default: throw UsageError(message: "autobahn-client: unknown option '\(option)'")
+                }
+            }
+            guard let url else { throw UsageError(message: "autobahn-client: missing --url") }
+            return .autobahnClient(url: url, agent: agent ?? "swift-websocket-sansio")
+        default:
+            throw UsageError(message: "unknown command '\(command)'")
+        }
+    }
+
+    private static func value(of option: String, in rest: inout ArraySlice<String>) throws(UsageError) -> String {
+        guard let value = rest.popFirst() else { throw UsageError(message: "\(option) needs a value") }
+        return value
+    }
+
+    private static func portNumber(_ text: String) throws(UsageError) -> Int {
+        guard let port = Int(text), (0...65535).contains(port) else {
+            throw UsageError(message: "--port: '\(text)' is not a port number (0-65535)")
+        }
+        return port
+    }
+
+    /// The text of `ws --help`.
+    static let helpText = """
+    ws — a WebSocket client, server and test tool (RFC 6455)
+
+    USAGE
+      ws serve [--host 127.0.0.1] [--port 8080]
+          Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
+            /echo    sends every message back (same type, same bytes)
+            /chat    sends every message to every connected peer
+            /report  prints every text message it receives on standard output
+          /selftest is a page that tests the browser's WebSocket against /echo and /chat and
+          reports "SELFTEST PASS" or "SELFTEST FAIL: ..." to /report.
+          The first line of output is "listening on ws://HOST:PORT" (with --port 0, the port
+          the system chose). Ctrl-C or SIGTERM closes every connection with 1001 and exits.
+
+      ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O]
+          Connect to URL (ws://), send each line of standard input as a text message, and
+          print each message received on its own line; binary messages are printed as
+          "[binary N bytes] 01 02 03". At the end of input, close with 1000, print what still
+          arrives, and exit 0 once the close handshake is done. On failure print one line
+          "ws: <reason>" on standard error and exit 1 (a refused handshake prints the HTTP
+          status, e.g. "ws: handshake failed: 403 Forbidden").
+
+      ws autobahn-client --url ws://HOST:PORT --agent NAME
+          Be the client testee of an Autobahn|Testsuite-style fuzzing server: read the case
+          count from /getCaseCount, run each case on /runCase?case=N&agent=NAME echoing every
+          message back unchanged, then call /updateReports?agent=NAME.
+
+      ws --help
+          Show this text.
+
+    EXIT STATUS
+      0 success, 1 failure (connection, handshake, protocol), 2 usage error.
+
+    """
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+import WSPosixIO
+import WSProtocol
+
+/// `ws serve`: the demo server.
+///
+/// - `/` answers the HTML demo page (``DemoPage``), `/selftest` the browser self-test
+///   (``SelfTestPage``); other plain HTTP requests get 404.
+/// - WebSocket `/echo` echoes every message (same type, same bytes); `/chat` sends every
+///   message to every connected peer (the sender too); `/report` prints each text message it
+///   receives as a line on standard output (the self-test page reports there).
+/// - SIGINT/SIGTERM: close 1001 (going away) to every peer, wait for their answers (bounded),
+///   exit 0.
+struct ServeCommand {
+    var host: String
+    var port: Int
+
+    func run() async -> Int32 {
+        SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below
+        let room = ChatRoom()
+        let server: WebSocketServer
+        do {
+            server = try await WebSocketServer.bind(
+                host: host, port: port,
+                onUpgrade: { request in
+                    switch request.path {
+                    case "/echo", "/chat", "/report":
+                        return .accept(subprotocol: nil)
+                    default:
+                        return .reject(HTTPResponse(status: 404, text: "No WebSocket endpoint at \(request.path); try /echo or /chat.\n"))
+                    }
+                },
+                onHTTPRequest: { head in Self.page(for: head) },
+                onConnection: { ws in await Self.serve(ws, room: room) })
+        } catch {
+            Terminal.error("ws: cannot listen on \(host):\(port): \(error)")
+            return 1
+        }
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        Terminal.line("listening on ws://\(shownHost):\(server.port)")
+        let signal = await SignalWaiter.waitForTermination()
+        Terminal.error("ws: signal \(signal), closing \(server.connectionCount) connection(s) with 1001")
+        await server.shutdown(timeout: .seconds(5))
+        return 0
+    }
+
+    /// The answer to a plain HTTP request.
+    static func page(for head: HTTPRequestHead) -> HTTPResponse {
+        let html: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"]
+        guard head.method == "GET" || head.method == "HEAD" else {
+            return HTTPResponse(status: 405, headers: ["Allow": "GET, HEAD"], text: "Method not allowed.\n")
+        }
+        switch head.path {
+        case "/": return HTTPResponse(status: 200, headers: html, body: Array(DemoPage.html.utf8))
+        case "/selftest": return HTTPResponse(status: 200, headers: html, body: Array(SelfTestPage.html.utf8))
+        default: return HTTPResponse(status: 404, text: "Not found: \(head.path)\n")
+        }
+    }
+
+    /// Runs one accepted connection according to its path; logs its opening and closing on
+    /// standard error.
+    static func serve(_ ws: WebSocket, room: ChatRoom) async {
+        let path = ws.request?.path ?? "/"
+        let peer = ws.peer.map { "\($0)" } ?? "?"
+        Terminal.error("ws: open \(peer) \(path)")
+        let member = path == "/chat" ? await room.join(ws) : nil
+        var ending = CloseInfo(code: .abnormalClosure)
+        for await event in ws {
+            if case .closed(let info) = event { ending = info }
+            guard let message = event.message else { continue }
+            switch path {
+            case "/chat":
+                await room.broadcast(message)
+            case "/report":
+                if case .text(let text) = message {
+                    Terminal.line(text.split(whereSeparator: \.isNewline).joined(separator: " "))
+                }
+            default:  // /echo: same type, same bytes
+                try? await ws.send(message)
+            }
+        }
+        if let member { await room.leave(member) }
+        Terminal.error("ws: \(ending) \(peer) \(path)")
+    }
+}
+
+extension WebSocketEvent {
+    /// The whole message this event carries, if it is one.
+    var message: Message? {
+        switch self {
+        case .text(let text): return .text(text)
+        case .binary(let bytes): return .binary(bytes)
+        case .fragment, .ping, .pong, .closed: return nil
+        }
+    }
+}

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import Testing
+import WSPosixIO
+import WSProtocol
+
+/// Keeps a server-side connection until the test releases it, without reading its events.
+final class Parking: Sendable {
+    let sockets = Mutex<[WebSocket]>([])
+    func park(_ ws: WebSocket) async {
+        sockets.withLock { $0.append(ws) }
+        while sockets.withLock({ !$0.isEmpty }) { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+    var first: WebSocket? { sockets.withLock { $0.first } }
+    func release() { sockets.withLock { $0.removeAll() } }
+    func waitForOne() async -> WebSocket? {
+        for _ in 0..<1000 {
+            if let ws = first { return ws }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
+    }
+}
+
+@Suite("RFC 6455 §7 Closing the connection, over loopback", .timeLimit(.minutes(1)))
+struct CloseTests {
+    @Test func clientInitiatedCloseIsSeenByBothEnds() async throws {
+        let serverSide = Mutex<CloseInfo?>(nil)
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            for await e in ws { if case .closed(let info) = e { serverSide.withLock { $0 = info } } }
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        try await ws.close(code: CloseCode(4001), reason: "done")
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        #expect(events.count == 1)
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == CloseCode(4001))   // the server echoes the code (RFC 6455 §5.5.1)
+        #expect(info.closeReason == .handshakeCompleted(peer: CloseFrame(code: CloseCode(4001), reason: ""), initiatedLocally: true))
+        for _ in 0..<500 where serverSide.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(2)) }
+        let seen = serverSide.withLock { $0 }
+        #expect(seen?.code == CloseCode(4001))
+        #expect(seen?.reason == "done")
+        #expect(seen?.isClean == true)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func serverInitiatedCloseReachesTheClient() async throws {
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            try? await ws.send(text: "last words")
+            try? await ws.close(code: CloseCode(4000), reason: "bye")
+            for await _ in ws {}
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        #expect(events.first == .text("last words"))
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == CloseCode(4000))
+        #expect(info.reason == "bye")
+        #expect(info.isClean)
+        #expect(events.count == 2)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func abruptDisconnectIsReportedAs1006() async throws {
+        let serverSide = Mutex<CloseInfo?>(nil)
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            for await e in ws { if case .closed(let info) = e { serverSide.withLock { $0 = info } } }
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        ws.disconnect()
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        guard case .closed(let local)? = events.last else { Issue.record("\(events)"); return }
+        #expect(local.code == .abnormalClosure)
+        for _ in 0..<500 where serverSide.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(2)) }
+        let seen = serverSide.withLock { $0 }
+        #expect(seen?.code == .abnormalClosure)
+        #expect(seen?.closeReason == .abnormal)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func serverVanishingIsReportedAs1006() async throws {
+        let server = try await WebSocketServer.bind(port: 0) { ws in ws.disconnect() }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == .abnormalClosure)
+        #expect(info.error == .remoteHostClosed)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func unansweredCloseTimesOut() async throws {
+        // The server's application never reads, and its reading pauses after one event, so
+        // our close frame is never read nor answered.
+        let parking = Parking()
+        var config = WebSocketServer.Configuration()
+        config.flowControl = FlowControl(maxBufferedEvents: 1)
+        let server = try await WebSocketServer.bind(port: 0, configuration: config) { ws in await parking.park(ws) }
+        var client = WebSocket.ClientConfiguration()
+        client.connection.closeTimeout = .milliseconds(300)
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: client)
+        try await ws.send(text: "fills the server's event buffer")
+        let parked = try #require(await parking.waitForOne())
+        for _ in 0..<2000 where !parked.isReadingPaused { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(parked.isReadingPaused)
+        let start = MonotonicClock.now()
+        try await ws.close()
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        let elapsed = MonotonicClock.now().nanoseconds - start.nanoseconds
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == .abnormalClosure)
+        #expect(info.error == .timeout(.closeHandshake))
+        #expect(elapsed >= 250_000_000 && elapsed < 30_000_000_000)  // upper bound: sanity only (shared CPUs)
+        parking.release()
+        await server.shutdown(timeout: .milliseconds(200))
+    }
+
+    @Test func keepaliveWithoutPongFailsWith1011() async throws {
+        let parking = Parking()
+        var config = WebSocketServer.Configuration()
+        config.flowControl = FlowControl(maxBufferedEvents: 1)
+        let server = try await WebSocketServer.bind(port: 0, configuration: config) { ws in await parking.park(ws) }
+        var client = WebSocket.ClientConfiguration()
+        client.connection.keepalive = .init(interval: .milliseconds(200), timeout: .milliseconds(300))
+        client.connection.closeTimeout = .milliseconds(300)
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: client)
+        // (On a loaded machine the keepalive may already have failed; the outcome is the same.)
+        try? await ws.send(text: "fills the server's event buffer")
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == .internalError)
+        #expect(info.error == .timeout(.keepalive))
+        parking.release()
+        await server.shutdown(timeout: .milliseconds(200))
+    }
+
+    @Test func gracefulShutdownSends1001() async throws {
+        let server = try await Echo.server()
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        try await ws.send(text: "x")
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("x"))
+        async let done: Void = server.shutdown(timeout: .seconds(5))
+        let events = await Echo.drain(&it)
+        await done
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == .goingAway)
+        #expect(info.reason == "server shutdown")
+        #expect(info.isClean)
+        #expect(server.connectionCount == 0)
+        // The listener is closed: new connections are refused.
+        await #expect(throws: WebSocketError.connectionRefused) {
+            _ = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        }
+    }
+
+    @Test func messagesSentBeforeCloseArriveBeforeIt() async throws {
+        let received = Mutex<[WebSocketEvent]>([])
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            for await e in ws { received.withLock { $0.append(e) } }
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        for i in 0..<200 { try await ws.send(text: "m\(i)") }
+        try await ws.close()
+        var it = ws.makeAsyncIterator()
+        _ = await Echo.drain(&it)
+        for _ in 0..<1000 where received.withLock({ $0.count < 201 }) { try await Task.sleep(for: .milliseconds(2)) }
+        let all = received.withLock { $0 }
+        #expect(all.count == 201)
+        #expect(Array(all.prefix(200)) == (0..<200).map { .text("m\($0)") })
+        if case .closed(let info)? = all.last { #expect(info.code == .normalClosure) } else { Issue.record("no close") }
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func dataBeforeAVanishedPeerIsDeliveredThen1006() async throws {
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            for i in 0..<10 { try? await ws.send(text: "n\(i)") }
+            try? await Task.sleep(for: .milliseconds(50))
+            ws.disconnect()
+        }
+        var config = WebSocket.ClientConfiguration()
+        config.flowControl = FlowControl(maxBufferedEvents: 2)
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
+        try await Task.sleep(for: .milliseconds(200))  // reading is paused meanwhile
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        let expected: [WebSocketEvent] = (0..<10).map { (i: Int) -> WebSocketEvent in .text("n\(i)") }
+        #expect(Array(events.prefix(10)) == expected)
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == .abnormalClosure)
+        #expect(events.count == 11)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func droppingTheHandleClosesWith1001() async throws {
+        // The server's handler returns at once: its handle is released, the connection goes away.
+        let server = try await WebSocketServer.bind(port: 0) { _ in }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
+        let events = await Echo.drain(&it)
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == .goingAway)
+        #expect(info.isClean)
+        await server.shutdown(timeout: .seconds(1))
+    }
+}

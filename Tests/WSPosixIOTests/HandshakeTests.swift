@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+import Testing
+@testable import WSPosixIO
+import WSProtocol
+
+@Suite("RFC 6455 §4 Opening handshake, over loopback", .timeLimit(.minutes(1)))
+struct HandshakeTests {
+    static func rejectingServer() async throws -> WebSocketServer {
+        try await WebSocketServer.bind(port: 0, onUpgrade: { request in
+            switch request.path {
+            case "/401":
+                return .reject(HTTPResponse(status: 401, headers: ["WWW-Authenticate": "Bearer realm=\"test\""], text: "token please"))
+            case "/403":
+                return .reject(HTTPResponse(status: 403, text: "bad origin"))
+            case "/302":
+                return .reject(HTTPResponse(status: 302, headers: ["Location": "ws://127.0.0.1/elsewhere"]))
+            default:
+                return .accept()
+            }
+        }) { ws in for await _ in ws {} }
+    }
+
+    @Test("Rejections reach the client with status, headers and body", arguments: [401, 403, 302])
+    func rejection(status: Int) async throws {
+        let server = try await Self.rejectingServer()
+        do {
+            _ = try await WebSocket.connect(host: "127.0.0.1", port: server.port, resource: "/\(status)")
+            Issue.record("connected despite the rejection")
+        } catch {
+            #expect(error.status == status)
+            switch status {
+            case 401:
+                #expect(error.headers?.first(name: "WWW-Authenticate") == "Bearer realm=\"test\"")
+                #expect(error.bodyPrefix == Array("token please".utf8))
+            case 403:
+                #expect(error.bodyPrefix == Array("bad origin".utf8))
+            default:
+                #expect(error.location == "ws://127.0.0.1/elsewhere")
+            }
+        }
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func subprotocolOriginAndHeadersReachTheServer() async throws {
+        let server = try await WebSocketServer.bind(port: 0, onUpgrade: { request in
+            guard request.origin == "http://example.test",
+                  request.headers.first(name: "X-Token") == "secret",
+                  request.query == "room=1" else {
+                return .reject(HTTPResponse(status: 403))
+            }
+            return .accept(subprotocol: request.subprotocols.contains("chat.v2") ? "chat.v2" : nil,
+                           headers: ["X-Server": "ours"])
+        }) { ws in
+            for await e in ws { if case .text(let t) = e { try? await ws.send(text: t + " from " + (ws.subprotocol ?? "-")) } }
+        }
+        var config = WebSocket.ClientConfiguration(subprotocols: ["chat.v1", "chat.v2"], origin: "http://example.test")
+        config.headers = ["X-Token": "secret"]
+        let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(server.port)/chat?room=1", configuration: config)
+        #expect(ws.subprotocol == "chat.v2")
+        #expect(ws.response?.headers.first(name: "X-Server") == "ours")
+        #expect(ws.role == .client)
+        #expect(ws.peerAddress == "127.0.0.1")
+        #expect(ws.peerPort == server.port)
+        try await ws.send(text: "hi")
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("hi from chat.v2"))
+        try await ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func ipv6Loopback() async throws {
+        let server = try await Echo.server(host: "::1")
+        #expect(server.localAddress.family == .ipv6)
+        let ws = try await WebSocket.connect(to: "ws://[::1]:\(server.port)/")
+        #expect(ws.peerAddress == "::1")
+        try await ws.send(text: "over v6")
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("over v6"))
+        try await ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func hostNameIsResolved() async throws {
+        let server = try await Echo.server()
+        let ws = try await WebSocket.connect(host: "localhost", port: server.port)
+        try await ws.send(text: "named")
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("named"))
+        try await ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func connectionRefused() async throws {
+        let (holder, port) = try SilentListener.unusedPortNotListening()
+        await #expect(throws: WebSocketError.connectionRefused) {
+            _ = try await WebSocket.connect(host: "127.0.0.1", port: port)
+        }
+        _ = holder
+    }
+
+    @Test func hostNotFound() async throws {
+        do {
+            _ = try await WebSocket.connect(host: "no-such-host.invalid", port: 80)
+            Issue.record("connected to a host that does not exist")
+        } catch {
+            guard case .hostNotFound(let host, _) = error else { Issue.record("\(error)"); return }
+            #expect(host == "no-such-host.invalid")
+        }
+    }
+
+    @Test func wssIsNotSupportedYet() async {
+        await #expect(throws: WebSocketError.tlsNotSupported) { _ = try await WebSocket.connect(to: "wss://127.0.0.1:1/") }
+        await #expect(throws: WebSocketError.self) { _ = try await WebSocket.connect(to: "http://127.0.0.1:1/") }
+    }
+
+    @Test func clientHandshakeTimesOut() async throws {
+        let listener = try SilentListener()
+        var config = WebSocket.ClientConfiguration()
+        config.handshakeTimeout = .milliseconds(200)
+        await #expect(throws: WebSocketError.timeout(.handshake)) {
+            _ = try await WebSocket.connect(address: listener.address, configuration: config)
+        }
+    }
+
+    @Test func connectTimesOutWhenTheListenQueueIsFull() async throws {
+        // A listener that never accepts, with the smallest backlog: once its queue is full the
+        // kernel drops further SYNs, so a connect neither succeeds nor fails.
+        let listener = try SilentListener(backlog: 0)
+        var fillers: [RawTCP] = []
+        for _ in 0..<4 { fillers.append(try await RawTCP.connect(listener.address, wait: false)) }
+        try await Task.sleep(for: .milliseconds(100))
+        var config = WebSocket.ClientConfiguration()
+        config.connectTimeout = .milliseconds(300)
+        config.handshakeTimeout = .seconds(20)
+        let start = MonotonicClock.now()
+        await #expect(throws: WebSocketError.timeout(.connect)) {
+            _ = try await WebSocket.connect(address: listener.address, configuration: config)
+        }
+        #expect(MonotonicClock.now().nanoseconds - start.nanoseconds < 30_000_000_000)  // sanity only (shared CPUs)
+        _ = fillers
+    }
+
+    @Test func slowHandshakeIsDroppedAtTheTimeout() async throws {
+        var config = WebSocketServer.Configuration()
+        config.handshakeTimeout = .milliseconds(200)
+        let server = try await WebSocketServer.bind(port: 0, configuration: config) { _ in }
+        do {
+            let raw = try await RawTCP.connect(server.localAddress)
+            try raw.write("GET / HTTP/1.1\r\nHost: x\r\n")  // ...and never the rest
+            let start = MonotonicClock.now()
+            let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(20))
+            let elapsed = MonotonicClock.now().nanoseconds - start.nanoseconds
+            #expect(eof)
+            #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/1.1 408"))
+            // Generous upper bound: debug builds on a shared machine can stall a loop for a while.
+            #expect(elapsed >= 150_000_000 && elapsed < 30_000_000_000)
+        }
+        for _ in 0..<1000 where server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(server.connectionCount == 0)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func plainHTTPGets426ByDefault() async throws {
+        let server = try await Echo.server()
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(5))
+        #expect(eof)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 426 Upgrade Required\r\n"))
+        #expect(text.contains("Sec-WebSocket-Version: 13\r\n"))
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func plainHTTPGoesToTheHandler() async throws {
+        let server = try await WebSocketServer.bind(port: 0, onHTTPRequest: { head in
+            HTTPResponse(status: 200, headers: ["Content-Type": "text/html"], body: Array("<p>\(head.path)</p>".utf8))
+        }) { _ in }
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write("GET /page HTTP/1.1\r\nHost: x\r\n\r\n")
+        let (bytes, _) = try await raw.readToEnd(timeout: .seconds(5))
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.hasSuffix("\r\n\r\n<p>/page</p>"))
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func headRequestsGetNoBody() async throws {
+        let server = try await WebSocketServer.bind(port: 0, onHTTPRequest: { _ in
+            HTTPResponse(status: 200, text: "hello")
+        }) { _ in }
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+        let (bytes, _) = try await raw.readToEnd(timeout: .seconds(5))
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.contains("Content-Length: 5\r\n"))
+        #expect(text.hasSuffix("\r\n\r\n"))
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func connectionCapAnswers503() async throws {
+        var config = WebSocketServer.Configuration()
+        config.maxConnections = 2
+        let server = try await WebSocketServer.bind(port: 0, configuration: config) { ws in for await _ in ws {} }
+        let a = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        let b = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        #expect(server.connectionCount == 2)
+        do {
+            _ = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+            Issue.record("a third connection was accepted")
+        } catch {
+            #expect(error.status == 503)
+        }
+        try await a.close()
+        var it = a.makeAsyncIterator()
+        _ = await Echo.drain(&it)
+        for _ in 0..<500 where server.connectionCount > 1 { try await Task.sleep(for: .milliseconds(2)) }
+        let c = try await WebSocket.connect(host: "127.0.0.1", port: server.port)  // room again
+        try await c.close()
+        try await b.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+}

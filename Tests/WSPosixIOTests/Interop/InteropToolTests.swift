@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+import WSPosixIO
+import WSProtocol
+
+/// The `ws` executable (built with the tests) against Python peers: `ws connect` as a client
+/// of the Python servers, `ws serve` as a server for the Python clients, and
+/// `ws autobahn-client` against a stand-in fuzzing server.
+@Suite("Interop: the ws tool", .serialized, .timeLimit(.minutes(1)))
+struct InteropToolTests {
+    static let servers = PythonServerInteropTests.servers
+    static let clients = PythonClientInteropTests.clients
+
+    static func startTool(_ arguments: [String]) throws -> Subprocess {
+        let binary = try Peers.require(Peers.wsBinary, "the ws binary (swift build --build-tests builds it)")
+        return try Subprocess([binary] + arguments)
+    }
+
+    /// Starts `ws serve --port 0` and returns it with the port from its first line.
+    static func startServe() async throws -> (Subprocess, Int) {
+        let serve = try startTool(["serve", "--host", "127.0.0.1", "--port", "0"])
+        do {
+            let first = try await serve.nextLine()
+            let prefix = "listening on ws://127.0.0.1:"
+            guard first.hasPrefix(prefix), let port = Int(first.dropFirst(prefix.count)) else {
+                throw Subprocess.Failure(description: "unexpected first line: \(first)")
+            }
+            return (serve, port)
+        } catch {
+            serve.stop()
+            throw error
+        }
+    }
+
+    // MARK: ws connect
+
+    @Test("ws connect: lines out, messages in, close 1000 at end of input",
+          .enabled(if: Peers.available(Peers.python)), arguments: servers)
+    func connect(server: String) async throws {
+        let (peer, port) = try await Peers.startServer(server, ["--subprotocol", "chat"])
+        defer { peer.stop() }
+        let tool = try Self.startTool(["connect", "ws://127.0.0.1:\(port)/tool?x=1", "--subprotocol", "foo",
+                                       "--subprotocol", "chat", "-H", "X-Interop: ws tool",
+                                       "--origin", "http://origin.test"])
+        defer { tool.stop() }
+        let longText = String(repeating: "Grüße, 世界! ", count: 20_000)
+        // One line at a time, each answer awaited: a close at end of input must not race the
+        // server's answers (a peer stops sending once it has our close, RFC 6455 §5.5.1).
+        let exchanges: [(String, String)] = [
+            ("héllo wörld ✓ 世界 🎉", "héllo wörld ✓ 世界 🎉"),
+            ("!fragments binary 01|0203|ff", "[binary 4 bytes] 01 02 03 ff"),
+            ("!fragments text a|€|c", "a€c"),
+            ("!ping yo", "pong yo"),
+            ("!pattern text 3 é", "ééé"),
+            ("!pattern binary 70000", "[binary 70000 bytes] " + Hex.string(Pattern.bytes(70000))),
+            (longText, longText),
+        ]
+        for (line, answer) in exchanges {
+            tool.sendInput(line + "\n")
+            let got = try await tool.nextLine()
+            #expect(got == answer, "answer to \(line.prefix(40))")
+        }
+        tool.closeInput()
+        #expect(await tool.waitForExit() == 0)
+        #expect(tool.errorOutput == "ws: subprotocol chat\n")
+        #expect(tool.remainingOutput == "")
+        let report = try PeerReport.decode(try await peer.nextLine())
+        #expect(report.path == "/tool?x=1")
+        #expect(report.subprotocol == "chat")
+        #expect(report.headers?["origin"] == "http://origin.test")
+        #expect(report.headers?["x-interop"] == "ws tool")
+        #expect(report.received == exchanges.map { PeerReport.Received.text($0.0) })
+        #expect(report.close_code == 1000)
+    }
+
+    @Test("ws connect: the server closes with 4002 \"srv\"", .enabled(if: Peers.available(Peers.python)), arguments: servers)
+    func connectServerCloses(server: String) async throws {
+        let (peer, port) = try await Peers.startServer(server)
+        defer { peer.stop() }
+        let tool = try Self.startTool(["connect", "ws://127.0.0.1:\(port)/"])
+        defer { tool.stop() }
+        tool.sendInput("first\n")
+        #expect(try await tool.nextLine() == "first")
+        tool.sendInput("!close 4002 srv\n")
+        #expect(await tool.waitForExit() == 0)
+        #expect(tool.errorOutput == "ws: closed by peer: 4002 srv\n")
+        let report = try PeerReport.decode(try await peer.nextLine())
+        #expect(report.close_code == 4002)
+    }
+
+    @Test("ws connect: a refused handshake prints the status and reason", .enabled(if: Peers.available(Peers.python)))
+    func connectRefused() async throws {
+        let (peer, port) = try await Peers.startServer("websockets_server.py", ["--reject-status", "403"])
+        defer { peer.stop() }
+        let tool = try Self.startTool(["connect", "ws://127.0.0.1:\(port)/"])
+        defer { tool.stop() }
+        tool.closeInput()
+        #expect(await tool.waitForExit() == 1)
+        #expect(tool.errorOutput == "ws: handshake failed: 403 Forbidden\n")
+    }
+
+    @Test("ws connect: nobody listening, and usage errors", .enabled(if: Peers.available(Peers.wsBinary)))
+    func connectFailures() async throws {
+        let refused = try Self.startTool(["connect", "ws://127.0.0.1:1/"])
+        defer { refused.stop() }
+        #expect(await refused.waitForExit() == 1)
+        #expect(refused.errorOutput == "ws: connection refused\n")
+
+        let usage = try Self.startTool(["connect"])
+        defer { usage.stop() }
+        #expect(await usage.waitForExit() == 2)
+        #expect(usage.errorOutput == "ws: connect: missing URL\nTry 'ws --help'.\n")
+    }
+
+    @Test("ws --help and usage errors", .enabled(if: Peers.available(Peers.wsBinary)),
+          arguments: [
+            (["--help"], 0, ""), (["serve", "--help"], 0, ""),
+            (["serve", "--port", "70000"], 2, "ws: --port: '70000' is not a port number (0-65535)\nTry 'ws --help'.\n"),
+            (["serve", "--bogus"], 2, "ws: serve: unknown option '--bogus'\nTry 'ws --help'.\n"),
+            (["connect", "ws://x/", "-H", "novalue"], 2, "ws: connect: header 'novalue' is not 'Name: value'\nTry 'ws --help'.\n"),
+            (["autobahn-client"], 2, "ws: autobahn-client: missing --url\nTry 'ws --help'.\n"),
+            (["frobnicate"], 2, "ws: unknown command 'frobnicate'\nTry 'ws --help'.\n"),
+          ] as [([String], Int32, String)])
+    func usage(arguments: [String], status: Int32, error: String) async throws {
+        let tool = try Self.startTool(arguments)
+        defer { tool.stop() }
+        #expect(await tool.waitForExit() == status)
+        #expect(tool.errorOutput == error)
+        if status == 0 {
+            #expect(tool.remainingOutput.hasPrefix("ws — a WebSocket client, server and test tool (RFC 6455)\n"))
+            #expect(tool.remainingOutput.contains("ws autobahn-client --url ws://HOST:PORT --agent NAME"))
+        }
+    }
+
+    // MARK: ws serve
+
+    @Test("ws serve /echo: Python clients get every message back exactly",
+          .enabled(if: Peers.available(Peers.python)), arguments: clients)
+    func serveEcho(client: String) async throws {
+        let (serve, port) = try await Self.startServe()
+        defer { serve.stop() }
+        let script = """
+        [{"send":"text","data":"héllo wörld ✓ 世界 🎉"},{"expect":1},
+         {"send":"binary","pattern":1048576},{"expect":1},
+         {"fragments":"text","parts":["frag","ment","ed €"]},{"expect":1},
+         {"fragments":"binary","parts":["01","0203"]},{"expect":1},
+         {"ping":"are you there?"},
+         {"close":4001,"reason":"bye"}]
+        """
+        let report = try await PythonClientInteropTests.run(client, script, port: port, path: "/echo")
+        #expect(report.received == [.text("héllo wörld ✓ 世界 🎉"), .binary(Pattern.bytes(1 << 20)),
+                                    .text("fragmented €"), .binary([1, 2, 3])])
+        #expect(report.pongs == ["are you there?"])
+        #expect(report.close_code == 4001)
+    }
+
+    @Test("ws serve /chat: a message reaches every peer", .enabled(if: Peers.available(Peers.python)))
+    func serveChat() async throws {
+        let (serve, port) = try await Self.startServe()
+        defer { serve.stop() }
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.group = Peers.loops
+        let listener = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/chat", configuration: configuration)
+        try await serve.waitForError(containing: " /chat")
+        let report = try await PythonClientInteropTests.run(
+            "websockets_client.py", #"[{"send":"text","data":"hi all ✓"},{"expect":1},{"close":1000}]"#,
+            port: port, path: "/chat")
+        #expect(report.received == [.text("hi all ✓")])
+        var events = listener.makeAsyncIterator()
+        #expect(await events.next() == .text("hi all ✓"))
+        try await listener.close()
+        while await events.next() != nil {}
+    }
+
+    @Test("ws serve: unknown WebSocket path is refused with 404", .enabled(if: Peers.available(Peers.python)))
+    func serveUnknownPath() async throws {
+        let (serve, port) = try await Self.startServe()
+        defer { serve.stop() }
+        let peer = try Peers.startPython("websockets_client.py", ["ws://127.0.0.1:\(port)/nope", "[]"])
+        defer { peer.stop() }
+        let report = try PeerReport.decode(try await peer.nextLine())
+        #expect(report.error == "status 404")
+    }
+
+    @Test("ws serve: SIGTERM and SIGINT close every peer with 1001, then exit 0",
+          .enabled(if: Peers.available(Peers.python)), arguments: [SIGTERM, SIGINT])
+    func serveShutsDownGracefully(signal: Int32) async throws {
+        let (serve, port) = try await Self.startServe()
+        defer { serve.stop() }
+        let peers = try Self.clients.map { client in
+            try Peers.startPython(client, ["ws://127.0.0.1:\(port)/echo", #"[{"wait_close":true}]"#])
+        }
+        defer { peers.forEach { $0.stop() } }
+        try await serve.waitForError(containing: "ws: open", count: peers.count)
+        serve.sendSignal(signal)
+        for peer in peers {
+            let report = try PeerReport.decode(try await peer.nextLine())
+            #expect(report.close_code == 1001, "\(report.peer ?? "?")")
+        }
+        #expect(await serve.waitForExit() == 0)
+    }
+
+    // MARK: ws autobahn-client
+
+    @Test("ws autobahn-client passes every case of a stand-in fuzzing server",
+          .enabled(if: Peers.available(Peers.python)))
+    func autobahnClient() async throws {
+        let (fuzzer, port) = try await Peers.startServer("fake_fuzzingserver.py")
+        defer { fuzzer.stop() }
+        let tool = try Self.startTool(["autobahn-client", "--url", "ws://127.0.0.1:\(port)", "--agent", "swift ws"])
+        defer { tool.stop() }
+        #expect(await tool.waitForExit() == 0)
+        #expect(tool.remainingOutput == """
+            3 cases
+            case 1/3: closed 1000
+            case 2/3: closed 1000
+            case 3/3: closed 1000
+            reports updated for agent swift ws
+
+            """)
+        struct FuzzerReport: Decodable, Equatable { var agent: String; var agents: [String]; var results: [String: String] }
+        let report = try JSONDecoder().decode(FuzzerReport.self, from: Data(try await fuzzer.nextLine().utf8))
+        #expect(report == FuzzerReport(agent: "swift ws", agents: ["swift ws"],
+                                       results: ["1": "OK", "2": "OK", "3": "OK"]))
+    }
+}

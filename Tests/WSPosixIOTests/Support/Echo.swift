@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+import WSPosixIO
+import WSProtocol
+
+/// Helpers shared by the loopback tests.
+enum Echo {
+    /// A server that echoes every data message back, on 127.0.0.1 (or `host`) port 0.
+    static func server(host: String = "127.0.0.1", configuration: WebSocketServer.Configuration = .init(),
+                       onUpgrade: WebSocketServer.UpgradeHandler? = nil) async throws -> WebSocketServer {
+        try await WebSocketServer.bind(host: host, port: 0, configuration: configuration, onUpgrade: onUpgrade) { ws in
+            for await event in ws {
+                switch event {
+                case .text(let t): try? await ws.send(text: t)
+                case .binary(let b): try? await ws.send(binary: b)
+                default: break
+                }
+            }
+        }
+    }
+
+    /// The next event that is not a ping or pong.
+    static func nextData(_ iterator: inout WebSocket.AsyncIterator) async -> WebSocketEvent? {
+        while let e = await iterator.next() {
+            switch e {
+            case .ping, .pong: continue
+            default: return e
+            }
+        }
+        return nil
+    }
+
+    /// Collects events until `.closed` (inclusive).
+    static func drain(_ iterator: inout WebSocket.AsyncIterator) async -> [WebSocketEvent] {
+        var all: [WebSocketEvent] = []
+        while let e = await iterator.next() { all.append(e) }
+        return all
+    }
+
+    /// Deterministic bytes (SplitMix64) for payloads.
+    static func bytes(count: Int, seed: UInt64) -> [UInt8] {
+        var state = seed
+        var out = [UInt8](repeating: 0, count: count)
+        var i = 0
+        while i < count {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            for k in 0..<8 where i + k < count { out[i + k] = UInt8(truncatingIfNeeded: z >> (8 * UInt64(k))) }
+            i += 8
+        }
+        return out
+    }
+
+    /// ASCII text of `count` bytes.
+    static func text(count: Int) -> String {
+        String(decoding: (0..<count).map { UInt8(0x61 + $0 % 26) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Writes the handcrafted seed inputs under FuzzTesting/Corpora/<target>/ (run from anywhere)."""
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEY = bytes([0x37, 0xFA, 0x21, 0x3D])  # the masking key of RFC 6455 §5.7
+
+
+def mask(payload, key=KEY):
+    return bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def frame(opcode, payload, fin=True, rsv=0, masked=False):
+    b0 = (0x80 if fin else 0) | rsv | opcode
+    n = len(payload)
+    if n < 126:
+        head = bytes([b0, (0x80 if masked else 0) | n])
+    elif n < 65536:
+        head = bytes([b0, (0x80 if masked else 0) | 126, n >> 8, n & 0xFF])
+    else:
+        head = bytes([b0, (0x80 if masked else 0) | 127]) + n.to_bytes(8, "big")
+    return head + (KEY + mask(payload) if masked else payload)
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def connection_seeds(target, masked):
+    f = lambda *a, **k: frame(*a, masked=masked, **k)
+    # RFC 6455 §5.7 examples (masked for the server target).
+    write(target, "single-text", b"\x00\x03" + f(1, b"Hello"))
+    write(target, "fragmented-text", b"\x00\x02" + f(1, b"Hel", fin=False) + f(0, b"lo"))
+    write(target, "ping-pong", b"\x00\x05" + f(9, b"Hello") + f(10, b"Hello"))
+    write(target, "binary-256", b"\x00\x06" + f(2, bytes(range(256))))
+    write(target, "close-1000", b"\x00\x01" + f(1, b"bye") + f(8, b"\x03\xe8done"))
+    write(target, "interleaved-ping", b"\x01\x04" + f(1, b"ab", fin=False) + f(9, b"") + f(0, "é".encode()))
+    write(target, "small-limits", b"\x02\x07\x05\x03" + f(2, b"12345678"))
+    write(target, "fragment-size", b"\x04\x07\x03" + f(1, b"abc"))
+    # Run-length extension on RSV1: (3, 'a') → "aaa".
+    write(target, "extension", b"\x08\x02" + f(1, b"\x03a", rsv=0x40) + f(2, b"\x02\x00", rsv=0x40))
+    # Command mode: receive a text frame, send text, ping, advance time, close, receive close, EOF.
+    recv = f(1, b"hi")
+    close = f(8, b"\x03\xe8")
+    cmds = bytes([0, len(recv)]) + recv + bytes([8, 2]) + b"yo" + bytes([3, 1, 0x41]) + bytes([6, 40]) \
+        + bytes([5, 0x03, 0xE8, 2]) + bytes([0, len(close)]) + close + bytes([7])
+    write(target, "commands", b"\x90\x03" + cmds)
+
+
+connection_seeds("FuzzServerConnection", masked=True)
+connection_seeds("FuzzClientConnection", masked=False)
+
+REQUEST = (b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n"
+           b"Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n"
+           b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+RESPONSE = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n")
+write("FuzzHTTPHead", "request", b"\x00\x03" + REQUEST + b"\x81\x00")
+write("FuzzHTTPHead", "response", b"\x01\x00" + RESPONSE)
+write("FuzzHTTPHead", "response-404", b"\x01\x05HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!")
+write("FuzzHTTPHead", "request-small-limits", b"\x02\x01\x20\x03\x40GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+
+write("FuzzServerHandshake", "upgrade", b"\x03\x02" + REQUEST + frame(1, b"Hello", masked=True))
+write("FuzzServerHandshake", "upgrade-deflate-prefs", b"\x0b\x04\xc5" + REQUEST)
+write("FuzzServerHandshake", "plain-get", b"\x00\x00GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+write("FuzzServerHandshake", "bad-version", b"\x00\x01" + REQUEST.replace(b"Version: 13", b"Version: 8"))
+
+ACCEPTED = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: {accept}\r\n")
+write("FuzzClientHandshake", "connected", b"\x00\x02" + ACCEPTED + b"\r\n" + frame(1, b"Hello"))
+write("FuzzClientHandshake", "subprotocol", b"\x01\x03" + ACCEPTED + b"Sec-WebSocket-Protocol: chat\r\n\r\n")
+write("FuzzClientHandshake", "deflate", b"\x02\x04\x00" + ACCEPTED
+      + b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n" + frame(1, b"\x02a", rsv=0x40))
+write("FuzzClientHandshake", "refused", b"\x04\x01HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nforbidden")
+write("FuzzClientHandshake", "url", b"\x80\x00ws://example.com:8080/chat?room=1")
+write("FuzzClientHandshake", "url-ipv6", b"\x80\x00wss://[::1]/")
+
+write("FuzzExtensionHeader", "deflate-offers", b"\x00permessage-deflate; client_max_window_bits, permessage-deflate")
+write("FuzzExtensionHeader", "deflate-params", b"\x5dpermessage-deflate; server_no_context_takeover; "
+      b"client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=\"12\"")
+write("FuzzExtensionHeader", "several-fields", b"\x00x-foo; a=1\x00 , permessage-deflate ;client_max_window_bits=15")
+
+write("FuzzUTF8", "ascii", b"\x03Hello, world! plain ASCII text of some length")
+write("FuzzUTF8", "multibyte", b"\x05" + "κόσμε €𝄞 \u00e9\u0800\uffff\U0010ffff".encode())
+write("FuzzUTF8", "invalid", b"\x00" + b"ab\xed\xa0\x80cd\xf4\x90\x80\x80\xc0\xaf")
+write("FuzzUTF8", "truncated", b"\x01" + "𝄞".encode()[:3])
+
+# Linked pair: commands (0/1 client sends binary/text, 2/3 server sends, 4 ping, 5/6 close).
+write("FuzzLinkedPair", "messages-then-close", b"\x00\x03" + b"\x00\x05hello" + b"\x01\x03h\xc3\xa9" + b"\x02\x02ok"
+      + b"\x04\x03abc" + b"\x05\x00\x02by")
+write("FuzzLinkedPair", "fragmented-extension", b"\x0f\x05\x03\x04" + b"\x01\x0caaaabbbbcccc" + b"\x03\x07\xe2\x82\xacxyzw"
+      + b"\x06\x04\x00")
+write("FuzzLinkedPair", "streaming", b"\x18\x01" + b"\x00\x20" + bytes(range(32)) + b"\x03\x03abc")

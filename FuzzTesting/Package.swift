@@ -1,0 +1,24 @@
+// swift-tools-version: 6.2
+// SPDX-License-Identifier: Apache-2.0
+import PackageDescription
+
+// libFuzzer entry points for the parsers and state machines of WSProtocol (see README.md).
+// Each target is an executable whose only entry is `LLVMFuzzerTestOneInput`; libFuzzer supplies
+// `main`. Build with Scripts/fuzz (or the command in README.md): a plain `swift build` of this
+// package links but has no `main`.
+let targetNames = [
+    "FuzzServerConnection", "FuzzClientConnection", "FuzzHTTPHead", "FuzzServerHandshake",
+    "FuzzClientHandshake", "FuzzExtensionHeader", "FuzzUTF8", "FuzzLinkedPair",
+]
+
+let core: Target.Dependency = .product(name: "WSProtocol", package: "swift-websocket-sansio")
+
+let package = Package(
+    name: "FuzzTesting",
+    dependencies: [.package(name: "swift-websocket-sansio", path: "..")],
+    targets: [
+        // Shared harness: byte reader, chunking, the Connection script runner and its oracles.
+        .target(name: "FuzzSupport", dependencies: [core]),
+    ] + targetNames.map { .executableTarget(name: $0, dependencies: ["FuzzSupport", core]) },
+    swiftLanguageModes: [.v6]
+)

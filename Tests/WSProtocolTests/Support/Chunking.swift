@@ -9,7 +9,9 @@ struct Transcript: Hashable, CustomStringConvertible {
     var written: [UInt8] = []
     var transport: [Connection.Output] = []
 
-    init() {}
+    init(events: [Event] = [], written: [UInt8] = [], transport: [Connection.Output] = []) {
+        self.events = events; self.written = written; self.transport = transport
+    }
     init(_ outputs: [Connection.Output]) { append(outputs) }
 
     mutating func append(_ outputs: [Connection.Output]) {
@@ -23,7 +25,17 @@ struct Transcript: Hashable, CustomStringConvertible {
     }
 
     var description: String {
-        "Transcript(events: \(events), written: \(written.count) bytes \(written.prefix(32).map { String($0, radix: 16) }), transport: \(transport))"
+        let hex = written.prefix(48).map { String($0, radix: 16) }.joined(separator: " ")
+        return "Transcript(events: \(events.map { Self.short($0) }), written \(written.count) bytes: [\(hex)\(written.count > 48 ? " ..." : "")], transport: \(transport))"
+    }
+
+    /// An event with long payloads shortened, for readable failure messages.
+    static func short(_ event: Event) -> String {
+        switch event {
+        case .message(.text(let s)) where s.utf8.count > 40: return "text(\(s.utf8.count) bytes)"
+        case .message(.binary(let b)) where b.count > 40: return "binary(\(b.count) bytes)"
+        default: return "\(event)"
+        }
     }
 }
 

@@ -2,42 +2,8 @@
 import Testing
 import WSProtocol
 
-/// What a connection did in reply to its input: the events in order, every byte written in
-/// order, and the transport actions in order. It does not depend on how the input was cut
-/// (how writes group into `.write` outputs does, what is written does not).
-struct Outcome: Hashable, CustomStringConvertible {
-    var events: [Event] = []
-    var written: [UInt8] = []
-    var transport: [Connection.Output] = []
-
-    init(events: [Event] = [], written: [UInt8] = [], transport: [Connection.Output] = []) {
-        self.events = events; self.written = written; self.transport = transport
-    }
-
-    mutating func append(_ outputs: [Connection.Output]) {
-        for output in outputs {
-            switch output {
-            case .write(let bytes): written += bytes
-            case .deliver(let event): events.append(event)
-            case .shutdownWrite, .closeTransport: transport.append(output)
-            }
-        }
-    }
-
-    var description: String {
-        let hex = written.prefix(48).map { String($0, radix: 16) }.joined(separator: " ")
-        return "Outcome(events: \(events.map { Self.short($0) }), written \(written.count) bytes: [\(hex)\(written.count > 48 ? " ..." : "")], transport: \(transport))"
-    }
-
-    /// An event with long payloads shortened, for readable failure messages.
-    static func short(_ event: Event) -> String {
-        switch event {
-        case .message(.text(let s)) where s.utf8.count > 40: return "text(\(s.utf8.count) bytes)"
-        case .message(.binary(let b)) where b.count > 40: return "binary(\(b.count) bytes)"
-        default: return "\(event)"
-        }
-    }
-}
+/// What a connection did in reply to its input (the conformance tables' name for ``Transcript``).
+typealias Outcome = Transcript
 
 /// How the peer's bytes are cut before they reach `receive` (the Autobahn client's chopping).
 enum Delivery: Hashable, Sendable, CustomStringConvertible {

@@ -11,13 +11,18 @@ extension Channel {
 
     /// Queues a data message and writes it at once when nothing else is queued (no hop to the
     /// loop); suspends while more than the high-water mark is unwritten.
-    func send(_ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) async throws(WebSocketError) {
+    ///
+    /// `payload` (with its `kind`, `nil` for the connection's default) is the message's payload
+    /// when it is one byte array: a large one may then go to the socket as it is (see
+    /// ``queuePayload(_:kind:now:_:)``); otherwise `encode` appends the frames.
+    func send(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
+              _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) async throws(WebSocketError) {
         let now = MonotonicClock.now()
         var w = ChannelWakeups()
         let outcome = state.withLock { st -> SendOutcome in
             guard st.phase == .open, st.socket != nil, st.connection != nil else { return .failed(.closed) }
             do throws(UsageError) {
-                try encode(&st.connection!, now, &st.outbound)
+                if try !queuePayload(payload, kind: kind, now: now, &st) { try encode(&st.connection!, now, &st.outbound) }
             } catch {
                 return .failed(error == .sendAfterClose ? .closed : .usage(error))
             }
@@ -34,13 +39,14 @@ extension Channel {
     }
 
     /// Queues a data message without waiting (for event handlers on the loop thread).
-    func sendNow(_ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) {
+    func sendNow(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
+                 _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) {
         let now = loop.inEventLoop ? loop.now : MonotonicClock.now()
         var w = ChannelWakeups()
         let failure = state.withLock { st -> WebSocketError? in
             guard st.phase == .open, st.socket != nil, st.connection != nil else { return .closed }
             do throws(UsageError) {
-                try encode(&st.connection!, now, &st.outbound)
+                if try !queuePayload(payload, kind: kind, now: now, &st) { try encode(&st.connection!, now, &st.outbound) }
             } catch {
                 return error == .sendAfterClose ? .closed : .usage(error)
             }
@@ -50,6 +56,30 @@ extension Channel {
         }
         wake(w)
         if let failure { throw failure }
+    }
+
+    /// Payloads at least this big go to the socket as they are, not copied into the outbound buffer.
+    static let payloadSegmentThreshold = 16 << 10
+
+    /// Server on plain TCP: queues a large payload by reference, after its frame header (one
+    /// unmasked frame, RFC 6455 §5.2; the core checks the state and whether extensions or
+    /// fragmentation need the whole encoding). Returns `false` when the caller must encode it.
+    private func queuePayload(_ payload: [UInt8]?, kind: Message.Kind?, now: Instant,
+                              _ st: inout ChannelState) throws(UsageError) -> Bool {
+        guard let payload, payload.count >= Self.payloadSegmentThreshold, role == .server,
+              st.transport == nil, !st.writeShutDown else { return false }
+        let kind = kind ?? st.connection!.defaultMessageKind
+        let result = payload.withUnsafeBytes { raw -> Result<Bool, UsageError> in
+            do throws(UsageError) {
+                return .success(try st.connection!.sendHeader(for: raw, kind: kind, now: now, into: &st.outbound))
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard try result.get() else { return false }
+        st.segments.append(OutboundSegment(at: st.outbound.count, bytes: payload))
+        st.segmentBytes += payload.count
+        return true
     }
 
     /// Suspends until the unwritten bytes fall to the low-water mark or the socket closes.

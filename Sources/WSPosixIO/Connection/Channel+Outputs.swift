@@ -119,14 +119,19 @@ extension Channel {
                 }
                 break
             }
-            let start = st.outboundStart
-            let end = start + min(st.pendingBytes, Self.writeChunk)
             let written: Int?
-            let result = st.outbound.withUnsafeBytes { raw -> Result<Int?, SystemError> in
-                do throws(SystemError) {
-                    return .success(try Sys.write(fd, UnsafeRawBufferPointer(rebasing: raw[start..<end])))
-                } catch {
-                    return .failure(error)
+            let result: Result<Int?, SystemError>
+            if st.segmentHead < st.segments.count {
+                result = writeGathered(fd, limit: budget, &st)
+            } else {
+                let start = st.outboundStart
+                let end = start + min(st.pendingBytes, Self.writeChunk)
+                result = st.outbound.withUnsafeBytes { raw -> Result<Int?, SystemError> in
+                    do throws(SystemError) {
+                        return .success(try Sys.write(fd, UnsafeRawBufferPointer(rebasing: raw[start..<end])))
+                    } catch {
+                        return .failure(error)
+                    }
                 }
             }
             switch result {
@@ -145,7 +150,7 @@ extension Channel {
                 }
                 break
             }
-            st.outboundStart += written
+            advance(by: written, &st)
             budget -= written
         }
         if st.pendingBytes == 0 {
@@ -154,6 +159,9 @@ extension Channel {
             if st.outbound.capacity > 4 << 10 { st.outbound = [] } else { st.outbound.removeAll(keepingCapacity: true) }
             st.outboundStart = 0
             st.plainStart = 0
+            st.segments = []
+            st.segmentHead = 0
+            st.segmentOffset = 0
             if st.wantsWrite {
                 st.wantsWrite = false
                 updateInterest(&st)
@@ -165,11 +173,70 @@ extension Channel {
         } else if st.outboundStart > (1 << 20) && st.outboundStart > st.outbound.count / 2 {
             st.outbound.removeFirst(st.outboundStart)
             st.plainStart -= st.outboundStart
+            for i in st.segmentHead..<st.segments.count { st.segments[i].at -= st.outboundStart }
             st.outboundStart = 0
         }
         if !st.sendWaiters.isEmpty && (st.pendingBytes <= flow.lowWaterMark || st.socket == nil) {
             w.senders.append(contentsOf: st.sendWaiters)
             st.sendWaiters.removeAll()
+        }
+    }
+
+    /// Writes with one gathered call: the outbound bytes before the first unwritten payload
+    /// segment, that segment (from where a partial write left it), and the outbound bytes after
+    /// it up to the next segment; at most `limit` bytes.
+    private func writeGathered(_ fd: Int32, limit: Int, _ st: inout ChannelState) -> Result<Int?, SystemError> {
+        let head = st.segments[st.segmentHead]
+        let next = st.segmentHead + 1 < st.segments.count ? st.segments[st.segmentHead + 1].at : st.outbound.count
+        let before = st.outboundStart ..< head.at
+        let after = head.at ..< next
+        let offset = st.segmentOffset
+        return st.outbound.withUnsafeBytes { out in
+            head.bytes.withUnsafeBytes { payload in
+                // Each part only after the whole of the one before it, at most `limit` bytes.
+                var left = limit
+                func take(_ part: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+                    let n = min(part.count, left)
+                    left -= n
+                    return UnsafeRawBufferPointer(rebasing: part[0..<n])
+                }
+                let first = take(UnsafeRawBufferPointer(rebasing: out[before]))
+                let second = take(UnsafeRawBufferPointer(rebasing: payload[offset...]))
+                let third = take(UnsafeRawBufferPointer(rebasing: out[after]))
+                do throws(SystemError) {
+                    return .success(try Sys.writev(fd, first, second, third))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+    }
+
+    /// Moves past `written` bytes: outbound bytes and payload segments, in their order.
+    private func advance(by written: Int, _ st: inout ChannelState) {
+        var n = written
+        while n > 0 {
+            if st.segmentHead < st.segments.count && st.outboundStart == st.segments[st.segmentHead].at {
+                let size = st.segments[st.segmentHead].bytes.count
+                let k = min(n, size - st.segmentOffset)
+                st.segmentOffset += k
+                st.segmentBytes -= k
+                n -= k
+                if st.segmentOffset == size {
+                    st.segments[st.segmentHead].bytes = []  // the application's array is released
+                    st.segmentHead += 1
+                    st.segmentOffset = 0
+                }
+            } else {
+                let end = st.segmentHead < st.segments.count ? st.segments[st.segmentHead].at : st.outbound.count
+                let k = min(n, end - st.outboundStart)
+                st.outboundStart += k
+                n -= k
+            }
+        }
+        if st.segmentHead == st.segments.count && st.segmentHead > 0 {
+            st.segments.removeAll(keepingCapacity: true)
+            st.segmentHead = 0
         }
     }
 

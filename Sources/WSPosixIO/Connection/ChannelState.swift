@@ -63,7 +63,15 @@ struct ChannelState: ~Copyable {
     // Outbound bytes: written from `outboundStart`; one write for everything queued.
     var outbound: [UInt8] = []
     var outboundStart = 0
-    var pendingBytes: Int { outbound.count - outboundStart }
+    /// Large server payloads queued as they are (no copy into `outbound`), each written right
+    /// after `outbound[..<at]`: `segments[segmentHead...]` are unwritten, the head one from
+    /// `segmentOffset`. Plain TCP only (a transport wraps everything in `outbound`).
+    var segments: [OutboundSegment] = []
+    var segmentHead = 0
+    var segmentOffset = 0
+    /// Unwritten bytes in `segments`.
+    var segmentBytes = 0
+    var pendingBytes: Int { outbound.count - outboundStart + segmentBytes }
     /// With a ``Transport``: `outbound[outboundStart..<plainStart]` is wrapped (ready to write),
     /// `outbound[plainStart...]` is plaintext still to wrap.
     var plainStart = 0
@@ -74,6 +82,10 @@ struct ChannelState: ~Copyable {
         outbound = []
         outboundStart = 0
         plainStart = 0
+        segments = []
+        segmentHead = 0
+        segmentOffset = 0
+        segmentBytes = 0
     }
 
     // Poller interest as registered, and why reading may be off.
@@ -124,6 +136,12 @@ struct ChannelState: ~Copyable {
         self.socket = .some(socket)
         self.phase = phase
     }
+}
+
+/// A payload queued by reference: it goes to the socket after `outbound[..<at]`.
+struct OutboundSegment {
+    var at: Int
+    var bytes: [UInt8]
 }
 
 /// Continuations and follow-up work collected under the lock and run after it is released.

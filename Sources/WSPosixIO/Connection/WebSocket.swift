@@ -45,7 +45,7 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     /// Sends a binary message.
     public func send(binary: [UInt8]) async throws(WebSocketError) {
-        try await channel.send { (c, now, out) throws(UsageError) in
+        try await channel.send(payload: binary, kind: .binary) { (c, now, out) throws(UsageError) in
             try Self.withBytes(binary) { (raw) throws(UsageError) in try c.send(raw, kind: .binary, now: now, into: &out) }
         }
     }
@@ -55,7 +55,7 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// - Throws: ``WebSocketError/usage(_:)`` with `UsageError.invalidUTF8` when the default
     ///   is text and `bytes` is not UTF-8.
     public func send(_ bytes: [UInt8]) async throws(WebSocketError) {
-        try await channel.send { (c, now, out) throws(UsageError) in
+        try await channel.send(payload: bytes) { (c, now, out) throws(UsageError) in
             let kind = c.defaultMessageKind
             try Self.withBytes(bytes) { (raw) throws(UsageError) in try c.send(raw, kind: kind, now: now, into: &out) }
         }
@@ -70,7 +70,9 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     /// Sends a message.
     public func send(_ message: Message) async throws(WebSocketError) {
-        try await channel.send { (c, now, out) throws(UsageError) in try c.send(message, now: now, into: &out) }
+        try await channel.send(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
+            try c.send(message, now: now, into: &out)
+        }
     }
 
     /// Queues a text message without suspending, ignoring the high-water mark (check
@@ -82,14 +84,16 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     /// Queues a binary message without suspending (see ``enqueue(text:)``).
     public func enqueue(binary: [UInt8]) throws(WebSocketError) {
-        try channel.sendNow { (c, now, out) throws(UsageError) in
+        try channel.sendNow(payload: binary, kind: .binary) { (c, now, out) throws(UsageError) in
             try Self.withBytes(binary) { (raw) throws(UsageError) in try c.send(raw, kind: .binary, now: now, into: &out) }
         }
     }
 
     /// Queues a message without suspending (see ``enqueue(text:)``).
     public func enqueue(_ message: Message) throws(WebSocketError) {
-        try channel.sendNow { (c, now, out) throws(UsageError) in try c.send(message, now: now, into: &out) }
+        try channel.sendNow(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
+            try c.send(message, now: now, into: &out)
+        }
     }
 
     /// Sends a ping with up to 125 bytes of payload (RFC 6455 §5.5.2); the pong arrives as an event.
@@ -177,4 +181,12 @@ public final class WebSocket: AsyncSequence, Sendable {
     public var closeInfo: CloseInfo? { channel.state.withLock { $0.socket == nil ? $0.closeInfo : nil } }
     /// Whether the socket is closed.
     public var isClosed: Bool { channel.state.withLock { $0.socket == nil } }
+}
+
+private extension Message {
+    /// The payload of a binary message (`nil` for text).
+    var binaryPayload: [UInt8]? {
+        if case .binary(let bytes) = self { return bytes }
+        return nil
+    }
 }

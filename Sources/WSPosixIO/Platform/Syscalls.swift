@@ -145,6 +145,31 @@ enum Sys {
         #endif
     }
 
+    /// Writes up to three buffers in order with one gathered call (as `writev`; empty ones are
+    /// skipped) without raising SIGPIPE: the count written (it may end inside any buffer), or
+    /// `nil` when the socket buffer is full.
+    static func writev(_ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
+                       _ c: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
+        var vectors = (iovec(), iovec(), iovec())
+        var count = 0
+        return try withUnsafeMutableBytes(of: &vectors) { raw throws(SystemError) -> Int? in
+            let iov = raw.bindMemory(to: iovec.self)
+            for part in [a, b, c] where part.count > 0 {
+                iov[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: part.baseAddress), iov_len: part.count)
+                count += 1
+            }
+            var message = msghdr()
+            message.msg_iov = iov.baseAddress
+            #if canImport(Darwin)
+            message.msg_iovlen = Int32(count)
+            return try retrying("sendmsg") { sysSendmsg(fd, &message, 0) }
+            #else
+            message.msg_iovlen = count
+            return try retrying("sendmsg") { sysSendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
+            #endif
+        }
+    }
+
     static func shutdownWrite(_ fd: Int32) {
         _ = sysShutdown(fd, Int32(SHUT_WR))
     }
@@ -468,6 +493,7 @@ extension Sys {
 @inline(__always) private func sysRead(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { read(fd, p, n) }
 @inline(__always) private func sysWrite(_ fd: Int32, _ p: UnsafeRawPointer?, _ n: Int) -> Int { write(fd, p, n) }
 @inline(__always) private func sysSend(_ fd: Int32, _ p: UnsafeRawPointer?, _ n: Int, _ flags: Int32) -> Int { send(fd, p, n, flags) }
+@inline(__always) private func sysSendmsg(_ fd: Int32, _ m: UnsafePointer<msghdr>, _ flags: Int32) -> Int { sendmsg(fd, m, flags) }
 @inline(__always) private func sysShutdown(_ fd: Int32, _ how: Int32) -> Int32 { shutdown(fd, how) }
 @inline(__always) private func sysClose(_ fd: Int32) -> Int32 { close(fd) }
 #if canImport(Darwin)

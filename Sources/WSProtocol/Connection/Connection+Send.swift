@@ -38,3 +38,25 @@ extension Connection {
         }
     }
 }
+
+extension Connection {
+    /// Hot path for a large server payload the driver writes itself (no copy into the outbound
+    /// buffer): when the message goes out as one unmasked frame that no extension transforms
+    /// (a server, RFC 6455 §5.1; no extension; no fragmentation, §5.4), appends only that
+    /// frame's header to `outbound` and returns `true`; the caller must write exactly `payload`
+    /// right after it, before anything else appended later. Returns `false` (nothing appended)
+    /// when the message needs the whole encoding (``send(_:kind:now:into:)``).
+    /// - Throws: ``UsageError/sendAfterClose``; ``UsageError/invalidUTF8`` for text that is not UTF-8.
+    public mutating func sendHeader(for payload: UnsafeRawBufferPointer, kind: Message.Kind, now: Instant,
+                                    into outbound: inout [UInt8]) throws(UsageError) -> Bool {
+        guard canSend else { throw .sendAfterClose }
+        guard role == .server, extensions.isEmpty else { return false }
+        if let size = configuration.fragmentSize, size > 0, payload.count > size { return false }
+        if kind == .text {
+            var validator = UTF8Validator()
+            guard validator.validate(payload), validator.isComplete else { throw .invalidUTF8 }
+        }
+        FrameHeader(opcode: kind == .text ? .text : .binary, payloadLength: UInt64(payload.count)).write(to: &outbound)
+        return true
+    }
+}

@@ -154,10 +154,12 @@ enum Sys {
         var count = 0
         return try withUnsafeMutableBytes(of: &vectors) { raw throws(SystemError) -> Int? in
             let iov = raw.bindMemory(to: iovec.self)
-            for part in [a, b, c] where part.count > 0 {
+            func add(_ part: UnsafeRawBufferPointer) {
+                guard part.count > 0 else { return }
                 iov[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: part.baseAddress), iov_len: part.count)
                 count += 1
             }
+            add(a); add(b); add(c)
             var message = msghdr()
             message.msg_iov = iov.baseAddress
             #if canImport(Darwin)

@@ -100,8 +100,8 @@ final class Channel: LoopHandler, @unchecked Sendable {
         wake(w)
     }
 
-    /// Reads (and processes) at most ``readsPerWakeup`` buffers per readiness event, so one
-    /// busy peer cannot keep its loop from other connections' reads, timers and handshakes.
+    /// Reads (and processes) at most ``readsPerWakeup`` buffers (1 MiB) per readiness event, so
+    /// one busy peer cannot keep its loop from other connections' reads, timers and handshakes.
     static let readsPerWakeup = 4
 
     /// Reads what the socket holds, within the budget. Returns `true` when the budget ran out

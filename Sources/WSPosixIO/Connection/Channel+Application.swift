@@ -120,7 +120,7 @@ extension Channel {
     /// Asks the loop to move its timer earlier when the core's next deadline now comes first.
     private func nudgeTimer(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         if st.transportError != nil { w.needsLoop = true; return }
-        guard let d = st.connection?.nextDeadline else { return }
+        guard let d = st.connectionDeadline else { return }
         if st.timerHint.map({ d < $0 }) ?? true {
             st.timerHint = d
             w.needsLoop = true

@@ -283,7 +283,7 @@ extension Channel {
     /// Ends an open connection without a close handshake: the core reports 1006 (or its own
     /// reason), the socket closes. Loop thread.
     func abortConnection(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        if st.phase == .open, st.connection?.isClosed == false {
+        if st.phase == .open, st.connectionIsClosed == false {
             perform(st.connection!.receiveEndOfStream(now: loop.now), &st, &w)
         }
         st.resetOutbound()
@@ -300,7 +300,7 @@ extension Channel {
         st.dropHandshakes()
         st.phaseDeadline = nil
         st.resetOutbound()
-        if wasOpen && st.connection?.isClosed == false {
+        if wasOpen && st.connectionIsClosed == false {
             perform(st.connection!.receiveEndOfStream(now: loop.now), &st, &w)
         }
         if !st.closedEventQueued {

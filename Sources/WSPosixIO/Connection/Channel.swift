@@ -78,7 +78,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
             case .httpResponse:
                 if let d = st.phaseDeadline, now >= d { closeSocket(&st, &w) }
             case .open:
-                if let d = st.connection?.nextDeadline, now >= d {
+                if let d = st.connectionDeadline, now >= d {
                     loop.outputs.removeAll(keepingCapacity: true)
                     loop.outputs.append(contentsOf: st.connection!.handleTimeout(now: now))
                     perform(loop.outputs, &st, &w)
@@ -204,7 +204,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
         if st.socket != nil && st.transportError != nil && st.phase == .open {
             abortConnection(&st, &w)
         }
-        if st.socket != nil && (st.closeAfterFlush || st.connection?.isClosed == true) {
+        if st.socket != nil && (st.closeAfterFlush || st.connectionIsClosed == true) {
             if st.pendingBytes == 0 {
                 closeSocket(&st, &w)
             } else if st.phaseDeadline == nil {
@@ -217,10 +217,16 @@ final class Channel: LoopHandler, @unchecked Sendable {
     }
 
     private func reschedule(_ st: inout ChannelState) {
+        // Per phase, and without an array or a copy of a machine: this runs after every read.
         var deadline = st.phaseDeadline
-        for d in [st.clientHandshake?.nextDeadline, st.serverHandshake?.nextDeadline, st.connection?.nextDeadline] {
-            if let d, deadline.map({ d < $0 }) ?? true { deadline = d }
+        let machine: Instant?
+        switch st.phase {
+        case .open: machine = st.connectionDeadline
+        case .clientHandshake: machine = st.clientHandshake?.nextDeadline
+        case .serverHandshake: machine = st.serverHandshake?.nextDeadline
+        case .connecting, .awaitingDecision, .httpResponse, .closed: machine = nil
         }
+        if let m = machine, deadline.map({ m < $0 }) ?? true { deadline = m }
         guard let deadline else { return }
         st.timerHint = min(deadline, st.timerHint ?? deadline)
         loop.schedule(self, at: deadline)

@@ -54,6 +54,15 @@ struct ChannelState: ~Copyable {
     mutating func dropHandshakes() { handshakes = nil }
     /// The core, once the handshake is done.
     var connection: Connection?
+    /// The core's next deadline, read in place: `connection?.nextDeadline` copied the whole
+    /// `Connection` (retains and releases) on every read, and the loop asks after every read.
+    var connectionDeadline: Instant? {
+        mutating get { connection?.deadlineInPlace() }
+    }
+    /// Whether the core is closed (`nil` before it exists), read in place like the deadline.
+    var connectionIsClosed: Bool? {
+        mutating get { connection?.isClosedInPlace() }
+    }
 
     /// Connect deadline (client) or the time to give up flushing and close (lingering).
     var phaseDeadline: Instant?
@@ -136,6 +145,12 @@ struct ChannelState: ~Copyable {
         self.socket = .some(socket)
         self.phase = phase
     }
+}
+
+extension Connection {
+    /// ``nextDeadline`` and ``isClosed`` through `inout` access, which borrows the connection where it is.
+    fileprivate mutating func deadlineInPlace() -> Instant? { nextDeadline }
+    fileprivate mutating func isClosedInPlace() -> Bool { isClosed }
 }
 
 /// A payload queued by reference: it goes to the socket after `outbound[..<at]`.

@@ -20,7 +20,7 @@ extension Channel {
         let now = MonotonicClock.now()
         var w = ChannelWakeups()
         let outcome = state.withLock { st -> SendOutcome in
-            guard st.phase == .open, st.socket != nil, st.connection != nil else { return .failed(.closed) }
+            guard st.phase == .open, st.socket != nil, st.hasConnection else { return .failed(.closed) }
             do throws(UsageError) {
                 if try !queuePayload(payload, kind: kind, now: now, &st) { try encode(&st.connection!, now, &st.outbound) }
             } catch {
@@ -44,7 +44,7 @@ extension Channel {
         let now = loop.inEventLoop ? loop.now : MonotonicClock.now()
         var w = ChannelWakeups()
         let failure = state.withLock { st -> WebSocketError? in
-            guard st.phase == .open, st.socket != nil, st.connection != nil else { return .closed }
+            guard st.phase == .open, st.socket != nil, st.hasConnection else { return .closed }
             do throws(UsageError) {
                 if try !queuePayload(payload, kind: kind, now: now, &st) { try encode(&st.connection!, now, &st.outbound) }
             } catch {
@@ -67,7 +67,7 @@ extension Channel {
     private func queuePayload(_ payload: [UInt8]?, kind: Message.Kind?, now: Instant,
                               _ st: inout ChannelState) throws(UsageError) -> Bool {
         guard let payload, payload.count >= Self.payloadSegmentThreshold, role == .server,
-              st.transport == nil, !st.writeShutDown else { return false }
+              !st.hasTransport, !st.writeShutDown else { return false }
         let kind = kind ?? st.connection!.defaultMessageKind
         let result = payload.withUnsafeBytes { raw -> Result<Bool, UsageError> in
             do throws(UsageError) {
@@ -99,7 +99,7 @@ extension Channel {
         let now = MonotonicClock.now()
         var w = ChannelWakeups()
         let failure = state.withLock { st -> WebSocketError? in
-            guard st.phase == .open, st.socket != nil, st.connection != nil else { return .closed }
+            guard st.phase == .open, st.socket != nil, st.hasConnection else { return .closed }
             do throws(UsageError) {
                 let outputs = try body(&st.connection!, now)
                 perform(outputs, &st, &w)

@@ -100,7 +100,7 @@ extension Channel {
             st.resetOutbound()
             return
         }
-        if st.transport != nil && st.outbound.count > st.plainStart { wrapPlaintext(&st, &w) }
+        if st.hasTransport && st.outbound.count > st.plainStart { wrapPlaintext(&st, &w) }
         var budget = Self.writeBudget
         let pendingBefore = st.pendingBytes
         defer {
@@ -156,10 +156,14 @@ extension Channel {
         if st.pendingBytes == 0 {
             // Keep a small buffer for the next messages; give big ones back (idle memory).
             // (Idle budget: a few KiB per connection, so only a small buffer is kept.)
-            if st.outbound.capacity > 4 << 10 { st.outbound = [] } else { st.outbound.removeAll(keepingCapacity: true) }
+            if st.outbound.capacity > 4 << 10 {
+                st.outbound = []
+            } else if !st.outbound.isEmpty {
+                st.outbound.removeAll(keepingCapacity: true)
+            }
             st.outboundStart = 0
             st.plainStart = 0
-            st.segments = []
+            if st.segments.capacity > 0 { st.segments = [] }
             st.segmentHead = 0
             st.segmentOffset = 0
             if st.wantsWrite {

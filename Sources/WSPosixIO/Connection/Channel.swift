@@ -55,6 +55,12 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 onReadable(&st, &w, draining: false)
             }
             settle(&st, &w)
+            if w.inlineTarget != nil {
+                // The batch goes to the event handler right after this lock (loop thread): mark
+                // it now, saving ``deliverInline`` a lock round of its own.
+                st.deliveringInline = true
+                w.inlineMarked = true
+            }
         }
         wake(w)
     }
@@ -124,7 +130,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 endOfStream(&st, &w)
                 return false
             }
-            if st.transport == nil {
+            if !st.hasTransport {
                 feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), &st, &w)
             } else {
                 var plain: [UInt8] = []
@@ -255,20 +261,27 @@ final class Channel: LoopHandler, @unchecked Sendable {
     func wake(_ w: ChannelWakeups) {
         if let c = w.eventWaiter { c.resume(returning: w.event) }
         for c in w.senders { c.resume() }
-        if let c = w.connectWaiter { c.resume(returning: w.connectResult) }
-        if let target = w.inlineTarget, let handler = server?.onEvent {
-            if loop.inEventLoop {
-                deliverInline(to: target, handler: handler, w)
-            } else {
-                let batch = w
-                loop.execute { [self] in deliverInline(to: target, handler: handler, batch) }
+        if let rare = w.rare, let c = rare.connectWaiter { c.resume(returning: rare.connectResult) }
+        if let target = w.inlineTarget {
+            if let handler = server?.onEvent {
+                if loop.inEventLoop {
+                    deliverInline(to: target, handler: handler, w)
+                } else {
+                    var unmarked = w
+                    unmarked.inlineMarked = false
+                    let batch = unmarked
+                    loop.execute { [self] in deliverInline(to: target, handler: handler, batch) }
+                }
+            } else if w.inlineMarked {
+                // No handler after all (cannot happen: only servers with one set a target).
+                state.withLock { st in st.deliveringInline = false }
             }
         }
         if w.needsLoop { loop.execute { [self] in service() } }
         if let server {
             if w.finished { server.remove(self) }
-            if let request = w.decide { server.decide(request, on: self) }
-            if let head = w.answer { server.answer(head, on: self) }
+            if let request = w.rare?.decide { server.decide(request, on: self) }
+            if let head = w.rare?.answer { server.answer(head, on: self) }
             if w.opened { server.opened(self) }
         }
     }
@@ -276,7 +289,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
     /// Calls the server's event handler for a batch (loop thread), then writes everything it
     /// queued with one call.
     private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
-        state.withLock { $0.deliveringInline = true }
+        if !w.inlineMarked { state.withLock { $0.deliveringInline = true } }
         if let first = w.inlineFirst { handler(socket, first) }
         for event in w.inlineMore { handler(socket, event) }
         var after = ChannelWakeups()

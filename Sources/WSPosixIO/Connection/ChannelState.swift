@@ -63,6 +63,10 @@ struct ChannelState: ~Copyable {
     var connectionIsClosed: Bool? {
         mutating get { connection?.isClosedInPlace() }
     }
+    /// Whether the core exists (`connection != nil` copied it too).
+    var hasConnection: Bool {
+        mutating get { connectionIsClosed != nil }
+    }
 
     /// Connect deadline (client) or the time to give up flushing and close (lingering).
     var phaseDeadline: Instant?
@@ -85,7 +89,12 @@ struct ChannelState: ~Copyable {
     /// `outbound[plainStart...]` is plaintext still to wrap.
     var plainStart = 0
     /// The transport between socket and WebSocket bytes; `nil` for plain TCP (the fast path).
-    var transport: (any Transport)?
+    var transport: (any Transport)? {
+        didSet { hasTransport = transport != nil }
+    }
+    /// `transport != nil`, kept as a flag: the data path asks on every read and write, and
+    /// comparing the existential with `nil` copied it through its value witnesses.
+    private(set) var hasTransport = false
 
     mutating func resetOutbound() {
         outbound = []
@@ -160,20 +169,17 @@ struct OutboundSegment {
 }
 
 /// Continuations and follow-up work collected under the lock and run after it is released.
+///
+/// Made and dropped two or three times per message, so the fields only handshakes and connects
+/// use live in ``rare``, which stays `nil` on the data path (one branch to destroy, not five).
 struct ChannelWakeups {
     var eventWaiter: UnsafeContinuation<WebSocketEvent?, Never>?
     var event: WebSocketEvent?
     var senders: [CheckedContinuation<Void, Never>] = []
-    var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?
-    var connectResult: Result<Void, WebSocketError> = .success(())
     /// The socket was closed (tell the server's registry).
     var finished = false
     /// Work that must run on the loop thread (close the socket, reschedule the timer).
     var needsLoop = false
-    /// Server: ask the application about this upgrade request.
-    var decide: UpgradeRequest?
-    /// Server: ask the application to answer this plain HTTP request.
-    var answer: HTTPRequestHead?
     /// Server: the connection opened; hand it to the application.
     var opened = false
     /// Server with an event handler: the events to hand to it, in order (the first one inline,
@@ -181,6 +187,40 @@ struct ChannelWakeups {
     var inlineTarget: WebSocket?
     var inlineFirst: WebSocketEvent?
     var inlineMore: [WebSocketEvent] = []
+    /// `deliveringInline` was already set under the lock that collected these events.
+    var inlineMarked = false
+    /// Handshake and connect follow-ups.
+    var rare: RareWakeups?
+
+    /// A class, so that `nil` is a null pointer: a struct here made every check of the optional
+    /// go through runtime layout queries. Filled under the channel's lock, then only read by
+    /// whoever runs the wakeups (hence unchecked).
+    final class RareWakeups: @unchecked Sendable {
+        var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?
+        var connectResult: Result<Void, WebSocketError> = .success(())
+        var decide: UpgradeRequest?
+        var answer: HTTPRequestHead?
+    }
+
+    /// Client: the task waiting in `connect`, and what to resume it with.
+    var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>? {
+        get { rare?.connectWaiter }
+        set { rare = rare ?? RareWakeups(); rare!.connectWaiter = newValue }
+    }
+    var connectResult: Result<Void, WebSocketError> {
+        get { rare?.connectResult ?? .success(()) }
+        set { rare = rare ?? RareWakeups(); rare!.connectResult = newValue }
+    }
+    /// Server: ask the application about this upgrade request.
+    var decide: UpgradeRequest? {
+        get { rare?.decide }
+        set { rare = rare ?? RareWakeups(); rare!.decide = newValue }
+    }
+    /// Server: ask the application to answer this plain HTTP request.
+    var answer: HTTPRequestHead? {
+        get { rare?.answer }
+        set { rare = rare ?? RareWakeups(); rare!.answer = newValue }
+    }
 }
 
 /// The handshake machines of a channel, boxed (guarded by the channel's lock like the rest).

@@ -59,7 +59,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         } catch {
             fatalError("cannot create an event loop: \(error)")
         }
-        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 16)
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 4096)
         outputs.reserveCapacity(64)
         now = MonotonicClock.now()
         Sys.spawnThread { [self] in run() }

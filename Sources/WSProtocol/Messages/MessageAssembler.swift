@@ -52,15 +52,17 @@ struct MessageAssembler: Sendable {
     /// Appends `chunk` to `buffer`, unmasking it with `key` at payload position `offset` (RFC 6455
     /// §5.3). Returns the index in `buffer` where the new bytes start.
     @discardableResult
+    ///
+    /// One pass either way: unmasked bytes are written straight into the array's new tail (see
+    /// ``UnmaskedBytes``), not appended masked and then unmasked in place.
     static func appendUnmasked(_ chunk: UnsafeRawBufferPointer, key: MaskingKey?, offset: Int,
                                to buffer: inout [UInt8]) -> Int {
         let start = buffer.count
         guard chunk.count > 0 else { return start }
-        buffer.append(contentsOf: chunk)
         if let key {
-            buffer.withUnsafeMutableBytes { all in
-                Masking.apply(key, offset: offset, to: UnsafeMutableRawBufferPointer(rebasing: all[start...]))
-            }
+            buffer.append(contentsOf: UnmaskedBytes(chunk, key: key, offset: offset))
+        } else {
+            buffer.append(contentsOf: chunk)
         }
         return start
     }

@@ -78,8 +78,11 @@ def fmt(v, unit):
 def main():
     path = sys.argv[1]
     data, units = {}, {}
+    quick = False
     for line in open(path):
         parts = line.rstrip("\n").split("\t")
+        if parts[0] == "machine":
+            quick = "quick=1" in parts
         if len(parts) < 5 or parts[0] != "row":
             continue
         key, impl, value, unit = parts[1], parts[2], float(parts[3]), parts[4]
@@ -134,7 +137,13 @@ def main():
                   ", ".join(tdesc) or "—", ", ".join(met) or "—"]
         lines.append("| " + " | ".join(cells) + " |")
     print("\n".join(lines))
-    if summary:
+    if quick:
+        # A smoke run measures each row for a fraction of a second, once: it shows that every
+        # part builds and runs, and its numbers judge nothing.
+        print()
+        print("Smoke run (--quick): a fraction of a second per row and one repetition; the 'met' "
+              "column is not a verdict. Run Scripts/bench for the measurement.")
+    elif summary:
         print()
         print("\n".join(summary))
 

@@ -15,7 +15,7 @@ extension Channel {
     /// `payload` (with its `kind`, `nil` for the connection's default) is the message's payload
     /// when it is one byte array: a large one may then go to the socket as it is (see
     /// ``queuePayload(_:kind:now:_:)``); otherwise `encode` appends the frames.
-    func send(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
+    nonisolated(nonsending) func send(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
               _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) async throws(WebSocketError) {
         let now = MonotonicClock.now()
         var w = ChannelWakeups()
@@ -83,7 +83,7 @@ extension Channel {
     }
 
     /// Suspends until the unwritten bytes fall to the low-water mark or the socket closes.
-    private func waitForDrain() async {
+    nonisolated(nonsending) private func waitForDrain() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { st -> Bool in
                 if st.pendingBytes <= flow.lowWaterMark || st.socket == nil { return true }
@@ -134,7 +134,7 @@ extension Channel {
 
     /// The next event, suspending until one arrives; `nil` after `.closed` was returned, or when
     /// the waiting task is cancelled.
-    func nextEvent() async -> WebSocketEvent? {
+    nonisolated(nonsending) func nextEvent() async -> WebSocketEvent? {
         enum Next { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait }
         let first = state.withLock { st -> Next in
             if let e = popEvent(&st) {

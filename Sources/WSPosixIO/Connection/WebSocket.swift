@@ -29,7 +29,7 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// ends when the iterating task is cancelled (the connection stays open).
     public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         let socket: WebSocket
-        public mutating func next() async -> WebSocketEvent? { await socket.channel.nextEvent() }
+        nonisolated(nonsending) public mutating func next() async -> WebSocketEvent? { await socket.channel.nextEvent() }
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: self) }
@@ -39,12 +39,12 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// Sends a text message (RFC 6455 §5.6). Suspends while the outbound buffer is above
     /// ``FlowControl/highWaterMark``.
     /// - Throws: ``WebSocketError/closed`` once the connection is closing or closed.
-    public func send(text: String) async throws(WebSocketError) {
+    nonisolated(nonsending) public func send(text: String) async throws(WebSocketError) {
         try await channel.send { (c, now, out) throws(UsageError) in try c.send(.text(text), now: now, into: &out) }
     }
 
     /// Sends a binary message.
-    public func send(binary: [UInt8]) async throws(WebSocketError) {
+    nonisolated(nonsending) public func send(binary: [UInt8]) async throws(WebSocketError) {
         try await channel.send(payload: binary, kind: .binary) { (c, now, out) throws(UsageError) in
             try Self.withBytes(binary) { (raw) throws(UsageError) in try c.send(raw, kind: .binary, now: now, into: &out) }
         }
@@ -54,7 +54,7 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// as Tufao's `sendMessage`).
     /// - Throws: ``WebSocketError/usage(_:)`` with `UsageError.invalidUTF8` when the default
     ///   is text and `bytes` is not UTF-8.
-    public func send(_ bytes: [UInt8]) async throws(WebSocketError) {
+    nonisolated(nonsending) public func send(_ bytes: [UInt8]) async throws(WebSocketError) {
         try await channel.send(payload: bytes) { (c, now, out) throws(UsageError) in
             let kind = c.defaultMessageKind
             try Self.withBytes(bytes) { (raw) throws(UsageError) in try c.send(raw, kind: kind, now: now, into: &out) }
@@ -69,7 +69,7 @@ public final class WebSocket: AsyncSequence, Sendable {
     }
 
     /// Sends a message.
-    public func send(_ message: Message) async throws(WebSocketError) {
+    nonisolated(nonsending) public func send(_ message: Message) async throws(WebSocketError) {
         try await channel.send(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
             try c.send(message, now: now, into: &out)
         }
@@ -97,12 +97,12 @@ public final class WebSocket: AsyncSequence, Sendable {
     }
 
     /// Sends a ping with up to 125 bytes of payload (RFC 6455 §5.5.2); the pong arrives as an event.
-    public func ping(_ payload: [UInt8] = []) async throws(WebSocketError) {
+    nonisolated(nonsending) public func ping(_ payload: [UInt8] = []) async throws(WebSocketError) {
         try channel.command { (c, now) throws(UsageError) in try c.ping(payload, now: now) }
     }
 
     /// Sends an unsolicited pong (RFC 6455 §5.5.3).
-    public func pong(_ payload: [UInt8] = []) async throws(WebSocketError) {
+    nonisolated(nonsending) public func pong(_ payload: [UInt8] = []) async throws(WebSocketError) {
         try channel.command { (c, now) throws(UsageError) in try c.pong(payload, now: now) }
     }
 
@@ -110,7 +110,7 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// messages the peer sent before its close frame are still delivered; `.closed` follows.
     /// - Throws: ``WebSocketError/closed`` when already closing, ``WebSocketError/usage(_:)``
     ///   for a code that may not be sent or a reason over 123 bytes.
-    public func close(code: CloseCode = .normalClosure, reason: String = "") async throws(WebSocketError) {
+    nonisolated(nonsending) public func close(code: CloseCode = .normalClosure, reason: String = "") async throws(WebSocketError) {
         try channel.command { (c, now) throws(UsageError) in try c.close(code: code, reason: reason, now: now) }
     }
 

@@ -4,12 +4,15 @@
  * connections on loopback, each ping-ponging one masked message at a time (RFC 6455 §5.3) and
  * timing each round trip with CLOCK_MONOTONIC.
  *
- *   loadgen [-h 127.0.0.1] -p PORT [-c CONNS] [-s SIZE] [-b] [-t SECONDS] [-w WARMUP]
+ *   loadgen [-h 127.0.0.1] -p PORT [-c CONNS] [-s SIZE] [-b] [-t SECONDS] [-w WARMUP] [-P SERVER_PID]
  *   loadgen -p PORT -i IDLE_CONNS -P SERVER_PID [-W SETTLE]  (idle mode: resident memory per connection)
  *
  * -b sends binary instead of text. Prints one line of key=value pairs:
  *   msgs, msgs_per_s, p50_us, p99_us, mb_per_s (echoed payload bytes received per second, 10^6),
  *   cpu (this process's user+system CPU time over wall time, 1.0 = one core), errors.
+ * With -P SERVER_PID it also prints a second line: server_cpu (the server's CPU time over the
+ * same window, all threads, from /proc/PID/stat) and server_us_per_msg (that time per message):
+ * the server's cost independent of whether the generator or the server is the bottleneck.
  * Idle mode opens IDLE_CONNS connections (at most 64 handshakes in flight), exchanges one
  * 32-byte text message on each, waits SETTLE seconds (default 1) and reads the server's VmRSS before and after from
  * /proc/PID/status: rss_before_kb, rss_after_kb, bytes_per_conn, conns.
@@ -58,6 +61,22 @@ static uint64_t cpu_ns(void) {
     struct rusage ru; getrusage(RUSAGE_SELF, &ru);
     return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull
          + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+/* Another process's user+system CPU time in ns (all its threads), from /proc/PID/stat; 0 if
+ * unreadable. Resolution: one clock tick (10 ms), so over a 2 s run it is good to 0.5 %. */
+static uint64_t proc_cpu_ns(int pid) {
+    char path[64]; snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char buf[1024]; size_t n = fread(buf, 1, sizeof buf - 1, f); fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');  /* the command name may contain spaces: fields follow the last ')' */
+    if (!p) return 0;
+    unsigned long long ut = 0, st = 0;
+    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
+    return (ut + st) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
 static void build_frame(size_t size, int binary) {
@@ -279,9 +298,9 @@ int main(int argc, char **argv) {
     uint64_t warm_end = t0 + (uint64_t)(warmup * 1e9), end = warm_end + (uint64_t)(seconds * 1e9);
     while (now_ns() < warm_end) pump(5);
     recording = 1;
-    uint64_t m0 = now_ns(), c0 = cpu_ns();
+    uint64_t m0 = now_ns(), c0 = cpu_ns(), s0 = pid > 0 ? proc_cpu_ns(pid) : 0;
     while (now_ns() < end) pump(5);
-    uint64_t m1 = now_ns(), c1 = cpu_ns();
+    uint64_t m1 = now_ns(), c1 = cpu_ns(), s1 = pid > 0 ? proc_cpu_ns(pid) : 0;
     recording = 0;
     double wall = (double)(m1 - m0) / 1e9;
     double p50 = 0, p99 = 0;
@@ -293,5 +312,7 @@ int main(int argc, char **argv) {
     printf("msgs=%llu msgs_per_s=%.0f p50_us=%.1f p99_us=%.1f mb_per_s=%.1f cpu=%.2f errors=%llu\n",
            (unsigned long long)msgs, (double)msgs / wall, p50, p99, (double)bytes / wall / 1e6,
            (double)(c1 - c0) / 1e9 / wall, (unsigned long long)errors);
+    if (pid > 0 && s1 >= s0 && msgs)
+        printf("server_cpu=%.2f server_us_per_msg=%.2f\n", (double)(s1 - s0) / 1e9 / wall, (double)(s1 - s0) / 1e3 / (double)msgs);
     return msgs ? 0 : 1;
 }

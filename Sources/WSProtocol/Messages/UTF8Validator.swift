@@ -9,13 +9,16 @@
 /// `90`–`BF` (no overlongs), after `F4` it is `80`–`8F` (nothing above U+10FFFF); every other
 /// continuation byte is `80`–`BF`.
 ///
-/// Speed: runs of ASCII are skipped 16 bytes at a time by testing the high bit of two `UInt64`
-/// words at once. While at least 4 bytes remain, each multi-byte sequence is checked with one
-/// masked test of a little-endian `UInt32` load (lead class and continuation prefixes at once)
-/// plus the narrowed range after E0, ED, F0, F4, without touching the stored state. The
-/// byte-at-a-time state machine below runs only to find the exact failing byte, and on the last
-/// 0–3 bytes of a buffer, where it carries a sequence cut by the end of the buffer into the
-/// next call.
+/// Speed: an input of 19 bytes or more is checked 16 bytes at a time with `SIMD16<UInt8>`
+/// comparisons (`skipBlocks`: which bytes must be continuations, given the leads up to 3 bytes
+/// back, and the narrowed ranges), whatever the mix of sequence lengths; blocks of ASCII after a
+/// complete sequence are skipped with one test. Before the blocks, after them and in shorter
+/// inputs, each sequence is checked with one masked test of a little-endian `UInt32` load (lead
+/// class and continuation prefixes at once) plus the narrowed range after E0, ED, F0, F4, and
+/// runs of ASCII are skipped 16 bytes at a time by two `UInt64` tests. A block that breaks a
+/// rule is re-checked sequence by sequence to find the byte; the byte-at-a-time state machine
+/// below finds the exact failing byte and handles the last 0–3 bytes of a buffer, where it
+/// carries a sequence cut by the end of the buffer into the next call.
 public struct UTF8Validator: Hashable, Sendable {
     /// Bytes still expected to complete the current sequence.
     @usableFromInline var pending: UInt8 = 0
@@ -63,10 +66,35 @@ public struct UTF8Validator: Hashable, Sendable {
             pending &-= 1; low = 0x80; high = 0xBF
             i &+= 1
         }
+        // From a sequence boundary: whole sequences until 3 bytes in (the block check looks up
+        // to 3 bytes back), then 16-byte blocks, then whole sequences again from the start of
+        // the sequence the blocks stopped in.
+        var step = Self.skipSequences(base, from: i, count: count, until: 3)
+        if !step.failed && step.index >= 3 && count &- step.index >= 16 {
+            let blocksStart = step.index
+            let stop = Self.skipBlocks(base, from: blocksStart, count: count)
+            step = Self.skipSequences(base, from: Self.sequenceStart(base, before: stop, notBelow: blocksStart),
+                                      count: count, until: count)
+        } else if !step.failed {
+            step = Self.skipSequences(base, from: step.index, count: count, until: count)
+        }
+        if step.failed {
+            // Not a valid sequence: the byte-wise state machine finds the byte that breaks it.
+            if let failure = scanTail(base, from: step.index, count: step.index &+ 4) { return failure }
+            preconditionFailure("unreachable: the four bytes at \(step.index) hold no valid sequence")
+        }
+        return scanTail(base, from: step.index, count: count)
+    }
+
+    /// Skips whole valid sequences from the boundary `start` while 4 bytes remain and the
+    /// position is below `until`. One little-endian word holds any sequence starting at `i`:
+    /// the lead in bits 0–7, continuation byte `n` in bits 8n..<8n+8. Returns where it stopped,
+    /// and whether because the 4 bytes there hold no valid sequence.
+    private static func skipSequences(_ base: UnsafeRawPointer, from start: Int, count: Int, until: Int)
+        -> (index: Int, failed: Bool) {
         let highBits: UInt64 = 0x8080_8080_8080_8080
-        // While 4 bytes remain, one little-endian word holds any whole sequence starting at `i`:
-        // the lead in bits 0–7, continuation byte `n` in bits 8n..<8n+8.
-        while count &- i >= 4 {
+        var i = start
+        while i < until && count &- i >= 4 {
             let w = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt32.self))
             if w & 0x8080_8080 == 0 {
                 i &+= 4
@@ -93,11 +121,64 @@ public struct UTF8Validator: Hashable, Sendable {
                 // No overlongs (F0 needs 90–BF), nothing above U+10FFFF (F4 needs 80–8F).
                 if (lead != 0xF0 || c1 >= 0x90) && (lead != 0xF4 || c1 < 0x90) { i &+= 4; continue }
             }
-            // Not a valid sequence: the byte-wise state machine finds the byte that breaks it.
-            if let failure = scanTail(base, from: i, count: i &+ 4) { return failure }
-            preconditionFailure("unreachable: the four bytes at \(i) hold no valid sequence")
+            return (i, true)
         }
-        return scanTail(base, from: i, count: count)
+        return (i, false)
+    }
+
+    /// Checks 16-byte blocks from the sequence boundary `start` (at least 3 bytes into the
+    /// buffer), without following sequences: a byte must be a continuation (`80`–`BF`) exactly
+    /// when one of the 3 bytes before it is a lead that reaches it (`C0`+ one back, `E0`+ two
+    /// back, `F0`+ three back); `C0`, `C1` and `F5`–`FF` never appear; and the first continuation
+    /// after `E0`, `ED`, `F0`, `F4` is in its narrowed range (RFC 3629 §4). The bytes 1, 2 and 3
+    /// back are unaligned loads of the same buffer, so no lane shuffles are needed.
+    ///
+    /// Returns the start of the first block that breaks a rule (the caller's sequence-wise
+    /// check finds the byte), or where fewer than 16 bytes remain.
+    private static func skipBlocks(_ base: UnsafeRawPointer, from start: Int, count: Int) -> Int {
+        typealias Block = SIMD16<UInt8>
+        var i = start
+        var clean = true  // no sequence crosses into the block at `i`
+        while count &- i >= 16 {
+            let v0 = base.loadUnaligned(fromByteOffset: i, as: Block.self)
+            if clean && v0 & Block(repeating: 0x80) == Block() {
+                i &+= 16  // all ASCII after a complete sequence
+                continue
+            }
+            let v1 = base.loadUnaligned(fromByteOffset: i &- 1, as: Block.self)
+            let v2 = base.loadUnaligned(fromByteOffset: i &- 2, as: Block.self)
+            let v3 = base.loadUnaligned(fromByteOffset: i &- 3, as: Block.self)
+            let isContinuation = v0 & Block(repeating: 0xC0) .== Block(repeating: 0x80)
+            let needsContinuation = (v1 .>= Block(repeating: 0xC0)) .| (v2 .>= Block(repeating: 0xE0))
+                .| (v3 .>= Block(repeating: 0xF0))
+            var bad = isContinuation .^ needsContinuation
+            bad .|= v0 & Block(repeating: 0xFE) .== Block(repeating: 0xC0)  // C0, C1
+            bad .|= v0 .> Block(repeating: 0xF4)                             // F5–FF
+            bad .|= (v1 .== Block(repeating: 0xE0)) .& (v0 .< Block(repeating: 0xA0))
+            bad .|= (v1 .== Block(repeating: 0xED)) .& (v0 .> Block(repeating: 0x9F))
+            bad .|= (v1 .== Block(repeating: 0xF0)) .& (v0 .< Block(repeating: 0x90))
+            bad .|= (v1 .== Block(repeating: 0xF4)) .& (v0 .> Block(repeating: 0x8F))
+            if any(bad) { return i }
+            clean = v0[15] < 0xC0 && v0[14] < 0xE0 && v0[13] < 0xF0
+            i &+= 16
+        }
+        return i
+    }
+
+    /// The start of the sequence that position `p` falls in, looking at most 3 bytes back and
+    /// never below `floor` (a sequence boundary): `p` itself when no lead before it reaches `p`.
+    private static func sequenceStart(_ base: UnsafeRawPointer, before p: Int, notBelow floor: Int) -> Int {
+        var k = 1
+        while k <= 3 && p &- k >= floor {
+            let b = base.load(fromByteOffset: p &- k, as: UInt8.self)
+            if b & 0xC0 != 0x80 {
+                // A lead of a sequence of 2, 3 or 4 bytes reaches `p` when it is closer than its length.
+                let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
+                return k < length ? p &- k : p
+            }
+            k &+= 1
+        }
+        return p
     }
 
     /// Checks the last bytes of a buffer (fewer than 4) one at a time through the stored state,

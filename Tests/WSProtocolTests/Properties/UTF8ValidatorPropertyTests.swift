@@ -94,4 +94,41 @@ struct UTF8ValidatorPropertyTests {
         }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
     }
+
+    @Test("Short patterns at every offset inside long text: the 16-byte block check agrees with the sequence-wise check")
+    func blockPathAgreesWithSequencePath() {
+        // Buffers of 16 bytes or more take the block check; pieces of 8 bytes never do, so
+        // feeding the same bytes in 8-byte pieces is an independent answer (the sequence-wise
+        // and byte-wise paths are checked against the standard library in the tests above).
+        let interesting: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
+                                    0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+        var patterns: [[UInt8]] = (0...255).map { [UInt8($0)] }
+        for a in interesting { for b in interesting { patterns.append([a, b]) } }
+        for a in interesting { for b in interesting { for c in interesting { patterns.append([a, b, c]) } } }
+        for a: UInt8 in [0xF0, 0xF1, 0xF4, 0xF5] {
+            for b: UInt8 in [0x80, 0x8F, 0x90, 0xBF, 0x41] { for c: UInt8 in [0x80, 0xBF, 0x41] { for d: UInt8 in [0x80, 0xBF, 0x41, 0xC2] {
+                patterns.append([a, b, c, d])
+            } } }
+        }
+        let text = Array("é€😀ab".utf8)
+        // After the pattern: multibyte text, or a long ASCII run (a block of ASCII right after
+        // a block that ends inside a sequence must not be skipped as clean).
+        let tails = [text + text + text + text, [UInt8](repeating: 0x41, count: 40)]
+        var mismatches: [[UInt8]] = []
+        for pattern in patterns {
+            for offset in 0..<16 {
+                for lead in [[UInt8](repeating: 0x41, count: 3 + offset), Array("aé€".utf8) + [UInt8](repeating: 0x41, count: offset)] {
+                  for tail in tails {
+                    let bytes = lead + pattern + tail
+                    let whole = Self.run(bytes, cuts: [])
+                    let pieces = Self.run(bytes, cuts: Array(stride(from: 8, to: bytes.count, by: 8)))
+                    if whole.failure != pieces.failure || (whole.failure == nil && whole.complete != pieces.complete) {
+                        mismatches.append(bytes)
+                    }
+                  }
+                }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, e.g. \(mismatches.prefix(3))")
+    }
 }

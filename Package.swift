@@ -32,9 +32,11 @@ let package = Package(
         // The command-line tool: `ws serve`, `ws connect`, `ws autobahn-client`.
         .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol"], swiftSettings: strictSettings),
 
-        .testTarget(name: "WSProtocolTests", dependencies: ["WSProtocol"], swiftSettings: strictSettings),
-        .testTarget(name: "WSDeflateTests", dependencies: ["WSDeflate", "WSProtocol"], swiftSettings: strictSettings),
-        .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate"],
+        // Seeded inputs shared by the test targets (not a product).
+        .target(name: "WSTestSupport", path: "Tests/WSTestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "WSProtocolTests", dependencies: ["WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WSDeflateTests", dependencies: ["WSDeflate", "WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate", "WSTestSupport"],
                     resources: [.copy("Resources")], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@
 import Testing
 import WSDeflate
 import WSProtocol
+import WSTestSupport
 
 /// A client and a server that negotiated permessage-deflate through the real handshakes
 /// exchange random messages (seeded) and get back exactly what was sent (RFC 7692 §6).

@@ -2,6 +2,7 @@
 import Testing
 import WSDeflate
 import WSProtocol
+import WSTestSupport
 
 /// The negotiated parameters reach the compressor (RFC 7692 §7.1), through the real handshakes.
 @Suite("RFC 7692 §7.1 Negotiated parameters")

@@ -9,7 +9,7 @@ struct BackpressureTests {
     @Test func slowReaderKeepsServerMemoryFlat() async throws {
         let message = Echo.bytes(count: 64 << 10, seed: 3)
         let total = 200  // 12.5 MiB, far more than the socket buffers and the high-water mark
-        let progress = Mutex<(sent: Int, maxBuffered: Int)>((0, 0))
+        let progress = SendProgress((0, 0))
         var serverConfig = WebSocketServer.Configuration()
         serverConfig.flowControl = FlowControl(highWaterMark: 256 << 10, lowWaterMark: 64 << 10)
         let server = try await WebSocketServer.bind(port: 0, configuration: serverConfig) { ws in
@@ -25,17 +25,11 @@ struct BackpressureTests {
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
         // Don't read: the client stops reading, TCP fills, the server's send suspends. Wait
         // (bounded) until the server's progress stops moving.
-        var stalled = progress.withLock { $0 }
-        for _ in 0..<100 {
-            try await Task.sleep(for: .milliseconds(100))
-            let now = progress.withLock { $0 }
-            if now.sent == stalled.sent && ws.isReadingPaused { break }
-            stalled = now
-        }
+        let stalled = try await progress.waitUntilStalled(ws, polling: .milliseconds(100))
         #expect(stalled.sent < total)
         #expect(stalled.maxBuffered <= (256 << 10) + message.count)
         #expect(ws.isReadingPaused)
-        #expect(ws.bufferedEventCount <= 4 + 64)  // one read of 64 KiB can finish a few more
+        #expect(ws.bufferedEventCount <= 4 + 64)  // the read that crossed the limit can finish a few more
         // Now consume everything: all messages arrive, in order, intact.
         var it = ws.makeAsyncIterator()
         var received = 0

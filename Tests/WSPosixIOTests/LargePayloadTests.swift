@@ -82,7 +82,7 @@ struct LargePayloadTests {
     func slowReaderGetsWholePayloads() async throws {
         let total = 24
         let messages = (0..<total).map { Echo.bytes(count: 1 << 20, seed: UInt64(100 + $0)) }
-        let progress = Mutex<(sent: Int, maxBuffered: Int)>((0, 0))
+        let progress = SendProgress((0, 0))
         var serverConfig = WebSocketServer.Configuration()
         serverConfig.flowControl = FlowControl(highWaterMark: 256 << 10, lowWaterMark: 64 << 10)
         let server = try await WebSocketServer.bind(port: 0, configuration: serverConfig) { ws in
@@ -101,13 +101,7 @@ struct LargePayloadTests {
         config.flowControl = FlowControl(maxBufferedEvents: 2)
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
         // Don't read until the server's sends stall (bounded wait).
-        var stalled = progress.withLock { $0 }
-        for _ in 0..<100 {
-            try await Task.sleep(for: .milliseconds(50))
-            let now = progress.withLock { $0 }
-            if now.sent == stalled.sent && ws.isReadingPaused { break }
-            stalled = now
-        }
+        let stalled = try await progress.waitUntilStalled(ws, polling: .milliseconds(50))
         #expect(stalled.sent < total)
         // A stalled send returned only once the queue fell to the low-water mark; the segment
         // being written counts in bufferedAmount, so the most seen is at most one message above.

@@ -6,6 +6,16 @@ import WSProtocol
 
 @Suite("RFC 6455 §5 Data and control frames, over loopback", .timeLimit(.minutes(1)))
 struct MessagingTests {
+    @Test("An event's message: text and binary carry one, the other events none")
+    func eventMessage() {
+        #expect(WebSocketEvent.text("hé").message == .text("hé"))
+        #expect(WebSocketEvent.binary([0, 255]).message == .binary([0, 255]))
+        #expect(WebSocketEvent.fragment(Fragment(kind: .text, bytes: [0x61], isFirst: true, isFinal: false)).message == nil)
+        #expect(WebSocketEvent.ping([1]).message == nil)
+        #expect(WebSocketEvent.pong([1]).message == nil)
+        #expect(WebSocketEvent.closed(CloseInfo(code: .normalClosure)).message == nil)
+    }
+
     @Test func fragmentedMessagesAreReassembled() async throws {
         let server = try await Echo.server()
         var config = WebSocket.ClientConfiguration()

@@ -24,12 +24,7 @@ public struct CheckedConnection {
     private mutating func record(_ outputs: [Connection.Output], _ op: ConnectionScript.Operation) {
         checker.observe(outputs, after: op)
         checker.checkQueries(connection)
-        for output in outputs {
-            switch output {
-            case .write(let bytes): transcript.written += bytes
-            case .deliver, .shutdownWrite, .closeTransport: transcript.records.append("\(output)")
-            }
-        }
+        transcript.append(outputs)
     }
 
     /// Final checks on everything written.

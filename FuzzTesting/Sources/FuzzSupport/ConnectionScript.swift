@@ -79,6 +79,16 @@ public struct ConnectionScript {
         public var written: [UInt8] = []
         public var finalClosed = false
         public var finalReason: CloseReason? = nil
+
+        /// Appends what `outputs` wrote, and a record of every other output.
+        mutating func append(_ outputs: [Connection.Output]) {
+            for output in outputs {
+                switch output {
+                case .write(let bytes): written += bytes
+                case .deliver, .shutdownWrite, .closeTransport: records.append("\(output)")
+                }
+            }
+        }
     }
 
     /// Runs the script on a fresh connection, checking every invariant; `split` feeds each
@@ -145,12 +155,7 @@ public struct ConnectionScript {
             }
             checker.observe(outputs, after: op)
             checker.checkQueries(connection)
-            for output in outputs {
-                switch output {
-                case .write(let bytes): transcript.written += bytes
-                case .deliver, .shutdownWrite, .closeTransport: transcript.records.append("\(output)")
-                }
-            }
+            transcript.append(outputs)
         }
         checker.finish(written: transcript.written)
         transcript.finalClosed = connection.isClosed

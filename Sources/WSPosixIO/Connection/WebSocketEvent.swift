@@ -18,6 +18,15 @@ public enum WebSocketEvent: Hashable, Sendable {
     case pong([UInt8])
     /// The connection is closed: the code and reason, and what happened. Always the last event.
     indirect case closed(CloseInfo)
+
+    /// The whole message this event carries (``text(_:)`` or ``binary(_:)``), else `nil`.
+    public var message: Message? {
+        switch self {
+        case .text(let text): return .text(text)
+        case .binary(let bytes): return .binary(bytes)
+        case .fragment, .ping, .pong, .closed: return nil
+        }
+    }
 }
 
 /// How a connection ended.

@@ -35,8 +35,6 @@ struct UnmaskedBytes: Sequence {
 
     var underestimatedCount: Int { source.count }
 
-    func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? { nil }
-
     func _copyContents(initializing buffer: UnsafeMutableBufferPointer<UInt8>) -> (Iterator, Int) {
         let n = Swift.min(buffer.count, source.count)
         if n > 0 {

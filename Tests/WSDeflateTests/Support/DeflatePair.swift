@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import WSDeflate
 import WSProtocol
+import WSTestSupport
 
 /// A client and a server joined in memory after a real opening handshake (ClientHandshake →
 /// ServerHandshake with negotiation), so the extensions are the ones the negotiators built.

@@ -205,14 +205,3 @@ extension PeerReport.Received {
         }
     }
 }
-
-extension WebSocketEvent {
-    /// The whole message this event carries, if it is one.
-    var message: Message? {
-        switch self {
-        case .text(let text): return .text(text)
-        case .binary(let bytes): return .binary(bytes)
-        case .fragment, .ping, .pong, .closed: return nil
-        }
-    }
-}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 /// Autobahn|Testsuite section 1 (framing): text and binary messages of every length form
 /// (RFC 6455 §5.2), whole, chopped and octet-wise, in both roles.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 @Suite("RFC 6455 §9.1 Sec-WebSocket-Extensions grammar")
 struct ExtensionOfferTests {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 /// The error of a failed step, or nil.
 func failure(_ step: ClientHandshake.Step) -> HandshakeError? {

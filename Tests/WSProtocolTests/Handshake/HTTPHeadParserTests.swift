@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 /// Feeds `chunks` and returns the outcome: the head and leftover, or the error, or nil.
 private func feed(_ chunks: [[UInt8]], kind: HTTPHeadParser.Kind, limits: HTTPHeadParser.Limits = .init())

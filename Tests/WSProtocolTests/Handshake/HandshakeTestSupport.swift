@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import WSProtocol
+import WSTestSupport
 
 /// A generator that first yields fixed bytes (little-endian words), then SplitMix64 output.
 /// With ``rfcNonce`` the client's key is the RFC 6455 §1.3 sample nonce.

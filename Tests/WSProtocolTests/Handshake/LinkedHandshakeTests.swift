@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 /// A client and a server handshake joined in memory, then their connections.
 private struct LinkedHandshake {

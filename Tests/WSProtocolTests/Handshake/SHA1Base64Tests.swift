@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 private func hex(_ bytes: [UInt8]) -> String {
     let digits = Array("0123456789abcdef")

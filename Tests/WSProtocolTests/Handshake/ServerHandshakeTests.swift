@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 /// A summary of a server step that tests compare (the request or the error and response).
 enum ServerOutcome: Hashable {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
+import WSTestSupport
 @testable import WSProtocol
 
 /// The one-pass append of masked payload that spans reads (RFC 6455 §5.3), against the byte loop.

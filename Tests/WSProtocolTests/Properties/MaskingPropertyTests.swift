@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 /// The fast masking path against the byte loop it replaces (RFC 6455 §5.3).
 @Suite("RFC 6455 §5.3 Masking properties")

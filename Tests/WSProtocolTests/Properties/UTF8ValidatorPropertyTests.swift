@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
 import WSProtocol
+import WSTestSupport
 
 /// The incremental validator against the standard library's decoder (RFC 6455 §8.1).
 @Suite("RFC 6455 §8.1 UTF-8 validator properties")

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import WSTestSupport
 
 /// Reference answers and generators for UTF-8 tests, built on the standard library's decoder.
 enum UTF8Samples {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import WSProtocol
+public import WSProtocol
 
 /// permessage-deflate (RFC 7692) over the system zlib: the ``MessageExtension`` a
 /// ``PerMessageDeflateNegotiator`` builds once the parameters are agreed.

@@ -25,6 +25,10 @@ extension WebSocket {
         /// Makes the ``Transport`` for each connection (the TLS seam); `nil` for plain TCP.
         /// With one set, `wss://` URLs are accepted (the transport is responsible for TLS).
         public var transport: (@Sendable () -> any Transport)? = nil
+        /// The proxy to tunnel through: none (the default), one from the environment as curl
+        /// picks it (``Proxy/fromEnvironment(secure:host:environment:)``), or an explicit one.
+        /// TCP goes to the proxy; the tunnel is opened before TLS and the opening handshake.
+        public var proxy: ProxySetting = .none
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
 

@@ -20,8 +20,39 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     case outOfResources
     /// A timer ran out.
     case timeout(Timeout)
-    /// Any other network failure.
+    /// A network failure: the network or host is unreachable, the address is in use.
     case networkError(SystemError)
+    /// The operation is not supported here: the system lacks the address family or cannot use
+    /// the address (EAFNOSUPPORT, EPROTONOSUPPORT, EOPNOTSUPP, EINVAL from `connect`, e.g. an
+    /// IPv6 link-local address without a scope), or the proxy cannot carry it (a SOCKS5 reply
+    /// 7 "command not supported" or 8 "address type not supported"; an IPv6 target through a
+    /// SOCKS4a proxy). The text says which.
+    case unsupportedSocketOperation(String)
+
+    // MARK: proxies (the client's tunnel, before TLS and the opening handshake)
+
+    /// The proxy wants credentials, or refused the ones given: HTTP `407 Proxy Authentication
+    /// Required`, a SOCKS5 proxy that accepts none of the offered methods (0xFF), or a failed
+    /// SOCKS5 user/password check (RFC 1929).
+    case proxyAuthenticationRequired
+    /// Nothing accepted the TCP connection to the proxy (ECONNREFUSED at its address).
+    case proxyConnectionRefused
+    /// The proxy closed (or reset) the connection before its reply was complete.
+    case proxyConnectionClosed
+    /// The TCP connection to the proxy, or the proxy's reply, did not come in time
+    /// (``WebSocket/ClientConfiguration/connectTimeout``, ``WebSocket/Proxy/timeout``).
+    case proxyConnectionTimeout
+    /// The proxy's host name did not resolve.
+    case proxyNotFound(host: String, message: String)
+    /// The proxy's reply is not what the protocol allows (not an HTTP response head, not a
+    /// SOCKS5/SOCKS4 reply, over the size limit); the text says what was wrong.
+    case proxyProtocolError(String)
+    /// The proxy answered but would not open the tunnel: an HTTP status other than 2xx and 407
+    /// (e.g. `403 Forbidden`, `502 Bad Gateway`), or a SOCKS reply code that refuses (general
+    /// failure, not allowed, network or host unreachable, connection refused, TTL expired).
+    /// The text is the proxy's answer, e.g. `HTTP 502 Bad Gateway`.
+    case proxyRefused(String)
+
     /// The opening handshake failed: refused with a status (see ``status``, ``headers``,
     /// ``bodyPrefix``, ``location``) or an invalid response (RFC 6455 §4.1).
     case handshakeFailed(HandshakeError)
@@ -31,6 +62,9 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     case closed
     /// The call was invalid for the connection's state (e.g. a control payload over 125 bytes).
     case usage(UsageError)
+    /// Anything no other case describes (Tufao's `UNKNOWN_ERROR`): a system call failed with an
+    /// error number this library does not classify. The text names the call and the error.
+    case unknown(String)
 
     /// Which timer ran out.
     public enum Timeout: Hashable, Sendable {
@@ -82,7 +116,9 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         case .accessDenied: self = .accessDenied
         case .outOfResources: self = .outOfResources
         case .timedOut: self = .timeout(.connect)
-        case .unreachable, .addressInUse, .other: self = .networkError(error)
+        case .unreachable, .addressInUse: self = .networkError(error)
+        case .unsupported: self = .unsupportedSocketOperation("\(error)")
+        case .other: self = .unknown("\(error)")
         }
     }
 
@@ -97,10 +133,19 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         case .outOfResources: return "out of resources"
         case .timeout(let which): return "timed out (\(which))"
         case .networkError(let e): return "network error: \(e)"
+        case .unsupportedSocketOperation(let why): return "unsupported socket operation: \(why)"
+        case .proxyAuthenticationRequired: return "the proxy requires authentication (none given, or rejected)"
+        case .proxyConnectionRefused: return "the proxy refused the connection (nothing listening at its address)"
+        case .proxyConnectionClosed: return "the proxy closed the connection before completing its reply"
+        case .proxyConnectionTimeout: return "the proxy did not answer in time"
+        case .proxyNotFound(let host, let message): return "proxy host not found: \(host) (\(message))"
+        case .proxyProtocolError(let why): return "proxy protocol error: \(why)"
+        case .proxyRefused(let reply): return "the proxy refused the tunnel: \(reply)"
         case .handshakeFailed(let e): return "WebSocket handshake failed: \(e.reasonText)"
         case .protocolError(let e): return "WebSocket protocol error \(e) (sent close \(e.closeCode.rawValue))"
         case .closed: return "the connection is closed"
         case .usage(let e): return "invalid use: \(e)"
+        case .unknown(let why): return "unknown error: \(why)"
         }
     }
 }

@@ -54,8 +54,9 @@ enum Sys {
         case EACCES, EPERM: return .accessDenied
         case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .outOfResources
         case ETIMEDOUT: return .timedOut
-        case EHOSTUNREACH, ENETUNREACH, ENETDOWN, EADDRNOTAVAIL: return .unreachable
+        case EHOSTUNREACH, ENETUNREACH, ENETDOWN, EADDRNOTAVAIL, EHOSTDOWN, ENETRESET: return .unreachable
         case EADDRINUSE: return .addressInUse
+        case EAFNOSUPPORT, EPROTONOSUPPORT, EOPNOTSUPP, ESOCKTNOSUPPORT, EPFNOSUPPORT, EINVAL: return .unsupported
         default: return .other
         }
     }
@@ -330,6 +331,15 @@ enum Sys {
         #else
         UInt(pthread_self())
         #endif
+    }
+
+    /// The values of the named environment variables that are set (for the proxy settings).
+    static func environment(_ names: [String]) -> [String: String] {
+        var values: [String: String] = [:]
+        for name in names {
+            if let raw = getenv(name) { values[name] = String(cString: raw) }
+        }
+        return values
     }
 
     private final class ThreadBody { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }

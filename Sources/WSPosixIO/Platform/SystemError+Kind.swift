@@ -10,6 +10,10 @@ extension SystemError {
         case timedOut
         case unreachable
         case addressInUse
+        /// The system cannot do this (address family or operation not supported, or an
+        /// address this socket cannot use).
+        case unsupported
+        /// Anything else.
         case other
     }
 

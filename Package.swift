@@ -39,6 +39,8 @@ let package = Package(
         .testTarget(name: "WSDeflateTests", dependencies: ["WSDeflate", "WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate", "WSTestSupport"],
                     resources: [.copy("Resources")], swiftSettings: strictSettings),
+        // The `ws` tool's pure parts (escaping, argument and answer checks), via @testable import.
+        .testTarget(name: "WSToolTests", dependencies: ["ws"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -45,6 +45,7 @@ final class InflateDecompressor: @unchecked Sendable {
     ///   ``ProtocolError/extensionFailure(_:)`` for data zlib rejects (RFC 7692 §8).
     func decompress(_ input: UnsafeRawBufferPointer, isFinal: Bool, into output: inout [UInt8],
                     limit: Int, reset: Bool) throws(ProtocolError) {
+        let budget = max(limit, 0)  // a negative limit allows nothing (and must not underflow in `run`)
         if !isInitialized {
             guard czlib_inflate_init(stream, -windowBits) == Z_OK else {
                 throw .extensionFailure("permessage-deflate: inflateInit2 failed")
@@ -53,13 +54,13 @@ final class InflateDecompressor: @unchecked Sendable {
         }
         let start = output.count
         do throws(ProtocolError) {
-            if input.count > 0 { try run(input, into: &output, start: start, limit: limit) }
+            if input.count > 0 { try run(input, into: &output, start: start, limit: budget) }
             if isFinal {
                 if !endedWithFinalBlock {
                     // (Array.withUnsafeBytes rethrows untyped errors, so the error is carried out.)
                     let failure: ProtocolError? = DeflateCompressor.syncMarker.withUnsafeBytes { tail in
                         do throws(ProtocolError) {
-                            try run(tail, into: &output, start: start, limit: limit)
+                            try run(tail, into: &output, start: start, limit: budget)
                             return nil
                         } catch { return error }
                     }
@@ -72,6 +73,7 @@ final class InflateDecompressor: @unchecked Sendable {
             // The connection fails; leave the stream usable anyway.
             inflateReset(stream)
             endedWithFinalBlock = false
+            if case .messageTooLarge = error { throw .messageTooLarge(limit: limit) }
             throw error
         }
     }
@@ -79,7 +81,8 @@ final class InflateDecompressor: @unchecked Sendable {
     private func run(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], start: Int,
                      limit: Int) throws(ProtocolError) {
         // zlib writes into a scratch piece, copied out: no zero-filling of `output`.
-        let scratch = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(max(limit, 0) + 1, Self.chunkSize))
+        // At most `limit + 1` bytes, written so that `limit == .max` cannot overflow.
+        let scratch = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(limit, Self.chunkSize - 1) + 1)
         defer { scratch.deallocate(); stream.pointee.next_in = nil; stream.pointee.next_out = nil }
         var consumed = 0
         while consumed < input.count {
@@ -91,7 +94,7 @@ final class InflateDecompressor: @unchecked Sendable {
             inflating: while true {
                 // One byte beyond the limit is offered, to tell "exactly the limit" from "more".
                 let room = max(limit - (output.count - start), 0)
-                let chunk = min(room + 1, scratch.count)
+                let chunk = min(room, scratch.count - 1) + 1
                 stream.pointee.next_out = scratch.baseAddress!
                 stream.pointee.avail_out = uInt(chunk)
                 let rc = inflate(stream, Z_SYNC_FLUSH)

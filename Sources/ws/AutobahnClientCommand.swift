@@ -8,7 +8,13 @@ import WSProtocol
 /// cases as one text message; `/runCase?case=N&agent=A` runs case N, and the testee echoes
 /// every message back unchanged (same type, same bytes) until the server closes;
 /// `/updateReports?agent=A` makes the server write its reports.
+///
+/// The server's answers are checked like any peer input: a case count that is not a whole
+/// number from 0 to ``maxCaseCount`` ends the run with one line on standard error, exit 1.
 struct AutobahnClientCommand {
+    /// The most cases a run accepts (the real fuzzing server has about 520).
+    static let maxCaseCount = 100_000
+
     var url: String
     var agent: String
 
@@ -24,15 +30,20 @@ struct AutobahnClientCommand {
         let count: Int
         do {
             let ws = try await WebSocket.connect(to: "\(base)/getCaseCount", configuration: configuration)
-            var received: Int?
+            var received: String?
             for await event in ws {
-                if case .text(let text) = event, received == nil { received = Int(text) }
+                if case .text(let text) = event, received == nil { received = text }
             }
             guard let received else {
                 Terminal.error("ws: /getCaseCount sent no number")
                 return 1
             }
-            count = received
+            guard let number = Self.caseCount(received) else {
+                let shown = received.count > 40 ? received.prefix(40) + "..." : Substring(received)
+                Terminal.error("ws: /getCaseCount sent \"\(shown)\", not a case count (a whole number 0-\(Self.maxCaseCount))")
+                return 1
+            }
+            count = number
         } catch {
             Terminal.error("ws: getCaseCount: \(ConnectCommand.describe(error))")
             return 1
@@ -63,6 +74,14 @@ struct AutobahnClientCommand {
         }
         Terminal.line("reports updated for agent \(agent)")
         return failures == 0 ? 0 : 1
+    }
+
+    /// The case count in the fuzzing server's answer: decimal digits only, 0 to ``maxCaseCount``.
+    static func caseCount(_ text: String) -> Int? {
+        guard (1...6).contains(text.utf8.count),
+              text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+              let count = Int(text), count <= maxCaseCount else { return nil }
+        return count
     }
 
     /// Echoes every message until the connection closes; returns how it closed.

@@ -81,7 +81,14 @@ enum CommandLineOptions: Equatable {
                 }
             }
             guard let url else { throw UsageError(message: "autobahn-client: missing --url") }
-            return .autobahnClient(url: url, agent: agent ?? "swift-websocket-sansio")
+            guard isFuzzingServerURL(url) else {
+                throw UsageError(message: "autobahn-client: --url '\(url)' is not a ws:// or wss:// URL without query or fragment")
+            }
+            let name = agent ?? "swift-websocket-sansio"
+            guard (1...100).contains(name.count) else {
+                throw UsageError(message: "autobahn-client: --agent must be 1-100 characters")
+            }
+            return .autobahnClient(url: url, agent: name)
         default:
             throw UsageError(message: "unknown command '\(command)'")
         }
@@ -90,6 +97,16 @@ enum CommandLineOptions: Equatable {
     private static func value(of option: String, in rest: inout ArraySlice<String>) throws(UsageError) -> String {
         guard let value = rest.popFirst() else { throw UsageError(message: "\(option) needs a value") }
         return value
+    }
+
+    /// A `ws://` or `wss://` URL with a host and no query or fragment: the tool appends the
+    /// fuzzing server's paths and queries to it.
+    private static func isFuzzingServerURL(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        guard let scheme = ["ws://", "wss://"].first(where: { lower.hasPrefix($0) }) else { return false }
+        let rest = text.dropFirst(scheme.count)
+        guard let first = rest.first, first != "/", first != ":" else { return false }
+        return !text.contains("?") && !text.contains("#") && !text.contains(where: { $0.isWhitespace })
     }
 
     private static func portNumber(_ text: String) throws(UsageError) -> Int {
@@ -108,7 +125,7 @@ enum CommandLineOptions: Equatable {
           Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
             /echo    sends every message back (same type, same bytes)
             /chat    sends every message to every connected peer
-            /report  prints every text message it receives on standard output
+            /report  prints every text message it receives on standard output, as one line
           /selftest is a page that tests the browser's WebSocket against /echo and /chat and
           reports "SELFTEST PASS" or "SELFTEST FAIL: ..." to /report.
           The first line of output is "listening on ws://HOST:PORT" (with --port 0, the port
@@ -125,10 +142,17 @@ enum CommandLineOptions: Equatable {
       ws autobahn-client --url ws://HOST:PORT --agent NAME
           Be the client testee of an Autobahn|Testsuite-style fuzzing server: read the case
           count from /getCaseCount, run each case on /runCase?case=N&agent=NAME echoing every
-          message back unchanged, then call /updateReports?agent=NAME.
+          message back unchanged, then call /updateReports?agent=NAME. URL is ws:// or
+          wss:// without query or fragment; NAME is 1-100 characters. A case count that is
+          not a whole number from 0 to 100000 is a bad answer (exit 1).
 
       ws --help
           Show this text.
+
+    OUTPUT
+      Text from peers (messages, close reasons, paths) is printed escaped, one line each:
+      \\ \\n \\r \\t, \\xHH for other control characters (ESC is \\x1B), \\u{XXXX} for C1
+      controls, bidi controls and line separators.
 
     EXIT STATUS
       0 success, 1 failure (connection, handshake, protocol), 2 usage error.

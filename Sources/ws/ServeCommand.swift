@@ -8,7 +8,8 @@ import WSProtocol
 ///   (``SelfTestPage``); other plain HTTP requests get 404.
 /// - WebSocket `/echo` echoes every message (same type, same bytes); `/chat` sends every
 ///   message to every connected peer (the sender too); `/report` prints each text message it
-///   receives as a line on standard output (the self-test page reports there).
+///   receives as one line on standard output, escaped (``Terminal/escaped(_:)``; the self-test
+///   page reports there).
 /// - SIGINT/SIGTERM: close 1001 (going away) to every peer, wait for their answers (bounded),
 ///   exit 0.
 struct ServeCommand {
@@ -73,7 +74,7 @@ struct ServeCommand {
                 await room.broadcast(message)
             case "/report":
                 if case .text(let text) = message {
-                    Terminal.line(text.split(whereSeparator: \.isNewline).joined(separator: " "))
+                    Terminal.line(text)  // escaped: one line per message, control characters visible
                 }
             default:  // /echo: same type, same bytes
                 try? await ws.send(message)

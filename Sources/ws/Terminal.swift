@@ -10,18 +10,60 @@ import WSProtocol
 
 /// Standard output and error for `ws`: every line is written whole and flushed at once, so a
 /// test (or a pipe) sees each line as soon as it is printed.
+///
+/// Lines carry text from peers (messages, close reasons, reason phrases, request paths), so
+/// ``line(_:)`` and ``error(_:)`` print them through ``escaped(_:)``: a peer cannot move the
+/// cursor, retitle the window or split one line into two on the operator's terminal.
 enum Terminal {
-    /// Prints one line on standard output and flushes.
+    /// Prints one line on standard output, escaped (``escaped(_:)``), and flushes.
     static func line(_ text: String) {
-        write(text + "\n", to: STDOUT_FILENO)
+        write(escaped(text) + "\n", to: STDOUT_FILENO)
     }
 
-    /// Prints one line on standard error.
+    /// Prints one line on standard error, escaped (``escaped(_:)``).
     static func error(_ text: String) {
-        write(text + "\n", to: STDERR_FILENO)
+        write(escaped(text) + "\n", to: STDERR_FILENO)
     }
 
-    /// The one-line form of a received message: text as is, binary as
+    /// Prints text of our own (the help), as is.
+    static func trustedText(_ text: String) {
+        write(text, to: STDOUT_FILENO)
+    }
+
+    /// `text` with everything a terminal could act on made visible, so it prints as one inert line.
+    ///
+    /// - `\` becomes `\\` (so an escape in the output always means one in the input);
+    /// - newline, carriage return and tab become `\n`, `\r`, `\t`; every other C0 control and
+    ///   DEL become `\xHH` (ESC is `\x1B`: no escape sequence reaches the terminal);
+    /// - the C1 controls U+0080–U+009F (U+009B is an 8-bit CSI to some terminals), the bidi
+    ///   embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the line and
+    ///   paragraph separators (U+2028, U+2029) become `\u{XXXX}`.
+    ///
+    /// Everything else (printable ASCII, letters and symbols of any script, emoji) is kept.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x00...0x1F, 0x7F: out += "\\x" + hex(scalar.value, digits: 2)
+            case 0x80...0x9F, 0x202A...0x202E, 0x2066...0x2069, 0x2028, 0x2029:
+                out += "\\u{" + hex(scalar.value, digits: 4) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func hex(_ value: UInt32, digits: Int) -> String {
+        let text = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(digits - text.count, 0)) + text
+    }
+
+    /// The one-line form of a received message: text as is (``line(_:)`` escapes it), binary as
     /// `[binary 3 bytes] 01 02 03`.
     static func describe(_ message: Message) -> String {
         switch message {

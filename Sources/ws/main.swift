@@ -14,14 +14,15 @@ let options: CommandLineOptions
 do {
     options = try CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
 } catch {
-    Terminal.error("ws: \(error.message)\nTry 'ws --help'.")
+    Terminal.error("ws: \(error.message)")
+    Terminal.error("Try 'ws --help'.")
     exit(2)
 }
 
 let status: Int32
 switch options {
 case .help:
-    Terminal.line(CommandLineOptions.helpText)
+    Terminal.trustedText(CommandLineOptions.helpText + "\n")
     status = 0
 case .serve(let host, let port):
     status = await ServeCommand(host: host, port: port).run()

@@ -61,7 +61,9 @@ extension Connection {
     /// at most what is left of ``Configuration/maxMessageSize``.
     mutating func decodeThroughExtensions(fin: Bool, into output: inout [UInt8]) -> ProtocolError? {
         let bits = incoming.reservedBits
-        let limit = max(configuration.maxMessageSize - incoming.size, 0)
+        // (Saturating: a negative limit allows nothing and `.max` lifts it; neither may overflow.)
+        let (left, overflow) = configuration.maxMessageSize.subtractingReportingOverflow(incoming.size)
+        let limit = overflow ? 0 : max(left, 0)
         var input = incoming.frameBuffer
         let claiming = extensions.indices.reversed().filter { extensions[$0].reservedBits & bits != 0 }
         for (n, i) in claiming.enumerated() {

@@ -161,8 +161,7 @@ extension Connection {
         case .control:
             MessageAssembler.appendUnmasked(chunk, key: key, offset: offset, to: &incoming.controlBuffer)
         case .message:
-            // The first frame spans reads (else the fast path took it): size the buffer once.
-            if offset == 0 && frame.opcode != .continuation { incoming.buffer.reserveCapacity(Int(frame.payloadLength)) }
+            incoming.growBuffer(toTake: chunk.count, frameRemaining: frameRemaining)
             let start = MessageAssembler.appendUnmasked(chunk, key: key, offset: offset, to: &incoming.buffer)
             // Fail fast on text that can no longer be UTF-8 (RFC 6455 §8.1), before the frame ends.
             if incoming.kind == .text && !incoming.validateText(incoming.buffer, from: start) {

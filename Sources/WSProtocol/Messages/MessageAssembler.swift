@@ -49,6 +49,21 @@ struct MessageAssembler: Sendable {
         reservedBits = 0
     }
 
+    /// Makes room in ``buffer`` for `count` more bytes of a frame that has `frameRemaining`
+    /// bytes left after them.
+    ///
+    /// The buffer grows with the bytes actually received, doubling, and never past the end of
+    /// the current frame: a header alone reserves nothing, so a peer that announces a huge frame
+    /// (allowed when `maxFrameSize` is lifted) costs only what it really sends. Doubling keeps
+    /// the copies of a frame that spans many reads linear; the cap keeps the last step exact.
+    mutating func growBuffer(toTake count: Int, frameRemaining: Int) {
+        let needed = buffer.count + count
+        guard needed > buffer.capacity else { return }
+        let doubled = buffer.capacity < Int.max / 2 ? 2 * buffer.capacity : Int.max
+        let frameEnd = needed + min(frameRemaining, Int.max - needed)
+        buffer.reserveCapacity(min(max(needed, doubled), frameEnd))
+    }
+
     /// Appends `chunk` to `buffer`, unmasking it with `key` at payload position `offset` (RFC 6455
     /// §5.3). Returns the index in `buffer` where the new bytes start.
     @discardableResult

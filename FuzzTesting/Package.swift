@@ -10,8 +10,11 @@ let targetNames = [
     "FuzzServerConnection", "FuzzClientConnection", "FuzzHTTPHead", "FuzzServerHandshake",
     "FuzzClientHandshake", "FuzzExtensionHeader", "FuzzUTF8", "FuzzLinkedPair",
 ]
+// Targets of the socket binding's pure parsers (the PROXY protocol header, forwarding headers).
+let posixTargetNames = ["FuzzProxyHeader"]
 
 let core: Target.Dependency = .product(name: "WSProtocol", package: "swift-websocket-sansio")
+let posix: Target.Dependency = .product(name: "WSPosixIO", package: "swift-websocket-sansio")
 
 let package = Package(
     name: "FuzzTesting",
@@ -19,6 +22,7 @@ let package = Package(
     targets: [
         // Shared harness: byte reader, chunking, the Connection script runner and its oracles.
         .target(name: "FuzzSupport", dependencies: [core]),
-    ] + targetNames.map { .executableTarget(name: $0, dependencies: ["FuzzSupport", core]) },
+    ] + targetNames.map { .executableTarget(name: $0, dependencies: ["FuzzSupport", core]) }
+      + posixTargetNames.map { .executableTarget(name: $0, dependencies: ["FuzzSupport", posix]) },
     swiftLanguageModes: [.v6]
 )

@@ -96,3 +96,14 @@ write("FuzzLinkedPair", "messages-then-close", b"\x00\x03" + b"\x00\x05hello" + 
 write("FuzzLinkedPair", "fragmented-extension", b"\x0f\x05\x03\x04" + b"\x01\x0caaaabbbbcccc" + b"\x03\x07\xe2\x82\xacxyzw"
       + b"\x06\x04\x00")
 write("FuzzLinkedPair", "streaming", b"\x18\x01" + b"\x00\x20" + bytes(range(32)) + b"\x03\x03abc")
+
+
+# PROXY protocol headers (byte 0 flags, byte 1 chunking), the spec's v1 example and v2 forms.
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+write("FuzzProxyHeader", "v1-tcp4", b"\x00\x03PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.1\r\n\r\n")
+write("FuzzProxyHeader", "v1-tcp6", b"\x00\x05PROXY TCP6 2001:db8::1 ::1 51000 8080\r\n")
+write("FuzzProxyHeader", "v1-unknown", b"\x00\x00PROXY UNKNOWN\r\n")
+write("FuzzProxyHeader", "v2-inet", b"\x00\x02" + SIG + b"\x21\x11\x00\x0c" + bytes([192, 168, 0, 1, 192, 168, 0, 11, 0xDC, 0x04, 1, 0xBB]) + b"GET")
+write("FuzzProxyHeader", "v2-inet6-tlv", b"\x01\x07\x40" + SIG + b"\x21\x21\x00\x2a" + bytes(15) + b"\x01" + bytes(15) + b"\x01\x12\x34\x00\x50\x04\x00\x03\x00\x00\x00")
+write("FuzzProxyHeader", "v2-local", b"\x00\x01" + SIG + b"\x20\x00\x00\x00")
+write("FuzzProxyHeader", "forwarded", b"\x02\x00for=192.0.2.60;proto=http;by=203.0.113.43, for=\"[2001:db8:cafe::17]:4711\"")

@@ -56,6 +56,10 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The opening handshake failed: refused with a status (see ``status``, ``headers``,
     /// ``bodyPrefix``, ``location``) or an invalid response (RFC 6455 §4.1).
     case handshakeFailed(HandshakeError)
+    /// Server: the PROXY protocol header was missing, malformed, or came from a source that is
+    /// not a trusted proxy (see ``WebSocketServer/Configuration/proxyProtocol``); the
+    /// connection was closed without an answer.
+    case proxyProtocol(ProxyHeaderError)
     /// The peer broke RFC 6455; this end failed the connection and sent ``closeCode``.
     case protocolError(ProtocolError)
     /// The connection is closing or closed; nothing more can be sent.
@@ -142,6 +146,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         case .proxyProtocolError(let why): return "proxy protocol error: \(why)"
         case .proxyRefused(let reply): return "the proxy refused the tunnel: \(reply)"
         case .handshakeFailed(let e): return "WebSocket handshake failed: \(e.reasonText)"
+        case .proxyProtocol(let e): return "PROXY protocol: \(e)"
         case .protocolError(let e): return "WebSocket protocol error \(e) (sent close \(e.closeCode.rawValue))"
         case .closed: return "the connection is closed"
         case .usage(let e): return "invalid use: \(e)"

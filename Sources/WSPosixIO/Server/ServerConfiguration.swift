@@ -23,6 +23,14 @@ extension WebSocketServer {
         public var backlog: Int32 = 1024
         /// Makes the ``Transport`` for each accepted connection (the TLS seam); `nil` for plain TCP.
         public var transport: (@Sendable () -> any Transport)? = nil
+        /// The PROXY protocol (v1 and v2) from trusted load balancers; `nil` (default) for off.
+        /// See ``ProxyProtocolSettings``.
+        public var proxyProtocol: ProxyProtocolSettings? = nil
+        /// The direct peers (HTTP reverse proxies such as nginx) whose `Forwarded` /
+        /// `X-Forwarded-For` headers set ``WebSocket/peer``; see ``ForwardedHeaders/client(trusting:)``,
+        /// which also skips these addresses along the chain. Empty (default): the headers are
+        /// parsed (``WebSocket/forwarded``) but never change the reported peer.
+        public var trustedForwarders: [IPAddressPrefix] = []
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
 

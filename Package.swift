@@ -24,14 +24,14 @@ let package = Package(
         .target(name: "WSProtocol", swiftSettings: strictSettings),
         // System headers Glibc does not export (epoll, eventfd); used only by WSPosixIO's Syscalls.swift.
         .target(name: "CWSPosixShims"),
-        // The binding to POSIX sockets (event loop, client, server).
-        .target(name: "WSPosixIO", dependencies: ["WSProtocol", "CWSPosixShims"], swiftSettings: strictSettings),
+        // The binding to POSIX sockets (event loop, client, server); permessage-deflate through WSDeflate.
+        .target(name: "WSPosixIO", dependencies: ["WSProtocol", "WSDeflate", "CWSPosixShims"], swiftSettings: strictSettings),
         // The system zlib (a module map only), used by WSDeflate; WSProtocol never links it.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // permessage-deflate (RFC 7692) over zlib, plugged into the core as a MessageExtension.
         .target(name: "WSDeflate", dependencies: ["WSProtocol", "CZlib"], swiftSettings: strictSettings),
         // The command-line tool: `ws serve`, `ws connect`, `ws autobahn-client`.
-        .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol"], swiftSettings: strictSettings),
+        .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate"], swiftSettings: strictSettings),
 
         // Seeded inputs shared by the test targets (not a product).
         .target(name: "WSTestSupport", path: "Tests/WSTestSupport", swiftSettings: strictSettings),

@@ -26,6 +26,8 @@ struct AutobahnClientCommand {
         // The fuzzing server's largest cases send 16 MiB messages (section 9).
         configuration.connection.maxMessageSize = 64 << 20
         configuration.connection.maxFrameSize = 64 << 20
+        // Sections 12 and 13 run only when the client offers permessage-deflate.
+        configuration.compression = .default
 
         let count: Int
         do {

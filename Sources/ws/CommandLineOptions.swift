@@ -3,9 +3,9 @@
 /// What the user asked `ws` to do, parsed by hand from the arguments (the package has no
 /// dependencies, so no ArgumentParser).
 enum CommandLineOptions: Equatable {
-    /// `ws serve [--host H] [--port P]`
-    case serve(host: String, port: Int)
-    /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O]`
+    /// `ws serve [--host H] [--port P] [--no-deflate]`
+    case serve(host: String, port: Int, deflate: Bool)
+    /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]`
     case connect(Connect)
     /// `ws autobahn-client --url ws://HOST:PORT --agent NAME`
     case autobahnClient(url: String, agent: String)
@@ -17,6 +17,8 @@ enum CommandLineOptions: Equatable {
         var headers: [Header] = []
         var subprotocols: [String] = []
         var origin: String?
+        /// Offer permessage-deflate (`--no-deflate` turns it off).
+        var deflate = true
     }
 
     struct Header: Equatable {
@@ -37,15 +39,16 @@ enum CommandLineOptions: Equatable {
         case "help", "--help", "-h":
             return .help
         case "serve":
-            var host = "127.0.0.1", port = 8080
+            var host = "127.0.0.1", port = 8080, deflate = true
             while let option = rest.popFirst() {
                 switch option {
                 case "--host": host = try value(of: option, in: &rest)
                 case "--port": port = try portNumber(try value(of: option, in: &rest))
+                case "--no-deflate": deflate = false
                 default: throw UsageError(message: "serve: unknown option '\(option)'")
                 }
             }
-            return .serve(host: host, port: port)
+            return .serve(host: host, port: port, deflate: deflate)
         case "connect":
             var url: String?
             var options = Connect(url: "")
@@ -61,6 +64,7 @@ enum CommandLineOptions: Equatable {
                     options.headers.append(Header(name: name, value: value))
                 case "--subprotocol": options.subprotocols.append(try value(of: option, in: &rest))
                 case "--origin": options.origin = try value(of: option, in: &rest)
+                case "--no-deflate": options.deflate = false
                 default:
                     guard !option.hasPrefix("-"), url == nil else {
                         throw UsageError(message: "connect: unexpected argument '\(option)'")
@@ -121,7 +125,7 @@ enum CommandLineOptions: Equatable {
     ws — a WebSocket client, server and test tool (RFC 6455)
 
     USAGE
-      ws serve [--host 127.0.0.1] [--port 8080]
+      ws serve [--host 127.0.0.1] [--port 8080] [--no-deflate]
           Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
             /echo    sends every message back (same type, same bytes)
             /chat    sends every message to every connected peer
@@ -130,21 +134,25 @@ enum CommandLineOptions: Equatable {
           reports "SELFTEST PASS" or "SELFTEST FAIL: ..." to /report.
           The first line of output is "listening on ws://HOST:PORT" (with --port 0, the port
           the system chose). Ctrl-C or SIGTERM closes every connection with 1001 and exits.
+          permessage-deflate offers are accepted (windows of at most 2^12 bytes, zlib
+          memLevel 5); --no-deflate declines them.
 
-      ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O]
+      ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
           Connect to URL (ws://), send each line of standard input as a text message, and
           print each message received on its own line; binary messages are printed as
           "[binary N bytes] 01 02 03". At the end of input, close with 1000, print what still
           arrives, and exit 0 once the close handshake is done. On failure print one line
           "ws: <reason>" on standard error and exit 1 (a refused handshake prints the HTTP
-          status, e.g. "ws: handshake failed: 403 Forbidden").
+          status, e.g. "ws: handshake failed: 403 Forbidden"). permessage-deflate is offered
+          unless --no-deflate is given.
 
       ws autobahn-client --url ws://HOST:PORT --agent NAME
           Be the client testee of an Autobahn|Testsuite-style fuzzing server: read the case
           count from /getCaseCount, run each case on /runCase?case=N&agent=NAME echoing every
           message back unchanged, then call /updateReports?agent=NAME. URL is ws:// or
           wss:// without query or fragment; NAME is 1-100 characters. A case count that is
-          not a whole number from 0 to 100000 is a bad answer (exit 1).
+          not a whole number from 0 to 100000 is a bad answer (exit 1). permessage-deflate
+          is offered on every case (Autobahn sections 12 and 13 need it).
 
       ws --help
           Show this text.

@@ -12,7 +12,8 @@ struct ConnectCommand {
 
     func run() async -> Int32 {
         var configuration = WebSocket.ClientConfiguration(subprotocols: options.subprotocols,
-                                                          origin: options.origin)
+                                                          origin: options.origin,
+                                                          compression: options.deflate ? .default : nil)
         for header in options.headers { configuration.headers.add(name: header.name, value: header.value) }
         let ws: WebSocket
         do {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// The page `ws serve` answers on `/selftest`: a browser opens it, exercises `/echo` and `/chat`
-/// with its own WebSocket, and sends `SELFTEST PASS` or `SELFTEST FAIL: <why>` to `/report`,
-/// which `ws serve` prints on standard output. The interop tests drive it with headless
+/// with its own WebSocket, and sends `SELFTEST PASS extensions=<what /echo negotiated>` (`none`
+/// when no extension was) or `SELFTEST FAIL: <why>` to `/report`, which `ws serve` prints on
+/// standard output. The interop tests drive it with headless
 /// Chromium.
 enum SelfTestPage {
     static let html = #"""
@@ -49,6 +50,9 @@ enum SelfTestPage {
       return `binary(${v.byteLength} bytes ${Array.from(new Uint8Array(v).slice(0, 8)).join(",")})`;
     }
 
+    // What the /echo socket negotiated (Sec-WebSocket-Extensions), e.g. permessage-deflate.
+    let negotiated = "none";
+
     async function run() {
       // Echo: text (with non-ASCII, empty, large) and binary (every byte value, large, empty).
       const echo = await open("/echo");
@@ -61,7 +65,8 @@ enum SelfTestPage {
         const got = await next(echo);
         if (!same(got, c)) throw new Error(`echo of ${describe(c)} came back as ${describe(got)}`);
       }
-      say("echo ok");
+      say("echo ok, extensions: " + (echo.extensions || "none"));
+      negotiated = echo.extensions || "none";
 
       // Chat: a message from one peer reaches every peer, the sender included.
       // The server adds a socket to the room just after its handshake, so a socket can be open
@@ -107,7 +112,7 @@ enum SelfTestPage {
 
     const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("timed out")), 20000));
     Promise.race([run(), timeout])
-      .then(() => report("SELFTEST PASS"))
+      .then(() => report("SELFTEST PASS extensions=" + negotiated))
       .catch(error => report("SELFTEST FAIL: " + error.message));
     </script>
     </body>

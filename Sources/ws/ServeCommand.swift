@@ -10,19 +10,24 @@ import WSProtocol
 ///   message to every connected peer (the sender too); `/report` prints each text message it
 ///   receives as one line on standard output, escaped (``Terminal/escaped(_:)``; the self-test
 ///   page reports there).
+/// - permessage-deflate offers are accepted unless `--no-deflate`.
 /// - SIGINT/SIGTERM: close 1001 (going away) to every peer, wait for their answers (bounded),
 ///   exit 0.
 struct ServeCommand {
     var host: String
     var port: Int
+    /// Accept permessage-deflate offers (``WSPosixIO/WebSocket/Compression/default``).
+    var deflate: Bool
 
     func run() async -> Int32 {
         SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below
         let room = ChatRoom()
         let server: WebSocketServer
         do {
+            var configuration = WebSocketServer.Configuration()
+            configuration.compression = deflate ? .default : nil
             server = try await WebSocketServer.bind(
-                host: host, port: port,
+                host: host, port: port, configuration: configuration,
                 onUpgrade: { request in
                     switch request.path {
                     case "/echo", "/chat", "/report":

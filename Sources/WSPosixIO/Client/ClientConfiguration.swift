@@ -10,7 +10,11 @@ extension WebSocket {
         public var origin: String? = nil
         /// Extra request headers (e.g. `Authorization`).
         public var headers: HTTPHeaders = [:]
-        /// Extensions to offer (e.g. permessage-deflate, RFC 7692).
+        /// permessage-deflate (RFC 7692) to offer: `.default` for the memory-conscious settings;
+        /// `nil` (default) offers none. The connection compresses if the server accepts.
+        public var compression: WebSocket.Compression? = nil
+        /// Other extensions to offer, before permessage-deflate (a permessage-deflate negotiator
+        /// here replaces ``compression``).
         public var extensions: [any ExtensionNegotiator] = []
         /// How long the TCP connect may take, per address tried. Default 10 s.
         public var connectTimeout: Duration = .seconds(10)
@@ -34,8 +38,10 @@ extension WebSocket {
 
         public init(subprotocols: [String] = [], origin: String? = nil, headers: HTTPHeaders = [:],
                     connectTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10),
-                    connection: Connection.Configuration = .init(), flowControl: FlowControl = .init()) {
+                    connection: Connection.Configuration = .init(), flowControl: FlowControl = .init(),
+                    compression: WebSocket.Compression? = nil) {
             self.subprotocols = subprotocols; self.origin = origin; self.headers = headers
+            self.compression = compression
             self.connectTimeout = connectTimeout; self.handshakeTimeout = handshakeTimeout
             self.connection = connection; self.flowControl = flowControl
         }

@@ -57,7 +57,8 @@ extension WebSocket {
         all.add(contentsOf: headers)
         let options = ClientHandshake.Options(
             host: host, port: port, secure: false, resource: resource, origin: configuration.origin,
-            subprotocols: configuration.subprotocols, extensions: configuration.extensions, headers: all,
+            subprotocols: configuration.subprotocols,
+            extensions: Compression.extensions(configuration.extensions, adding: configuration.compression), headers: all,
             limits: configuration.limits, timeout: configuration.handshakeTimeout,
             configuration: configuration.connection)
         do {

@@ -191,7 +191,9 @@ extension Channel {
             let now = MonotonicClock.now()
             do {
                 let (response, connection, leftover) = try st.serverHandshake!.accept(
-                    request, subprotocol: subprotocol, extensions: extensions, headers: headers,
+                    request, subprotocol: subprotocol,
+                    extensions: WebSocket.Compression.extensions(extensions, adding: server?.configuration.compression),
+                    headers: headers,
                     configuration: server?.configuration.connection ?? .init(), now: now)
                 st.dropHandshakes()
                 st.outbound.append(contentsOf: response)

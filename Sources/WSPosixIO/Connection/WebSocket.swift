@@ -38,17 +38,27 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     /// Sends a text message (RFC 6455 §5.6). Suspends while the outbound buffer is above
     /// ``FlowControl/highWaterMark``.
+    /// - Parameters:
+    ///   - compress: `false` sends this message uncompressed (RSV1 clear) even when
+    ///     permessage-deflate was negotiated (RFC 7692 §6.1), e.g. for data already compressed.
     /// - Throws: ``WebSocketError/closed`` once the connection is closing or closed.
-    nonisolated(nonsending) public func send(text: String) async throws(WebSocketError) {
-        try await channel.send { (c, now, out) throws(UsageError) in try c.send(.text(text), now: now, into: &out) }
+    nonisolated(nonsending) public func send(text: String, compress: Bool = true) async throws(WebSocketError) {
+        let use = Self.extensionUse(compress)
+        try await channel.send { (c, now, out) throws(UsageError) in try c.send(.text(text), extensions: use, now: now, into: &out) }
     }
 
-    /// Sends a binary message.
-    nonisolated(nonsending) public func send(binary: [UInt8]) async throws(WebSocketError) {
+    /// Sends a binary message (`compress` as in ``send(text:compress:)``).
+    nonisolated(nonsending) public func send(binary: [UInt8], compress: Bool = true) async throws(WebSocketError) {
+        let use = Self.extensionUse(compress)
         try await channel.send(payload: binary, kind: .binary) { (c, now, out) throws(UsageError) in
-            try Self.withBytes(binary) { (raw) throws(UsageError) in try c.send(raw, kind: .binary, now: now, into: &out) }
+            try Self.withBytes(binary) { (raw) throws(UsageError) in
+                try c.send(raw, kind: .binary, extensions: use, now: now, into: &out)
+            }
         }
     }
+
+    /// With permessage-deflate, `compress: false` bypasses it for one message (RSV1 clear).
+    private static func extensionUse(_ compress: Bool) -> Connection.ExtensionUse { compress ? .apply : .bypass }
 
     /// Sends bytes as a message of the connection's ``defaultMessageKind`` (binary unless changed,
     /// as Tufao's `sendMessage`).
@@ -68,31 +78,38 @@ public final class WebSocket: AsyncSequence, Sendable {
         if let failure { throw failure }
     }
 
-    /// Sends a message.
-    nonisolated(nonsending) public func send(_ message: Message) async throws(WebSocketError) {
+    /// Sends a message (`compress` as in ``send(text:compress:)``).
+    nonisolated(nonsending) public func send(_ message: Message, compress: Bool = true) async throws(WebSocketError) {
+        let use = Self.extensionUse(compress)
         try await channel.send(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
-            try c.send(message, now: now, into: &out)
+            try c.send(message, extensions: use, now: now, into: &out)
         }
     }
 
     /// Queues a text message without suspending, ignoring the high-water mark (check
     /// ``bufferedAmount``). Meant for ``WebSocketServer/EventHandler``s on the loop thread:
-    /// what they queue during one batch of events is written with one call.
-    public func enqueue(text: String) throws(WebSocketError) {
-        try channel.sendNow { (c, now, out) throws(UsageError) in try c.send(.text(text), now: now, into: &out) }
+    /// what they queue during one batch of events is written with one call. `compress: false`
+    /// sends it uncompressed (see ``send(text:compress:)``).
+    public func enqueue(text: String, compress: Bool = true) throws(WebSocketError) {
+        let use = Self.extensionUse(compress)
+        try channel.sendNow { (c, now, out) throws(UsageError) in try c.send(.text(text), extensions: use, now: now, into: &out) }
     }
 
-    /// Queues a binary message without suspending (see ``enqueue(text:)``).
-    public func enqueue(binary: [UInt8]) throws(WebSocketError) {
+    /// Queues a binary message without suspending (see ``enqueue(text:compress:)``).
+    public func enqueue(binary: [UInt8], compress: Bool = true) throws(WebSocketError) {
+        let use = Self.extensionUse(compress)
         try channel.sendNow(payload: binary, kind: .binary) { (c, now, out) throws(UsageError) in
-            try Self.withBytes(binary) { (raw) throws(UsageError) in try c.send(raw, kind: .binary, now: now, into: &out) }
+            try Self.withBytes(binary) { (raw) throws(UsageError) in
+                try c.send(raw, kind: .binary, extensions: use, now: now, into: &out)
+            }
         }
     }
 
-    /// Queues a message without suspending (see ``enqueue(text:)``).
-    public func enqueue(_ message: Message) throws(WebSocketError) {
+    /// Queues a message without suspending (see ``enqueue(text:compress:)``).
+    public func enqueue(_ message: Message, compress: Bool = true) throws(WebSocketError) {
+        let use = Self.extensionUse(compress)
         try channel.sendNow(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
-            try c.send(message, now: now, into: &out)
+            try c.send(message, extensions: use, now: now, into: &out)
         }
     }
 

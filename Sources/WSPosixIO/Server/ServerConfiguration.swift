@@ -6,6 +6,11 @@ extension WebSocketServer {
     public struct Configuration: Sendable {
         /// Settings of each connection (message limits, keepalive, close timeout, ...).
         public var connection: Connection.Configuration = .init()
+        /// permessage-deflate (RFC 7692): with a value (`.default` for the memory-conscious
+        /// settings), every accepted upgrade also accepts the client's first valid
+        /// permessage-deflate offer, unless the decision's `extensions` already hold a
+        /// permessage-deflate negotiator. `nil` (default): only what the decision lists.
+        public var compression: WebSocket.Compression? = nil
         /// How long a client may take to send its whole request head (slowloris guard; → 408).
         /// Default 10 s.
         public var handshakeTimeout: Duration = .seconds(10)
@@ -35,8 +40,10 @@ extension WebSocketServer {
         public var group: EventLoopGroup = .shared
 
         public init(connection: Connection.Configuration = .init(), handshakeTimeout: Duration = .seconds(10),
-                    maxConnections: Int = 10_000, flowControl: FlowControl = .init()) {
+                    maxConnections: Int = 10_000, flowControl: FlowControl = .init(),
+                    compression: WebSocket.Compression? = nil) {
             self.connection = connection; self.handshakeTimeout = handshakeTimeout
+            self.compression = compression
             self.maxConnections = maxConnections; self.flowControl = flowControl
         }
     }
@@ -49,6 +56,6 @@ extension WebSocketServer {
     public typealias ConnectionHandler = @Sendable (WebSocket) async -> Void
     /// Handles each event of each connection synchronously on the connection's loop thread
     /// (no task switch per message: the fastest way to serve). It must not block; reply with
-    /// the non-suspending ``WebSocket/enqueue(text:)`` family. `.closed` comes last.
+    /// the non-suspending ``WebSocket/enqueue(text:compress:)`` family. `.closed` comes last.
     public typealias EventHandler = @Sendable (WebSocket, WebSocketEvent) -> Void
 }

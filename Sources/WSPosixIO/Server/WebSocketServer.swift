@@ -49,7 +49,7 @@ public final class WebSocketServer: Sendable {
 
     /// Binds to `host` and `port` and serves with an event handler that runs on the loop
     /// threads: no task per connection and no task switch per message. Replies queued with
-    /// ``WebSocket/enqueue(text:)`` during one batch of events go out with one write; reading
+    /// ``WebSocket/enqueue(text:compress:)`` during one batch of events go out with one write; reading
     /// pauses while a connection's unwritten replies exceed ``FlowControl/highWaterMark``.
     ///
     /// ```swift

@@ -1,13 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 
 extension Connection {
+    /// Whether one outgoing data message goes through the negotiated extensions.
+    public enum ExtensionUse: Hashable, Sendable {
+        /// Through every negotiated extension, in negotiation order (compressed when
+        /// permessage-deflate is on). The default.
+        case apply
+        /// Sent as it is, with no RSV bit set: no extension sees it. With permessage-deflate this
+        /// is an uncompressed message, which a sender may send at any time ("An endpoint MAY
+        /// send a message uncompressed", RFC 7692 §6.1; the compression context is untouched), e.g.
+        /// for a payload that is already compressed.
+        case bypass
+    }
+
     /// Appends the frames of one data message to `outbound`: through the extensions first (their
     /// RSV bits go on the first frame only, RFC 6455 §5.2), then split into frames of at most
     /// ``Configuration/fragmentSize`` payload bytes (RFC 6455 §5.4), each masked with a fresh key
-    /// when this end is a client (RFC 6455 §5.3).
-    mutating func appendDataMessage(kind: Message.Kind, payload: UnsafeRawBufferPointer, into outbound: inout [UInt8]) {
+    /// when this end is a client (RFC 6455 §5.3). With ``ExtensionUse/bypass`` no extension sees
+    /// the message and no RSV bit is set.
+    mutating func appendDataMessage(kind: Message.Kind, payload: UnsafeRawBufferPointer, extensions use: ExtensionUse = .apply,
+                                    into outbound: inout [UInt8]) {
         let opcode: Opcode = kind == .text ? .text : .binary
-        if extensions.isEmpty {
+        if extensions.isEmpty || use == .bypass {
             appendFragmented(opcode: opcode, rsv: 0, payload: payload, into: &outbound)
             return
         }
@@ -47,10 +61,11 @@ extension Connection {
     /// right after it, before anything else appended later. Returns `false` (nothing appended)
     /// when the message needs the whole encoding (``send(_:kind:now:into:)``).
     /// - Throws: ``UsageError/sendAfterClose``; ``UsageError/invalidUTF8`` for text that is not UTF-8.
-    public mutating func sendHeader(for payload: UnsafeRawBufferPointer, kind: Message.Kind, now: Instant,
+    public mutating func sendHeader(for payload: UnsafeRawBufferPointer, kind: Message.Kind,
+                                    extensions use: ExtensionUse = .apply, now: Instant,
                                     into outbound: inout [UInt8]) throws(UsageError) -> Bool {
         guard canSend else { throw .sendAfterClose }
-        guard role == .server, extensions.isEmpty else { return false }
+        guard role == .server, extensions.isEmpty || use == .bypass else { return false }
         if let size = configuration.fragmentSize, size > 0, payload.count > size { return false }
         if kind == .text {
             var validator = UTF8Validator()

@@ -107,10 +107,13 @@ public struct Connection: Sendable {
     }
 
     /// Sends a whole message.
+    /// - Parameters:
+    ///   - extensions: ``ExtensionUse/bypass`` sends this one message as it is, RSV bits clear
+    ///     (uncompressed while permessage-deflate is on).
     /// - Throws: ``UsageError/sendAfterClose`` once a close frame was sent or received.
-    public mutating func send(_ message: Message, now: Instant) throws(UsageError) -> [Output] {
+    public mutating func send(_ message: Message, extensions: ExtensionUse = .apply, now: Instant) throws(UsageError) -> [Output] {
         var out: [UInt8] = []
-        try send(message, now: now, into: &out)
+        try send(message, extensions: extensions, now: now, into: &out)
         return [.write(out)]
     }
 
@@ -133,28 +136,35 @@ public struct Connection: Sendable {
     }
 
     /// Hot path: appends the encoded frames of a message to the driver's outbound buffer.
+    /// - Parameters:
+    ///   - extensions: whether the message goes through the negotiated extensions (default) or
+    ///     is sent as it is (see ``ExtensionUse``).
     /// - Throws: ``UsageError/sendAfterClose``.
-    public mutating func send(_ message: Message, now: Instant, into outbound: inout [UInt8]) throws(UsageError) {
+    public mutating func send(_ message: Message, extensions: ExtensionUse = .apply, now: Instant,
+                              into outbound: inout [UInt8]) throws(UsageError) {
         guard canSend else { throw .sendAfterClose }
         switch message {
         case .text(var text):
-            text.withUTF8 { appendDataMessage(kind: .text, payload: UnsafeRawBufferPointer($0), into: &outbound) }
+            text.withUTF8 {
+                appendDataMessage(kind: .text, payload: UnsafeRawBufferPointer($0), extensions: extensions, into: &outbound)
+            }
         case .binary(let bytes):
-            bytes.withUnsafeBytes { appendDataMessage(kind: .binary, payload: $0, into: &outbound) }
+            bytes.withUnsafeBytes { appendDataMessage(kind: .binary, payload: $0, extensions: extensions, into: &outbound) }
         }
     }
 
     /// Hot path without a `Message`: appends the frames of a message of type `kind` whose payload
     /// is `bytes` to the driver's outbound buffer.
+    /// `extensions` as in ``send(_:extensions:now:into:)``.
     /// - Throws: ``UsageError/sendAfterClose``; ``UsageError/invalidUTF8`` for text that is not UTF-8.
-    public mutating func send(_ bytes: UnsafeRawBufferPointer, kind: Message.Kind, now: Instant,
-                              into outbound: inout [UInt8]) throws(UsageError) {
+    public mutating func send(_ bytes: UnsafeRawBufferPointer, kind: Message.Kind, extensions: ExtensionUse = .apply,
+                              now: Instant, into outbound: inout [UInt8]) throws(UsageError) {
         guard canSend else { throw .sendAfterClose }
         if kind == .text {
             var validator = UTF8Validator()
             guard validator.validate(bytes), validator.isComplete else { throw .invalidUTF8 }
         }
-        appendDataMessage(kind: kind, payload: bytes, into: &outbound)
+        appendDataMessage(kind: kind, payload: bytes, extensions: extensions, into: &outbound)
     }
 
     /// Sends a ping (payload at most 125 bytes, RFC 6455 §5.5).

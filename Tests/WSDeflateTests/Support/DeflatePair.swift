@@ -39,14 +39,15 @@ struct DeflatePair {
     }
 
     /// Sends `message` from the client (or the server) and delivers everything it wrote to the other side.
-    mutating func send(_ message: Message, fromClient: Bool = true) throws {
+    /// `extensions: .bypass` sends it uncompressed.
+    mutating func send(_ message: Message, fromClient: Bool = true, extensions: Connection.ExtensionUse = .apply) throws {
         if fromClient {
-            let out = try client.send(message, now: .zero)
+            let out = try client.send(message, extensions: extensions, now: .zero)
             let bytes = Self.written(out)
             clientWire += bytes
             serverEvents += Self.events(server.receive(bytes, now: .zero))
         } else {
-            let out = try server.send(message, now: .zero)
+            let out = try server.send(message, extensions: extensions, now: .zero)
             let bytes = Self.written(out)
             serverWire += bytes
             clientEvents += Self.events(client.receive(bytes, now: .zero))

@@ -6,8 +6,9 @@ import Testing
 ///
 /// The browser opens `/selftest`, whose script uses the browser's own WebSocket against
 /// `/echo` (text with non-ASCII, empty and large messages; binary with every byte value) and
-/// `/chat` (two sockets), closes with 4001, and reports `SELFTEST PASS` or
-/// `SELFTEST FAIL: <why>` to `/report`; `ws serve` prints that line.
+/// `/chat` (two sockets), closes with 4001, and reports `SELFTEST PASS extensions=<negotiated>`
+/// or `SELFTEST FAIL: <why>` to `/report`; `ws serve` prints that line. Chromium offers
+/// permessage-deflate on every connection, and `ws serve` accepts it unless `--no-deflate`.
 @Suite("Interop: headless Chromium", .serialized, .timeLimit(.minutes(1)))
 struct InteropBrowserTests {
     /// Starts Chromium on `url` with a fresh profile; `extra` adds flags (e.g. `--dump-dom`).
@@ -22,10 +23,11 @@ struct InteropBrowserTests {
         return (browser, profile)
     }
 
-    @Test("The browser's WebSocket passes the self-test page against ws serve",
-          .enabled(if: Peers.available(Peers.chromium) && Peers.available(Peers.wsBinary)))
-    func selfTest() async throws {
-        let (serve, port) = try await InteropToolTests.startServe()
+    @Test("The browser's WebSocket passes the self-test page against ws serve, compressed unless --no-deflate",
+          .enabled(if: Peers.available(Peers.chromium) && Peers.available(Peers.wsBinary)),
+          arguments: [true, false])
+    func selfTest(deflate: Bool) async throws {
+        let (serve, port) = try await InteropToolTests.startServe(deflate ? [] : ["--no-deflate"])
         defer { serve.stop() }
         let (browser, profile) = try Self.startChromium("http://127.0.0.1:\(port)/selftest")
         defer {
@@ -33,7 +35,10 @@ struct InteropBrowserTests {
             try? FileManager.default.removeItem(at: profile)
         }
         let verdict = try await serve.line(where: { $0.hasPrefix("SELFTEST") }, timeout: .seconds(45))
-        #expect(verdict == "SELFTEST PASS", "browser stderr: \(browser.errorOutput.suffix(1500))")
+        // Chromium offers `permessage-deflate; client_max_window_bits`; ws serve's default
+        // answer limits both windows to 2^12 (WebSocket.Compression.default).
+        let expected = deflate ? "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12" : "none"
+        #expect(verdict == "SELFTEST PASS extensions=\(expected)", "browser stderr: \(browser.errorOutput.suffix(1500))")
         // The browser's connections were /echo, two /chat and /report; /echo closed with 4001.
         #expect(serve.errorOutput.contains("closed 4001"))
     }

@@ -18,8 +18,8 @@ struct InteropToolTests {
     }
 
     /// Starts `ws serve --port 0` and returns it with the port from its first line.
-    static func startServe() async throws -> (Subprocess, Int) {
-        let serve = try startTool(["serve", "--host", "127.0.0.1", "--port", "0"])
+    static func startServe(_ extra: [String] = []) async throws -> (Subprocess, Int) {
+        let serve = try startTool(["serve", "--host", "127.0.0.1", "--port", "0"] + extra)
         do {
             let first = try await serve.nextLine()
             let prefix = "listening on ws://127.0.0.1:"

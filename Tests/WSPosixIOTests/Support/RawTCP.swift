@@ -39,6 +39,38 @@ final class RawTCP: @unchecked Sendable {
         try bytes.withUnsafeBytes { try Sys.write(fd, $0) } ?? 0
     }
 
+    /// Writes all of `bytes` (in one call when the kernel takes them, as a scripted peer needs).
+    func write(bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try bytes.withUnsafeBytes { try Sys.write(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) } ?? 0
+            offset += n
+        }
+    }
+
+    /// Reads until `done` holds for everything read so far, the peer closes, or `timeout`
+    /// passes; returns everything read (possibly more than `done` needed).
+    func read(until done: ([UInt8]) -> Bool, timeout: Duration) async throws -> [UInt8] {
+        var all: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = MonotonicClock.now() + timeout
+        while !done(all) && MonotonicClock.now() < deadline {
+            let n: Int?
+            do {
+                n = try buffer.withUnsafeMutableBytes { try Sys.read(fd, into: $0) }
+            } catch {
+                return all
+            }
+            if let n {
+                if n == 0 { return all }
+                all.append(contentsOf: buffer[0..<n])
+            } else {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        return all
+    }
+
     /// Reads until the peer closes (or `timeout`): the bytes, and whether EOF was seen.
     func readToEnd(timeout: Duration) async throws -> (bytes: [UInt8], sawEOF: Bool) {
         var all: [UInt8] = []

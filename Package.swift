@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "WSProtocol", targets: ["WSProtocol"]),
         .library(name: "WSPosixIO", targets: ["WSPosixIO"]),
         .library(name: "WSDeflate", targets: ["WSDeflate"]),
+        .library(name: "WSTLS", targets: ["WSTLS"]),
         .executable(name: "ws", targets: ["ws"]),
     ],
     targets: [
@@ -30,12 +31,17 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // permessage-deflate (RFC 7692) over zlib, plugged into the core as a MessageExtension.
         .target(name: "WSDeflate", dependencies: ["WSProtocol", "CZlib"], swiftSettings: strictSettings),
+        // The system OpenSSL (a module map and a shim header), used by WSTLS only.
+        .systemLibrary(name: "CSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // A sans-I/O TLS engine over OpenSSL's memory BIOs (bytes in, bytes out), for any driver.
+        .target(name: "WSTLS", dependencies: ["CSSL"], swiftSettings: strictSettings),
         // The command-line tool: `ws serve`, `ws connect`, `ws autobahn-client`.
         .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate"], swiftSettings: strictSettings),
 
         // Seeded inputs shared by the test targets (not a product).
         .target(name: "WSTestSupport", path: "Tests/WSTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "WSProtocolTests", dependencies: ["WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WSTLSTests", dependencies: ["WSTLS", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSDeflateTests", dependencies: ["WSDeflate", "WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate", "WSTestSupport"],
                     resources: [.copy("Resources")], swiftSettings: strictSettings),

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: Apache-2.0
+internal import CSSL
+
+/// A sans-I/O TLS connection over the system OpenSSL: bytes from the network in, plaintext
+/// and bytes to send out. No socket, no thread, no clock: any driver can run it.
+///
+/// The engine holds an `SSL` between two memory BIOs. Feed what the network delivered to
+/// ``receive(_:into:)`` (plaintext is appended to the buffer you pass), pass what the
+/// application sends to ``send(_:)``, and after every call write what ``takeOutput(into:)``
+/// returns. Application bytes sent before the handshake finished are held (up to the
+/// configuration's `maxPendingBytes`) and encrypted only once the peer is verified, so nothing
+/// is ever sent in clear or to an unverified peer.
+///
+/// ```
+///  handshaking ──(handshake done, peer verified)──▶ established ──(close_notify both ways)──▶ closed
+///       └──────────────(any failure: the error is thrown, an alert may be in the output)─────────▲
+/// ```
+///
+/// An engine is used by one owner at a time (it is not `Sendable`); OpenSSL's error queue is
+/// per thread, and every call starts and ends with it empty.
+public final class TLSEngine {
+    /// Where the connection is.
+    public enum State: Hashable, Sendable {
+        /// The handshake is running.
+        case handshaking
+        /// The handshake finished and the peer was verified; application data flows.
+        case established
+        /// Closed (close_notify received and answered) or failed.
+        case closed
+    }
+
+    public private(set) var state: State = .handshaking
+    /// What the handshake agreed on (version, cipher, ALPN, the peer's certificate); `nil`
+    /// until ``State/established``.
+    public private(set) var session: TLSSessionInfo? = nil
+    /// Whether the peer's close_notify arrived (the stream ended cleanly).
+    public private(set) var receivedCloseNotify = false
+    /// Whether ours went out (``close()``).
+    public private(set) var sentCloseNotify = false
+    /// The error that ended the connection, if one did.
+    public private(set) var failure: TLSError? = nil
+
+    private let ssl: OpaquePointer
+    private let inbound: OpaquePointer   // network → OpenSSL
+    private let outbound: OpaquePointer  // OpenSSL → network
+    private let context: TLSContext      // keeps the SSL_CTX alive
+    private let record: VerificationRecord
+    private var pending: [UInt8] = []    // application bytes sent before the handshake finished
+
+    /// Makes an engine for one connection.
+    ///
+    /// - Parameters:
+    ///   - context: a client or server context; the engine plays its role.
+    ///   - serverName: (client) the host name or IP address connected to: sent as SNI when it
+    ///     is a name (RFC 6066 §3), and verified against the certificate either way. `nil`
+    ///     verifies the chain only.
+    public init(context: TLSContext, serverName: String? = nil) throws(TLSError) {
+        ERR_clear_error()
+        guard let ssl = SSL_new(context.ctx), let inbound = BIO_new(BIO_s_mem()), let outbound = BIO_new(BIO_s_mem()) else {
+            throw .invalidConfiguration("SSL_new failed: \(OpenSSLErrors.drain())")
+        }
+        // An empty memory BIO means "no data yet" (retry), never end of stream: the driver
+        // reports the end of the stream with receiveEndOfStream().
+        cssl_bio_set_mem_eof_return(inbound, -1)
+        SSL_set_bio(ssl, inbound, outbound)
+        self.ssl = ssl
+        self.inbound = inbound
+        self.outbound = outbound
+        self.context = context
+        self.record = VerificationRecord(policy: context.policy)
+        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(record).toOpaque())
+        if context.isServer {
+            SSL_set_accept_state(ssl)
+        } else {
+            SSL_set_connect_state(ssl)
+            if var name = serverName, !name.isEmpty {
+                if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+                let param = SSL_get0_param(ssl)
+                if X509_VERIFY_PARAM_set1_ip_asc(param, name) != 1 {
+                    ERR_clear_error()
+                    X509_VERIFY_PARAM_set_hostflags(param, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
+                    guard SSL_set1_host(ssl, name) == 1, cssl_set_tlsext_host_name(ssl, name) == 1 else {
+                        throw .invalidConfiguration("invalid server name \"\(name)\": \(OpenSSLErrors.drain())")
+                    }
+                }
+            }
+        }
+    }
+
+    deinit { SSL_free(ssl) }  // frees both BIOs
+
+    /// Starts the handshake: a client's ClientHello goes to the output. A server waits for one.
+    public func start() throws(TLSError) {
+        guard !context.isServer, state == .handshaking else { return }
+        try advanceHandshake()
+    }
+
+    /// Bytes from the network: runs the handshake, then appends the plaintext they carry.
+    ///
+    /// - Throws: the ``TLSError`` that ended the connection (an alert for the peer may be
+    ///   waiting in the output: write it before closing the socket).
+    public func receive(_ wire: UnsafeRawBufferPointer, into plaintext: inout [UInt8]) throws(TLSError) {
+        if let failure { throw failure }
+        guard state != .closed else { return }
+        ERR_clear_error()
+        if wire.count > 0 {
+            var offset = 0
+            while offset < wire.count {
+                let n = BIO_write(inbound, wire.baseAddress! + offset, Int32(min(wire.count - offset, Int(Int32.max))))
+                guard n > 0 else { throw fail(.protocolError(reason: "memory BIO write failed")) }
+                offset += Int(n)
+            }
+        }
+        if state == .handshaking {
+            try advanceHandshake()
+            guard state == .established else { return }
+        }
+        try readPlaintext(into: &plaintext)
+    }
+
+    /// The network stream ended (EOF). Fine after the peer's close_notify.
+    ///
+    /// - Throws: ``TLSError/truncated`` after the handshake without close_notify;
+    ///   ``TLSError/handshakeFailed(reason:)`` ("unexpected eof while reading") during it.
+    public func receiveEndOfStream() throws(TLSError) {
+        if let failure { throw failure }
+        if receivedCloseNotify { return }
+        switch state {
+        case .handshaking: throw fail(.handshakeFailed(reason: "unexpected eof while reading"))
+        case .established: throw fail(.truncated)
+        case .closed: return
+        }
+    }
+
+    /// Application bytes to send: encrypted into the output once the handshake is done, held
+    /// until then.
+    ///
+    /// - Throws: ``TLSError/closed`` after ``close()`` or the peer's close_notify;
+    ///   ``TLSError/pendingLimitExceeded(limit:)`` when too much waits for the handshake.
+    public func send(_ plaintext: UnsafeRawBufferPointer) throws(TLSError) {
+        if let failure { throw failure }
+        guard state != .closed, !sentCloseNotify else { throw .closed }
+        guard plaintext.count > 0 else { return }
+        if state == .handshaking {
+            guard pending.count + plaintext.count <= context.maxPendingBytes else {
+                throw .pendingLimitExceeded(limit: context.maxPendingBytes)
+            }
+            pending.append(contentsOf: plaintext)
+            return
+        }
+        try write(plaintext)
+    }
+
+    /// Sends close_notify (once) when the handshake is done; the peer's data can still be
+    /// received until its close_notify arrives.
+    public func close() {
+        guard !sentCloseNotify, failure == nil else { return }
+        sentCloseNotify = true
+        guard state == .established else { state = .closed; return }
+        ERR_clear_error()
+        _ = SSL_shutdown(ssl)
+        ERR_clear_error()
+        if receivedCloseNotify { state = .closed }
+    }
+
+    /// Whether bytes wait to be written to the network.
+    public var hasOutput: Bool { BIO_ctrl_pending(outbound) > 0 }
+
+    /// Appends the bytes to write to the network (records, alerts) to `wire`.
+    public func takeOutput(into wire: inout [UInt8]) {
+        var data: UnsafeMutablePointer<CChar>? = nil
+        let count = cssl_bio_get_mem_data(outbound, &data)
+        guard count > 0, let data else { return }
+        wire.append(contentsOf: UnsafeRawBufferPointer(start: data, count: count))
+        _ = cssl_bio_reset(outbound)
+    }
+
+    /// The bytes to write to the network (records, alerts).
+    public func takeOutput() -> [UInt8] {
+        var wire: [UInt8] = []
+        takeOutput(into: &wire)
+        return wire
+    }
+
+    // MARK: - Handshake and records
+
+    private func advanceHandshake() throws(TLSError) {
+        let result = SSL_do_handshake(ssl)
+        if result == 1 {
+            state = .established
+            session = makeSessionInfo()
+            if !pending.isEmpty {
+                let held = pending
+                pending = []
+                let failed: TLSError? = held.withUnsafeBytes { raw in
+                    do throws(TLSError) { try write(raw); return nil } catch { return error }
+                }
+                if let failed { throw failed }
+            }
+            return
+        }
+        switch SSL_get_error(ssl, result) {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return
+        default:
+            throw fail(handshakeError())
+        }
+    }
+
+    private func handshakeError() -> TLSError {
+        let reason = OpenSSLErrors.drain()
+        if let pin = record.pinMismatch { return .publicKeyPinMismatch(sha256: pin) }
+        if let refusal = record.refusal { return .verificationFailed(refusal) }
+        return .handshakeFailed(reason: reason)
+    }
+
+    private func readPlaintext(into plaintext: inout [UInt8]) throws(TLSError) {
+        // A record carries at most 16 KiB of plaintext (RFC 8446 §5.1).
+        let chunk = 16 * 1024
+        let failed: TLSError? = withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 1) { scratch in
+            while true {
+                var n = 0
+                let result = SSL_read_ex(ssl, scratch.baseAddress, chunk, &n)
+                if result == 1 {
+                    plaintext.append(contentsOf: UnsafeRawBufferPointer(start: scratch.baseAddress, count: n))
+                    continue
+                }
+                switch SSL_get_error(ssl, result) {
+                case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                    return nil
+                case SSL_ERROR_ZERO_RETURN:
+                    // The peer's close_notify: answer with ours (RFC 8446 §6.1), the stream is done.
+                    receivedCloseNotify = true
+                    if !sentCloseNotify {
+                        sentCloseNotify = true
+                        _ = SSL_shutdown(ssl)
+                    }
+                    ERR_clear_error()
+                    state = .closed
+                    return nil
+                default:
+                    return .protocolError(reason: OpenSSLErrors.drain())
+                }
+            }
+        }
+        if let failed { throw fail(failed) }
+    }
+
+    private func write(_ plaintext: UnsafeRawBufferPointer) throws(TLSError) {
+        ERR_clear_error()
+        var offset = 0
+        while offset < plaintext.count {
+            var written = 0
+            guard SSL_write_ex(ssl, plaintext.baseAddress! + offset, plaintext.count - offset, &written) == 1 else {
+                throw fail(.protocolError(reason: OpenSSLErrors.drain()))
+            }
+            offset += written
+        }
+    }
+
+    private func fail(_ error: TLSError) -> TLSError {
+        failure = error
+        state = .closed
+        pending = []
+        ERR_clear_error()
+        return error
+    }
+
+    private func makeSessionInfo() -> TLSSessionInfo {
+        let version = SSL_get_version(ssl).map { String(cString: $0) } ?? ""
+        let cipher = SSL_get_current_cipher(ssl).flatMap { SSL_CIPHER_get_name($0) }.map { String(cString: $0) } ?? ""
+        var alpn: UnsafePointer<UInt8>? = nil
+        var alpnLength: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &alpn, &alpnLength)
+        let protocolName = alpn.map { String(decoding: UnsafeBufferPointer(start: $0, count: Int(alpnLength)), as: UTF8.self) }
+        return TLSSessionInfo(version: version, cipher: cipher, applicationProtocol: protocolName,
+                              peerCertificate: SSL_get0_peer_certificate(ssl).map(PeerCertificate.init),
+                              ignoredFailures: record.ignoredSeen)
+    }
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+import Testing
+import WSTestSupport
+import WSTLS
+
+@Suite("TLS engine: handshake and data in memory")
+struct EngineHandshakeTests {
+    @Test("Handshake and data both ways", arguments: [TLSVersion.v1_2, .v1_3])
+    func handshakeAndData(version: TLSVersion) throws {
+        var client = try TLSClientConfiguration.test()
+        client.maximumVersion = version
+        var pair = try EnginePair(client: client, server: .test())
+        try pair.handshake()
+        #expect(pair.client.state == .established)
+        #expect(pair.server.state == .established)
+        let session = try #require(pair.client.session)
+        #expect(session.version == version.rawValue)
+        #expect(pair.server.session?.version == version.rawValue)
+        #expect(session.cipher == (version == .v1_3 ? "TLS_AES_256_GCM_SHA384" : "ECDHE-ECDSA-AES256-GCM-SHA384"))
+        #expect(session.applicationProtocol == "http/1.1")
+        #expect(session.ignoredFailures.isEmpty)
+        let certificate = try #require(session.peerCertificate)
+        #expect(certificate.subject == "CN=localhost")
+        #expect(certificate.issuer == "CN=WSTLS Test CA")
+        let fingerprint = certificate.sha256Fingerprint.map { hex($0) }.joined(separator: ":")
+        #expect(fingerprint == (try TestCertificates.text("server.fp")))
+        #expect(base64(certificate.publicKeySHA256) == (try TestCertificates.text("server.spki")))
+        #expect(certificate.notAfter - certificate.notBefore == 31 * 86_400)
+        #expect(pair.server.session?.peerCertificate == nil)  // no client certificate asked for
+
+        let hello = Array("hello from the client".utf8)
+        try hello.withUnsafeBytes { try pair.client.send($0) }
+        try pair.toServer()
+        #expect(pair.serverReceived == hello)
+        let big = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try big.withUnsafeBytes { try pair.server.send($0) }
+        try pair.toClient()
+        #expect(pair.clientReceived == big)
+    }
+
+    @Test func anIPAddressIsVerifiedAgainstTheCertificate() throws {
+        var pair = try EnginePair(client: .test(), server: .test(), serverName: "127.0.0.1")
+        try pair.handshake()
+        #expect(pair.client.state == .established)
+        var ipv6 = try EnginePair(client: .test(), server: .test(), serverName: "[::1]")
+        try ipv6.handshake()
+        #expect(ipv6.client.state == .established)
+    }
+
+    @Test func bytesSentBeforeTheHandshakeWaitAndAreNeverInClear() throws {
+        var pair = try EnginePair(client: .test(), server: .test())
+        let request = Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+        try request.withUnsafeBytes { try pair.client.send($0) }
+        try pair.client.start()
+        var wire: [UInt8] = []
+        for _ in 0..<10 where pair.client.hasOutput || pair.server.hasOutput {
+            let bytes = pair.client.takeOutput()
+            wire += bytes
+            try bytes.withUnsafeBytes { try pair.server.receive($0, into: &pair.serverReceived) }
+            try pair.toClient()
+        }
+        #expect(pair.serverReceived == request)
+        #expect(!wire.contains(Array("GET /".utf8)))
+    }
+
+    @Test func thePendingBudgetIsEnforced() throws {
+        var config = try TLSClientConfiguration.test()
+        config.maxPendingBytes = 1000
+        let pair = try EnginePair(client: config, server: .test())
+        let bytes = [UInt8](repeating: 1, count: 600)
+        try bytes.withUnsafeBytes { try pair.client.send($0) }
+        #expect(throws: TLSError.pendingLimitExceeded(limit: 1000)) {
+            try bytes.withUnsafeBytes { try pair.client.send($0) }
+        }
+    }
+
+    @Test func aVersionBelowTheServersMinimumIsRefused() throws {
+        var client = try TLSClientConfiguration.test()
+        client.maximumVersion = .v1_2
+        var server = try TLSServerConfiguration.test()
+        server.minimumVersion = .v1_3
+        var pair = try EnginePair(client: client, server: server)
+        try pair.client.start()
+        #expect(throws: TLSError.handshakeFailed(reason: "unsupported protocol")) { try pair.toServer() }
+        #expect(throws: TLSError.handshakeFailed(reason: "tlsv1 alert protocol version")) { try pair.toClient() }
+    }
+
+    @Test func mutualTLS() throws {
+        var client = try TLSClientConfiguration.test()
+        client.certificateChain = .file(try TestCertificates.path("client.pem"))
+        client.privateKey = .bytes(try TestCertificates.bytes("client.key"))
+        var server = try TLSServerConfiguration.test()
+        server.clientAuthentication = .required(.only([.bytes(try TestCertificates.bytes("ca.pem"))]))
+        var pair = try EnginePair(client: client, server: server)
+        try pair.handshake()
+        #expect(pair.server.state == .established)
+        #expect(pair.server.session?.peerCertificate?.subject == "CN=WSTLS Test Client")
+    }
+
+    @Test func aRequiredClientCertificateThatIsMissingIsRefused() throws {
+        var server = try TLSServerConfiguration.test()
+        server.clientAuthentication = .required(.only([.file(try TestCertificates.path("ca.pem"))]))
+        var pair = try EnginePair(client: .test(), server: server)
+        try pair.client.start()
+        try pair.toServer()
+        try pair.toClient()  // TLS 1.3: the client is done once it sent its Finished
+        #expect(pair.client.state == .established)
+        #expect(throws: TLSError.handshakeFailed(reason: "peer did not return a certificate")) { try pair.toServer() }
+        #expect(throws: TLSError.protocolError(reason: "tlsv13 alert certificate required")) { try pair.toClient() }
+    }
+
+    @Test func badConfigurationsAreTypedErrors() throws {
+        #expect(throws: TLSError.invalidConfiguration("no PEM certificate in 5 bytes of PEM")) {
+            _ = try TLSContext(server: TLSServerConfiguration(certificateChain: .bytes(Array("hello".utf8)),
+                                                              privateKey: .bytes([])))
+        }
+        #expect(throws: TLSError.self) {
+            _ = try TLSContext(server: TLSServerConfiguration(certificateChain: .file("/nonexistent.pem"),
+                                                              privateKey: .file("/nonexistent.key")))
+        }
+        let mismatch = TLSServerConfiguration(certificateChain: .file(try TestCertificates.path("server.pem")),
+                                              privateKey: .file(try TestCertificates.path("client.key")))
+        #expect(throws: TLSError.invalidConfiguration("the private key does not match the certificate: key values mismatch")) {
+            _ = try TLSContext(server: mismatch)
+        }
+    }
+}
+
+func hex(_ byte: UInt8) -> String {
+    let digits = Array("0123456789ABCDEF")
+    return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+}
+
+func base64(_ bytes: [UInt8]) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+    var out = ""
+    var i = 0
+    while i < bytes.count {
+        let n = min(3, bytes.count - i)
+        var chunk = UInt32(bytes[i]) << 16
+        if n > 1 { chunk |= UInt32(bytes[i + 1]) << 8 }
+        if n > 2 { chunk |= UInt32(bytes[i + 2]) }
+        for j in 0..<4 { out.append(j <= n ? alphabet[Int((chunk >> (18 - 6 * UInt32(j))) & 63)] : "=") }
+        i += 3
+    }
+    return out
+}

@@ -44,9 +44,10 @@ struct ClosePathTests {
 
     /// Shutdown answers a request still waiting for the application's decision with 503.
     @Test func shutdownAnswersAPendingUpgradeWith503() async throws {
-        let gate = Gate()
+        let entered = Signal(), release = Signal()
         let server = try await WebSocketServer.bind(port: 0, onUpgrade: { _ in
-            await gate.wait()
+            entered.fire()
+            _ = await release.wait(timeout: .seconds(30))
             return .accept()
         }) { ws in for await _ in ws {} }
         let attempt = Task { () -> Int? in
@@ -57,11 +58,10 @@ struct ClosePathTests {
                 return (error as? WebSocketError)?.status
             }
         }
-        for _ in 0..<2000 where gate.entered.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(2)) }
-        #expect(gate.entered.load(ordering: .relaxed) == 1)
+        #expect(await entered.wait())
         await server.shutdown(timeout: .seconds(2))
         #expect(await attempt.value == 503)
-        gate.open.store(true, ordering: .releasing)
+        release.fire()
         #expect(server.connectionCount == 0)
     }
 

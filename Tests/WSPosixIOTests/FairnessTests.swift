@@ -54,16 +54,14 @@ struct FairnessTests {
         var config = WebSocketServer.Configuration()
         config.group = group
         let flooded = Atomic<Int>(0)
+        let underWay = Signal()  // the server has processed 2 MiB of the flood
         let server = try await WebSocketServer.bind(port: 0, configuration: config, onEvent: { ws, event in
-            if case .binary(let b) = event { flooded.add(b.count, ordering: .relaxed) }
+            guard case .binary(let b) = event else { return }
+            if flooded.add(b.count, ordering: .relaxed).newValue >= 2 << 20 { underWay.fire() }
         })
         let flooder = Flooder()
         try await flooder.start(port: server.port, cap: .seconds(30))
-        // Wait until the flood is well under way (the server has processed 2 MiB of it).
-        for _ in 0..<5000 where flooded.load(ordering: .relaxed) < 2 << 20 {
-            try await Task.sleep(for: .milliseconds(2))
-        }
-        #expect(flooded.load(ordering: .relaxed) >= 2 << 20)
+        #expect(await underWay.wait(timeout: .seconds(30)))
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, resource: "/b")
         var it = ws.makeAsyncIterator()
         var pongs = 0
@@ -80,16 +78,21 @@ struct FairnessTests {
         #expect(pongs == 10)
         #expect(stillFlooding, "the round trips had to wait for the flood to end")
         #expect(floodedAfter > floodedBefore, "the flooding connection made progress meanwhile")
-        try? await ws.close()
+        try await ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
     /// A connection handler working through a backlog never suspends on its own; it must still
     /// let other tasks on its loop run now and then (every ``Channel/eventsBetweenYields``).
+    ///
+    /// The backlog is built and checked, not assumed: the handler starts consuming only after
+    /// the client has sent every message and had the pong to a ping sent after them (so the
+    /// server has read them all), and it records how many events were waiting.
     @Test func aConsumerWorkingThroughABacklogLetsOthersOnItsLoopRun() async throws {
         let total = 3000
         let shared = TickerState()
-        let result = Mutex<(seen: Int, longestRunWithoutTick: Int)?>(nil)
+        let backlogSent = Signal(), done = Signal()
+        let result = Mutex<(waiting: Int, seen: Int, longestRunWithoutTick: Int)?>(nil)
         var config = WebSocketServer.Configuration()
         config.flowControl = FlowControl(maxBufferedEvents: 100_000)  // let the backlog build up
         let server = try await WebSocketServer.bind(port: 0, configuration: config) { ws in
@@ -99,7 +102,8 @@ struct FairnessTests {
                     await Task.yield()
                 }
             }
-            try? await Task.sleep(for: .milliseconds(300))  // the messages pile up meanwhile
+            _ = await backlogSent.wait(timeout: .seconds(30))
+            let waiting = ws.bufferedEventCount
             var seen = 0, run = 0, longest = 0
             var lastTick = shared.ticks.load(ordering: .relaxed)
             for await event in ws {
@@ -111,13 +115,19 @@ struct FairnessTests {
             }
             shared.stop.store(true, ordering: .relaxed)
             _ = await ticker.value
-            result.withLock { $0 = (seen, longest) }
+            result.withLock { $0 = (waiting, seen, longest) }
+            done.fire()
             for await _ in ws {}
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
         for i in 0..<total { try await ws.send(binary: [UInt8(truncatingIfNeeded: i), 1, 2, 3]) }
-        for _ in 0..<5000 where result.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(2)) }
+        try await ws.ping([7])
+        #expect(await it.next() == .pong([7]))
+        backlogSent.fire()
+        #expect(await done.wait(timeout: .seconds(30)))
         let r = try #require(result.withLock { $0 })
+        #expect(r.waiting == total + 1, "events waiting when the handler started: \(r.waiting)")  // and the ping
         #expect(r.seen == total)
         #expect(r.longestRunWithoutTick <= 2 * Channel.eventsBetweenYields,
                 "the consumer kept its loop for \(r.longestRunWithoutTick) events in a row")

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
 import Testing
-import WSPosixIO
+@testable import WSPosixIO
 import WSProtocol
 
 @Suite("RFC 6455 §5 Data and control frames, over loopback", .timeLimit(.minutes(1)))
@@ -34,10 +34,15 @@ struct MessagingTests {
 
     @Test func streamingModeDeliversFragments() async throws {
         let pieces = Mutex<[Fragment]>([])
+        let finalPiece = Signal()
         var serverConfig = WebSocketServer.Configuration()
         serverConfig.connection.deliversFragments = true
         let server = try await WebSocketServer.bind(port: 0, configuration: serverConfig) { ws in
-            for await e in ws { if case .fragment(let f) = e { pieces.withLock { $0.append(f) } } }
+            for await e in ws {
+                guard case .fragment(let f) = e else { continue }
+                pieces.withLock { $0.append(f) }
+                if f.isFinal { finalPiece.fire() }
+            }
         }
         var config = WebSocket.ClientConfiguration()
         config.connection.fragmentSize = 4
@@ -46,12 +51,13 @@ struct MessagingTests {
         try await ws.close()
         var it = ws.makeAsyncIterator()
         _ = await Echo.drain(&it)
-        for _ in 0..<500 where pieces.withLock({ $0.last?.isFinal != true }) { try await Task.sleep(for: .milliseconds(2)) }
-        let got = pieces.withLock { $0 }
-        #expect(got.flatMap(\.bytes) == Array(0..<10))
-        #expect(got.first?.isFirst == true)
-        #expect(got.last?.isFinal == true)
-        #expect(got.allSatisfy { $0.kind == .binary })
+        #expect(await finalPiece.wait())
+        // Four-byte frames arrive as four-byte fragments (RFC 6455 §5.4), first and last marked.
+        #expect(pieces.withLock { $0 } == [
+            Fragment(kind: .binary, bytes: [0, 1, 2, 3], isFirst: true, isFinal: false),
+            Fragment(kind: .binary, bytes: [4, 5, 6, 7], isFirst: false, isFinal: false),
+            Fragment(kind: .binary, bytes: [8, 9], isFirst: false, isFinal: true),
+        ])
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -67,16 +73,21 @@ struct MessagingTests {
     }
 
     @Test func serverPingReachesTheClientAndPongComesBack() async throws {
-        let pong = Mutex<[UInt8]?>(nil)
+        let pongs = Mutex<[[UInt8]]>([])
+        let ponged = Signal()
         let server = try await WebSocketServer.bind(port: 0) { ws in
-            try? await ws.ping(Array("are you there".utf8))
-            for await e in ws { if case .pong(let p) = e { pong.withLock { $0 = p } } }
+            do { try await ws.ping(Array("are you there".utf8)) } catch { Issue.record("server ping: \(error)") }
+            for await e in ws {
+                guard case .pong(let p) = e else { continue }
+                pongs.withLock { $0.append(p) }
+                ponged.fire()
+            }
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         var it = ws.makeAsyncIterator()
         #expect(await it.next() == .ping(Array("are you there".utf8)))
-        for _ in 0..<500 where pong.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(2)) }
-        #expect(pong.withLock { $0 } == Array("are you there".utf8))
+        #expect(await ponged.wait())
+        #expect(pongs.withLock { $0 } == [Array("are you there".utf8)])
         try await ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
@@ -99,8 +110,12 @@ struct MessagingTests {
 
     @Test func serverMessagesBeforeItsCloseAreDelivered() async throws {
         let server = try await WebSocketServer.bind(port: 0) { ws in
-            for i in 0..<500 { try? await ws.send(binary: [UInt8(i & 0xFF), UInt8(i >> 8)]) }
-            try? await ws.close()
+            do {
+                for i in 0..<500 { try await ws.send(binary: [UInt8(i & 0xFF), UInt8(i >> 8)]) }
+                try await ws.close()
+            } catch {
+                Issue.record("the server could not send: \(error)")
+            }
             for await _ in ws {}
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
@@ -113,17 +128,25 @@ struct MessagingTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// A consumer parked in `next()` (no event to take) is woken by its task's cancellation and
+    /// its iteration ends; the connection stays open.
     @Test func cancellingTheConsumerEndsIteration() async throws {
         let server = try await Echo.server()
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        let ended = Signal()
         let consumer = Task { () -> Int in
             var n = 0
             for await _ in ws { n += 1 }
+            ended.fire()
             return n
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // Wait (bounded) until the consumer is parked waiting for an event, then cancel it.
+        for _ in 0..<5000 where !ws.hasParkedConsumer { await Task.yield(); try await Task.sleep(for: .milliseconds(1)) }
+        #expect(ws.hasParkedConsumer)
         consumer.cancel()
+        #expect(await ended.wait(timeout: .seconds(10)), "cancellation did not wake the parked consumer")
         #expect(await consumer.value == 0)
+        #expect(!ws.hasParkedConsumer)
         // The connection is still usable.
         try await ws.send(text: "still here")
         var it = ws.makeAsyncIterator()
@@ -131,6 +154,11 @@ struct MessagingTests {
         try await ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
+}
+
+extension WebSocket {
+    /// A consumer is suspended in `next()`, waiting for an event.
+    var hasParkedConsumer: Bool { channel.state.withLock { $0.eventWaiter != nil } }
 }
 
 @Suite("Control frames from a loop-thread event handler", .timeLimit(.minutes(1)))
@@ -191,7 +219,7 @@ struct EnqueueControlTests {
             if case .text = event {
                 let e = EnqueueControlTests.attempt { () throws(WebSocketError) in try ws.enqueueClose(code: CloseCode(1005)) }
                 result.withLock { $0 = .some(e) }
-                try? ws.enqueue(text: "ok")
+                do { try ws.enqueue(text: "ok") } catch { Issue.record("enqueue: \(error)") }
             }
         })
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)

@@ -26,7 +26,7 @@ let package = Package(
         // System headers Glibc does not export (epoll, eventfd); used only by WSPosixIO's Syscalls.swift.
         .target(name: "CWSPosixShims"),
         // The binding to POSIX sockets (event loop, client, server); permessage-deflate through WSDeflate.
-        .target(name: "WSPosixIO", dependencies: ["WSProtocol", "WSDeflate", "CWSPosixShims"], swiftSettings: strictSettings),
+        .target(name: "WSPosixIO", dependencies: ["WSProtocol", "WSDeflate", "CWSPosixShims", "WSTLS"], swiftSettings: strictSettings),
         // The system zlib (a module map only), used by WSDeflate; WSProtocol never links it.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // permessage-deflate (RFC 7692) over zlib, plugged into the core as a MessageExtension.

@@ -71,6 +71,11 @@ enum OpenSSLErrors {
 
     static func reason(_ code: UInt) -> String {
         if let text = ERR_reason_error_string(code) { return String(cString: text) }
-        return "error \(code)"
+        // System errors (a file that cannot be opened) have no reason string: the full text
+        // ends with the system's ("...:No such file or directory").
+        var buffer = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(code, &buffer, buffer.count)
+        let full = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return full.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? "error \(code)"
     }
 }

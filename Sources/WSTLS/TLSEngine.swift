@@ -46,6 +46,7 @@ public final class TLSEngine {
     private let context: TLSContext      // keeps the SSL_CTX alive
     private let record: VerificationRecord
     private var pending: [UInt8] = []    // application bytes sent before the handshake finished
+    private var closeRequested = false   // close() was called (close_notify follows the handshake)
 
     /// Makes an engine for one connection.
     ///
@@ -139,7 +140,7 @@ public final class TLSEngine {
     ///   ``TLSError/pendingLimitExceeded(limit:)`` when too much waits for the handshake.
     public func send(_ plaintext: UnsafeRawBufferPointer) throws(TLSError) {
         if let failure { throw failure }
-        guard state != .closed, !sentCloseNotify else { throw .closed }
+        guard state != .closed, !closeRequested else { throw .closed }
         guard plaintext.count > 0 else { return }
         if state == .handshaking {
             guard pending.count + plaintext.count <= context.maxPendingBytes else {
@@ -151,12 +152,18 @@ public final class TLSEngine {
         try write(plaintext)
     }
 
-    /// Sends close_notify (once) when the handshake is done; the peer's data can still be
-    /// received until its close_notify arrives.
+    /// Ends the connection cleanly: sends close_notify (once). During the handshake, the bytes
+    /// already sent wait for it to finish, then go out followed by close_notify. The peer's
+    /// data can still be received until its close_notify arrives.
     public func close() {
-        guard !sentCloseNotify, failure == nil else { return }
+        guard !closeRequested, failure == nil, state != .closed else { return }
+        closeRequested = true
+        if state == .established { sendCloseNotify() }
+    }
+
+    private func sendCloseNotify() {
+        guard !sentCloseNotify else { return }
         sentCloseNotify = true
-        guard state == .established else { state = .closed; return }
         ERR_clear_error()
         _ = SSL_shutdown(ssl)
         ERR_clear_error()
@@ -197,6 +204,7 @@ public final class TLSEngine {
                 }
                 if let failed { throw failed }
             }
+            if closeRequested { sendCloseNotify() }
             return
         }
         switch SSL_get_error(ssl, result) {
@@ -231,11 +239,8 @@ public final class TLSEngine {
                 case SSL_ERROR_ZERO_RETURN:
                     // The peer's close_notify: answer with ours (RFC 8446 §6.1), the stream is done.
                     receivedCloseNotify = true
-                    if !sentCloseNotify {
-                        sentCloseNotify = true
-                        _ = SSL_shutdown(ssl)
-                    }
-                    ERR_clear_error()
+                    closeRequested = true
+                    sendCloseNotify()
                     state = .closed
                     return nil
                 default:

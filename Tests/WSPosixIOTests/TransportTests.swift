@@ -48,10 +48,10 @@ struct TransportTests {
     @Test func messagesCrossAnXORTransport() async throws {
         let serverSide = XORTransport.Record(), clientSide = XORTransport.Record()
         var serverConfig = WebSocketServer.Configuration()
-        serverConfig.transport = { XORTransport(key: 0x5A, record: serverSide) }
+        serverConfig.transport = { _ in XORTransport(key: 0x5A, record: serverSide) }
         let server = try await Echo.server(configuration: serverConfig)
         var config = WebSocket.ClientConfiguration()
-        config.transport = { XORTransport(key: 0x5A, record: clientSide) }
+        config.transport = { _ in XORTransport(key: 0x5A, record: clientSide) }
         // With a transport configured, wss:// is accepted: the transport owns the security layer.
         let ws = try await WebSocket.connect(to: "wss://127.0.0.1:\(server.port)/", configuration: config)
         var it = ws.makeAsyncIterator()
@@ -83,7 +83,7 @@ struct TransportTests {
     @Test func aPlainClientCannotTalkToAnXORServer() async throws {
         let serverSide = XORTransport.Record()
         var serverConfig = WebSocketServer.Configuration()
-        serverConfig.transport = { XORTransport(key: 0x5A, record: serverSide) }
+        serverConfig.transport = { _ in XORTransport(key: 0x5A, record: serverSide) }
         let server = try await Echo.server(configuration: serverConfig)
         var config = WebSocket.ClientConfiguration()
         config.handshakeTimeout = .seconds(20)

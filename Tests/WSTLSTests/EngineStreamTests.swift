@@ -69,6 +69,23 @@ struct EngineStreamTests {
         try pair.server.receiveEndOfStream()
     }
 
+    @Test func closeDuringTheHandshakeSendsWhatWaitsThenCloseNotify() throws {
+        var pair = try EnginePair(client: .test(), server: .test())
+        let response = Array("HTTP/1.1 503 Service Unavailable\r\n\r\n".utf8)
+        try pair.client.start()
+        try pair.toServer()
+        try response.withUnsafeBytes { try pair.server.send($0) }
+        pair.server.close()
+        #expect(!pair.server.sentCloseNotify)
+        #expect(throws: TLSError.closed) { try [1].withUnsafeBytes { try pair.server.send($0) } }
+        try pair.toClient()
+        try pair.toServer()  // the client's Finished: the server sends the response, then close_notify
+        #expect(pair.server.sentCloseNotify)
+        try pair.toClient()
+        #expect(pair.clientReceived == response)
+        #expect(pair.client.receivedCloseNotify)
+    }
+
     @Test func anEndOfStreamWithoutCloseNotifyIsATruncation() throws {
         var pair = try EnginePair(client: .test(), server: .test())
         try pair.handshake()

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSProtocol
+public import WSTLS
 
 extension WebSocket {
     /// How a client connects: what it offers in the handshake, timeouts, limits.
@@ -26,9 +27,14 @@ extension WebSocket {
         public var connection: Connection.Configuration = .init()
         /// Backpressure limits.
         public var flowControl: FlowControl = .init()
-        /// Makes the ``Transport`` for each connection (the TLS seam); `nil` for plain TCP.
-        /// With one set, `wss://` URLs are accepted (the transport is responsible for TLS).
-        public var transport: (@Sendable () -> any Transport)? = nil
+        /// How `wss://` connections verify the server (and what they present): by default the
+        /// system trust store, host-name verification, TLS 1.2 or later, ALPN `http/1.1`. See
+        /// `Docs/TLS.md`.
+        public var tls: TLSClientConfiguration = .init()
+        /// Makes the ``Transport`` for each connection, replacing the built-in TLS of `wss://`
+        /// and applying to `ws://` too; `nil` (default): ``TLSTransport`` for `wss://`, plain TCP
+        /// for `ws://`.
+        public var transport: (@Sendable (TransportContext) -> any Transport)? = nil
         /// The proxy to tunnel through: none (the default), one from the environment as curl
         /// picks it (``Proxy/fromEnvironment(secure:host:environment:)``), or an explicit one.
         /// TCP goes to the proxy; the tunnel is opened before TLS and the opening handshake.

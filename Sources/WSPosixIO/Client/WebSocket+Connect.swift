@@ -1,22 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSProtocol
+public import WSTLS
 
 extension WebSocket {
-    /// Connects to a `ws://host[:port]/path?query` URL (IPv6 literals in brackets).
+    /// Connects to a `ws://` or `wss://host[:port]/path?query` URL (IPv6 literals in brackets).
     ///
-    /// - Throws: ``WebSocketError/invalidArgument(_:)`` for a bad URL, ``WebSocketError/tlsNotSupported``
-    ///   for `wss://`, and the connection errors of ``connect(host:port:resource:headers:configuration:)``.
+    /// `wss://` runs TLS over the system OpenSSL and verifies the server as
+    /// ``ClientConfiguration/tls`` says (by default: the system trust store and the host name);
+    /// nothing is sent before the server is verified.
+    ///
+    /// - Throws: ``WebSocketError/invalidArgument(_:)`` for a bad URL, ``WebSocketError/tls(_:)``
+    ///   when TLS fails, and the connection errors of ``connect(host:port:resource:headers:configuration:)``.
     public static func connect(to url: String, configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
+        try await connect(to: url, ignoring: [], configuration: configuration)
+    }
+
+    /// Connects to a `ws://` or `wss://` URL, letting the named certificate verification
+    /// failures through (as Tufao's `connectToHostEncrypted(QUrl, ignoredSslErrors)`); they add
+    /// to ``TLSClientConfiguration/ignoredFailures``. Only the named ones pass.
+    public static func connect(to url: String, ignoring ignored: Set<VerificationFailure>,
+                               configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
         let options: ClientHandshake.Options
         do {
             options = try ClientHandshake.Options(url: url)
         } catch {
             throw .invalidArgument(error.reasonText)
         }
-        // TLS plugs in through `configuration.transport`; there is no built-in TLS yet.
-        guard !options.secure || configuration.transport != nil else { throw .tlsNotSupported }
-        return try await connect(host: options.host, port: options.effectivePort, resource: options.resource,
-                                 headers: [:], configuration: configuration)
+        return try await connect(host: options.host, port: options.effectivePort, secure: options.secure,
+                                 resource: options.resource, headers: [:], ignoring: ignored,
+                                 configuration: configuration)
     }
 
     /// Connects to a host name or numeric address (as Tufao's `connectToHost`): resolves it off
@@ -34,29 +46,88 @@ extension WebSocket {
     ///   the status, headers and start of the body), and the other network errors.
     public static func connect(host: String, port: Int = 80, resource: String = "/", headers: HTTPHeaders = [:],
                                configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
-        guard let port16 = UInt16(exactly: port), port16 > 0 else { throw .invalidArgument("invalid port \(port)") }
-        var bare = Substring(host)
-        if bare.hasPrefix("["), bare.hasSuffix("]") { bare = bare.dropFirst().dropLast() }
-        let options = try makeOptions(host: String(bare), port: port, resource: resource, headers: headers,
-                                      configuration: configuration)
-        let addresses = try await Resolver.resolve(host: String(bare), port: port16).get()
-        return try await connect(addresses: addresses, options: options, configuration: configuration)
+        try await connect(host: host, port: port, secure: false, resource: resource, headers: headers, ignoring: [],
+                          configuration: configuration)
+    }
+
+    /// Connects over TLS to a host name or numeric address (as Tufao's `connectToHostEncrypted`):
+    /// as ``connect(host:port:resource:headers:configuration:)``, with the server verified as
+    /// ``ClientConfiguration/tls`` says, plus the `ignored` failures let through.
+    ///
+    /// - Parameters:
+    ///   - port: the TCP port, 443 by default (then left out of the `Host` header).
+    ///   - ignored: verification failures to let through (only these pass).
+    /// - Throws: ``WebSocketError/tls(_:)`` when TLS fails (the verification result, or
+    ///   OpenSSL's reason), and the errors of ``connect(host:port:resource:headers:configuration:)``.
+    public static func connectEncrypted(host: String, port: Int = 443, resource: String = "/", headers: HTTPHeaders = [:],
+                                        ignoring ignored: Set<VerificationFailure> = [],
+                                        configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
+        try await connect(host: host, port: port, secure: true, resource: resource, headers: headers, ignoring: ignored,
+                          configuration: configuration)
     }
 
     /// Connects to an address (no name resolution), as Tufao's `connectToHost(QHostAddress, ...)`.
     public static func connect(address: SocketAddress, resource: String = "/", headers: HTTPHeaders = [:],
                                configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
-        let options = try makeOptions(host: address.host, port: Int(address.port), resource: resource,
-                                      headers: headers, configuration: configuration)
-        return try await connect(addresses: [address], options: options, configuration: configuration)
+        try await connect(address: address, secure: false, resource: resource, headers: headers, ignoring: [],
+                          configuration: configuration)
     }
 
-    private static func makeOptions(host: String, port: Int, resource: String, headers: HTTPHeaders,
+    /// Connects over TLS to an address (no name resolution), as Tufao's
+    /// `connectToHostEncrypted(QHostAddress, ...)`: the certificate must be valid for the
+    /// address itself (an IP address entry), unless ``VerificationFailure/hostNameMismatch``
+    /// is ignored.
+    public static func connectEncrypted(address: SocketAddress, resource: String = "/", headers: HTTPHeaders = [:],
+                                        ignoring ignored: Set<VerificationFailure> = [],
+                                        configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
+        try await connect(address: address, secure: true, resource: resource, headers: headers, ignoring: ignored,
+                          configuration: configuration)
+    }
+
+    private static func connect(host: String, port: Int, secure: Bool, resource: String, headers: HTTPHeaders,
+                                ignoring ignored: Set<VerificationFailure>,
+                                configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
+        guard let port16 = UInt16(exactly: port), port16 > 0 else { throw .invalidArgument("invalid port \(port)") }
+        var bare = Substring(host)
+        if bare.hasPrefix("["), bare.hasSuffix("]") { bare = bare.dropFirst().dropLast() }
+        let options = try makeOptions(host: String(bare), port: port, secure: secure, resource: resource, headers: headers,
+                                      configuration: configuration)
+        let transport = try makeTransport(host: String(bare), port: port, secure: secure, ignoring: ignored,
+                                          configuration: configuration)
+        let addresses = try await Resolver.resolve(host: String(bare), port: port16).get()
+        return try await connect(addresses: addresses, options: options, transport: transport, configuration: configuration)
+    }
+
+    private static func connect(address: SocketAddress, secure: Bool, resource: String, headers: HTTPHeaders,
+                                ignoring ignored: Set<VerificationFailure>,
+                                configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
+        let options = try makeOptions(host: address.host, port: Int(address.port), secure: secure, resource: resource,
+                                      headers: headers, configuration: configuration)
+        let transport = try makeTransport(host: address.host, port: Int(address.port), secure: secure, ignoring: ignored,
+                                          configuration: configuration)
+        return try await connect(addresses: [address], options: options, transport: transport, configuration: configuration)
+    }
+
+    /// The configured transport factory's, else TLS for a secure connection, else none.
+    private static func makeTransport(host: String, port: Int, secure: Bool, ignoring ignored: Set<VerificationFailure>,
+                                      configuration: ClientConfiguration) throws(WebSocketError) -> (@Sendable () -> any Transport)? {
+        if let factory = configuration.transport {
+            let context = TransportContext(role: .client, host: host, port: port, secure: secure)
+            return { factory(context) }
+        }
+        guard secure else { return nil }
+        var tls = configuration.tls
+        tls.ignoredFailures.formUnion(ignored)
+        let context = try ClientTLSContexts.context(for: tls)
+        return { TLSTransport(context: context, serverName: host) }
+    }
+
+    private static func makeOptions(host: String, port: Int, secure: Bool, resource: String, headers: HTTPHeaders,
                                     configuration: ClientConfiguration) throws(WebSocketError) -> ClientHandshake.Options {
         var all = configuration.headers
         all.add(contentsOf: headers)
         let options = ClientHandshake.Options(
-            host: host, port: port, secure: false, resource: resource, origin: configuration.origin,
+            host: host, port: port, secure: secure, resource: resource, origin: configuration.origin,
             subprotocols: configuration.subprotocols,
             extensions: Compression.extensions(configuration.extensions, adding: configuration.compression), headers: all,
             limits: configuration.limits, timeout: configuration.handshakeTimeout,
@@ -70,6 +141,7 @@ extension WebSocket {
     }
 
     private static func connect(addresses: [SocketAddress], options: ClientHandshake.Options,
+                                transport: (@Sendable () -> any Transport)?,
                                 configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
         var lastError = WebSocketError.connectionRefused
         for (index, address) in addresses.enumerated() {
@@ -82,7 +154,7 @@ extension WebSocket {
             let channel = Channel(loop: configuration.group.next(), socket: FileDescriptor(fd), role: .client,
                                   phase: .connecting, flow: configuration.flowControl, peer: address, server: nil)
             let deadline = MonotonicClock.now() + configuration.connectTimeout
-            switch await channel.startClient(options: options, connectDeadline: deadline, transport: configuration.transport) {
+            switch await channel.startClient(options: options, connectDeadline: deadline, transport: transport) {
             case .success:
                 return WebSocket(channel: channel)
             case .failure(let error):

@@ -103,7 +103,7 @@ extension Channel {
             }
             try? Sys.setNoDelay(fd)
             st.localAddress = Sys.localAddress(fd)
-            if let factory = server?.configuration.transport, !startTransport(factory(), &st) {
+            if let transport = server?.makeTransport(), !startTransport(transport, &st) {
                 closeSocket(&st, &w)
                 return
             }
@@ -223,7 +223,9 @@ extension Channel {
         st.dropHandshakes()
         st.phase = .httpResponse
         st.outbound.append(contentsOf: bytes)
-        st.shutdownAfterFlush = true
+        // Over TLS: close_notify follows the response, and no TCP half-close (the handshake
+        // may still be running when a refusal is queued).
+        if st.hasTransport { finishTransport(&st, &w) } else { st.shutdownAfterFlush = true }
         st.phaseDeadline = MonotonicClock.now() + Self.httpWriteIdleTimeout  // see `flush`
     }
 }

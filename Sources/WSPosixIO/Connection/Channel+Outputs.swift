@@ -12,8 +12,10 @@ extension Channel {
             case .deliver(let event):
                 deliver(event, &st, &w)
             case .shutdownWrite:
+                if st.hasTransport { finishTransport(&st, &w) }
                 st.shutdownAfterFlush = true
             case .closeTransport:
+                if st.hasTransport { finishTransport(&st, &w) }
                 st.closeAfterFlush = true
                 w.needsLoop = true
             }
@@ -282,6 +284,38 @@ extension Channel {
         st.outbound.removeSubrange(st.plainStart...)
         st.outbound.append(contentsOf: wire)
         st.plainStart = st.outbound.count
+    }
+
+    /// A clean end over a transport: what is queued is wrapped, then the transport's closing
+    /// bytes (TLS close_notify) go last.
+    func finishTransport(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        if st.outbound.count > st.plainStart { wrapPlaintext(&st, &w) }
+        guard st.transportError == nil else { return }
+        let closing = st.transport!.close()
+        st.outbound.append(contentsOf: closing)
+        st.plainStart = st.outbound.count
+    }
+
+    /// A transport failed or saw its stream end uncleanly: its last bytes (a TLS alert telling
+    /// the peer why) are written once, if the socket takes them now.
+    func writeTransportAlert(_ st: inout ChannelState) {
+        guard let fd = st.socket?.raw, st.hasTransport else { return }
+        let alert = st.transport!.takeOutput()
+        guard !alert.isEmpty, st.pendingBytes == 0 else { return }
+        _ = alert.withUnsafeBytes { raw in try? Sys.write(fd, raw) }
+    }
+
+    /// Tells the transport the socket's stream ended; returns the error when the end is not
+    /// clean (TLS without close_notify), recorded as the connection's transport error.
+    func transportEndOfStream(_ st: inout ChannelState) -> WebSocketError? {
+        guard st.hasTransport else { return nil }
+        do throws(WebSocketError) {
+            try st.transport!.receiveEndOfStream()
+            return nil
+        } catch {
+            if st.transportError == nil { st.transportError = error }
+            return error
+        }
     }
 
     /// Ends an open connection without a close handshake: the core reports 1006 (or its own

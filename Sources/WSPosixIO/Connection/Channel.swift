@@ -127,6 +127,10 @@ final class Channel: LoopHandler, @unchecked Sendable {
             }
             guard let n else { return false }
             if n == 0 {
+                if let error = transportEndOfStream(&st), st.phase == .clientHandshake {
+                    connectFailed(error, &st, &w)  // e.g. a plain server that hung up on our ClientHello
+                    return false
+                }
                 endOfStream(&st, &w)
                 return false
             }
@@ -137,6 +141,11 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 do throws(WebSocketError) {
                     try st.transport!.unwrap(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: &plain)
                 } catch {
+                    writeTransportAlert(&st)
+                    if st.phase == .clientHandshake {
+                        connectFailed(error, &st, &w)  // the TLS error, not a handshake EOF
+                        return false
+                    }
                     st.transportError = error
                     endOfStream(&st, &w)
                     return false

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSProtocol
+public import WSTLS
 
 /// What went wrong with a WebSocket connection (Tufao's error list, where it applies).
 public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The URL is not a valid `ws://` or `wss://` URL, or an argument cannot be written into the
     /// handshake (a header with CR/LF, a subprotocol that is not a token).
     case invalidArgument(String)
-    /// `wss://` was requested: TLS is not supported yet (see ``Transport``).
-    case tlsNotSupported
+    /// TLS failed (Tufao's `SSL_HANDSHAKE_FAILED`, made precise): the peer's certificate was
+    /// refused (``TLSError/verificationFailed(_:)`` with OpenSSL's verification result, such as
+    /// "certificate has expired"), the handshake failed ("wrong version number" for a peer that
+    /// does not speak TLS), or the stream was cut without close_notify.
+    case tls(TLSError)
     /// The host name did not resolve.
     case hostNotFound(host: String, message: String)
     /// The peer refused the TCP connection (ECONNREFUSED).
@@ -129,7 +133,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidArgument(let why): return "invalid argument: \(why)"
-        case .tlsNotSupported: return "TLS (wss://) is not supported yet"
+        case .tls(let e): return e.description
         case .hostNotFound(let host, let message): return "host not found: \(host) (\(message))"
         case .connectionRefused: return "connection refused"
         case .remoteHostClosed: return "remote host closed the connection"

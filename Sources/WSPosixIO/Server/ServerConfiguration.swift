@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSProtocol
+public import WSTLS
 
 extension WebSocketServer {
     /// Limits and settings of a server.
@@ -26,8 +27,13 @@ extension WebSocketServer {
         public var flowControl: FlowControl = .init()
         /// The listen backlog.
         public var backlog: Int32 = 1024
-        /// Makes the ``Transport`` for each accepted connection (the TLS seam); `nil` for plain TCP.
-        public var transport: (@Sendable () -> any Transport)? = nil
+        /// Serve over TLS (`wss://`, and `https://` for plain HTTP requests) with this certificate
+        /// and key; `nil` (default) for plain TCP. Replace the certificates of a running server
+        /// with ``WebSocketServer/reloadTLS(_:)``.
+        public var tls: TLSServerConfiguration? = nil
+        /// Makes the ``Transport`` for each accepted connection, replacing ``tls``; `nil` for
+        /// none.
+        public var transport: (@Sendable (TransportContext) -> any Transport)? = nil
         /// The PROXY protocol (v1 and v2) from trusted load balancers; `nil` (default) for off.
         /// See ``ProxyProtocolSettings``.
         public var proxyProtocol: ProxyProtocolSettings? = nil

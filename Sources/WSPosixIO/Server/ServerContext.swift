@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
 import WSProtocol
+import WSTLS
 
 /// What a server's channels share: the configuration, the application's handlers, and the
 /// registry of live connections (for the connection cap and graceful shutdown).
@@ -16,15 +17,30 @@ final class ServerContext: Sendable {
         var shuttingDown = false
     }
     private let registry = Lock(Registry())
+    /// The TLS context new connections get (replaced by ``WebSocketServer/reloadTLS(_:)``).
+    private let tlsContext: Lock<TLSContext?>
 
     init(configuration: WebSocketServer.Configuration, onUpgrade: WebSocketServer.UpgradeHandler?,
          onHTTPRequest: WebSocketServer.HTTPHandler?, onConnection: WebSocketServer.ConnectionHandler?,
-         onEvent: WebSocketServer.EventHandler?) {
+         onEvent: WebSocketServer.EventHandler?, tlsContext: TLSContext?) {
         self.configuration = configuration
+        self.tlsContext = Lock(tlsContext)
         self.onUpgrade = onUpgrade
         self.onHTTPRequest = onHTTPRequest
         self.onConnection = onConnection
         self.onEvent = onEvent
+    }
+
+    /// The transport for a new connection: the configured factory's, else TLS with the current
+    /// certificates, else none.
+    func makeTransport() -> (any Transport)? {
+        if let factory = configuration.transport { return factory(TransportContext(role: .server)) }
+        guard let context = tlsContext.withLock({ $0 }) else { return nil }
+        return TLSTransport(context: context)
+    }
+
+    func replaceTLSContext(_ context: TLSContext) {
+        tlsContext.withLock { $0 = context }
     }
 
     var hasUpgradeHandler: Bool { onUpgrade != nil }

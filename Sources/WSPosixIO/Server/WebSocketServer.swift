@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import WSProtocol
+public import WSTLS
 
 /// A WebSocket server on a TCP port: accepts connections, runs the opening handshake, lets the
 /// application decide per request, and hands each open connection to a handler.
@@ -72,6 +73,10 @@ public final class WebSocketServer: Sendable {
                              onHTTPRequest: HTTPHandler?, onConnection: ConnectionHandler?,
                              onEvent: EventHandler?) async throws(WebSocketError) -> WebSocketServer {
         guard let port16 = UInt16(exactly: port) else { throw .invalidArgument("invalid port \(port)") }
+        var tlsContext: TLSContext? = nil
+        if let tls = configuration.tls {
+            do { tlsContext = try TLSContext(server: tls) } catch { throw .tls(error) }
+        }
         guard let address = try await Resolver.resolve(host: host, port: port16).get().first else {
             throw .hostNotFound(host: host, message: "no addresses")
         }
@@ -93,10 +98,25 @@ public final class WebSocketServer: Sendable {
             throw WebSocketError(error)
         }
         let context = ServerContext(configuration: configuration, onUpgrade: onUpgrade, onHTTPRequest: onHTTPRequest,
-                                    onConnection: onConnection, onEvent: onEvent)
+                                    onConnection: onConnection, onEvent: onEvent, tlsContext: tlsContext)
         let listener = Listener(loop: configuration.group.next(), socket: owner, context: context)
         try await listener.start()
         return WebSocketServer(context: context, listener: listener, localAddress: bound)
+    }
+
+    /// Whether connections are served over TLS (``Configuration/tls`` or a transport factory).
+    public var isSecure: Bool { context.configuration.tls != nil || context.configuration.transport != nil }
+
+    /// Replaces the certificate chain and key (e.g. renewed ones) while the server runs: new
+    /// connections get the new ones, open connections keep theirs. `ws serve` calls this on
+    /// SIGHUP.
+    ///
+    /// - Throws: ``WebSocketError/tls(_:)`` with ``TLSError/invalidConfiguration(_:)`` when
+    ///   the files cannot be loaded or the key does not match (the old certificates stay).
+    public func reloadTLS(_ configuration: TLSServerConfiguration) throws(WebSocketError) {
+        let fresh: TLSContext
+        do { fresh = try TLSContext(server: configuration) } catch { throw .tls(error) }
+        context.replaceTLSContext(fresh)
     }
 
     /// Shuts down gracefully: stops accepting, sends close 1001 (going away) to every open

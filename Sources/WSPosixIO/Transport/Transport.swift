@@ -4,17 +4,20 @@
 ///
 /// A transport turns bytes read from the socket into application bytes, and application bytes
 /// into bytes to write, entirely in memory (a sans-I/O TLS engine fits this shape, as NIOSSL's
-/// memory BIO does). Configure one with ``WebSocket/ClientConfiguration/transport`` or
-/// ``WebSocketServer/Configuration/transport``; each connection gets its own instance. Without
+/// memory BIO does). `wss://` uses the built-in ``TLSTransport`` (WSTLS over the system
+/// OpenSSL), and a server with ``WebSocketServer/Configuration/tls`` does too. To plug in
+/// another, set ``WebSocket/ClientConfiguration/transport`` or
+/// ``WebSocketServer/Configuration/transport``: each connection gets its own instance, made
+/// with the ``TransportContext`` it needs (role, host name for SNI and verification). Without
 /// one, bytes go straight between the socket and the core (the fast path, no copies).
 ///
 /// The driver calls ``start()`` once TCP is up and writes its bytes first; after each
 /// ``unwrap(_:into:)`` it writes what ``takeOutput()`` returns (handshake records, alerts);
-/// it passes every batch of outgoing application bytes through ``wrap(_:into:)``. A thrown
-/// error ends the connection (reported as the connection's error).
-///
-/// Until a TLS transport exists, `wss://` URLs without a configured transport fail with
-/// ``WebSocketError/tlsNotSupported``.
+/// it passes every batch of outgoing application bytes through ``wrap(_:into:)``. When the
+/// connection ends cleanly it writes what ``close()`` returns last (close_notify); at the end
+/// of the socket's stream it calls ``receiveEndOfStream()``. A thrown error ends the
+/// connection (reported as the connection's error); what ``takeOutput()`` holds then (an
+/// alert) is written first, once, if the socket takes it.
 public protocol Transport: Sendable {
     /// Bytes to write as soon as TCP is connected (a TLS ClientHello); empty for none.
     mutating func start() throws(WebSocketError) -> [UInt8]
@@ -24,6 +27,40 @@ public protocol Transport: Sendable {
     mutating func wrap(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(WebSocketError)
     /// Bytes the transport must send on its own (handshake records, alerts), polled after each unwrap.
     mutating func takeOutput() -> [UInt8]
+    /// The connection ends cleanly: bytes to write after everything else (a TLS close_notify).
+    mutating func close() -> [UInt8]
+    /// The socket's stream ended; throws when that end is not clean (a TLS stream without
+    /// close_notify: ``WebSocketError/tls(_:)`` with `truncated`).
+    mutating func receiveEndOfStream() throws(WebSocketError)
+}
+
+extension Transport {
+    /// Nothing to send on close.
+    public mutating func close() -> [UInt8] { [] }
+    /// Every end of stream is clean.
+    public mutating func receiveEndOfStream() throws(WebSocketError) {}
+}
+
+/// What a transport factory knows about the connection it makes a transport for.
+public struct TransportContext: Hashable, Sendable {
+    /// Which end of the connection this is.
+    public enum Role: Hashable, Sendable {
+        case client, server
+    }
+
+    /// Which end of the connection this is.
+    public var role: Role
+    /// (Client) the host name or address connected to, without brackets: TLS sends it as SNI
+    /// and verifies the certificate against it. `nil` on a server.
+    public var host: String?
+    /// (Client) the port connected to; `nil` on a server.
+    public var port: Int?
+    /// (Client) whether the URL was `wss://` (or an encrypted connect was asked for).
+    public var secure: Bool
+
+    public init(role: Role, host: String? = nil, port: Int? = nil, secure: Bool = false) {
+        self.role = role; self.host = host; self.port = port; self.secure = secure
+    }
 }
 
 /// Plain TCP as a transport: bytes pass through. (Configuring no transport at all is faster.)

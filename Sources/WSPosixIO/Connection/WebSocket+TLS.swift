@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+public import WSTLS
+
+extension WebSocket {
+    /// What the TLS handshake agreed on (version, cipher, ALPN) and the peer's certificate
+    /// (subject, issuer, SHA-256 fingerprint, validity); `nil` for a plain connection or a
+    /// custom transport.
+    public var tls: TLSSessionInfo? {
+        channel.state.withLock { st in (st.transport as? TLSTransport)?.session }
+    }
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+public import WSTLS
+
+/// TLS as a ``Transport``: a ``TLSEngine`` (WSTLS, the system OpenSSL) between the socket and
+/// the WebSocket bytes. `wss://` clients and servers with ``WebSocketServer/Configuration/tls``
+/// use it; it can also be returned from a transport factory.
+public struct TLSTransport: Transport, @unchecked Sendable {
+    // @unchecked: the engine is a class without locks. A connection owns its transport and
+    // uses it under its channel's lock only; the Sendable requirement lets factories and
+    // configurations cross threads, not engines.
+    private let context: TLSContext
+    private let serverName: String?
+    private var engine: TLSEngine?
+
+    /// A transport for one connection. For a client, `serverName` is the host name or address
+    /// connected to (SNI and certificate verification).
+    public init(context: TLSContext, serverName: String? = nil) {
+        self.context = context
+        self.serverName = serverName
+    }
+
+    /// What the handshake agreed on; `nil` until it finished.
+    public var session: TLSSessionInfo? { engine?.session }
+
+    public mutating func start() throws(WebSocketError) -> [UInt8] {
+        do {
+            let engine = try TLSEngine(context: context, serverName: serverName)
+            self.engine = engine
+            try engine.start()
+            return engine.takeOutput()
+        } catch {
+            throw .tls(error)
+        }
+    }
+
+    public mutating func unwrap(_ wire: UnsafeRawBufferPointer, into plaintext: inout [UInt8]) throws(WebSocketError) {
+        do { try engine?.receive(wire, into: &plaintext) } catch { throw .tls(error) }
+    }
+
+    public mutating func wrap(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(WebSocketError) {
+        guard let engine else { throw .closed }
+        do { try engine.send(plaintext) } catch { throw .tls(error) }
+        engine.takeOutput(into: &wire)
+    }
+
+    public mutating func takeOutput() -> [UInt8] { engine?.takeOutput() ?? [] }
+
+    public mutating func close() -> [UInt8] {
+        engine?.close()
+        return takeOutput()
+    }
+
+    public mutating func receiveEndOfStream() throws(WebSocketError) {
+        do { try engine?.receiveEndOfStream() } catch { throw .tls(error) }
+    }
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import Testing
+import WSPosixIO
+import WSProtocol
+import WSTestSupport
+import WSTLS
+
+/// wss:// over real sockets: our client against our server, certificates made at test time.
+@Suite("TLS over loopback sockets", .timeLimit(.minutes(1)))
+struct TLSLoopbackTests {
+    static func serverTLS(_ name: String = "server") throws -> TLSServerConfiguration {
+        TLSServerConfiguration(certificateChain: .file(try TestCertificates.path("\(name).pem")),
+                               privateKey: .file(try TestCertificates.path("\(name).key")))
+    }
+
+    static func serverConfiguration(_ name: String = "server") throws -> WebSocketServer.Configuration {
+        var configuration = WebSocketServer.Configuration()
+        configuration.tls = try serverTLS(name)
+        return configuration
+    }
+
+    /// Trusts only the test CA.
+    static func clientConfiguration(maximumVersion: TLSVersion? = nil) throws -> WebSocket.ClientConfiguration {
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.tls = TLSClientConfiguration(trustRoots: .only([.file(try TestCertificates.path("ca.pem"))]))
+        configuration.tls.maximumVersion = maximumVersion
+        return configuration
+    }
+
+    @Test("Echo over wss://", arguments: [TLSVersion.v1_2, .v1_3])
+    func echo(version: TLSVersion) async throws {
+        let server = try await Echo.server(configuration: Self.serverConfiguration())
+        #expect(server.isSecure)
+        let ws = try await WebSocket.connect(to: "wss://localhost:\(server.port)/echo",
+                                             configuration: Self.clientConfiguration(maximumVersion: version))
+        let session = try #require(ws.tls)
+        #expect(session.version == version.rawValue)
+        #expect(session.applicationProtocol == "http/1.1")
+        #expect(session.peerCertificate?.subject == "CN=localhost")
+        #expect(session.peerCertificate?.issuer == "CN=WSTLS Test CA")
+        var it = ws.makeAsyncIterator()
+        for size in [0, 125, 70_000, 1 << 20] {
+            let bytes = Echo.bytes(count: size, seed: UInt64(size))
+            try await ws.send(binary: bytes)
+            #expect(await Echo.nextData(&it) == .binary(bytes))
+        }
+        try await ws.send(text: "héllo")
+        #expect(await Echo.nextData(&it) == .text("héllo"))
+        try await ws.close(code: CloseCode(rawValue: 4000), reason: "done")
+        let rest = await Echo.drain(&it)
+        guard case .closed(let info)? = rest.last else { Issue.record("\(rest)"); return }
+        #expect(info.code == CloseCode(rawValue: 4000))
+        #expect(info.error == nil)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func theEncryptedOverloadsVerifyNamesAndAddresses() async throws {
+        let server = try await Echo.server(configuration: Self.serverConfiguration())
+        let config = try Self.clientConfiguration()
+        for ws in [
+            try await WebSocket.connectEncrypted(host: "localhost", port: server.port, resource: "/a", configuration: config),
+            try await WebSocket.connectEncrypted(host: "127.0.0.1", port: server.port, configuration: config),
+            try await WebSocket.connectEncrypted(address: server.localAddress, headers: ["X-Test": "1"], configuration: config),
+        ] {
+            try await ws.send(text: "x")
+            var it = ws.makeAsyncIterator()
+            #expect(await Echo.nextData(&it) == .text("x"))
+            try await ws.close()
+        }
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// A refused certificate: the client's error names it, the server never sees the request
+    /// (nothing was sent in clear or to an unverified peer), both sides are done.
+    @Test("Refusals name the failure", arguments: [
+        ("expired", "localhost", VerificationFailure.expired, Int32(10), "certificate has expired"),
+        ("otherhost", "localhost", .hostNameMismatch, 62, "hostname mismatch"),
+        ("unknownca", "localhost", .unknownIssuer, 20, "unable to get local issuer certificate"),
+        ("server", "127.0.0.2", .hostNameMismatch, 64, "IP address mismatch"),
+    ])
+    func refused(name: String, host: String, failure: VerificationFailure, result: Int32, reason: String) async throws {
+        let upgrades = Atomic<Int>(0)
+        let server = try await Echo.server(host: "127.0.0.1", configuration: Self.serverConfiguration(name)) { _ in
+            upgrades.add(1, ordering: .relaxed)
+            return .accept()
+        }
+        let expected = WebSocketError.tls(.verificationFailed(
+            VerificationError(failure: failure, result: result, reason: reason, depth: 0)))
+        let target = host == "127.0.0.2" ? "127.0.0.1" : host
+        await #expect(throws: expected) {
+            if host == "127.0.0.2" {
+                // Connected to 127.0.0.1 but verified as 127.0.0.2: an address the certificate lacks.
+                var config = try Self.clientConfiguration()
+                let context = try TLSContext(client: config.tls)
+                config.transport = { _ in TLSTransport(context: context, serverName: host) }
+                _ = try await WebSocket.connect(to: "wss://\(target):\(server.port)/", configuration: config)
+            } else {
+                _ = try await WebSocket.connect(to: "wss://\(host):\(server.port)/", configuration: Self.clientConfiguration())
+            }
+        }
+        // Ignoring exactly that failure lets the same connection through, and reports it.
+        if host != "127.0.0.2" {
+            let ws = try await WebSocket.connect(to: "wss://\(host):\(server.port)/", ignoring: [failure],
+                                                 configuration: Self.clientConfiguration())
+            #expect(ws.tls?.ignoredFailures == [failure])
+            try await ws.close()
+            // Ignoring every other failure does not.
+            await #expect(throws: expected) {
+                _ = try await WebSocket.connect(to: "wss://\(host):\(server.port)/",
+                                                ignoring: Set(VerificationFailure.allCases).subtracting([failure]),
+                                                configuration: Self.clientConfiguration())
+            }
+        }
+        #expect(upgrades.load(ordering: .relaxed) == (host != "127.0.0.2" ? 1 : 0))
+        await server.shutdown(timeout: .seconds(1))
+        #expect(server.connectionCount == 0)
+    }
+
+    @Test func aTLSClientOnAPlainPortGetsAWrongVersionNumber() async throws {
+        let server = try await Echo.server()
+        await #expect(throws: WebSocketError.tls(.handshakeFailed(reason: "wrong version number"))) {
+            _ = try await WebSocket.connect(to: "wss://127.0.0.1:\(server.port)/", configuration: Self.clientConfiguration())
+        }
+        await server.shutdown(timeout: .seconds(1))
+        #expect(server.connectionCount == 0)
+    }
+
+    @Test func aPlainClientOnATLSPortGetsAnInvalidResponse() async throws {
+        let server = try await Echo.server(configuration: Self.serverConfiguration())
+        do {
+            _ = try await WebSocket.connect(to: "ws://127.0.0.1:\(server.port)/")
+            Issue.record("a plain client was accepted on a TLS port")
+        } catch {
+            guard case .handshakeFailed = error else { Issue.record("\(error)"); return }
+        }
+        await server.shutdown(timeout: .seconds(1))
+        #expect(server.connectionCount == 0)
+    }
+
+    @Test func reloadedCertificatesServeNewConnections() async throws {
+        let server = try await Echo.server(configuration: Self.serverConfiguration("expired"))
+        let url = "wss://localhost:\(server.port)/"
+        let old = try await WebSocket.connect(to: url, ignoring: [.expired], configuration: Self.clientConfiguration())
+        try server.reloadTLS(Self.serverTLS())
+        let fresh = try await WebSocket.connect(to: url, configuration: Self.clientConfiguration())
+        #expect(fresh.tls?.peerCertificate?.notAfter ?? 0 > old.tls?.peerCertificate?.notAfter ?? .max)
+        // The open connection keeps working on the old certificate.
+        try await old.send(text: "still here")
+        var it = old.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("still here"))
+        #expect(throws: WebSocketError.tls(.invalidConfiguration("cannot read /nonexistent.pem: No such file or directory"))) {
+            try server.reloadTLS(TLSServerConfiguration(certificateChain: .file("/nonexistent.pem"),
+                                                        privateKey: .file("/nonexistent.key")))
+        }
+        try await old.close()
+        try await fresh.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+}

@@ -36,7 +36,7 @@ let package = Package(
         // A sans-I/O TLS engine over OpenSSL's memory BIOs (bytes in, bytes out), for any driver.
         .target(name: "WSTLS", dependencies: ["CSSL"], swiftSettings: strictSettings),
         // The command-line tool: `ws serve`, `ws connect`, `ws autobahn-client`.
-        .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate"], swiftSettings: strictSettings),
+        .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate", "WSTLS"], swiftSettings: strictSettings),
 
         // Seeded inputs shared by the test targets (not a product).
         .target(name: "WSTestSupport", path: "Tests/WSTestSupport", swiftSettings: strictSettings),

@@ -3,8 +3,8 @@
 /// What the user asked `ws` to do, parsed by hand from the arguments (the package has no
 /// dependencies, so no ArgumentParser).
 enum CommandLineOptions: Equatable {
-    /// `ws serve [--host H] [--port P] [--no-deflate]`
-    case serve(host: String, port: Int, deflate: Bool)
+    /// `ws serve [--host H] [--port P] [--no-deflate] [--tls-cert FILE --tls-key FILE]`
+    case serve(Serve)
     /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]`
     case connect(Connect)
     /// `ws autobahn-client --url ws://HOST:PORT --agent NAME`
@@ -12,8 +12,22 @@ enum CommandLineOptions: Equatable {
     /// `ws --help`, `ws help`, `ws COMMAND --help`
     case help
 
+    struct Serve: Equatable {
+        var host = "127.0.0.1"
+        var port = 8080
+        /// Accept permessage-deflate offers (`--no-deflate` turns it off).
+        var deflate = true
+        /// PEM certificate chain and key: serve over TLS (`wss://`, `https://`).
+        var tlsCertificate: String?
+        var tlsKey: String?
+    }
+
     struct Connect: Equatable {
         var url: String
+        /// PEM files of extra trust roots (`--cacert`).
+        var trustRoots: [String] = []
+        /// `--insecure`: no certificate verification (a warning is printed).
+        var insecure = false
         var headers: [Header] = []
         var subprotocols: [String] = []
         var origin: String?
@@ -39,16 +53,21 @@ enum CommandLineOptions: Equatable {
         case "help", "--help", "-h":
             return .help
         case "serve":
-            var host = "127.0.0.1", port = 8080, deflate = true
+            var serve = Serve()
             while let option = rest.popFirst() {
                 switch option {
-                case "--host": host = try value(of: option, in: &rest)
-                case "--port": port = try portNumber(try value(of: option, in: &rest))
-                case "--no-deflate": deflate = false
+                case "--host": serve.host = try value(of: option, in: &rest)
+                case "--port": serve.port = try portNumber(try value(of: option, in: &rest))
+                case "--no-deflate": serve.deflate = false
+                case "--tls-cert": serve.tlsCertificate = try value(of: option, in: &rest)
+                case "--tls-key": serve.tlsKey = try value(of: option, in: &rest)
                 default: throw UsageError(message: "serve: unknown option '\(option)'")
                 }
             }
-            return .serve(host: host, port: port, deflate: deflate)
+            guard (serve.tlsCertificate == nil) == (serve.tlsKey == nil) else {
+                throw UsageError(message: "serve: --tls-cert and --tls-key go together")
+            }
+            return .serve(serve)
         case "connect":
             var url: String?
             var options = Connect(url: "")
@@ -65,6 +84,8 @@ enum CommandLineOptions: Equatable {
                 case "--subprotocol": options.subprotocols.append(try value(of: option, in: &rest))
                 case "--origin": options.origin = try value(of: option, in: &rest)
                 case "--no-deflate": options.deflate = false
+                case "--cacert": options.trustRoots.append(try value(of: option, in: &rest))
+                case "--insecure", "-k": options.insecure = true
                 default:
                     guard !option.hasPrefix("-"), url == nil else {
                         throw UsageError(message: "connect: unexpected argument '\(option)'")
@@ -125,7 +146,7 @@ enum CommandLineOptions: Equatable {
     ws — a WebSocket client, server and test tool (RFC 6455)
 
     USAGE
-      ws serve [--host 127.0.0.1] [--port 8080] [--no-deflate]
+      ws serve [--host 127.0.0.1] [--port 8080] [--no-deflate] [--tls-cert FILE --tls-key FILE]
           Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
             /echo    sends every message back (same type, same bytes)
             /chat    sends every message to every connected peer
@@ -136,15 +157,25 @@ enum CommandLineOptions: Equatable {
           the system chose). Ctrl-C or SIGTERM closes every connection with 1001 and exits.
           permessage-deflate offers are accepted (windows of at most 2^12 bytes, zlib
           memLevel 5); --no-deflate declines them.
+          With --tls-cert (PEM certificate chain, leaf first) and --tls-key (PEM private key)
+          everything is served over TLS: the page on https://, the endpoints on wss://, and
+          the first line is "listening on wss://HOST:PORT". SIGHUP reloads both files (new
+          connections get the new certificate; on error the old one stays and one line is
+          printed on standard error).
 
       ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
-          Connect to URL (ws://), send each line of standard input as a text message, and
+                 [--cacert FILE]... [--insecure]
+          Connect to URL (ws:// or wss://), send each line of standard input as a text message, and
           print each message received on its own line; binary messages are printed as
           "[binary N bytes] 01 02 03". At the end of input, close with 1000, print what still
           arrives, and exit 0 once the close handshake is done. On failure print one line
           "ws: <reason>" on standard error and exit 1 (a refused handshake prints the HTTP
           status, e.g. "ws: handshake failed: 403 Forbidden"). permessage-deflate is offered
-          unless --no-deflate is given.
+          unless --no-deflate is given. wss:// verifies the server against the system trust
+          store and the host name; --cacert adds the PEM certificates in FILE as trust roots;
+          --insecure (-k) skips verification and prints a warning on standard error. A TLS
+          failure prints OpenSSL's reason, e.g. "ws: TLS certificate verification failed:
+          certificate has expired".
 
       ws autobahn-client --url ws://HOST:PORT --agent NAME
           Be the client testee of an Autobahn|Testsuite-style fuzzing server: read the case

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import WSPosixIO
 import WSProtocol
+import WSTLS
 
 /// `ws connect URL`: standard input lines become text messages; received messages are printed
 /// one per line; end of input closes with 1000 and waits for the close handshake.
@@ -15,6 +16,13 @@ struct ConnectCommand {
                                                           origin: options.origin,
                                                           compression: options.deflate ? .default : nil)
         for header in options.headers { configuration.headers.add(name: header.name, value: header.value) }
+        if !options.trustRoots.isEmpty {
+            configuration.tls.trustRoots = .systemAnd(options.trustRoots.map { .file($0) })
+        }
+        if options.insecure {
+            configuration.tls.verifiesPeer = false
+            Terminal.error("ws: warning: --insecure: the server's certificate is not verified")
+        }
         let ws: WebSocket
         do {
             ws = try await WebSocket.connect(to: options.url, configuration: configuration)

@@ -54,7 +54,7 @@ enum DemoPage {
       $("path").disabled = on;
     }
     $("connect").onclick = () => {
-      const url = `ws://${location.host}${$("path").value}`;
+      const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${$("path").value}`;
       socket = new WebSocket(url);
       socket.binaryType = "arraybuffer";
       $("state").textContent = "connecting to " + url;
@@ -97,7 +97,7 @@ enum DemoPage {
         await wait(() => incoming().length === 1);
         $("text").value = "hello ✓"; $("sendBinary").click();
         await wait(() => incoming().length === 2);
-        const report = new WebSocket(`ws://${location.host}/report`);
+        const report = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/report`);
         report.onopen = () => {
           for (const line of incoming()) report.send("DEMO " + line);
           report.send("DEMO END");

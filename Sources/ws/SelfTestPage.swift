@@ -15,7 +15,7 @@ enum SelfTestPage {
     <pre id="out">running…</pre>
     <script>
     "use strict";
-    const base = `ws://${location.host}`;
+    const base = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
     const out = document.getElementById("out");
     const say = text => { out.textContent += "\n" + text; };
 

@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 import WSPosixIO
 import WSProtocol
+import WSTLS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `ws serve`: the demo server.
 ///
@@ -11,21 +19,28 @@ import WSProtocol
 ///   receives as one line on standard output, escaped (``Terminal/escaped(_:)``; the self-test
 ///   page reports there).
 /// - permessage-deflate offers are accepted unless `--no-deflate`.
+/// - With `--tls-cert` and `--tls-key`, everything is served over TLS (`https://`, `wss://`);
+///   SIGHUP reloads both files (new connections get the new certificate).
 /// - SIGINT/SIGTERM: close 1001 (going away) to every peer, wait for their answers (bounded),
 ///   exit 0.
 struct ServeCommand {
-    var host: String
-    var port: Int
-    /// Accept permessage-deflate offers (``WSPosixIO/WebSocket/Compression/default``).
-    var deflate: Bool
+    var options: CommandLineOptions.Serve
+    var host: String { options.host }
+    var port: Int { options.port }
+
+    var tls: TLSServerConfiguration? {
+        guard let certificate = options.tlsCertificate, let key = options.tlsKey else { return nil }
+        return TLSServerConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+    }
 
     func run() async -> Int32 {
-        SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below
+        SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below; SIGHUP: reload
         let room = ChatRoom()
         let server: WebSocketServer
         do {
             var configuration = WebSocketServer.Configuration()
-            configuration.compression = deflate ? .default : nil
+            configuration.compression = options.deflate ? .default : nil
+            configuration.tls = tls
             server = try await WebSocketServer.bind(
                 host: host, port: port, configuration: configuration,
                 onUpgrade: { request in
@@ -43,8 +58,19 @@ struct ServeCommand {
             return 1
         }
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        Terminal.line("listening on ws://\(shownHost):\(server.port)")
-        let signal = await SignalWaiter.waitForTermination()
+        Terminal.line("listening on \(tls == nil ? "ws" : "wss")://\(shownHost):\(server.port)")
+        var signal = await SignalWaiter.waitForTermination()
+        while signal == SIGHUP {
+            if let tls {
+                do {
+                    try server.reloadTLS(tls)
+                    Terminal.error("ws: SIGHUP, reloaded \(options.tlsCertificate ?? "")")
+                } catch {
+                    Terminal.error("ws: SIGHUP, reload failed (the old certificate stays): \(error)")
+                }
+            }
+            signal = await SignalWaiter.waitForTermination()
+        }
         Terminal.error("ws: signal \(signal), closing \(server.connectionCount) connection(s) with 1001")
         await server.shutdown(timeout: .seconds(5))
         return 0

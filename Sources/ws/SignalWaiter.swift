@@ -7,7 +7,8 @@ import Musl
 import Darwin
 #endif
 
-/// Turns SIGINT and SIGTERM into an async wait, so `ws serve` can shut down gracefully.
+/// Turns SIGINT, SIGTERM and SIGHUP into an async wait, so `ws serve` can shut down gracefully
+/// (and reload its certificates on SIGHUP).
 ///
 /// The handlers only write the signal number into a pipe (write(2) is async-signal-safe); a
 /// dedicated thread reads it. (Blocking the signals and calling sigwait is not enough here:
@@ -21,9 +22,10 @@ enum SignalWaiter {
         signalPipe = (fds[0], fds[1])
         signal(SIGINT, onTerminationSignal)
         signal(SIGTERM, onTerminationSignal)
+        signal(SIGHUP, onTerminationSignal)
     }
 
-    /// Waits until SIGINT or SIGTERM arrives; returns the signal number.
+    /// Waits until SIGINT, SIGTERM or SIGHUP arrives; returns the signal number.
     static func waitForTermination() async -> Int32 {
         let fd = signalPipe.read
         guard fd >= 0 else { return await withCheckedContinuation { _ in } }  // never: no pipe

@@ -24,8 +24,8 @@ switch options {
 case .help:
     Terminal.trustedText(CommandLineOptions.helpText + "\n")
     status = 0
-case .serve(let host, let port, let deflate):
-    status = await ServeCommand(host: host, port: port, deflate: deflate).run()
+case .serve(let serve):
+    status = await ServeCommand(options: serve).run()
 case .connect(let connect):
     status = await ConnectCommand(options: connect).run()
 case .autobahnClient(let url, let agent):

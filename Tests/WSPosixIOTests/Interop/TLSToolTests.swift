@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+import WSPosixIO
+import WSProtocol
+import WSTestSupport
+import WSTLS
+
+/// `ws serve --tls-cert/--tls-key` and `ws connect wss://` (certificates made at test time),
+/// and headless Chromium loading the self-test page over https:// and passing it over wss://.
+@Suite("Interop: the ws tool over TLS", .serialized, .timeLimit(.minutes(1)))
+struct TLSToolTests {
+    /// Starts `ws serve` over TLS with the given files; returns it with its port.
+    static func startServeTLS(certificate: String, key: String) async throws -> (Subprocess, Int) {
+        let serve = try InteropToolTests.startTool(["serve", "--host", "127.0.0.1", "--port", "0",
+                                                    "--tls-cert", certificate, "--tls-key", key])
+        do {
+            let first = try await serve.nextLine()
+            let prefix = "listening on wss://127.0.0.1:"
+            guard first.hasPrefix(prefix), let port = Int(first.dropFirst(prefix.count)) else {
+                throw Subprocess.Failure(description: "unexpected first line: \(first)")
+            }
+            return (serve, port)
+        } catch {
+            serve.stop()
+            throw error
+        }
+    }
+
+    static func client() throws -> WebSocket.ClientConfiguration {
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.tls = TLSClientConfiguration(trustRoots: .only([.file(try TestCertificates.path("ca.pem"))]))
+        configuration.group = Peers.loops
+        return configuration
+    }
+
+    @Test("ws serve over TLS: wss:// echo; SIGHUP reloads the certificate",
+          .enabled(if: Peers.available(Peers.wsBinary)))
+    func serveAndReload() async throws {
+        // Files that are replaced while the server runs: the expired certificate first.
+        let dir = NSTemporaryDirectory() + "ws-reload-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let certificate = dir + "/cert.pem", key = dir + "/key.pem"
+        try FileManager.default.copyItem(atPath: try TestCertificates.path("expired.pem"), toPath: certificate)
+        try FileManager.default.copyItem(atPath: try TestCertificates.path("expired.key"), toPath: key)
+        let (serve, port) = try await Self.startServeTLS(certificate: certificate, key: key)
+        defer { serve.stop() }
+        let url = "wss://localhost:\(port)/echo"
+        await #expect(throws: WebSocketError.tls(.verificationFailed(VerificationError(
+            failure: .expired, result: 10, reason: "certificate has expired", depth: 0)))) {
+            _ = try await WebSocket.connect(to: url, configuration: Self.client())
+        }
+        for name in ["pem", "key"] {
+            try FileManager.default.removeItem(atPath: dir + "/\(name == "pem" ? "cert" : "key").pem")
+        }
+        try FileManager.default.copyItem(atPath: try TestCertificates.path("server.pem"), toPath: certificate)
+        try FileManager.default.copyItem(atPath: try TestCertificates.path("server.key"), toPath: key)
+        serve.sendSignal(SIGHUP)
+        try await serve.waitForError(containing: "ws: SIGHUP, reloaded")
+        let ws = try await WebSocket.connect(to: url, configuration: Self.client())
+        let big = Echo.bytes(count: 3 << 20, seed: 5)
+        try await ws.send(binary: big)
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .binary(big))
+        try await ws.close()
+        _ = await Echo.drain(&it)
+    }
+
+    @Test("ws connect wss://: --cacert trusts, no root refuses with the reason, --insecure warns",
+          .enabled(if: Peers.available(Peers.wsBinary)))
+    func connect() async throws {
+        let (serve, port) = try await Self.startServeTLS(certificate: try TestCertificates.path("server.pem"),
+                                                         key: try TestCertificates.path("server.key"))
+        defer { serve.stop() }
+        let url = "wss://localhost:\(port)/echo"
+
+        let trusted = try InteropToolTests.startTool(["connect", url, "--cacert", try TestCertificates.path("ca.pem")])
+        defer { trusted.stop() }
+        trusted.sendInput("héllo over TLS\n")
+        #expect(try await trusted.nextLine() == "héllo over TLS")
+        trusted.closeInput()
+        #expect(await trusted.waitForExit() == 0)
+
+        let refused = try InteropToolTests.startTool(["connect", url])
+        defer { refused.stop() }
+        #expect(await refused.waitForExit() == 1)
+        #expect(refused.errorOutput == "ws: TLS certificate verification failed: unable to get local issuer certificate\n")
+
+        let insecure = try InteropToolTests.startTool(["connect", url, "--insecure"])
+        defer { insecure.stop() }
+        insecure.sendInput("anyway\n")
+        #expect(try await insecure.nextLine() == "anyway")
+        insecure.closeInput()
+        #expect(await insecure.waitForExit() == 0)
+        #expect(insecure.errorOutput.hasPrefix("ws: warning: --insecure: the server's certificate is not verified\n"))
+    }
+
+    /// Chromium trusts only the test server's key (`--ignore-certificate-errors-spki-list`),
+    /// never every certificate: the page comes over https:// and its sockets use wss://.
+    @Test("Chromium passes the self-test page over https:// and wss://",
+          .enabled(if: Peers.available(Peers.chromium) && Peers.available(Peers.wsBinary)))
+    func browserSelfTest() async throws {
+        let (serve, port) = try await Self.startServeTLS(certificate: try TestCertificates.path("server.pem"),
+                                                         key: try TestCertificates.path("server.key"))
+        defer { serve.stop() }
+        let spki = try TestCertificates.text("server.spki")
+        let (browser, profile) = try InteropBrowserTests.startChromium(
+            "https://127.0.0.1:\(port)/selftest", extra: ["--ignore-certificate-errors-spki-list=\(spki)"])
+        defer {
+            browser.stop()
+            try? FileManager.default.removeItem(at: profile)
+        }
+        let verdict = try await serve.line(where: { $0.hasPrefix("SELFTEST") }, timeout: .seconds(45))
+        #expect(verdict.hasPrefix("SELFTEST PASS"), "browser stderr: \(browser.errorOutput.suffix(1500))")
+        #expect(serve.errorOutput.contains("closed 4001"))
+    }
+}

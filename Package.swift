@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "WSProtocolTests", dependencies: ["WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSTLSTests", dependencies: ["WSTLS", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSDeflateTests", dependencies: ["WSDeflate", "WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate", "WSTestSupport"],
+        .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSTLS", "WSProtocol", "WSDeflate", "WSTestSupport"],
                     resources: [.copy("Resources")], swiftSettings: strictSettings),
         // The `ws` tool's pure parts (escaping, argument and answer checks), via @testable import.
         .testTarget(name: "WSToolTests", dependencies: ["ws"], swiftSettings: strictSettings),

@@ -2,6 +2,10 @@
 """An interop CLIENT peer built on Python websockets (asyncio).
 
 Usage: websockets_client.py URL SCRIPT_JSON [--subprotocol P]... [--header 'Name: value']...
+                            [--cafile FILE] [--tls-version 1.2|1.3]
+
+A wss:// URL is verified against --cafile only (Python's ``ssl``); --tls-version allows only
+that version. The report then carries the negotiated version as ``tls``.
 
 SCRIPT_JSON is a list of steps, run in order:
 
@@ -21,6 +25,7 @@ reason received from the server (or "error").
 import argparse
 import asyncio
 import json
+import ssl
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -41,11 +46,20 @@ def payload_of(step):
 async def run(args, script):
     report = {"peer": "websockets", "received": [], "pongs": []}
     headers = [tuple(h.split(": ", 1)) for h in args.header]
+    context = None
+    if args.url.startswith("wss://"):
+        context = ssl.create_default_context(cafile=args.cafile)
+        if args.tls_version:
+            version = ssl.TLSVersion.TLSv1_2 if args.tls_version == "1.2" else ssl.TLSVersion.TLSv1_3
+            context.minimum_version = context.maximum_version = version
     try:
-        async with connect(args.url, subprotocols=args.subprotocol or None,
+        async with connect(args.url, subprotocols=args.subprotocol or None, ssl=context,
                            additional_headers=headers, max_size=None, compression=None,
                            open_timeout=10, close_timeout=10, ping_interval=None) as ws:
             report["subprotocol"] = ws.subprotocol
+            ssl_object = ws.transport.get_extra_info("ssl_object")
+            if ssl_object is not None:
+                report["tls"] = ssl_object.version()
             try:
                 for step in script:
                     if "send" in step:
@@ -84,6 +98,8 @@ def main():
     parser.add_argument("script")
     parser.add_argument("--subprotocol", action="append", default=[])
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--cafile")
+    parser.add_argument("--tls-version", choices=["1.2", "1.3"])
     args = parser.parse_args()
     asyncio.run(run(args, json.loads(args.script)))
 

@@ -2,14 +2,18 @@
 """An interop SERVER peer built on Python websockets (asyncio).
 
 Usage: websockets_server.py [--subprotocol P]... [--reject-status CODE]
+                            [--tls-cert FILE --tls-key FILE [--tls-version 1.2|1.3]]
 
 Binds 127.0.0.1 on an ephemeral port and prints ``PORT <n>`` as its first line. Speaks the
 command language of peer_common.py and prints one JSON report per connection. With
-``--reject-status`` it refuses every handshake with that HTTP status instead.
+``--reject-status`` it refuses every handshake with that HTTP status instead. With
+``--tls-cert`` and ``--tls-key`` it serves over TLS (Python's ``ssl``), only the given version
+when ``--tls-version`` is set; reports then carry the negotiated version as ``tls``.
 """
 import argparse
 import asyncio
 import http
+import ssl
 
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
@@ -26,6 +30,9 @@ async def handle(ws):
               "headers": {k: ws.request.headers.get(k) for k in REPORTED_HEADERS
                           if k in ws.request.headers},
               "received": [], "pongs": []}
+    ssl_object = ws.transport.get_extra_info("ssl_object")
+    if ssl_object is not None:
+        report["tls"] = ssl_object.version()
     try:
         async for message in ws:
             report["received"].append(summary(message))
@@ -59,7 +66,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--subprotocol", action="append", default=[])
     parser.add_argument("--reject-status", type=int)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--tls-version", choices=["1.2", "1.3"])
     args = parser.parse_args()
+    context = None
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_version:
+            version = ssl.TLSVersion.TLSv1_2 if args.tls_version == "1.2" else ssl.TLSVersion.TLSv1_3
+            context.minimum_version = context.maximum_version = version
 
     def select(connection, offered):
         for proposal in args.subprotocol:
@@ -76,7 +93,7 @@ def main():
     async def run():
         async with serve(handle, "127.0.0.1", 0, select_subprotocol=select,
                          process_request=process_request, max_size=None,
-                         compression=None) as server:
+                         compression=None, ssl=context) as server:
             port = server.sockets[0].getsockname()[1]
             print(f"PORT {port}", flush=True)
             await server.serve_forever()

@@ -2,6 +2,7 @@
 import Synchronization
 import WSPosixIO
 import WSProtocol
+import WSTLS
 
 /// Our server, in process, speaking the same command language as the Python server peers
 /// (Resources/peer_common.py), so the Python client peers can drive it:
@@ -37,9 +38,11 @@ final class CommandServer: Sendable {
     /// Starts the server on ``Peers/loops``. Events are handled on the loop thread
     /// (`onEvent`), so the echo path never waits for the cooperative thread pool, which CPU-bound
     /// tests running beside these can hold for seconds; only `!close` and `!ping` start a task.
-    static func start(subprotocols: [String] = [], configuration: Connection.Configuration = .init()) async throws -> CommandServer {
+    static func start(subprotocols: [String] = [], configuration: Connection.Configuration = .init(),
+                      tls: TLSServerConfiguration? = nil) async throws -> CommandServer {
         let store = LogStore()
         var settings = WebSocketServer.Configuration(connection: configuration)
+        settings.tls = tls
         settings.handshakeTimeout = .seconds(10)
         settings.group = Peers.loops
         // Without subprotocols, no upgrade handler: every valid request is accepted on the loop.

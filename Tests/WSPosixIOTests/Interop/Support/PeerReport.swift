@@ -36,6 +36,8 @@ struct PeerReport: Decodable, Equatable {
     var close_code: Int?
     var close_reason: String?
     var error: String?
+    /// The TLS version negotiated ("TLSv1.3"), for TLS connections.
+    var tls: String?
 
     static func decode(_ line: String) throws -> PeerReport {
         try JSONDecoder().decode(PeerReport.self, from: Data(line.utf8))

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 import Synchronization
 import Testing
 import WSPosixIO
@@ -156,5 +157,104 @@ struct TLSLoopbackTests {
         try await old.close()
         try await fresh.close()
         await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func anAbortedConnectionIsReportedAsTruncated() async throws {
+        var configuration = try Self.serverConfiguration()
+        configuration.group = .shared
+        let server = try await WebSocketServer.bind(host: "127.0.0.1", port: 0, configuration: configuration) { ws in
+            for await event in ws where event == .text("drop") { ws.disconnect() }  // no close_notify
+        }
+        let ws = try await WebSocket.connect(to: "wss://localhost:\(server.port)/", configuration: Self.clientConfiguration())
+        try await ws.send(text: "drop")
+        var it = ws.makeAsyncIterator()
+        let rest = await Echo.drain(&it)
+        guard case .closed(let info)? = rest.last else { Issue.record("\(rest)"); return }
+        #expect(info.code == .abnormalClosure)
+        #expect(info.error == .tls(.truncated))
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// Both ends send close_notify on a clean close, over real sockets: the client's transport
+    /// sees a clean end of stream (a truncated one would throw). The server closes TCP first
+    /// (RFC 6455 §7.1.1), so it never reads an end of stream.
+    @Test func aCleanCloseSendsCloseNotifyBothWays() async throws {
+        let serverEnds = EndRecord(), clientEnds = EndRecord()
+        let serverContext = try TLSContext(server: Self.serverTLS())
+        var serverConfig = WebSocketServer.Configuration()
+        serverConfig.transport = { _ in RecordingTransport(inner: TLSTransport(context: serverContext), record: serverEnds) }
+        let server = try await Echo.server(configuration: serverConfig)
+        var config = try Self.clientConfiguration()
+        let clientContext = try TLSContext(client: config.tls)
+        config.transport = { context in
+            RecordingTransport(inner: TLSTransport(context: clientContext, serverName: context.host), record: clientEnds)
+        }
+        let ws = try await WebSocket.connect(to: "wss://localhost:\(server.port)/", configuration: config)
+        try await ws.send(text: "x")
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("x"))
+        try await ws.close()
+        _ = await Echo.drain(&it)
+        await server.shutdown(timeout: .seconds(1))
+        #expect(clientEnds.closes.load(ordering: .relaxed) == 1)
+        #expect(clientEnds.cleanEnds.load(ordering: .relaxed) == 1)
+        #expect(serverEnds.closes.load(ordering: .relaxed) == 1)
+        #expect(serverEnds.cleanEnds.load(ordering: .relaxed) == 0)
+        #expect(serverEnds.truncated.load(ordering: .relaxed) + clientEnds.truncated.load(ordering: .relaxed) == 0)
+    }
+
+    /// wss:// on the default port: the Host header leaves out :443 (RFC 6455 §4.1 item 4, RFC
+    /// 7230 §5.4). Binding port 443 needs root (as Scripts/test runs in CI).
+    @Test(.enabled(if: getuid() == 0))
+    func theHostHeaderOfWssOnPort443HasNoPort() async throws {
+        let hosts = Mutex<[String]>([])
+        var configuration = try Self.serverConfiguration()
+        configuration.group = .shared
+        let server = try await WebSocketServer.bind(host: "127.0.0.1", port: 443, configuration: configuration,
+                                                    onUpgrade: { request in
+            hosts.withLock { $0.append(request.headers["Host"].joined(separator: ",")) }
+            return .accept()
+        }, onConnection: { ws in for await _ in ws {} })
+        let a = try await WebSocket.connect(to: "wss://localhost/", configuration: Self.clientConfiguration())
+        let b = try await WebSocket.connectEncrypted(host: "localhost", configuration: Self.clientConfiguration())
+        try await a.close()
+        try await b.close()
+        await server.shutdown(timeout: .seconds(1))
+        #expect(hosts.withLock { $0 } == ["localhost", "localhost"])
+    }
+}
+
+/// Counts a transport's clean closes and how its streams ended.
+final class EndRecord: Sendable {
+    let closes = Atomic<Int>(0)
+    let cleanEnds = Atomic<Int>(0)
+    let truncated = Atomic<Int>(0)
+}
+
+/// A transport that passes everything to `inner` and records `close()` and the end of stream.
+struct RecordingTransport: Transport {
+    var inner: TLSTransport
+    let record: EndRecord
+
+    mutating func start() throws(WebSocketError) -> [UInt8] { try inner.start() }
+    mutating func unwrap(_ wire: UnsafeRawBufferPointer, into plaintext: inout [UInt8]) throws(WebSocketError) {
+        try inner.unwrap(wire, into: &plaintext)
+    }
+    mutating func wrap(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(WebSocketError) {
+        try inner.wrap(plaintext, into: &wire)
+    }
+    mutating func takeOutput() -> [UInt8] { inner.takeOutput() }
+    mutating func close() -> [UInt8] {
+        record.closes.add(1, ordering: .relaxed)
+        return inner.close()
+    }
+    mutating func receiveEndOfStream() throws(WebSocketError) {
+        do {
+            try inner.receiveEndOfStream()
+            record.cleanEnds.add(1, ordering: .relaxed)
+        } catch {
+            record.truncated.add(1, ordering: .relaxed)
+            throw error
+        }
     }
 }

@@ -159,6 +159,31 @@ struct TLSLoopbackTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// A server that accepts and never answers the ClientHello: the handshake timeout ends it.
+    @Test func aSilentServerTimesOutTheTLSHandshake() async throws {
+        let silent = try SilentListener()
+        var config = try Self.clientConfiguration()
+        config.handshakeTimeout = .milliseconds(500)
+        await #expect(throws: WebSocketError.timeout(.handshake)) {
+            _ = try await WebSocket.connect(to: "wss://127.0.0.1:\(silent.address.port)/", configuration: config)
+        }
+    }
+
+    /// A client that starts a ClientHello and stalls: the server's handshake timeout closes the
+    /// socket, and nothing is written in clear (its 408 would need a finished handshake).
+    @Test func aStalledClientHelloTimesOutOnTheServer() async throws {
+        var configuration = try Self.serverConfiguration()
+        configuration.handshakeTimeout = .milliseconds(500)
+        let server = try await Echo.server(configuration: configuration)
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write(bytes: [0x16, 0x03, 0x01])
+        let (bytes, sawEOF) = try await raw.readToEnd(timeout: .seconds(10))
+        #expect(sawEOF)
+        #expect(bytes.isEmpty)
+        await server.shutdown(timeout: .seconds(1))
+        #expect(server.connectionCount == 0)
+    }
+
     @Test func anAbortedConnectionIsReportedAsTruncated() async throws {
         var configuration = try Self.serverConfiguration()
         configuration.group = .shared

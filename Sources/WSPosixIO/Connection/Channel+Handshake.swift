@@ -226,6 +226,8 @@ extension Channel {
         // Over TLS: close_notify follows the response, and no TCP half-close (the handshake
         // may still be running when a refusal is queued).
         if st.hasTransport { finishTransport(&st, &w) } else { st.shutdownAfterFlush = true }
-        st.phaseDeadline = MonotonicClock.now() + Self.httpWriteIdleTimeout  // see `flush`
+        // See `flush`. Over TLS a response queued before the handshake finished (a timeout's
+        // 408) waits for it, for the short linger only.
+        st.phaseDeadline = MonotonicClock.now() + (st.hasTransport ? Self.httpLinger : Self.httpWriteIdleTimeout)
     }
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+import WSPosixIO
 
 /// What the user asked `ws` to do, parsed by hand from the arguments (the package has no
 /// dependencies, so no ArgumentParser).
 enum CommandLineOptions: Equatable {
-    /// `ws serve [--host H] [--port P] [--no-deflate] [--tls-cert FILE --tls-key FILE]`
+    /// `ws serve [--host H] [--port P] [--no-deflate] [--tls-cert FILE --tls-key FILE]
+    /// [--trusted-proxy A/N]... [--forwarded] [--redis URL] [--drain S]`
     case serve(Serve)
     /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]`
     case connect(Connect)
@@ -20,6 +22,14 @@ enum CommandLineOptions: Equatable {
         /// PEM certificate chain and key: serve over TLS (`wss://`, `https://`).
         var tlsCertificate: String?
         var tlsKey: String?
+        /// Trusted proxies besides loopback (for the PROXY protocol and forwarding headers).
+        var trustedProxies: [String] = []
+        /// Apply `Forwarded` / `X-Forwarded-For` from trusted proxies to the peer address.
+        var forwarded = false
+        /// `redis://HOST:PORT[/N]`: fan /chat out over Redis pub/sub.
+        var redis: String?
+        /// Seconds between SIGTERM (healthz turns 503) and closing connections with 1001.
+        var drainSeconds: Int = 0
     }
 
     struct Connect: Equatable {
@@ -61,6 +71,25 @@ enum CommandLineOptions: Equatable {
                 case "--no-deflate": serve.deflate = false
                 case "--tls-cert": serve.tlsCertificate = try value(of: option, in: &rest)
                 case "--tls-key": serve.tlsKey = try value(of: option, in: &rest)
+                case "--forwarded": serve.forwarded = true
+                case "--trusted-proxy":
+                    let text = try value(of: option, in: &rest)
+                    guard IPAddressPrefix(text) != nil else {
+                        throw UsageError(message: "--trusted-proxy: '\(text)' is not ADDRESS or ADDRESS/PREFIX (e.g. 10.0.0.0/8)")
+                    }
+                    serve.trustedProxies.append(text)
+                case "--redis":
+                    let text = try value(of: option, in: &rest)
+                    do throws(RedisURL.ParseError) { _ = try RedisURL(text) } catch {
+                        throw UsageError(message: "--redis: \(error.message)")
+                    }
+                    serve.redis = text
+                case "--drain":
+                    let text = try value(of: option, in: &rest)
+                    guard let seconds = Int(text), (0...3600).contains(seconds) else {
+                        throw UsageError(message: "--drain: '\(text)' is not a number of seconds (0-3600)")
+                    }
+                    serve.drainSeconds = seconds
                 default: throw UsageError(message: "serve: unknown option '\(option)'")
                 }
             }
@@ -147,14 +176,19 @@ enum CommandLineOptions: Equatable {
 
     USAGE
       ws serve [--host 127.0.0.1] [--port 8080] [--no-deflate] [--tls-cert FILE --tls-key FILE]
+               [--trusted-proxy ADDRESS/PREFIX]... [--forwarded] [--redis redis://HOST:PORT[/N]]
+               [--drain SECONDS]
           Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
             /echo    sends every message back (same type, same bytes)
             /chat    sends every message to every connected peer
             /report  prints every text message it receives on standard output, as one line
           /selftest is a page that tests the browser's WebSocket against /echo and /chat and
           reports "SELFTEST PASS" or "SELFTEST FAIL: ..." to /report.
+          /healthz answers 200 "ok", or 503 "draining" once a shutdown has begun.
           The first line of output is "listening on ws://HOST:PORT" (with --port 0, the port
-          the system chose). Ctrl-C or SIGTERM closes every connection with 1001 and exits.
+          the system chose). Ctrl-C or SIGTERM closes every connection with 1001 and exits;
+          with --drain SECONDS, /healthz says "draining" for that long first (so a load
+          balancer stops routing here) while open connections keep working.
           permessage-deflate offers are accepted (windows of at most 2^12 bytes, zlib
           memLevel 5); --no-deflate declines them.
           With --tls-cert (PEM certificate chain, leaf first) and --tls-key (PEM private key)
@@ -162,6 +196,14 @@ enum CommandLineOptions: Equatable {
           the first line is "listening on wss://HOST:PORT". SIGHUP reloads both files (new
           connections get the new certificate; on error the old one stays and one line is
           printed on standard error).
+          Behind a load balancer:
+            --trusted-proxy A/N trust this address or network too (repeatable); loopback is
+                                always trusted.
+            --forwarded         take the client from Forwarded / X-Forwarded-For when the
+                                direct peer is a trusted proxy (nginx).
+            --redis URL         send /chat messages through Redis pub/sub (channel "ws:chat"),
+                                so members on every instance hear each other; reconnects with
+                                backoff, and while Redis is down /chat stays local.
 
       ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
                  [--cacert FILE]... [--insecure]

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Synchronization
 import WSPosixIO
 import WSProtocol
 import WSTLS
@@ -21,8 +22,12 @@ import Darwin
 /// - permessage-deflate offers are accepted unless `--no-deflate`.
 /// - With `--tls-cert` and `--tls-key`, everything is served over TLS (`https://`, `wss://`);
 ///   SIGHUP reloads both files (new connections get the new certificate).
-/// - SIGINT/SIGTERM: close 1001 (going away) to every peer, wait for their answers (bounded),
-///   exit 0.
+/// - `/healthz` answers 200 `ok`, or 503 `draining` once SIGINT/SIGTERM has arrived (a load
+///   balancer's health check).
+/// - SIGINT/SIGTERM: `/healthz` turns 503; after `--drain` seconds (default 0), close 1001
+///   (going away) to every peer, wait for their answers (bounded), exit 0.
+/// - Behind a load balancer: `--forwarded` reports the real client (see
+///   ``CommandLineOptions/Serve``); `--redis` fans `/chat` out over Redis pub/sub (``ChatFanOut``).
 struct ServeCommand {
     var options: CommandLineOptions.Serve
     var host: String { options.host }
@@ -36,10 +41,18 @@ struct ServeCommand {
     func run() async -> Int32 {
         SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below; SIGHUP: reload
         let room = ChatRoom()
+        let health = HealthState()
+        let trusted = IPAddressPrefix.loopback + options.trustedProxies.compactMap { IPAddressPrefix($0) }
+        var configuration = WebSocketServer.Configuration()
+        configuration.compression = options.deflate ? .default : nil
+        if options.forwarded { configuration.trustedForwarders = trusted }
+        var fanOut: ChatFanOut? = nil
+        if let text = options.redis, let url = try? RedisURL(text) {
+            fanOut = ChatFanOut(url: url, room: room)
+        }
+        let chat = fanOut
         let server: WebSocketServer
         do {
-            var configuration = WebSocketServer.Configuration()
-            configuration.compression = options.deflate ? .default : nil
             configuration.tls = tls
             server = try await WebSocketServer.bind(
                 host: host, port: port, configuration: configuration,
@@ -51,14 +64,15 @@ struct ServeCommand {
                         return .reject(HTTPResponse(status: 404, text: "No WebSocket endpoint at \(request.path); try /echo or /chat.\n"))
                     }
                 },
-                onHTTPRequest: { head in Self.page(for: head) },
-                onConnection: { ws in await Self.serve(ws, room: room) })
+                onHTTPRequest: { head in Self.page(for: head, draining: health.isDraining) },
+                onConnection: { ws in await Self.serve(ws, room: room, fanOut: chat) })
         } catch {
             Terminal.error("ws: cannot listen on \(host):\(port): \(error)")
             return 1
         }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         Terminal.line("listening on \(tls == nil ? "ws" : "wss")://\(shownHost):\(server.port)")
+        fanOut?.start()
         var signal = await SignalWaiter.waitForTermination()
         while signal == SIGHUP {
             if let tls {
@@ -71,13 +85,19 @@ struct ServeCommand {
             }
             signal = await SignalWaiter.waitForTermination()
         }
+        health.startDraining()
+        if options.drainSeconds > 0 {
+            Terminal.error("ws: signal \(signal), draining: /healthz answers 503 for \(options.drainSeconds) s")
+            try? await Task.sleep(for: .seconds(options.drainSeconds))
+        }
         Terminal.error("ws: signal \(signal), closing \(server.connectionCount) connection(s) with 1001")
         await server.shutdown(timeout: .seconds(5))
+        await fanOut?.stop()
         return 0
     }
 
     /// The answer to a plain HTTP request.
-    static func page(for head: HTTPRequestHead) -> HTTPResponse {
+    static func page(for head: HTTPRequestHead, draining: Bool) -> HTTPResponse {
         let html: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"]
         guard head.method == "GET" || head.method == "HEAD" else {
             return HTTPResponse(status: 405, headers: ["Allow": "GET, HEAD"], text: "Method not allowed.\n")
@@ -85,15 +105,21 @@ struct ServeCommand {
         switch head.path {
         case "/": return HTTPResponse(status: 200, headers: html, body: Array(DemoPage.html.utf8))
         case "/selftest": return HTTPResponse(status: 200, headers: html, body: Array(SelfTestPage.html.utf8))
+        case "/healthz":
+            let headers: HTTPHeaders = ["Cache-Control": "no-store"]
+            return draining ? HTTPResponse(status: 503, headers: headers, text: "draining\n")
+                            : HTTPResponse(status: 200, headers: headers, text: "ok\n")
         default: return HTTPResponse(status: 404, text: "Not found: \(head.path)\n")
         }
     }
 
     /// Runs one accepted connection according to its path; logs its opening and closing on
     /// standard error.
-    static func serve(_ ws: WebSocket, room: ChatRoom) async {
+    static func serve(_ ws: WebSocket, room: ChatRoom, fanOut: ChatFanOut?) async {
         let path = ws.request?.path ?? "/"
-        let peer = ws.peer.map { "\($0)" } ?? "?"
+        var peer = ws.peer.map { "\($0)" } ?? "?"
+        // Behind a proxy: the real client first, then the hop it came through.
+        if let direct = ws.directPeer, direct != ws.peer { peer += " via \(direct)" }
         Terminal.error("ws: open \(peer) \(path)")
         let member = path == "/chat" ? await room.join(ws) : nil
         var ending = CloseInfo(code: .abnormalClosure)
@@ -102,7 +128,7 @@ struct ServeCommand {
             guard let message = event.message else { continue }
             switch path {
             case "/chat":
-                await room.broadcast(message)
+                if let fanOut { fanOut.publish(message) } else { await room.broadcast(message) }
             case "/report":
                 if case .text(let text) = message {
                     Terminal.line(text)  // escaped: one line per message, control characters visible
@@ -114,4 +140,11 @@ struct ServeCommand {
         if let member { await room.leave(member) }
         Terminal.error("ws: \(ending) \(peer) \(path)")
     }
+}
+
+/// Whether the server is draining (shutdown begun): `/healthz` then answers 503.
+final class HealthState: Sendable {
+    private let draining = Atomic<Bool>(false)
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
+    func startDraining() { draining.store(true, ordering: .releasing) }
 }

@@ -123,6 +123,11 @@ extension Channel {
             return
         case .upgradeRequest(let request):
             st.request = request
+            // Behind a trusted HTTP proxy: report the client its forwarding headers name.
+            if let trusted = server?.configuration.trustedForwarders,
+               let client = ForwardedHeaders.reportedClient(direct: st.reportedPeer ?? peer, headers: request.headers, trusted: trusted) {
+                st.reportedPeer = client
+            }
             if server?.isShuttingDown == true {
                 let bytes = st.serverHandshake!.reject(status: 503, body: Array("Server shutting down\n".utf8))
                 startHTTPResponse(bytes, &st, &w)

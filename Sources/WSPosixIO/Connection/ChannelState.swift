@@ -149,6 +149,8 @@ struct ChannelState: ~Copyable {
     var response: HTTPResponseHead?
     var request: UpgradeRequest?
     var localAddress: SocketAddress?
+    /// Server: the real client, as a PROXY header or a trusted proxy's forwarding headers said.
+    var reportedPeer: SocketAddress?
 
     init(socket: consuming FileDescriptor, phase: ChannelPhase) {
         self.socket = .some(socket)

@@ -170,12 +170,22 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     /// Client (this end connected) or server (this end accepted).
     public var role: Role { channel.role }
-    /// The peer's address.
-    public var peer: SocketAddress? { channel.peer }
-    /// The peer's numeric address, e.g. `127.0.0.1` or `::1`.
-    public var peerAddress: String? { channel.peer?.host }
-    /// The peer's port.
-    public var peerPort: Int? { channel.peer.map { Int($0.port) } }
+    /// The peer's address: the real client when a trusted proxy said who it is (forwarding
+    /// headers, see ``WebSocketServer/Configuration/trustedForwarders``), else the socket's peer.
+    public var peer: SocketAddress? { channel.state.withLock { $0.reportedPeer } ?? channel.peer }
+    /// The peer's numeric address, e.g. `127.0.0.1` or `::1` (the real client, as ``peer``).
+    public var peerAddress: String? { peer?.host }
+    /// The peer's port (the real client's, as ``peer``; 0 when a forwarding header gave no port).
+    public var peerPort: Int? { peer.map { Int($0.port) } }
+    /// The socket's own peer: the proxy, when ``peer`` reports a client behind one.
+    public var directPeer: SocketAddress? { channel.peer }
+    /// Server: the request's `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto`, parsed
+    /// (whoever sent them: trust them only from a proxy you know); `nil` when there are none.
+    public var forwarded: ForwardedHeaders? {
+        guard let headers = request?.headers else { return nil }
+        let parsed = ForwardedHeaders(headers: headers)
+        return parsed.isEmpty ? nil : parsed
+    }
     /// The local address of the socket.
     public var localAddress: SocketAddress? { channel.state.withLock { $0.localAddress } }
 

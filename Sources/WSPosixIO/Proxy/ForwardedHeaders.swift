@@ -284,3 +284,12 @@ private extension StringProtocol {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }
+
+extension ForwardedHeaders {
+    /// The client to report for a request that came from `direct` with `headers`: the chain's
+    /// client (see ``client(trusting:)``) when `direct` is in `trusted`, else `nil` (keep `direct`).
+    static func reportedClient(direct: SocketAddress?, headers: HTTPHeaders, trusted: [IPAddressPrefix]) -> SocketAddress? {
+        guard !trusted.isEmpty, trusted.containsAddress(direct) else { return nil }
+        return ForwardedHeaders(headers: headers).client(trusting: trusted)
+    }
+}

@@ -2,8 +2,7 @@
 import WSProtocol
 
 /// How a server accepts the PROXY protocol (HAProxy's `send-proxy` / `send-proxy-v2`): from
-/// which direct peers, and within which limits. Set ``WebSocketServer/Configuration/proxyProtocol``
-/// to turn it on.
+/// which direct peers, and within which limits. 
 ///
 /// A connection from a trusted source must start with a valid header (v1 or v2, told apart by
 /// its first bytes); without one it is closed. A connection from any other source must not

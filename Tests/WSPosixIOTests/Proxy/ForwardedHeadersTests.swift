@@ -77,3 +77,47 @@ struct ForwardedHeadersTests {
         #expect(both.proto == "http")
     }
 }
+
+@Suite("Forwarding headers over loopback", .timeLimit(.minutes(1)))
+struct ForwardedPeerTests {
+    /// A server that reports each connection's peer, direct peer and parsed headers.
+    static func server(trusting trusted: [IPAddressPrefix]) async throws -> (WebSocketServer, AsyncStream<(SocketAddress?, SocketAddress?, ForwardedHeaders?)>) {
+        let (stream, continuation) = AsyncStream<(SocketAddress?, SocketAddress?, ForwardedHeaders?)>.makeStream()
+        var configuration = WebSocketServer.Configuration()
+        configuration.trustedForwarders = trusted
+        let server = try await WebSocketServer.bind(port: 0, configuration: configuration) { ws in
+            continuation.yield((ws.peer, ws.directPeer, ws.forwarded))
+            for await _ in ws {}
+        }
+        return (server, stream)
+    }
+
+    @Test func trustedProxyHeadersSetThePeer() async throws {
+        let (server, reports) = try await Self.server(trusting: IPAddressPrefix.loopback)
+        var iterator = reports.makeAsyncIterator()
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, resource: "/",
+                                             headers: ["Forwarded": #"for="198.51.100.7:40123";proto=https"#,
+                                                       "X-Forwarded-For": "203.0.113.1"])
+        let (peer, direct, forwarded) = try #require(await iterator.next())
+        #expect(peer == SocketAddress(numericHost: "198.51.100.7", port: 40123))
+        #expect(direct?.host == "127.0.0.1")
+        #expect(direct == ws.localAddress)
+        #expect(forwarded?.proto == "https")
+        #expect(forwarded?.forwardedFor == [.address(SocketAddress(numericHost: "203.0.113.1", port: 0)!)])
+        try await ws.close()
+        await server.shutdown()
+    }
+
+    @Test func untrustedPeerKeepsItsAddress() async throws {
+        let (server, reports) = try await Self.server(trusting: [IPAddressPrefix("10.0.0.0/8")!])
+        var iterator = reports.makeAsyncIterator()
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, resource: "/",
+                                             headers: ["X-Forwarded-For": "203.0.113.1"])
+        let (peer, direct, forwarded) = try #require(await iterator.next())
+        #expect(peer == direct)
+        #expect(peer == ws.localAddress)
+        #expect(forwarded?.forwardedFor == [.address(SocketAddress(numericHost: "203.0.113.1", port: 0)!)])
+        try await ws.close()
+        await server.shutdown()
+    }
+}

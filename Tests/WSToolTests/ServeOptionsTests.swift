@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+import Testing
+@testable import ws
+import WSPosixIO
+import WSProtocol
+
+@Suite("ws serve: scale-out options")
+struct ServeOptionsTests {
+    @Test func optionsAreParsed() throws {
+        let options = try CommandLineOptions.parse(["serve", "--port", "0", "--trusted-proxy", "10.0.0.0/8",
+                                                    "--trusted-proxy", "2001:db8::1", "--forwarded",
+                                                    "--redis", "redis://127.0.0.1:6380/2", "--drain", "3"])
+        var expected = CommandLineOptions.Serve()
+        expected.port = 0
+        expected.trustedProxies = ["10.0.0.0/8", "2001:db8::1"]
+        expected.forwarded = true
+        expected.redis = "redis://127.0.0.1:6380/2"
+        expected.drainSeconds = 3
+        #expect(options == .serve(expected))
+        #expect(try CommandLineOptions.parse(["serve"]) == .serve(CommandLineOptions.Serve()))
+    }
+
+    @Test("Bad values are usage errors", arguments: [
+        (["serve", "--trusted-proxy", "example.com"], "--trusted-proxy: 'example.com' is not ADDRESS or ADDRESS/PREFIX (e.g. 10.0.0.0/8)"),
+        (["serve", "--trusted-proxy", "10.0.0.0/40"], "--trusted-proxy: '10.0.0.0/40' is not ADDRESS or ADDRESS/PREFIX (e.g. 10.0.0.0/8)"),
+        (["serve", "--redis", "http://h"], "--redis: 'http://h' does not start with redis://"),
+        (["serve", "--redis", "redis://h:0"], "--redis: port '0' is not 1-65535"),
+        (["serve", "--drain", "-1"], "--drain: '-1' is not a number of seconds (0-3600)"),
+        (["serve", "--drain"], "--drain needs a value"),
+    ])
+    func badValues(arguments: [String], message: String) {
+        #expect(throws: CommandLineOptions.UsageError(message: message)) { try CommandLineOptions.parse(arguments) }
+    }
+
+    @Test func healthz() {
+        let head = { (path: String) in HTTPRequestHead(method: "GET", target: path) }
+        #expect(ServeCommand.page(for: head("/healthz"), draining: false).status == 200)
+        #expect(ServeCommand.page(for: head("/healthz"), draining: false).body == Array("ok\n".utf8))
+        #expect(ServeCommand.page(for: head("/healthz"), draining: true).status == 503)
+        #expect(ServeCommand.page(for: head("/healthz"), draining: true).body == Array("draining\n".utf8))
+    }
+}

@@ -142,7 +142,10 @@ public final class RedisPubSub: Sendable {
 /// One connection to Redis on a loop: connects, runs its ``RedisSession``, writes what it asks
 /// for, and reconnects after a failure with backoff. Loop thread only.
 final class RedisLink: LoopHandler {
-    unowned let core: RedisPubSub.Core
+    /// The pair; `nil` once its ``RedisPubSub`` is gone (the link then closes itself).
+    weak var core: RedisPubSub.Core?
+    let loop: EventLoop
+    let url: RedisURL
     let role: RedisSession.Role
     let backoff: Backoff
     let configuration: RedisSession.Configuration
@@ -166,7 +169,7 @@ final class RedisLink: LoopHandler {
     static let connectTimeout: Duration = .seconds(5)
 
     init(core: RedisPubSub.Core, role: RedisSession.Role, backoff: Backoff, configuration: RedisSession.Configuration) {
-        self.core = core; self.role = role; self.backoff = backoff; self.configuration = configuration
+        self.core = core; self.loop = core.loop; self.url = core.url; self.role = role; self.backoff = backoff; self.configuration = configuration
         session = RedisSession(role: role, configuration: configuration)
     }
 
@@ -174,19 +177,19 @@ final class RedisLink: LoopHandler {
     var pendingBytes: Int { outbound.count - outboundStart }
 
     func connect() {
-        guard !core.stopped else { return }
+        guard let core, !core.stopped else { return }
         session = RedisSession(role: role, configuration: configuration)
         outbound = []
         outboundStart = 0
-        let now = core.loop.refreshNow()
-        guard let address = SocketAddress(numericHost: core.url.host, port: core.url.port) ?? Self.resolve(core.url) else {
-            fail("cannot resolve \(core.url.host)", now: now)
+        let now = loop.refreshNow()
+        guard let address = SocketAddress(numericHost: url.host, port: url.port) ?? Self.resolve(url) else {
+            fail("cannot resolve \(url.host)", now: now)
             return
         }
         do throws(SystemError) {
             let fd = try Sys.socket(family: address.family)
             socket = FileDescriptor(fd)
-            try core.loop.register(self, fd: fd, read: false, write: true)
+            try loop.register(self, fd: fd, read: false, write: true)
             writeInterest = true
             phase = .connecting(deadline: now + Self.connectTimeout)
             if try Sys.connect(fd, address) { connected(now: now) }
@@ -205,13 +208,13 @@ final class RedisLink: LoopHandler {
     }
 
     func publish(_ payload: [UInt8], to channel: [UInt8]) -> Bool {
-        guard case .open = phase, let outputs = session.publish(payload, to: channel, now: core.loop.now) else { return false }
+        guard case .open = phase, let outputs = session.publish(payload, to: channel, now: loop.now) else { return false }
         perform(outputs)
         return true
     }
 
     func close() {
-        if let fd = socket?.raw { core.loop.deregister(fd: fd) }
+        if let fd = socket?.raw { loop.deregister(fd: fd) }
         socket = nil
         phase = .idle
         session = RedisSession(role: role, configuration: configuration)
@@ -221,7 +224,7 @@ final class RedisLink: LoopHandler {
         guard let fd = socket?.raw else { return }
         try? Sys.setNoDelay(fd)
         phase = .open
-        core.loop.setInterest(fd: fd, read: true, write: false)
+        loop.setInterest(fd: fd, read: true, write: false)
         writeInterest = false
         perform(session.start(now: now))
     }
@@ -233,11 +236,11 @@ final class RedisLink: LoopHandler {
                 outbound += bytes
             case .ready:
                 attempt = 0
-                core.linkChanged(reason: nil)
+                core?.linkChanged(reason: nil)
             case .message(_, let payload):
-                core.onMessage(payload)
+                core?.onMessage(payload)
             case .failed(let error):
-                fail("\(error)", now: core.loop.now)
+                fail("\(error)", now: loop.now)
                 return
             }
         }
@@ -251,7 +254,7 @@ final class RedisLink: LoopHandler {
                 do throws(SystemError) { return .success(try Sys.write(fd, raw)) } catch { return .failure(error) }
             }
             guard case .success(let written) = result else {
-                if case .failure(let error) = result { fail("\(WebSocketError(error))", now: core.loop.now) }
+                if case .failure(let error) = result { fail("\(WebSocketError(error))", now: loop.now) }
                 return
             }
             guard let written else { break }
@@ -267,20 +270,20 @@ final class RedisLink: LoopHandler {
         let wantWrite = outboundStart < outbound.count
         if wantWrite != writeInterest {
             writeInterest = wantWrite
-            core.loop.setInterest(fd: fd, read: true, write: wantWrite)
+            loop.setInterest(fd: fd, read: true, write: wantWrite)
         }
     }
 
     /// Closes the socket, reports, and schedules the next attempt.
     private func fail(_ reason: String, now: Instant) {
-        if let fd = socket?.raw { core.loop.deregister(fd: fd) }
+        if let fd = socket?.raw { loop.deregister(fd: fd) }
         socket = nil
         session = RedisSession(role: role, configuration: configuration)
         outbound = []
         outboundStart = 0
         let which = role == .publisher ? "publisher" : "subscriber"
-        core.linkChanged(reason: "\(which) connection to \(core.url): \(reason)")
-        guard !core.stopped else { phase = .idle; return }
+        core?.linkChanged(reason: "\(which) connection to \(url): \(reason)")
+        guard let core, !core.stopped else { phase = .idle; return }
         let delay = backoff.delay(attempt: attempt, using: &generator)
         attempt += 1
         phase = .waiting(until: now + delay)
@@ -295,12 +298,13 @@ final class RedisLink: LoopHandler {
         case .waiting(let d): deadline = d
         case .open: deadline = session.nextDeadline
         }
-        if let deadline { core.loop.schedule(self, at: deadline) }
+        if let deadline { loop.schedule(self, at: deadline) }
     }
 
     func handleReadiness(_ event: PollEvent) {
+        guard core != nil else { close(); return }
         guard let fd = socket?.raw else { return }
-        let now = core.loop.now
+        let now = loop.now
         if case .connecting = phase {
             guard event.writable || event.hangup else { return }
             let code = Sys.pendingError(fd)
@@ -314,7 +318,7 @@ final class RedisLink: LoopHandler {
         }
         if event.writable { flush() }
         if event.readable || event.hangup {
-            let buffer = core.loop.readBuffer
+            let buffer = loop.readBuffer
             for _ in 0..<4 {
                 guard socket != nil else { return }
                 let n: Int?
@@ -335,7 +339,8 @@ final class RedisLink: LoopHandler {
     }
 
     func handleTimer() {
-        let now = core.loop.refreshNow()
+        guard core != nil else { close(); return }
+        let now = loop.refreshNow()
         switch phase {
         case .idle:
             return

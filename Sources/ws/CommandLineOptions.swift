@@ -5,7 +5,8 @@ import WSPosixIO
 /// dependencies, so no ArgumentParser).
 enum CommandLineOptions: Equatable {
     /// `ws serve [--host H] [--port P] [--no-deflate] [--tls-cert FILE --tls-key FILE]
-    /// [--trusted-proxy A/N]... [--forwarded] [--redis URL] [--drain S]`
+    /// [--trusted-proxy A/N]... [--forwarded] [--redis URL] [--drain S]
+    /// [--allow-origin ORIGIN]...`
     case serve(Serve)
     /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]`
     case connect(Connect)
@@ -30,6 +31,8 @@ enum CommandLineOptions: Equatable {
         var redis: String?
         /// Seconds between SIGTERM (healthz turns 503) and closing connections with 1001.
         var drainSeconds: Int = 0
+        /// `--allow-origin` values, on top of the page's own origin and clients without `Origin`.
+        var allowedOrigins: [String] = []
     }
 
     struct Connect: Equatable {
@@ -90,6 +93,12 @@ enum CommandLineOptions: Equatable {
                         throw UsageError(message: "--drain: '\(text)' is not a number of seconds (0-3600)")
                     }
                     serve.drainSeconds = seconds
+                case "--allow-origin":
+                    let origin = try value(of: option, in: &rest)
+                    guard origin == "*" || (origin.contains("://") && !origin.contains(" ")) else {
+                        throw UsageError(message: "--allow-origin: '\(origin)' is not an origin (scheme://host[:port], scheme://*.domain, or *)")
+                    }
+                    serve.allowedOrigins.append(origin)
                 default: throw UsageError(message: "serve: unknown option '\(option)'")
                 }
             }
@@ -178,6 +187,7 @@ enum CommandLineOptions: Equatable {
       ws serve [--host 127.0.0.1] [--port 8080] [--no-deflate] [--tls-cert FILE --tls-key FILE]
                [--trusted-proxy ADDRESS/PREFIX]... [--forwarded] [--redis redis://HOST:PORT[/N]]
                [--drain SECONDS]
+               [--allow-origin ORIGIN]...
           Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
             /echo    sends every message back (same type, same bytes)
             /chat    sends every message to every connected peer
@@ -204,6 +214,10 @@ enum CommandLineOptions: Equatable {
             --redis URL         send /chat messages through Redis pub/sub (channel "ws:chat"),
                                 so members on every instance hear each other; reconnects with
                                 backoff, and while Redis is down /chat stays local.
+          WebSocket requests are accepted from the server's own page (Origin
+          http(s)://HOST:PORT, with HOST the --host, localhost, 127.0.0.1 or [::1]) and from
+          clients that send no Origin; others get 403. --allow-origin adds an origin
+          (https://example.com), all subdomains (https://*.example.com), or any (*).
 
       ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
                  [--cacert FILE]... [--insecure]

@@ -38,6 +38,13 @@ struct ServeCommand {
         return TLSServerConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
     }
 
+    /// The `Origin` check: the page this server serves (reached by the bind host or a loopback
+    /// name), clients that send no `Origin` (command-line tools), and the `--allow-origin` values.
+    var originPolicy: OriginPolicy {
+        OriginPolicy(allowed: options.allowedOrigins, allowsMissingOrigin: true,
+                     sameOriginHosts: [host, "localhost", "127.0.0.1", "::1"])
+    }
+
     func run() async -> Int32 {
         SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below; SIGHUP: reload
         let room = ChatRoom()
@@ -54,6 +61,7 @@ struct ServeCommand {
         let server: WebSocketServer
         do {
             configuration.tls = tls
+            configuration.originPolicy = originPolicy
             server = try await WebSocketServer.bind(
                 host: host, port: port, configuration: configuration,
                 onUpgrade: { request in

@@ -12,6 +12,10 @@ extension WebSocketServer {
         /// permessage-deflate offer, unless the decision's `extensions` already hold a
         /// permessage-deflate negotiator. `nil` (default): only what the decision lists.
         public var compression: WebSocket.Compression? = nil
+        /// Which pages may connect (the `Origin` check): a refused request gets `403 Forbidden`
+        /// with a body saying why, before `onUpgrade` is asked. `nil` (default): no check here
+        /// (`onUpgrade` may still check ``UpgradeRequest/origin`` itself).
+        public var originPolicy: OriginPolicy? = nil
         /// How long a client may take to send its whole request head (slowloris guard; → 408).
         /// Default 10 s.
         public var handshakeTimeout: Duration = .seconds(10)

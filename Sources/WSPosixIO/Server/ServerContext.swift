@@ -43,7 +43,8 @@ final class ServerContext: Sendable {
         tlsContext.withLock { $0 = context }
     }
 
-    var hasUpgradeHandler: Bool { onUpgrade != nil }
+    /// Whether upgrade requests go through ``decide(_:on:)`` (an origin policy or the application).
+    var hasUpgradeHandler: Bool { onUpgrade != nil || configuration.originPolicy != nil }
     var hasHTTPHandler: Bool { onHTTPRequest != nil }
     var isShuttingDown: Bool { registry.withLock { $0.shuttingDown } }
     var count: Int { registry.withLock { $0.channels.count } }
@@ -78,7 +79,14 @@ final class ServerContext: Sendable {
     // MARK: calling the application
 
     func decide(_ request: UpgradeRequest, on channel: Channel) {
-        guard let onUpgrade else { return }
+        if let refusal = configuration.originPolicy?.refusal(for: request) {
+            channel.apply(.reject(refusal))
+            return
+        }
+        guard let onUpgrade else {
+            channel.apply(.accept())
+            return
+        }
         // On the connection's loop: no dependency on the shared pool, no thread switch.
         Task(executorPreference: channel.loop) { channel.apply(await onUpgrade(request)) }
     }

@@ -197,8 +197,9 @@ enum CommandLineOptions: Equatable {
           /healthz answers 200 "ok", or 503 "draining" once a shutdown has begun.
           The first line of output is "listening on ws://HOST:PORT" (with --port 0, the port
           the system chose). Ctrl-C or SIGTERM closes every connection with 1001 and exits;
-          with --drain SECONDS, /healthz says "draining" for that long first (so a load
-          balancer stops routing here) while open connections keep working.
+          with --drain SECONDS, /healthz says "draining" (503) for that long first, and new
+          upgrades get 503 (so a load balancer stops routing here), while open connections
+          keep working.
           permessage-deflate offers are accepted (windows of at most 2^12 bytes, zlib
           memLevel 5); --no-deflate declines them.
           With --tls-cert (PEM certificate chain, leaf first) and --tls-key (PEM private key)

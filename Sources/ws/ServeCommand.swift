@@ -24,8 +24,8 @@ import Darwin
 ///   SIGHUP reloads both files (new connections get the new certificate).
 /// - `/healthz` answers 200 `ok`, or 503 `draining` once SIGINT/SIGTERM has arrived (a load
 ///   balancer's health check).
-/// - SIGINT/SIGTERM: `/healthz` turns 503; after `--drain` seconds (default 0), close 1001
-///   (going away) to every peer, wait for their answers (bounded), exit 0.
+/// - SIGINT/SIGTERM: `/healthz` and new upgrades get 503; after `--drain` seconds (default 0),
+///   close 1001 (going away) to every peer, wait for their answers (bounded), exit 0.
 /// - Behind a load balancer: `--forwarded` reports the real client (see
 ///   ``CommandLineOptions/Serve``); `--redis` fans `/chat` out over Redis pub/sub (``ChatFanOut``).
 struct ServeCommand {
@@ -65,6 +65,10 @@ struct ServeCommand {
             server = try await WebSocketServer.bind(
                 host: host, port: port, configuration: configuration,
                 onUpgrade: { request in
+                    // Draining: new connections belong on another instance (a balancer retries).
+                    if health.isDraining {
+                        return .reject(HTTPResponse(status: 503, headers: ["Retry-After": "1"], text: "draining\n"))
+                    }
                     switch request.path {
                     case "/echo", "/chat", "/report":
                         return .accept(subprotocol: nil)

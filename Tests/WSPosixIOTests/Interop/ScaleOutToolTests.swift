@@ -55,6 +55,12 @@ struct ScaleOutToolTests {
         serve.sendSignal(SIGTERM)
         try await serve.waitForError(containing: "draining: /healthz answers 503 for 2 s")
         #expect(try await Self.get("/healthz", port: port) == ("HTTP/1.1 503 Service Unavailable", "draining\n"))
+        do {
+            _ = try await Self.connect(port, "/echo")
+            Issue.record("a new connection was accepted while draining")
+        } catch {
+            #expect((error as? WebSocketError)?.status == 503)
+        }
         try await ws.send(text: "still here")
         #expect(await Self.nextText(&events) == "still here")
         guard case .closed(let info)? = await Echo.nextData(&events) else { Issue.record("no close"); return }

@@ -24,7 +24,8 @@ extension WebSocket {
         /// Limits on the response head.
         public var limits: HTTPHeadParser.Limits = .init()
         /// Settings of the connection (message limits, keepalive, default message type, ...).
-        public var connection: Connection.Configuration = .init()
+        /// Default ``WSProtocol/Connection/Configuration/socketDefault`` (answers before the close on).
+        public var connection: Connection.Configuration = .socketDefault
         /// Backpressure limits.
         public var flowControl: FlowControl = .init()
         /// How `wss://` connections verify the server (and what they present): by default the
@@ -44,7 +45,7 @@ extension WebSocket {
 
         public init(subprotocols: [String] = [], origin: String? = nil, headers: HTTPHeaders = [:],
                     connectTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10),
-                    connection: Connection.Configuration = .init(), flowControl: FlowControl = .init(),
+                    connection: Connection.Configuration = .socketDefault, flowControl: FlowControl = .init(),
                     compression: WebSocket.Compression? = nil) {
             self.subprotocols = subprotocols; self.origin = origin; self.headers = headers
             self.compression = compression

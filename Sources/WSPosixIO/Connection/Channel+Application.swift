@@ -136,6 +136,7 @@ extension Channel {
     /// the waiting task is cancelled.
     nonisolated(nonsending) func nextEvent() async -> WebSocketEvent? {
         enum Next { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait }
+        var answered = ChannelWakeups()
         let first = state.withLock { st -> Next in
             if let e = popEvent(&st) {
                 // A consumer served from the backlog never suspends; let others (on its loop)
@@ -146,8 +147,13 @@ extension Channel {
                 return .yieldThen(e)
             }
             st.eventStreak = 0
+            // Back for more with nothing left: everything delivered has been handled, so a
+            // close held for the answers goes out now (Channel+Answers.swift).
+            eventsAnswered(&st, &answered)
+            if let e = popEvent(&st) { return .event(e) }
             return st.closedEventTaken ? .end : .wait
         }
+        wake(answered)
         switch first {
         case .event(let e): return e
         case .yieldThen(let e):

@@ -199,7 +199,7 @@ extension Channel {
                     request, subprotocol: subprotocol,
                     extensions: WebSocket.Compression.extensions(extensions, adding: server?.configuration.compression),
                     headers: headers,
-                    configuration: server?.configuration.connection ?? .init(), now: now)
+                    configuration: server?.configuration.connection ?? .socketDefault, now: now)
                 st.dropHandshakes()
                 st.outbound.append(contentsOf: response)
                 st.connection = connection

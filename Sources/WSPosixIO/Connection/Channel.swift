@@ -183,6 +183,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
             loop.outputs.removeAll(keepingCapacity: true)
             st.connection!.receive(bytes, now: now, into: &loop.outputs)
             perform(loop.outputs, &st, &w)
+            if st.abandoned { eventsAnswered(&st, &w) }  // nobody will answer (Channel+Answers.swift)
         case .clientHandshake:
             if let step = st.clientHandshake?.receive(bytes, now: now) { handleClientStep(step, &st, &w) }
         case .serverHandshake:
@@ -304,6 +305,7 @@ final class Channel: LoopHandler, @unchecked Sendable {
         var after = ChannelWakeups()
         state.withLock { st in
             st.deliveringInline = false
+            eventsAnswered(&st, &after)  // the handler has answered this batch (Channel+Answers.swift)
             settle(&st, &after)
         }
         if after.inlineTarget != nil || after.needsLoop || after.finished || !after.senders.isEmpty {

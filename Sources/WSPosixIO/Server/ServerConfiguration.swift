@@ -6,7 +6,8 @@ extension WebSocketServer {
     /// Limits and settings of a server.
     public struct Configuration: Sendable {
         /// Settings of each connection (message limits, keepalive, close timeout, ...).
-        public var connection: Connection.Configuration = .init()
+        /// Default ``WSProtocol/Connection/Configuration/socketDefault`` (answers before the close on).
+        public var connection: Connection.Configuration = .socketDefault
         /// permessage-deflate (RFC 7692): with a value (`.default` for the memory-conscious
         /// settings), every accepted upgrade also accepts the client's first valid
         /// permessage-deflate offer, unless the decision's `extensions` already hold a
@@ -49,7 +50,7 @@ extension WebSocketServer {
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
 
-        public init(connection: Connection.Configuration = .init(), handshakeTimeout: Duration = .seconds(10),
+        public init(connection: Connection.Configuration = .socketDefault, handshakeTimeout: Duration = .seconds(10),
                     maxConnections: Int = 10_000, flowControl: FlowControl = .init(),
                     compression: WebSocket.Compression? = nil) {
             self.connection = connection; self.handshakeTimeout = handshakeTimeout

@@ -26,6 +26,15 @@ extension Connection {
         /// wait after the close handshake for the server to close TCP (each wait is bounded
         /// separately, RFC 6455 §7.1.1). Default 10 s (as Python websockets).
         public var closeTimeout: Duration = .seconds(10)
+        /// Answers before the close: when set, the messages delivered by the same
+        /// ``Connection/receive(_:now:)`` call as a protocol violation or the peer's close frame
+        /// are answered before our close frame goes out. The close is held back until the driver
+        /// calls ``Connection/eventsAnswered(now:)`` (the application has handled those events)
+        /// or this much time has passed (see <doc:StateMachine>, "Answers before the close").
+        /// Default `nil`: no wait, the close frame is among that call's outputs, so a driver that
+        /// does not report answers behaves as before and the outputs do not depend on how the
+        /// input was cut. WSPosixIO sets it (10 s, as ``closeTimeout``).
+        public var answerTimeout: Duration? = nil
         /// Keepalive pings; `nil` (default) sends none.
         public var keepalive: Keepalive? = nil
 

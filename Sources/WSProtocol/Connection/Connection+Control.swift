@@ -21,7 +21,7 @@ extension Connection {
                 } else {
                     context.deferredPing = payload  // Only the most recent is answered (§5.5.3).
                 }
-            case .closeSent, .awaitingEndOfStream, .closed:
+            case .closeSent, .answering, .awaitingEndOfStream, .closed:
                 return
             }
         case .pong:

@@ -11,6 +11,13 @@ extension Connection {
         var deferredPing: [UInt8]? = nil
         /// Parsing stopped: the connection failed, or the peer's close frame arrived.
         var stopped = false
+        /// The time of this call.
+        let now: Instant
+        /// Where this call's outputs start in the caller's array (to tell whether this call
+        /// delivered messages before a failure or the peer's close frame).
+        let firstOutput: Int
+
+        init(now: Instant, firstOutput: Int) { self.now = now; self.firstOutput = firstOutput }
 
         mutating func flush(into outputs: inout [Output]) {
             guard !writes.isEmpty else { return }
@@ -24,12 +31,13 @@ extension Connection {
         switch state {
         case .open, .closeSent:
             break
-        case .awaitingEndOfStream, .closed:
-            return  // Nothing is read after the peer's close frame (RFC 6455 §5.5.1).
+        case .answering, .awaitingEndOfStream, .closed:
+            // Nothing is read after the peer's close frame (RFC 6455 §5.5.1) or a violation.
+            return
         }
         guard input.count > 0 else { return }
         lastReceived = now
-        var context = ReceiveContext()
+        var context = ReceiveContext(now: now, firstOutput: outputs.count)
         let end = input.count
         var pos = 0
         while !context.stopped {
@@ -71,9 +79,12 @@ extension Connection {
             }
         }
         guard !context.stopped else { return }
+        if configuration.answerTimeout != nil && !unansweredMessages {
+            unansweredMessages = Self.deliversMessages(outputs[context.firstOutput...])
+        }
         switch state {
         case .open: writeDeferredPong(&context)
-        case .closeSent, .awaitingEndOfStream, .closed: break
+        case .closeSent, .answering, .awaitingEndOfStream, .closed: break
         }
         context.flush(into: &outputs)
     }

@@ -3,7 +3,8 @@
 // Theory of operation
 // -------------------
 // Rule 1: every change of `Connection.state` happens in this file, in `finish`, `fail`,
-// `completeHandshake` and `fireTimers`, plus `close(code:reason:now:)` (open → closeSent).
+// `completeHandshake`, `releaseHeldClose` and `fireTimers`, plus `close(code:reason:now:)`
+// (open → closeSent).
 // Rule 2: the state holds only small values; buffers (partial header, message, control payload)
 // live in the struct beside it, so moving between states never copies a payload.
 // Rule 3: every switch on the state names every case: a new state is a compile error wherever a
@@ -21,6 +22,11 @@
 //                 │ protocol error, EOF, keepalive timeout
 //                 └──────────────────────────────► closed(reason)
 //
+// `answering` (not drawn): when a receive call delivered messages and then met a protocol error
+// or the peer's close frame, `open` moves to `answering` instead of sending our close frame;
+// `eventsAnswered`, `close`, end of stream or the answer timeout then send it and continue as
+// the arrows from `open` above (Docs.docc/StateMachine.md, "Answers before the close").
+//
 // `closed` is final: `.closed(reason)` has been delivered and nothing more is delivered or sent.
 // The enum is internal (not private) only because Connection's files share it; no public API
 // exposes it. The table in Docs.docc/StateMachine.md lists every transition.
@@ -30,6 +36,11 @@ extension Connection {
     enum State: Hashable, Sendable {
         /// Data flows both ways.
         case open
+        /// Messages were delivered together with a protocol violation or the peer's close frame:
+        /// nothing more is read, the application may still send, and `held` (our close frame,
+        /// and what follows it) waits until the driver reports the messages answered or
+        /// `deadline` passes.
+        case answering(deadline: Instant, held: HeldClose)
         /// We sent a close frame (RFC 6455 §7.1.2) and wait for the peer's until `deadline`. The
         /// peer's data messages are still delivered; we send nothing more.
         case closeSent(deadline: Instant)
@@ -38,6 +49,14 @@ extension Connection {
         case awaitingEndOfStream(deadline: Instant, reason: CloseReason)
         /// Finished; `.closed(reason)` was delivered.
         case closed(CloseReason)
+    }
+
+    /// The close held back in ``State/answering(deadline:held:)``.
+    enum HeldClose: Hashable, Sendable {
+        /// Fail the connection with this error (RFC 6455 §7.1.7).
+        case failure(ProtocolError)
+        /// Answer the peer's close frame (RFC 6455 §5.5.1).
+        case peerClose(CloseFrame)
     }
 
     /// The reason text of the close frame sent when failing the connection: short and fixed, so
@@ -59,11 +78,50 @@ extension Connection {
             return keepalivePongDeadline ?? (lastReceived + keepalive.interval)
         case .closeSent(let deadline):
             return deadline
+        case .answering(let deadline, _):
+            return deadline
         case .awaitingEndOfStream(let deadline, _):
             return deadline
         case .closed:
             return nil
         }
+    }
+
+    /// Whether a failure or the peer's close frame waits for the application's answers: holding
+    /// is on (``Configuration/answerTimeout``) and messages were delivered that the driver has not
+    /// reported answered (earlier in this receive call, or in an earlier one). Only from `open`:
+    /// in `closeSent` our close frame is already out, so there is nothing to hold.
+    func holdsClose(_ context: ReceiveContext, _ outputs: [Output]) -> Duration? {
+        guard let timeout = configuration.answerTimeout else { return nil }
+        if unansweredMessages || Self.deliversMessages(outputs[context.firstOutput...]) { return timeout }
+        return nil
+    }
+
+    /// Whether `outputs` deliver a data message or fragment.
+    static func deliversMessages(_ outputs: ArraySlice<Output>) -> Bool {
+        for output in outputs {
+            switch output {
+            case .deliver(.message), .deliver(.fragment): return true
+            case .deliver, .write, .shutdownWrite, .closeTransport: continue
+            }
+        }
+        return false
+    }
+
+    /// Sends the close held in `answering` and moves on as `open` would have: fail the
+    /// connection, or answer the peer's close frame.
+    mutating func releaseHeldClose(now: Instant) -> [Output] {
+        guard case .answering(_, let held) = state else { return [] }
+        state = .open
+        var context = ReceiveContext(now: now, firstOutput: 0)
+        var outputs: [Output] = []
+        switch held {
+        case .failure(let error):
+            sendFailure(error, &context, into: &outputs)
+        case .peerClose(let peer):
+            answerClose(peer, now: now, &context, into: &outputs)
+        }
+        return outputs
     }
 
     /// A fresh key for a client frame; `nil` for a server (RFC 6455 §5.1, §5.3).
@@ -98,7 +156,29 @@ extension Connection {
     /// by sending a close frame with the error's code (unless ours is already out), reporting
     /// `.closed(.protocolError(error))` and closing the transport. Both roles close the transport
     /// at once: the peer broke the protocol, so waiting for it serves no purpose.
+    ///
+    /// When this receive call delivered messages first, the close frame is held instead
+    /// (`answering`) until the application has answered them (``Configuration/answerTimeout``).
     mutating func fail(_ error: ProtocolError, _ context: inout ReceiveContext, into outputs: inout [Output]) {
+        switch state {
+        case .open:
+            if let timeout = holdsClose(context, outputs) {
+                writeDeferredPong(&context)
+                context.flush(into: &outputs)
+                context.stopped = true
+                state = .answering(deadline: context.now + timeout, held: .failure(error))
+                return
+            }
+        case .closeSent:
+            break
+        case .answering, .awaitingEndOfStream, .closed:
+            preconditionFailure("unreachable: no frame is parsed after the peer's close frame or a violation")
+        }
+        sendFailure(error, &context, into: &outputs)
+    }
+
+    /// The failure proper: our close frame (unless already out), `.closed`, `.closeTransport`.
+    private mutating func sendFailure(_ error: ProtocolError, _ context: inout ReceiveContext, into outputs: inout [Output]) {
         switch state {
         case .open:
             writeDeferredPong(&context)
@@ -106,8 +186,8 @@ extension Connection {
             writeControl(.close, FrameWriter.closePayload(code: code, reason: Self.failureReason(for: code)), to: &context.writes)
         case .closeSent:
             break  // Our close frame is already out; only one may be sent (RFC 6455 §5.5.1).
-        case .awaitingEndOfStream, .closed:
-            preconditionFailure("unreachable: no frame is parsed after the peer's close frame")
+        case .answering, .awaitingEndOfStream, .closed:
+            preconditionFailure("unreachable: no frame is parsed after the peer's close frame or a violation")
         }
         context.flush(into: &outputs)
         context.stopped = true
@@ -116,9 +196,27 @@ extension Connection {
 
     /// The peer's valid close frame arrived (RFC 6455 §5.5.1): reply with ours unless we already
     /// sent it, then finish (server) or wait for the server's TCP close (client, RFC 6455 §7.1.1).
+    ///
+    /// When this receive call delivered messages first, our reply is held instead (`answering`)
+    /// until the application has answered them (``Configuration/answerTimeout``).
     mutating func completeHandshake(peer: CloseFrame, now: Instant, _ context: inout ReceiveContext,
                                     into outputs: inout [Output]) {
+        if case .open = state, let timeout = holdsClose(context, outputs) {
+            outputs.append(.deliver(.closeReceived(peer)))
+            writeDeferredPong(&context)
+            context.flush(into: &outputs)
+            context.stopped = true
+            state = .answering(deadline: now + timeout, held: .peerClose(peer))
+            return
+        }
         outputs.append(.deliver(.closeReceived(peer)))
+        answerClose(peer, now: now, &context, into: &outputs)
+    }
+
+    /// Replies to the peer's close frame unless ours is out, then finishes (server) or waits
+    /// for the server's TCP close (client).
+    private mutating func answerClose(_ peer: CloseFrame, now: Instant, _ context: inout ReceiveContext,
+                                      into outputs: inout [Output]) {
         let initiatedLocally: Bool
         switch state {
         case .open:
@@ -130,8 +228,8 @@ extension Connection {
             initiatedLocally = false
         case .closeSent:
             initiatedLocally = true
-        case .awaitingEndOfStream, .closed:
-            preconditionFailure("unreachable: no frame is parsed after the peer's close frame")
+        case .answering, .awaitingEndOfStream, .closed:
+            preconditionFailure("unreachable: no frame is parsed after the peer's close frame or a violation")
         }
         context.flush(into: &outputs)
         context.stopped = true
@@ -181,6 +279,10 @@ extension Connection {
         case .closeSent(let deadline):
             guard now >= deadline else { return [] }
             return finish(.timedOut(.closeHandshake))
+        case .answering(let deadline, _):
+            // The application did not report its answers in time: the close goes out anyway.
+            guard now >= deadline else { return [] }
+            return releaseHeldClose(now: now)
         case .awaitingEndOfStream(let deadline, let reason):
             // The handshake completed; the server just did not close TCP in time (RFC 6455 §7.1.1).
             guard now >= deadline else { return [] }

@@ -46,6 +46,9 @@ public struct Connection: Sendable {
     var keepalivePongDeadline: Instant? = nil
     /// Number of keepalive pings sent; the payload of the last one is this counter.
     var keepaliveCount: UInt32 = 0
+    /// Messages were delivered since the driver last reported them answered
+    /// (``eventsAnswered(now:)``); kept only with ``Configuration/answerTimeout`` set.
+    var unansweredMessages = false
 
     /// Creates a connection in the open state.
     /// - Parameters:
@@ -95,10 +98,16 @@ public struct Connection: Sendable {
     ///
     /// Before the close handshake completed this is an abnormal closure (1006, RFC 6455 §7.1.5);
     /// a client waiting for the server's TCP close finishes cleanly.
+    /// While a close is held for the application's answers (``isAwaitingAnswers``), the held
+    /// close goes out first, as ``eventsAnswered(now:)`` would send it.
     public mutating func receiveEndOfStream(now: Instant) -> [Output] {
         switch state {
         case .open, .closeSent:
             return finish(.abnormal)
+        case .answering:
+            var outputs = releaseHeldClose(now: now)
+            outputs += receiveEndOfStream(now: now)
+            return outputs
         case .awaitingEndOfStream(_, let reason):
             return finish(reason)
         case .closed:
@@ -181,13 +190,16 @@ public struct Connection: Sendable {
 
     /// Starts the close handshake (RFC 6455 §7.1.2): sends a close frame and waits up to
     /// ``Configuration/closeTimeout`` for the peer's. Data messages the peer sends meanwhile are
-    /// still delivered.
+    /// still delivered. While a close is held for the application's answers
+    /// (``isAwaitingAnswers``), that close goes out instead (its code, not `code`), as
+    /// ``eventsAnswered(now:)`` would send it.
     /// - Throws: ``UsageError/alreadyClosing`` unless the connection is open;
     ///   ``UsageError/invalidCloseCode(_:)`` for a code not valid on the wire (RFC 6455 §7.4);
     ///   ``UsageError/controlPayloadTooLong(_:)`` when the reason exceeds 123 UTF-8 bytes.
     public mutating func close(code: CloseCode = .normalClosure, reason: String = "", now: Instant) throws(UsageError) -> [Output] {
         switch state {
         case .open: break
+        case .answering: return releaseHeldClose(now: now)
         case .closeSent, .awaitingEndOfStream, .closed: throw .alreadyClosing
         }
         guard code.isValidOnWire else { throw .invalidCloseCode(code.rawValue) }
@@ -210,7 +222,7 @@ public struct Connection: Sendable {
     public var isClosed: Bool {
         switch state {
         case .closed: return true
-        case .open, .closeSent, .awaitingEndOfStream: return false
+        case .open, .closeSent, .answering, .awaitingEndOfStream: return false
         }
     }
 
@@ -218,15 +230,43 @@ public struct Connection: Sendable {
     public var closeReason: CloseReason? {
         switch state {
         case .closed(let reason): return reason
-        case .open, .closeSent, .awaitingEndOfStream: return nil
+        case .open, .closeSent, .answering, .awaitingEndOfStream: return nil
         }
     }
 
-    /// Whether data messages can still be sent (no close frame sent or received yet).
+    /// Whether data messages can still be sent (no close frame sent yet, and no close frame
+    /// received unless it is held for the application's answers).
     public var canSend: Bool {
         switch state {
-        case .open: return true
+        case .open, .answering: return true
         case .closeSent, .awaitingEndOfStream, .closed: return false
+        }
+    }
+
+    /// Whether our close frame is held back until the application has answered the messages
+    /// delivered before a protocol violation or the peer's close frame (see
+    /// ``Configuration/answerTimeout``). The driver then calls ``eventsAnswered(now:)`` once the
+    /// application has handled every event delivered so far.
+    public var isAwaitingAnswers: Bool {
+        switch state {
+        case .answering: return true
+        case .open, .closeSent, .awaitingEndOfStream, .closed: return false
+        }
+    }
+
+    /// The application has handled (and answered) every event delivered so far. A driver that
+    /// sets ``Configuration/answerTimeout`` calls this each time its application has caught up
+    /// (after an event handler ran, when a consumer asks for more and none is left): later
+    /// violations and close frames then go out at once until the next message. The close held
+    /// back for it, if any, goes out now, after whatever the application sent meanwhile. Returns the
+    /// outputs of that close (``Output/write(_:)`` of the close frame, then as the held cause
+    /// requires: `.closed` and `.closeTransport`, or a client's wait for the server's TCP
+    /// close); `[]` when nothing is held (``isAwaitingAnswers`` is false).
+    public mutating func eventsAnswered(now: Instant) -> [Output] {
+        unansweredMessages = false
+        switch state {
+        case .answering: return releaseHeldClose(now: now)
+        case .open, .closeSent, .awaitingEndOfStream, .closed: return []
         }
     }
 

@@ -74,6 +74,24 @@ struct InteropToolTests {
         #expect(report.close_code == 1000)
     }
 
+    @Test("echo hi | ws connect ws serve/echo: the echo arrives before the close handshake ends",
+          .enabled(if: Peers.available(Peers.wsBinary)), arguments: [[], ["--no-deflate"]])
+    func connectPipedInputToServe(flags: [String]) async throws {
+        // All input at once: "hi" and our close frame reach the server back to back (often in
+        // one read); its echo must still come before its close reply (answers before the close).
+        let (serve, port) = try await Self.startServe(flags)
+        defer { serve.stop() }
+        for round in 0..<5 {
+            let tool = try Self.startTool(["connect", "ws://127.0.0.1:\(port)/echo"] + flags)
+            defer { tool.stop() }
+            tool.sendInput("hi\nthere\n")
+            tool.closeInput()
+            #expect(await tool.waitForExit() == 0, "round \(round)")
+            #expect(tool.remainingOutput == "hi\nthere\n", "round \(round)")
+            #expect(tool.errorOutput == "", "round \(round)")
+        }
+    }
+
     @Test("ws connect: the server closes with 4002 \"srv\"", .enabled(if: Peers.available(Peers.python)), arguments: servers)
     func connectServerCloses(server: String) async throws {
         let (peer, port) = try await Peers.startServer(server)

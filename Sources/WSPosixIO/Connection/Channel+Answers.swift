@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+public import WSProtocol
+
+// Answers before the close (the driver's half; the core's is `Connection.eventsAnswered(now:)`).
+//
+// When messages and a protocol violation, or the peer's close frame, arrive in one read, the
+// core delivers the messages and holds our close frame back (`Configuration.answerTimeout`).
+// The driver tells it when the application has had its chance to answer them:
+// - an event handler on the loop thread: once the handler has run for the whole batch;
+// - the async API: when the consumer comes back for the next event and none is left (it has
+//   handled, and answered, everything delivered before);
+// - nobody consuming (the handle was dropped): at once.
+// Whatever the application sent meanwhile is already in the outbound buffer, so it precedes the
+// close frame on the wire. If none of these happens, the core's answer timeout sends the close.
+
+extension Channel {
+    /// The application has handled every event delivered so far: tells the core (so a later
+    /// close is not held for them), lets it send the close it holds, if any, and writes that
+    /// after what the application queued. Any thread, under the lock.
+    func eventsAnswered(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        guard st.phase == .open, st.socket != nil, let holding = st.connection?.reportAnsweredInPlace(), holding else { return }
+        perform(st.connection!.eventsAnswered(now: MonotonicClock.now()), &st, &w)
+        if !st.wantsWrite && !st.deliveringInline { flush(&st, &w) }
+        w.needsLoop = true  // closing and timers are settled on the loop
+    }
+}
+
+extension Connection.Configuration {
+    /// The core's configuration as WSPosixIO uses it unless told otherwise: the core's defaults,
+    /// with answers before the close on (``WSProtocol/Connection/Configuration/answerTimeout``
+    /// 10 s): an echo of a message that arrived together with a protocol violation or the
+    /// peer's close frame goes out before our close frame. The default of
+    /// ``WebSocket/ClientConfiguration/connection`` and ``WebSocketServer/Configuration/connection``.
+    public static var socketDefault: Connection.Configuration {
+        var configuration = Connection.Configuration()
+        configuration.answerTimeout = .seconds(10)
+        return configuration
+    }
+}
+
+extension Connection {
+    /// Reports the events answered in place (no copy of the connection, no clock read) when
+    /// nothing is held; returns whether a close is held (then ``eventsAnswered(now:)`` sends it).
+    fileprivate mutating func reportAnsweredInPlace() -> Bool {
+        if isAwaitingAnswers { return true }
+        _ = eventsAnswered(now: .zero)  // nothing held: only clears the unanswered mark, `now` unused
+        return false
+    }
+}

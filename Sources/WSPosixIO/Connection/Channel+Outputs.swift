@@ -296,6 +296,17 @@ extension Channel {
         st.plainStart = st.outbound.count
     }
 
+    /// Queues the transport's closing bytes if it has any left (close_notify not sent yet);
+    /// returns whether it queued some.
+    func appendTransportClose(_ st: inout ChannelState) -> Bool {
+        guard st.outbound.count == st.plainStart else { return false }  // plaintext first: flush wraps it
+        let closing = st.transport!.close()
+        guard !closing.isEmpty else { return false }
+        st.outbound.append(contentsOf: closing)
+        st.plainStart = st.outbound.count
+        return true
+    }
+
     /// A transport failed or saw its stream end uncleanly: its last bytes (a TLS alert telling
     /// the peer why) are written once, if the socket takes them now.
     func writeTransportAlert(_ st: inout ChannelState) {

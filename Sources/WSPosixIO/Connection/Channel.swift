@@ -221,6 +221,10 @@ final class Channel: LoopHandler, @unchecked Sendable {
             abortConnection(&st, &w)
         }
         if st.socket != nil && (st.closeAfterFlush || st.connectionIsClosed == true) {
+            // A clean end over TLS sends close_notify first (at most once; nothing if sent).
+            if st.hasTransport && st.transportError == nil && appendTransportClose(&st) && !st.wantsWrite {
+                flush(&st, &w)
+            }
             if st.pendingBytes == 0 {
                 closeSocket(&st, &w)
             } else if st.phaseDeadline == nil {

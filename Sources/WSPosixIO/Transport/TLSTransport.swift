@@ -22,6 +22,12 @@ public struct TLSTransport: Transport, @unchecked Sendable {
     /// What the handshake agreed on; `nil` until it finished.
     public var session: TLSSessionInfo? { engine?.session }
 
+    /// Whether our close_notify went out (see ``TLSEngine/sentCloseNotify``).
+    public var sentCloseNotify: Bool { engine?.sentCloseNotify ?? false }
+
+    /// Whether the peer's close_notify arrived (see ``TLSEngine/receivedCloseNotify``).
+    public var receivedCloseNotify: Bool { engine?.receivedCloseNotify ?? false }
+
     public mutating func start() throws(WebSocketError) -> [UInt8] {
         do {
             let engine = try TLSEngine(context: context, serverName: serverName)

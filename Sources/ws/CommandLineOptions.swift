@@ -8,7 +8,7 @@ enum CommandLineOptions: Equatable {
     /// [--trusted-proxy A/N]... [--forwarded] [--redis URL] [--drain S]
     /// [--allow-origin ORIGIN]...`
     case serve(Serve)
-    /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]`
+    /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate] [--reconnect]`
     case connect(Connect)
     /// `ws autobahn-client --url ws://HOST:PORT --agent NAME`
     case autobahnClient(url: String, agent: String)
@@ -46,6 +46,8 @@ enum CommandLineOptions: Equatable {
         var origin: String?
         /// Offer permessage-deflate (`--no-deflate` turns it off).
         var deflate = true
+        /// `--reconnect`: connect again after a drop or a 1001/1012/1013 close (``ReconnectPolicy``).
+        var reconnect = false
     }
 
     struct Header: Equatable {
@@ -120,6 +122,7 @@ enum CommandLineOptions: Equatable {
                     let value = String(text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
                     options.headers.append(Header(name: name, value: value))
                 case "--subprotocol": options.subprotocols.append(try value(of: option, in: &rest))
+                case "--reconnect": options.reconnect = true
                 case "--origin": options.origin = try value(of: option, in: &rest)
                 case "--no-deflate": options.deflate = false
                 case "--cacert": options.trustRoots.append(try value(of: option, in: &rest))
@@ -221,7 +224,7 @@ enum CommandLineOptions: Equatable {
           (https://example.com), all subdomains (https://*.example.com), or any (*).
 
       ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
-                 [--cacert FILE]... [--insecure]
+                 [--cacert FILE]... [--insecure] [--reconnect]
           Connect to URL (ws:// or wss://), send each line of standard input as a text message, and
           print each message received on its own line; binary messages are printed as
           "[binary N bytes] 01 02 03". At the end of input, close with 1000, print what still
@@ -233,6 +236,13 @@ enum CommandLineOptions: Equatable {
           --insecure (-k) skips verification and prints a warning on standard error. A TLS
           failure prints OpenSSL's reason, e.g. "ws: TLS certificate verification failed:
           certificate has expired".
+          With --reconnect, a connection that drops (no close handshake) or that the server
+          closes with 1001, 1012 or 1013 is made again after a delay (exponential backoff
+          from 0.25 s, doubling, jittered, capped at 30 s; at most 10 failed attempts in a
+          row, retried only when refused, reset, timed out or answered 502/503/504); each
+          loss prints "ws: connection lost (...); reconnecting in N ms" and each new
+          connection "ws: reconnected". Lines typed while disconnected are not sent (one
+          line on standard error says so).
 
       ws autobahn-client --url ws://HOST:PORT --agent NAME
           Be the client testee of an Autobahn|Testsuite-style fuzzing server: read the case

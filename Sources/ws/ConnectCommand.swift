@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Synchronization
 import WSPosixIO
 import WSProtocol
 import WSTLS
@@ -7,7 +8,8 @@ import WSTLS
 /// one per line; end of input closes with 1000 and waits for the close handshake.
 ///
 /// Exit status 0 when the connection ends with a clean close handshake, 1 otherwise (with a
-/// one-line reason on standard error).
+/// one-line reason on standard error). With `--reconnect`, lost connections are made again as
+/// ``ReconnectPolicy`` says (one line on standard error per loss and per reconnection).
 struct ConnectCommand {
     var options: CommandLineOptions.Connect
 
@@ -23,35 +25,84 @@ struct ConnectCommand {
             configuration.tls.verifiesPeer = false
             Terminal.error("ws: warning: --insecure: the server's certificate is not verified")
         }
-        let ws: WebSocket
-        do {
-            ws = try await WebSocket.connect(to: options.url, configuration: configuration)
-        } catch {
-            Terminal.error("ws: \(Self.describe(error))")
-            return 1
-        }
-        if let subprotocol = ws.subprotocol { Terminal.error("ws: subprotocol \(subprotocol)") }
+        let input = Input()
+        var sender: Task<Void, Never>? = nil
+        defer { sender?.cancel() }
 
-        // Standard input → text messages; at its end, the close handshake (RFC 6455 §7.1.2).
-        let sender = Task {
-            for await line in BlockingLines.standardInput() {
-                do { try await ws.send(text: line) } catch { return }
-            }
-            try? await ws.close(code: .normalClosure)
-        }
-        defer { sender.cancel() }
-
-        for await event in ws {
-            switch event {
-            case .text, .binary:
-                if let message = event.message { Terminal.line(Terminal.describe(message)) }
-            case .fragment, .ping, .pong:
+        var reconnector = Reconnector(policy: ReconnectPolicy())
+        var generator = SystemRandomNumberGenerator()
+        var everConnected = false
+        while true {
+            let ws: WebSocket
+            do {
+                ws = try await WebSocket.connect(to: options.url, configuration: configuration)
+            } catch {
+                guard options.reconnect, !input.ended,
+                      case .reconnect(let delay) = reconnector.attemptFailed(error, using: &generator) else {
+                    Terminal.error("ws: \(Self.describe(error))")
+                    return 1
+                }
+                Terminal.error("ws: \(Self.describe(error)); reconnecting in \(Self.milliseconds(delay)) ms")
+                try? await Task.sleep(for: delay)
                 continue
-            case .closed(let info):
-                return Self.exitStatus(for: info)
             }
+            reconnector.connected()
+            if everConnected { Terminal.error("ws: reconnected") }
+            everConnected = true
+            if let subprotocol = ws.subprotocol { Terminal.error("ws: subprotocol \(subprotocol)") }
+            input.current = ws
+            if input.ended { try? await ws.close(code: .normalClosure) }
+            if sender == nil {
+                // Standard input → text messages on the current connection (from the first one
+                // on); at its end, the close handshake (RFC 6455 §7.1.2).
+                sender = Task {
+                    for await line in BlockingLines.standardInput() {
+                        guard let ws = input.current else {
+                            Terminal.error("ws: not connected, line not sent")
+                            continue
+                        }
+                        try? await ws.send(text: line)
+                    }
+                    input.endOfInput()
+                    if let ws = input.current { try? await ws.close(code: .normalClosure) }
+                }
+            }
+
+            var ending = CloseInfo(code: .abnormalClosure)
+            for await event in ws {
+                switch event {
+                case .text, .binary:
+                    if let message = event.message { Terminal.line(Terminal.describe(message)) }
+                case .fragment, .ping, .pong:
+                    continue
+                case .closed(let info):
+                    ending = info
+                }
+            }
+            input.current = nil
+            guard options.reconnect, !input.ended,
+                  case .reconnect(let delay) = reconnector.connectionEnded(ending, using: &generator) else {
+                return Self.exitStatus(for: ending)
+            }
+            Terminal.error("ws: connection lost (\(ending)); reconnecting in \(Self.milliseconds(delay)) ms")
+            try? await Task.sleep(for: delay)
         }
-        return 1
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// The connection standard input goes to, and whether input has ended.
+    final class Input: Sendable {
+        private let state = Mutex<(current: WebSocket?, ended: Bool)>((nil, false))
+        var current: WebSocket? {
+            get { state.withLock { $0.current } }
+            set { state.withLock { $0.current = newValue } }
+        }
+        var ended: Bool { state.withLock { $0.ended } }
+        func endOfInput() { state.withLock { $0.ended = true } }
     }
 
     static func exitStatus(for info: CloseInfo) -> Int32 {

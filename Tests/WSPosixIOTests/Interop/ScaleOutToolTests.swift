@@ -107,6 +107,30 @@ struct ScaleOutToolTests {
         serve(one, two)
     }
 
+    @Test("ws connect --reconnect: after the server goes away (1001), it connects again once one listens",
+          .enabled(if: Peers.available(Peers.wsBinary)))
+    func connectReconnects() async throws {
+        var (server, port) = try await Self.serve([])
+        defer { server.stop() }
+        let client = try InteropToolTests.startTool(["connect", "--reconnect", "ws://127.0.0.1:\(port)/echo"])
+        defer { client.stop() }
+        try await server.waitForError(containing: "ws: open")
+        client.sendInput("one\n")
+        #expect(try await client.nextLine() == "one")
+        server.sendSignal(SIGTERM)
+        #expect(await server.waitForExit() == 0)
+        try await client.waitForError(containing: "ws: connection lost (closed 1001")
+        try await client.waitForError(containing: "reconnecting in")
+        let restarted = try InteropToolTests.startTool(["serve", "--host", "127.0.0.1", "--port", "\(port)"])
+        server = restarted
+        _ = try await restarted.nextLine()
+        try await client.waitForError(containing: "ws: reconnected")
+        client.sendInput("two\n")
+        #expect(try await client.nextLine() == "two")
+        client.closeInput()
+        #expect(await client.waitForExit() == 0)
+    }
+
     private func serve(_ instances: Subprocess...) {
         for instance in instances { instance.sendSignal(SIGTERM) }
     }

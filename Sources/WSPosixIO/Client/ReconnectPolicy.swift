@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+public import WSProtocol
+
+/// When and how soon a client connects again after losing its connection.
+///
+/// A client reconnects only when the loss says "come back": an abnormal closure (the TCP
+/// connection dropped without a close handshake, 1006, or the keepalive pong never came), or
+/// a server closing with 1001 (going away: a draining instance), 1012 (service restart) or
+/// 1013 (try again later). Anything else (a normal close, a policy violation, a close this
+/// end started) ends for good. Failed attempts are retried while the failure is transient
+/// (refused, reset, timed out, a 502/503/504 answer), at most ``maxAttempts`` times in a row,
+/// after ``backoff``'s delays.
+public struct ReconnectPolicy: Hashable, Sendable {
+    /// The delays between attempts (exponential with jitter and a cap).
+    public var backoff: Backoff
+    /// The most failed attempts in a row before giving up; `nil` for no limit. Default 10.
+    public var maxAttempts: Int?
+
+    public init(backoff: Backoff = .init(initial: .milliseconds(250), maximum: .seconds(30)), maxAttempts: Int? = 10) {
+        self.backoff = backoff
+        self.maxAttempts = maxAttempts
+    }
+
+    /// The close codes after which a server expects clients back.
+    public static let reconnectCodes: Set<CloseCode> = [.goingAway, .serviceRestart, .tryAgainLater]
+
+    /// Whether a connection that ended with `info` should be re-established.
+    public func shouldReconnect(after info: CloseInfo) -> Bool {
+        switch info.closeReason {
+        case .handshakeCompleted(let peer, let initiatedLocally)?:
+            return !initiatedLocally && Self.reconnectCodes.contains(peer.code)
+        case .abnormal?:
+            return true
+        case .timedOut(let which)?:
+            return which == .keepalive  // the peer vanished
+        case .protocolError?:
+            return false
+        case nil:
+            return info.code == .abnormalClosure  // the transport failed
+        }
+    }
+
+    /// Whether a failed connection attempt is worth another try.
+    public func shouldRetry(after error: WebSocketError) -> Bool {
+        switch error {
+        case .connectionRefused, .remoteHostClosed, .timeout, .networkError, .outOfResources:
+            return true
+        case .handshakeFailed:
+            return [502, 503, 504].contains(error.status ?? 0)
+        default:
+            return false
+        }
+    }
+}
+
+/// The reconnect decisions of one client, as a value: what happened in, what to do out. Time
+/// is the caller's (it sleeps for the delay it is given); randomness is passed in.
+public struct Reconnector: Sendable {
+    /// What to do next.
+    public enum Decision: Hashable, Sendable {
+        /// Connect again after this delay.
+        case reconnect(after: Duration)
+        /// Do not reconnect (the ending was final, or the attempts ran out).
+        case stop
+    }
+
+    public let policy: ReconnectPolicy
+    /// Failed attempts since the last successful connection.
+    public private(set) var failures = 0
+
+    public init(policy: ReconnectPolicy) { self.policy = policy }
+
+    /// A connection opened: the next loss starts the backoff from the beginning.
+    public mutating func connected() { failures = 0 }
+
+    /// The open connection ended with `info`.
+    public mutating func connectionEnded(_ info: CloseInfo, using generator: inout some RandomNumberGenerator) -> Decision {
+        guard policy.shouldReconnect(after: info) else { return .stop }
+        return next(using: &generator)
+    }
+
+    /// An attempt to connect failed with `error`.
+    public mutating func attemptFailed(_ error: WebSocketError, using generator: inout some RandomNumberGenerator) -> Decision {
+        guard policy.shouldRetry(after: error) else { return .stop }
+        failures += 1
+        if let limit = policy.maxAttempts, failures >= limit { return .stop }
+        return next(using: &generator)
+    }
+
+    private func next(using generator: inout some RandomNumberGenerator) -> Decision {
+        .reconnect(after: policy.backoff.delay(attempt: failures, using: &generator))
+    }
+}

@@ -23,7 +23,7 @@ let package = Package(
     targets: [
         // The pure core: standard library only, no Foundation, no clock, no RNG of its own.
         .target(name: "WSProtocol", swiftSettings: strictSettings),
-        // System headers Glibc does not export (epoll, eventfd); used only by WSPosixIO's Syscalls.swift.
+        // System headers Glibc does not export (epoll, eventfd); used only by WSPosixIO's Platform/Sys*.swift.
         .target(name: "CWSPosixShims"),
         // The binding to POSIX sockets (event loop, client, server); permessage-deflate through WSDeflate.
         .target(name: "WSPosixIO", dependencies: ["WSProtocol", "WSDeflate", "CWSPosixShims", "WSTLS"], swiftSettings: strictSettings),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // System headers the Swift Glibc module does not export (epoll, eventfd). Only
-// Sources/WSPosixIO/Platform/Syscalls.swift imports this module.
+// Sources/WSPosixIO/Platform/Sys*.swift import this module.
 #ifndef CWSPOSIXSHIMS_H
 #define CWSPOSIXSHIMS_H
 

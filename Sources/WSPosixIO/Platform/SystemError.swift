@@ -2,7 +2,7 @@
 
 /// A failed system call: the `errno` it left and the name of the operation.
 ///
-/// Produced only by the module's system-call layer (Platform/Syscalls.swift); the rest of the module maps it to a
+/// Produced only by the module's system-call layer (Platform/Sys*.swift); the rest of the module maps it to a
 /// ``WebSocketError`` for the application.
 public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The `errno` value.

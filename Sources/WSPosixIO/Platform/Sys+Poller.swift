@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Sys: readiness (epoll on Linux, kqueue on Darwin) and the waker (eventfd on Linux, a pipe on Darwin).
+
+#if canImport(Glibc)
+import Glibc
+import CWSPosixShims
+#elseif canImport(Musl)
+import Musl
+import CWSPosixShims
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("WSPosixIO supports Linux (Glibc, Musl) and Darwin")
+#endif
+
+extension Sys {
+    #if canImport(Darwin)
+    // kqueue sketch: compiled on Darwin only; Linux is the supported, tested platform.
+    static func pollerCreate() throws(SystemError) -> Int32 { try check("kqueue") { kqueue() } }
+
+    static func pollerSet(_ kq: Int32, fd: Int32, read: Bool, write: Bool, isNew: Bool) throws(SystemError) {
+        var changes = [
+            kevent(ident: UInt(fd), filter: Int16(EVFILT_READ), flags: UInt16(EV_ADD | (read ? EV_ENABLE : EV_DISABLE)),
+                   fflags: 0, data: 0, udata: nil),
+            kevent(ident: UInt(fd), filter: Int16(EVFILT_WRITE), flags: UInt16(EV_ADD | (write ? EV_ENABLE : EV_DISABLE)),
+                   fflags: 0, data: 0, udata: nil),
+        ]
+        _ = try check("kevent") { kevent(kq, &changes, 2, nil, 0, nil) }
+    }
+
+    static func pollerRemove(_ kq: Int32, fd: Int32) {
+        var changes = [
+            kevent(ident: UInt(fd), filter: Int16(EVFILT_READ), flags: UInt16(EV_DELETE), fflags: 0, data: 0, udata: nil),
+            kevent(ident: UInt(fd), filter: Int16(EVFILT_WRITE), flags: UInt16(EV_DELETE), fflags: 0, data: 0, udata: nil),
+        ]
+        _ = kevent(kq, &changes, 2, nil, 0, nil)
+    }
+
+    static func pollerWait(_ kq: Int32, into events: inout [PollEvent], timeoutMilliseconds: Int32) throws(SystemError) {
+        events.removeAll(keepingCapacity: true)
+        var raw = [kevent](repeating: kevent(), count: 256)
+        var ts = timespec(tv_sec: Int(timeoutMilliseconds / 1000), tv_nsec: Int(timeoutMilliseconds % 1000) * 1_000_000)
+        let n = try check("kevent") {
+            timeoutMilliseconds < 0 ? kevent(kq, nil, 0, &raw, 256, nil) : kevent(kq, nil, 0, &raw, 256, &ts)
+        }
+        for e in raw.prefix(Int(n)) {
+            let fd = Int32(e.ident)
+            let eof = e.flags & UInt16(EV_EOF) != 0 || e.flags & UInt16(EV_ERROR) != 0
+            events.append(PollEvent(fd: fd, readable: e.filter == Int16(EVFILT_READ) || eof,
+                                    writable: e.filter == Int16(EVFILT_WRITE), hangup: eof))
+        }
+    }
+
+    /// A wakeup channel: a pipe whose read end the poller watches. Returns (read end, write end).
+    static func wakerCreate() throws(SystemError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        _ = try check("pipe") { pipe(&fds) }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        return (fds[0], fds[1])
+    }
+
+    static func wakerSignal(_ writeEnd: Int32) {
+        var one: UInt8 = 1
+        _ = sysWrite(writeEnd, &one, 1)
+    }
+
+    static func wakerDrain(_ readEnd: Int32) {
+        var sink = [UInt8](repeating: 0, count: 64)
+        while sysRead(readEnd, &sink, 64) > 0 {}
+    }
+    #else
+    static func pollerCreate() throws(SystemError) -> Int32 {
+        try check("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+    }
+
+    /// Registers `fd` (`isNew`) or changes its interest. Level-triggered.
+    static func pollerSet(_ ep: Int32, fd: Int32, read: Bool, write: Bool, isNew: Bool) throws(SystemError) {
+        var ev = epoll_event()
+        // EPOLLRDHUP only with read interest: it is level-triggered and would spin while reading is paused.
+        ev.events = (read ? EPOLLIN.rawValue | EPOLLRDHUP.rawValue : 0) | (write ? EPOLLOUT.rawValue : 0)
+        ev.data.fd = fd
+        _ = try check("epoll_ctl") { epoll_ctl(ep, isNew ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) }
+    }
+
+    static func pollerRemove(_ ep: Int32, fd: Int32) {
+        var ev = epoll_event()
+        _ = epoll_ctl(ep, EPOLL_CTL_DEL, fd, &ev)
+    }
+
+    /// Waits for readiness (`-1`: no timeout) and replaces `events` with what is ready.
+    static func pollerWait(_ ep: Int32, into events: inout [PollEvent], timeoutMilliseconds: Int32) throws(SystemError) {
+        events.removeAll(keepingCapacity: true)
+        try withUnsafeTemporaryAllocation(of: epoll_event.self, capacity: 256) { (raw) throws(SystemError) in
+            guard let n = try retrying("epoll_wait", { epoll_wait(ep, raw.baseAddress, 256, timeoutMilliseconds) }) else { return }
+            for i in 0..<Int(n) {
+                let flags = raw[i].events
+                let hangup = flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
+                events.append(PollEvent(fd: raw[i].data.fd,
+                                        readable: flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 || hangup,
+                                        writable: flags & EPOLLOUT.rawValue != 0, hangup: hangup))
+            }
+        }
+    }
+
+    /// A wakeup channel: one eventfd serves as both ends.
+    static func wakerCreate() throws(SystemError) -> (read: Int32, write: Int32) {
+        let fd = try check("eventfd") { eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC)) }
+        return (fd, fd)
+    }
+
+    static func wakerSignal(_ writeEnd: Int32) { var one: UInt64 = 1; _ = sysWrite(writeEnd, &one, 8) }
+    static func wakerDrain(_ readEnd: Int32) { var value: UInt64 = 0; _ = sysRead(readEnd, &value, 8) }
+    #endif
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Sys: the monotonic clock, threads, CPUs, resource limits and the environment.
+
+#if canImport(Glibc)
+import Glibc
+import CWSPosixShims
+#elseif canImport(Musl)
+import Musl
+import CWSPosixShims
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("WSPosixIO supports Linux (Glibc, Musl) and Darwin")
+#endif
+
+extension Sys {
+    /// CLOCK_MONOTONIC in nanoseconds.
+    @inline(__always)
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    static func processorCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// An identifier of the calling thread, comparable with `==`.
+    @inline(__always)
+    static func currentThread() -> UInt {
+        #if canImport(Darwin)
+        UInt(bitPattern: pthread_self())
+        #else
+        UInt(pthread_self())
+        #endif
+    }
+
+    /// The values of the named environment variables that are set (for the proxy settings).
+    static func environment(_ names: [String]) -> [String: String] {
+        var values: [String: String] = [:]
+        for name in names {
+            if let raw = getenv(name) { values[name] = String(cString: raw) }
+        }
+        return values
+    }
+
+    private final class ThreadBody { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
+
+    /// Starts a detached OS thread running `body`.
+    static func spawnThread(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        #if canImport(Darwin)
+        var thread: pthread_t?
+        #else
+        var thread = pthread_t()
+        #endif
+        #if canImport(Darwin)
+        let rc = pthread_create(&thread, nil, { arg in
+            Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue().run()
+            return nil
+        }, box)
+        #else
+        let rc = pthread_create(&thread, nil, { arg in
+            Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
+            return nil
+        }, box)
+        #endif
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        #if canImport(Darwin)
+        pthread_detach(thread!)
+        #else
+        pthread_detach(thread)
+        #endif
+    }
+
+    /// The soft and hard limits on open file descriptors (RLIMIT_NOFILE).
+    static func openFileLimit() -> (soft: UInt64, hard: UInt64) {
+        var rl = rlimit()
+        getrlimit(openFilesResource, &rl)
+        return (UInt64(rl.rlim_cur), UInt64(rl.rlim_max))
+    }
+
+    static func setOpenFileLimit(soft: UInt64) throws(SystemError) {
+        var rl = rlimit()
+        getrlimit(openFilesResource, &rl)
+        rl.rlim_cur = rlim_t(soft)
+        _ = try check("setrlimit") { setrlimit(openFilesResource, &rl) }
+    }
+}
+
+#if canImport(Darwin)
+private let openFilesResource = RLIMIT_NOFILE
+#else
+private let openFilesResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#endif

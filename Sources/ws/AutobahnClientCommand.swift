@@ -90,8 +90,8 @@ struct AutobahnClientCommand {
     static func echo(_ ws: WebSocket) async -> CloseInfo {
         for await event in ws {
             switch event {
-            case .text(let text): try? await ws.send(text: text)
-            case .binary(let bytes): try? await ws.send(binary: bytes)
+            case .text(let text): try? await ws.send(.text(text))
+            case .binary(let bytes): try? await ws.send(.binary(bytes))
             case .fragment, .ping, .pong: continue
             case .closed(let info): return info
             }

@@ -51,7 +51,7 @@ struct ConnectCommand {
             everConnected = true
             if let subprotocol = ws.subprotocol { Terminal.error("ws: subprotocol \(subprotocol)") }
             input.current = ws
-            if input.ended { try? await ws.close(code: .normalClosure) }
+            if input.ended { try? ws.close(code: .normalClosure) }
             if sender == nil {
                 // Standard input → text messages on the current connection (from the first one
                 // on); at its end, the close handshake (RFC 6455 §7.1.2).
@@ -61,10 +61,10 @@ struct ConnectCommand {
                             Terminal.error("ws: not connected, line not sent")
                             continue
                         }
-                        try? await ws.send(text: line)
+                        try? await ws.send(.text(line))
                     }
                     input.endOfInput()
-                    if let ws = input.current { try? await ws.close(code: .normalClosure) }
+                    if let ws = input.current { try? ws.close(code: .normalClosure) }
                 }
             }
 

@@ -51,7 +51,7 @@ struct AnswerBeforeCloseSocketTests {
     static func echoServer(inline: Bool) async throws -> WebSocketServer {
         if inline {
             return try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
-                if case .text(let t) = event { try? ws.enqueue(text: t) }
+                if case .text(let t) = event { try? ws.enqueue(.text(t)) }
             })
         }
         return try await Echo.server()
@@ -89,7 +89,7 @@ struct AnswerBeforeCloseSocketTests {
         configuration.connection.answerTimeout = .milliseconds(200)
         let server = try await WebSocketServer.bind(port: 0, configuration: configuration) { ws in
             var iterator = ws.makeAsyncIterator()
-            if case .text(let t) = await iterator.next() { try? await ws.send(text: t) }
+            if case .text(let t) = await iterator.next() { try? await ws.send(.text(t)) }
             try? await Task.sleep(for: .seconds(30))  // holds the handle; never asks again
             _ = ws
         }

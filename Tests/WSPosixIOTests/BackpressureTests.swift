@@ -14,7 +14,7 @@ struct BackpressureTests {
         serverConfig.flowControl = FlowControl(highWaterMark: 256 << 10, lowWaterMark: 64 << 10)
         let server = try await WebSocketServer.bind(port: 0, configuration: serverConfig) { ws in
             for _ in 0..<total {
-                do { try await ws.send(binary: message) } catch { break }
+                do { try await ws.send(.binary(message)) } catch { break }
                 let buffered = ws.bufferedAmount
                 progress.withLock { $0.sent += 1; $0.maxBuffered = max($0.maxBuffered, buffered) }
             }
@@ -40,7 +40,7 @@ struct BackpressureTests {
         }
         #expect(received == total)
         #expect(progress.withLock { $0.maxBuffered } <= (256 << 10) + message.count)
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -60,11 +60,11 @@ struct BackpressureTests {
                     var good = true
                     for k in 0..<3 {
                         let text = "conn \(i) message \(k)"
-                        try await ws.send(text: text)
+                        try await ws.send(.text(text))
                         let reply = await Echo.nextData(&it)
                         if reply != .text(text) { good = false }
                     }
-                    try await ws.close()
+                    try ws.close()
                     let rest = await Echo.drain(&it)
                     if case .closed(let info)? = rest.last { good = good && info.code == .normalClosure } else { good = false }
                     return good
@@ -93,7 +93,7 @@ struct BackpressureTests {
                         return nil
                     }
                     var k = 0
-                    while k < 500, (try? await ws.send(text: "client \(i) message \(k)")) != nil { k += 1 }
+                    while k < 500, (try? await ws.send(.text("client \(i) message \(k)"))) != nil { k += 1 }
                     return await reader.value
                 }
             }

@@ -71,12 +71,12 @@ struct ClosePathTests {
         let message = Echo.bytes(count: 4 << 20, seed: 11)
         let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
             if case .text("go") = event {
-                for _ in 0..<4 { try? ws.enqueue(binary: message) }
-                try? ws.enqueueClose(code: CloseCode(4003), reason: "after the data")
+                for _ in 0..<4 { try? ws.enqueue(.binary(message)) }
+                try? ws.close(code: CloseCode(4003), reason: "after the data")
             }
         })
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
-        try await ws.send(text: "go")
+        try await ws.send(.text("go"))
         try await Task.sleep(for: .milliseconds(200))  // let the server's buffer back up
         var it = ws.makeAsyncIterator()
         let events = await Echo.drain(&it)

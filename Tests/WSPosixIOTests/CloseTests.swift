@@ -30,7 +30,7 @@ struct CloseTests {
             for await e in ws { if case .closed(let info) = e { serverSide.withLock { $0 = info } } }
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
-        try await ws.close(code: CloseCode(4001), reason: "done")
+        try ws.close(code: CloseCode(4001), reason: "done")
         var it = ws.makeAsyncIterator()
         let events = await Echo.drain(&it)
         #expect(events.count == 1)
@@ -47,8 +47,8 @@ struct CloseTests {
 
     @Test func serverInitiatedCloseReachesTheClient() async throws {
         let server = try await WebSocketServer.bind(port: 0) { ws in
-            try? await ws.send(text: "last words")
-            try? await ws.close(code: CloseCode(4000), reason: "bye")
+            try? await ws.send(.text("last words"))
+            try? ws.close(code: CloseCode(4000), reason: "bye")
             for await _ in ws {}
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
@@ -102,12 +102,12 @@ struct CloseTests {
         var client = WebSocket.ClientConfiguration()
         client.connection.closeTimeout = .milliseconds(300)
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: client)
-        try await ws.send(text: "fills the server's event buffer")
+        try await ws.send(.text("fills the server's event buffer"))
         let parked = try #require(await parking.waitForOne())
         for _ in 0..<2000 where !parked.isReadingPaused { try await Task.sleep(for: .milliseconds(1)) }
         #expect(parked.isReadingPaused)
         let start = MonotonicClock.now()
-        try await ws.close()
+        try ws.close()
         var it = ws.makeAsyncIterator()
         let events = await Echo.drain(&it)
         let elapsed = MonotonicClock.now().nanoseconds - start.nanoseconds
@@ -129,7 +129,7 @@ struct CloseTests {
         client.connection.closeTimeout = .milliseconds(300)
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: client)
         // (On a loaded machine the keepalive may already have failed; the outcome is the same.)
-        try? await ws.send(text: "fills the server's event buffer")
+        try? await ws.send(.text("fills the server's event buffer"))
         var it = ws.makeAsyncIterator()
         let events = await Echo.drain(&it)
         guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
@@ -142,7 +142,7 @@ struct CloseTests {
     @Test func gracefulShutdownSends1001() async throws {
         let server = try await Echo.server()
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
-        try await ws.send(text: "x")
+        try await ws.send(.text("x"))
         var it = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&it) == .text("x"))
         async let done: Void = server.shutdown(timeout: .seconds(5))
@@ -165,8 +165,8 @@ struct CloseTests {
             for await e in ws { received.withLock { $0.append(e) } }
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
-        for i in 0..<200 { try await ws.send(text: "m\(i)") }
-        try await ws.close()
+        for i in 0..<200 { try await ws.send(.text("m\(i)")) }
+        try ws.close()
         var it = ws.makeAsyncIterator()
         _ = await Echo.drain(&it)
         for _ in 0..<1000 where received.withLock({ $0.count < 201 }) { try await Task.sleep(for: .milliseconds(2)) }
@@ -179,7 +179,7 @@ struct CloseTests {
 
     @Test func dataBeforeAVanishedPeerIsDeliveredThen1006() async throws {
         let server = try await WebSocketServer.bind(port: 0) { ws in
-            for i in 0..<10 { try? await ws.send(text: "n\(i)") }
+            for i in 0..<10 { try? await ws.send(.text("n\(i)")) }
             try? await Task.sleep(for: .milliseconds(50))
             ws.disconnect()
         }

@@ -42,7 +42,7 @@ struct CompressionTests {
         let offered = Lock<String?>(nil)
         let server = try await WebSocketServer.bind(port: 0, configuration: serverConfiguration) { ws in
             offered.withLock { $0 = ws.request?.headers.first(name: "Sec-WebSocket-Extensions") }
-            for await event in ws { if case .text(let t) = event { try? await ws.send(text: t) } }
+            for await event in ws { if case .text(let t) = event { try? await ws.send(.text(t)) } }
         }
         var configuration = WebSocket.ClientConfiguration()
         configuration.compression = .default
@@ -51,11 +51,11 @@ struct CompressionTests {
         #expect(ws.response?.headers.first(name: "Sec-WebSocket-Extensions")
                 == "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
         let text = String(repeating: #"{"id": 17, "name": "widget", "tags": ["a", "b"]}, "#, count: 1500)
-        try await ws.send(text: text)
+        try await ws.send(.text(text))
         var iterator = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&iterator) == .text(text))
         #expect(offered.withLock { $0 } == "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
-        try await ws.close()
+        try ws.close()
         _ = await Echo.drain(&iterator)
         await server.shutdown(timeout: .seconds(1))
     }
@@ -74,12 +74,12 @@ struct CompressionTests {
             ws.channel.state.withLock { st in (st.connection?.extensions.first as? PerMessageDeflate)?.memoryInUse }
         }
         #expect(zlibBytes() == 0)
-        try await ws.send(text: String(repeating: "compressible ", count: 100))
+        try await ws.send(.text(String(repeating: "compressible ", count: 100)))
         var iterator = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&iterator) == .text(String(repeating: "compressible ", count: 100)))
         let bytes = try #require(zlibBytes())
         #expect(bytes - (32_768 + 4_096) >= 0 && bytes - (32_768 + 4_096) < 14_000, "zlib holds \(bytes) bytes")
-        try await ws.close()
+        try ws.close()
         _ = await Echo.drain(&iterator)
         await server.shutdown(timeout: .seconds(1))
     }
@@ -140,16 +140,16 @@ struct CompressionTests {
         if inline {
             server = try await WebSocketServer.bind(port: 0, configuration: configuration, onEvent: { ws, event in
                 guard case .text = event else { return }
-                try? ws.enqueue(text: "Hello")
+                try? ws.enqueue(.text("Hello"))
                 try? ws.enqueue(.text("Hello"), compress: false)
-                try? ws.enqueue(text: "Hello", compress: true)
+                try? ws.enqueue(.text("Hello"), compress: true)
             })
         } else {
             server = try await WebSocketServer.bind(port: 0, configuration: configuration) { ws in
                 for await event in ws {
                     guard case .text = event else { continue }
-                    try? await ws.send(text: "Hello")
-                    try? await ws.send(text: "Hello", compress: false)
+                    try? await ws.send(.text("Hello"))
+                    try? await ws.send(.text("Hello"), compress: false)
                     try? await ws.send(.text("Hello"))
                 }
             }

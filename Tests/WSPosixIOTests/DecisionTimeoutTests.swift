@@ -112,7 +112,7 @@ struct DecisionTimeoutTests {
         let server = try await WebSocketServer.bind(port: 0, configuration: config, onUpgrade: { _ in .accept() }) { ws in
             for await e in ws {
                 guard case .text(let t) = e else { continue }
-                do { try await ws.send(text: t) } catch { Issue.record("echo failed: \(error)") }
+                do { try await ws.send(.text(t)) } catch { Issue.record("echo failed: \(error)") }
             }
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
@@ -120,14 +120,14 @@ struct DecisionTimeoutTests {
         var it = ws.makeAsyncIterator()
         var roundTrips = 0
         while MonotonicClock.now().nanoseconds - opened.nanoseconds < 400_000_000 && roundTrips < 100_000 {
-            try await ws.send(text: "still here \(roundTrips)")
+            try await ws.send(.text("still here \(roundTrips)"))
             let answer = await it.next()
             #expect(answer == .text("still here \(roundTrips)"))
             guard answer == .text("still here \(roundTrips)") else { break }
             roundTrips += 1
         }
         #expect(MonotonicClock.now().nanoseconds - opened.nanoseconds >= 400_000_000)
-        try await ws.close()
+        try ws.close()
         guard case .closed(let info)? = await it.next() else { Issue.record("no close"); return }
         #expect(info.code == .normalClosure && info.isClean)
         await server.shutdown(timeout: .seconds(1))

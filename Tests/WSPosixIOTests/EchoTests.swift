@@ -12,12 +12,12 @@ struct EchoTests {
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         var it = ws.makeAsyncIterator()
         let text = Echo.text(count: size)
-        try await ws.send(text: text)
+        try await ws.send(.text(text))
         #expect(await Echo.nextData(&it) == .text(text))
         let bytes = Echo.bytes(count: size, seed: UInt64(size))
-        try await ws.send(binary: bytes)
+        try await ws.send(.binary(bytes))
         #expect(await Echo.nextData(&it) == .binary(bytes))
-        try await ws.close()
+        try ws.close()
         let rest = await Echo.drain(&it)
         guard case .closed(let info)? = rest.last else { Issue.record("no closed event: \(rest)"); return }
         #expect(info.code == .normalClosure)
@@ -29,8 +29,8 @@ struct EchoTests {
     func inlineEcho(size: Int) async throws {
         let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
             switch event {
-            case .text(let t): try? ws.enqueue(text: t)
-            case .binary(let b): try? ws.enqueue(binary: b)
+            case .text(let t): try? ws.enqueue(.text(t))
+            case .binary(let b): try? ws.enqueue(.binary(b))
             default: break
             }
         })
@@ -38,12 +38,12 @@ struct EchoTests {
         var it = ws.makeAsyncIterator()
         // Several messages in a row: the replies of one batch go out together, in order.
         let texts = (0..<5).map { Echo.text(count: size) + "\($0)" }
-        for t in texts { try await ws.send(text: t) }
+        for t in texts { try await ws.send(.text(t)) }
         for t in texts { #expect(await Echo.nextData(&it) == .text(t)) }
         let bytes = Echo.bytes(count: size, seed: 9)
-        try await ws.send(binary: bytes)
+        try await ws.send(.binary(bytes))
         #expect(await Echo.nextData(&it) == .binary(bytes))
-        try await ws.close()
+        try ws.close()
         let rest = await Echo.drain(&it)
         guard case .closed(let info)? = rest.last else { Issue.record("no closed event: \(rest)"); return }
         #expect(info.code == .normalClosure)
@@ -69,19 +69,19 @@ struct EchoTests {
             let size = [0, 1, 125, 126, 65535, 65536, next(200_000)][next(7)]
             if next(2) == 0 {
                 let t = Echo.text(count: size)
-                try await ws.send(text: t)
+                try await ws.send(.text(t))
                 expected.append(.text(t))
             } else {
                 let b = Echo.bytes(count: size, seed: seed &+ UInt64(k))
-                try await ws.send(binary: b)
+                try await ws.send(.binary(b))
                 expected.append(.binary(b))
             }
-            if next(4) == 0 { try await ws.ping([UInt8(k)]) }
+            if next(4) == 0 { try ws.ping([UInt8(k)]) }
         }
         var received: [WebSocketEvent] = []
         while received.count < expected.count, let e = await Echo.nextData(&it) { received.append(e) }
         #expect(received == expected, "seed \(seed)")
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -89,14 +89,14 @@ struct EchoTests {
         let onLoop = Mutex<[Bool]>([])
         let server = try await WebSocketServer.bind(port: 0) { ws in
             onLoop.withLock { $0.append(ws.eventLoop.inEventLoop) }  // server handlers run on the loop
-            for await e in ws { if case .text(let t) = e { try? await ws.send(text: t) } }
+            for await e in ws { if case .text(let t) = e { try? await ws.send(.text(t)) } }
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         let replies = try await Task(executorPreference: ws.eventLoop) { () async throws -> [WebSocketEvent?] in
             var it = ws.makeAsyncIterator()
             var out: [WebSocketEvent?] = []
             for k in 0..<100 {
-                try await ws.send(text: "m\(k)")
+                try await ws.send(.text("m\(k)"))
                 out.append(await it.next())
                 onLoop.withLock { $0.append(ws.eventLoop.inEventLoop) }
             }
@@ -104,7 +104,7 @@ struct EchoTests {
         }.value
         #expect(replies == (0..<100).map { Optional(WebSocketEvent.text("m\($0)")) })
         #expect(onLoop.withLock { $0.count == 101 && $0.allSatisfy { $0 } })
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 }

@@ -67,7 +67,7 @@ struct FairnessTests {
         var pongs = 0
         let floodedBefore = flooded.load(ordering: .relaxed)
         for i in 0..<10 {
-            try await ws.ping([UInt8(i)])
+            try ws.ping([UInt8(i)])
             guard case .pong(let p)? = await it.next() else { break }
             #expect(p == [UInt8(i)])
             pongs += 1
@@ -78,7 +78,7 @@ struct FairnessTests {
         #expect(pongs == 10)
         #expect(stillFlooding, "the round trips had to wait for the flood to end")
         #expect(floodedAfter > floodedBefore, "the flooding connection made progress meanwhile")
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -121,8 +121,8 @@ struct FairnessTests {
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         var it = ws.makeAsyncIterator()
-        for i in 0..<total { try await ws.send(binary: [UInt8(truncatingIfNeeded: i), 1, 2, 3]) }
-        try await ws.ping([7])
+        for i in 0..<total { try await ws.send(.binary([UInt8(truncatingIfNeeded: i), 1, 2, 3])) }
+        try ws.ping([7])
         #expect(await it.next() == .pong([7]))
         backlogSent.fire()
         #expect(await done.wait(timeout: .seconds(30)))
@@ -131,7 +131,7 @@ struct FairnessTests {
         #expect(r.seen == total)
         #expect(r.longestRunWithoutTick <= 2 * Channel.eventsBetweenYields,
                 "the consumer kept its loop for \(r.longestRunWithoutTick) events in a row")
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 }

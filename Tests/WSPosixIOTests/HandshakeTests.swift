@@ -51,7 +51,7 @@ struct HandshakeTests {
             return .accept(subprotocol: request.subprotocols.contains("chat.v2") ? "chat.v2" : nil,
                            headers: ["X-Server": "ours"])
         }) { ws in
-            for await e in ws { if case .text(let t) = e { try? await ws.send(text: t + " from " + (ws.subprotocol ?? "-")) } }
+            for await e in ws { if case .text(let t) = e { try? await ws.send(.text(t + " from " + (ws.subprotocol ?? "-"))) } }
         }
         var config = WebSocket.ClientConfiguration(subprotocols: ["chat.v1", "chat.v2"], origin: "http://example.test")
         config.headers = ["X-Token": "secret"]
@@ -61,10 +61,10 @@ struct HandshakeTests {
         #expect(ws.role == .client)
         #expect(ws.peerAddress == "127.0.0.1")
         #expect(ws.peerPort == server.port)
-        try await ws.send(text: "hi")
+        try await ws.send(.text("hi"))
         var it = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&it) == .text("hi from chat.v2"))
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -73,20 +73,20 @@ struct HandshakeTests {
         #expect(server.localAddress.family == .ipv6)
         let ws = try await WebSocket.connect(to: "ws://[::1]:\(server.port)/")
         #expect(ws.peerAddress == "::1")
-        try await ws.send(text: "over v6")
+        try await ws.send(.text("over v6"))
         var it = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&it) == .text("over v6"))
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
     @Test func hostNameIsResolved() async throws {
         let server = try await Echo.server()
         let ws = try await WebSocket.connect(host: "localhost", port: server.port)
-        try await ws.send(text: "named")
+        try await ws.send(.text("named"))
         var it = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&it) == .text("named"))
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -212,13 +212,13 @@ struct HandshakeTests {
         } catch {
             #expect(error.status == 503)
         }
-        try await a.close()
+        try a.close()
         var it = a.makeAsyncIterator()
         _ = await Echo.drain(&it)
         for _ in 0..<500 where server.connectionCount > 1 { try await Task.sleep(for: .milliseconds(2)) }
         let c = try await WebSocket.connect(host: "127.0.0.1", port: server.port)  // room again
-        try await c.close()
-        try await b.close()
+        try c.close()
+        try b.close()
         await server.shutdown(timeout: .seconds(1))
     }
 }

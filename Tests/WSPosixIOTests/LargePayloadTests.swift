@@ -24,11 +24,11 @@ struct LargePayloadTests {
     static func echo(_ ws: WebSocket, _ event: WebSocketEvent, inline: Bool) async {
         switch event {
         case .text("bye"):
-            if inline { try? ws.enqueueClose(code: .normalClosure, reason: "done") } else {
-                try? await ws.close(code: .normalClosure, reason: "done")
+            if inline { try? ws.close(code: .normalClosure, reason: "done") } else {
+                try? ws.close(code: .normalClosure, reason: "done")
             }
-        case .text(let t): if inline { try? ws.enqueue(text: t) } else { try? await ws.send(text: t) }
-        case .binary(let b): if inline { try? ws.enqueue(binary: b) } else { try? await ws.send(binary: b) }
+        case .text(let t): if inline { try? ws.enqueue(.text(t)) } else { try? await ws.send(.text(t)) }
+        case .binary(let b): if inline { try? ws.enqueue(.binary(b)) } else { try? await ws.send(.binary(b)) }
         default: break
         }
     }
@@ -40,9 +40,9 @@ struct LargePayloadTests {
         if inline {
             server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
                 switch event {
-                case .text("bye"): try? ws.enqueueClose(code: .normalClosure, reason: "done")
-                case .text(let t): try? ws.enqueue(text: t)
-                case .binary(let b): try? ws.enqueue(binary: b)
+                case .text("bye"): try? ws.close(code: .normalClosure, reason: "done")
+                case .text(let t): try? ws.enqueue(.text(t))
+                case .binary(let b): try? ws.enqueue(.binary(b))
                 default: break
                 }
             })
@@ -56,12 +56,12 @@ struct LargePayloadTests {
         // Everything is sent before anything is read: the replies queue up on the server.
         for event in Self.script {
             switch event {
-            case .text(let t): try await ws.send(text: t)
-            case .binary(let b): try await ws.send(binary: b)
+            case .text(let t): try await ws.send(.text(t))
+            case .binary(let b): try await ws.send(.binary(b))
             default: break
             }
         }
-        try await ws.send(text: "bye")
+        try await ws.send(.text("bye"))
         var received: [WebSocketEvent] = []
         while let e = await it.next() {
             received.append(e)
@@ -88,13 +88,13 @@ struct LargePayloadTests {
         let server = try await WebSocketServer.bind(port: 0, configuration: serverConfig) { ws in
             for (i, message) in messages.enumerated() {
                 do {
-                    try await ws.send(binary: message)
-                    try await ws.send(text: "after \(i)")
+                    try await ws.send(.binary(message))
+                    try await ws.send(.text("after \(i)"))
                 } catch { break }
                 let buffered = ws.bufferedAmount
                 progress.withLock { $0.sent += 1; $0.maxBuffered = max($0.maxBuffered, buffered) }
             }
-            try? await ws.close(code: .normalClosure, reason: "sent all")
+            try? ws.close(code: .normalClosure, reason: "sent all")
             for await _ in ws {}
         }
         var config = WebSocket.ClientConfiguration()

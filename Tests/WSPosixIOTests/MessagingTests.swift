@@ -23,12 +23,12 @@ struct MessagingTests {
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
         var it = ws.makeAsyncIterator()
         let text = Echo.text(count: 64 << 10)
-        try await ws.send(text: text)
+        try await ws.send(.text(text))
         #expect(await Echo.nextData(&it) == .text(text))
         let bytes = Echo.bytes(count: 10_001, seed: 7)
-        try await ws.send(binary: bytes)
+        try await ws.send(.binary(bytes))
         #expect(await Echo.nextData(&it) == .binary(bytes))
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -47,8 +47,8 @@ struct MessagingTests {
         var config = WebSocket.ClientConfiguration()
         config.connection.fragmentSize = 4
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
-        try await ws.send(binary: Array(0..<10))
-        try await ws.close()
+        try await ws.send(.binary(Array(0..<10)))
+        try ws.close()
         var it = ws.makeAsyncIterator()
         _ = await Echo.drain(&it)
         #expect(await finalPiece.wait())
@@ -64,11 +64,11 @@ struct MessagingTests {
     @Test func pingIsAnsweredWithItsPayload() async throws {
         let server = try await Echo.server()
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
-        try await ws.ping([1, 2, 3])
+        try ws.ping([1, 2, 3])
         var it = ws.makeAsyncIterator()
         #expect(await it.next() == .pong([1, 2, 3]))
-        await #expect(throws: WebSocketError.usage(.controlPayloadTooLong(126))) { try await ws.ping(Array(repeating: 0, count: 126)) }
-        try await ws.close()
+        #expect(throws: WebSocketError.usage(.controlPayloadTooLong(126))) { try ws.ping(Array(repeating: 0, count: 126)) }
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -76,7 +76,7 @@ struct MessagingTests {
         let pongs = Mutex<[[UInt8]]>([])
         let ponged = Signal()
         let server = try await WebSocketServer.bind(port: 0) { ws in
-            do { try await ws.ping(Array("are you there".utf8)) } catch { Issue.record("server ping: \(error)") }
+            do { try ws.ping(Array("are you there".utf8)) } catch { Issue.record("server ping: \(error)") }
             for await e in ws {
                 guard case .pong(let p) = e else { continue }
                 pongs.withLock { $0.append(p) }
@@ -88,31 +88,15 @@ struct MessagingTests {
         #expect(await it.next() == .ping(Array("are you there".utf8)))
         #expect(await ponged.wait())
         #expect(pongs.withLock { $0 } == [Array("are you there".utf8)])
-        try await ws.close()
-        await server.shutdown(timeout: .seconds(1))
-    }
-
-    @Test func rawBytesUseTheDefaultMessageKind() async throws {
-        let server = try await Echo.server()
-        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
-        var it = ws.makeAsyncIterator()
-        #expect(ws.defaultMessageKind == .binary)
-        try await ws.send(Array("abc".utf8))
-        #expect(await Echo.nextData(&it) == .binary(Array("abc".utf8)))
-        ws.defaultMessageKind = .text
-        try await ws.send(Array("abc".utf8))
-        #expect(await Echo.nextData(&it) == .text("abc"))
-        await #expect(throws: WebSocketError.usage(.invalidUTF8)) { try await ws.send([0xFF]) }
-        try await ws.close()
-        await #expect(throws: WebSocketError.closed) { try await ws.send(text: "too late") }
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
     @Test func serverMessagesBeforeItsCloseAreDelivered() async throws {
         let server = try await WebSocketServer.bind(port: 0) { ws in
             do {
-                for i in 0..<500 { try await ws.send(binary: [UInt8(i & 0xFF), UInt8(i >> 8)]) }
-                try await ws.close()
+                for i in 0..<500 { try await ws.send(.binary([UInt8(i & 0xFF), UInt8(i >> 8)])) }
+                try ws.close()
             } catch {
                 Issue.record("the server could not send: \(error)")
             }
@@ -148,10 +132,10 @@ struct MessagingTests {
         #expect(await consumer.value == 0)
         #expect(!ws.hasParkedConsumer)
         // The connection is still usable.
-        try await ws.send(text: "still here")
+        try await ws.send(.text("still here"))
         var it = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&it) == .text("still here"))
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 }
@@ -174,17 +158,17 @@ struct EnqueueControlTests {
         let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
             switch event {
             case .text("ping"):
-                let r = [Self.attempt { () throws(WebSocketError) in try ws.enqueuePing([1, 2, 3]) },
-                         Self.attempt { () throws(WebSocketError) in try ws.enqueuePing([UInt8](repeating: 0, count: 126)) }]
+                let r = [Self.attempt { () throws(WebSocketError) in try ws.ping([1, 2, 3]) },
+                         Self.attempt { () throws(WebSocketError) in try ws.ping([UInt8](repeating: 0, count: 126)) }]
                 results.withLock { $0["ping"] = r }
             case .text("pong"):
-                results.withLock { $0["pong"] = [Self.attempt { () throws(WebSocketError) in try ws.enqueuePong([9]) }] }
+                results.withLock { $0["pong"] = [Self.attempt { () throws(WebSocketError) in try ws.pong([9]) }] }
             case .text("close"):
-                let r = [Self.attempt { () throws(WebSocketError) in try ws.enqueue(text: "last") },
-                         Self.attempt { () throws(WebSocketError) in try ws.enqueueClose(code: CloseCode(4002), reason: "done") },
-                         Self.attempt { () throws(WebSocketError) in try ws.enqueueClose() },
-                         Self.attempt { () throws(WebSocketError) in try ws.enqueuePing() },
-                         Self.attempt { () throws(WebSocketError) in try ws.enqueuePong() }]
+                let r = [Self.attempt { () throws(WebSocketError) in try ws.enqueue(.text("last")) },
+                         Self.attempt { () throws(WebSocketError) in try ws.close(code: CloseCode(4002), reason: "done") },
+                         Self.attempt { () throws(WebSocketError) in try ws.close() },
+                         Self.attempt { () throws(WebSocketError) in try ws.ping() },
+                         Self.attempt { () throws(WebSocketError) in try ws.pong() }]
                 results.withLock { $0["close"] = r }
             case .pong(let p):
                 serverPongs.withLock { $0.append(p) }
@@ -194,11 +178,11 @@ struct EnqueueControlTests {
         })
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         var it = ws.makeAsyncIterator()
-        try await ws.send(text: "ping")
+        try await ws.send(.text("ping"))
         #expect(await it.next() == .ping([1, 2, 3]))  // the client's core answers it with a pong
-        try await ws.send(text: "pong")
+        try await ws.send(.text("pong"))
         #expect(await it.next() == .pong([9]))
-        try await ws.send(text: "close")
+        try await ws.send(.text("close"))
         #expect(await it.next() == .text("last"))     // queued before the close frame
         guard case .closed(let info)? = await it.next() else { Issue.record("no close"); return }
         #expect(info.code == CloseCode(4002))
@@ -217,17 +201,17 @@ struct EnqueueControlTests {
         let result = Mutex<WebSocketError??>(nil)
         let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
             if case .text = event {
-                let e = EnqueueControlTests.attempt { () throws(WebSocketError) in try ws.enqueueClose(code: CloseCode(1005)) }
+                let e = EnqueueControlTests.attempt { () throws(WebSocketError) in try ws.close(code: CloseCode(1005)) }
                 result.withLock { $0 = .some(e) }
-                do { try ws.enqueue(text: "ok") } catch { Issue.record("enqueue: \(error)") }
+                do { try ws.enqueue(.text("ok")) } catch { Issue.record("enqueue: \(error)") }
             }
         })
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         var it = ws.makeAsyncIterator()
-        try await ws.send(text: "x")
+        try await ws.send(.text("x"))
         #expect(await it.next() == .text("ok"))  // the connection stays open
         #expect(result.withLock { $0 } == .some(.usage(.invalidCloseCode(1005))))
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 }

@@ -62,7 +62,7 @@ struct OriginPolicyTests {
             #expect(error.bodyPrefix == Array("Forbidden: this server does not accept requests without an Origin header.\n".utf8))
         }
         let ws = try await WebSocket.connect(to: url, configuration: .init(origin: "https://good.example"))
-        try await ws.close()
+        try ws.close()
         for await _ in ws {}
         await server.shutdown(timeout: .seconds(1))
     }
@@ -88,7 +88,7 @@ struct OriginPolicyTests {
             #expect(error.status == 403)
         }
         let ws = try await WebSocket.connect(to: url)  // no Origin: allowed by default, then onUpgrade accepts
-        try await ws.close()
+        try ws.close()
         for await _ in ws {}
         await server.shutdown(timeout: .seconds(1))
     }

@@ -43,12 +43,12 @@ struct TLSLoopbackTests {
         var it = ws.makeAsyncIterator()
         for size in [0, 125, 70_000, 1 << 20] {
             let bytes = Echo.bytes(count: size, seed: UInt64(size))
-            try await ws.send(binary: bytes)
+            try await ws.send(.binary(bytes))
             #expect(await Echo.nextData(&it) == .binary(bytes))
         }
-        try await ws.send(text: "héllo")
+        try await ws.send(.text("héllo"))
         #expect(await Echo.nextData(&it) == .text("héllo"))
-        try await ws.close(code: CloseCode(rawValue: 4000), reason: "done")
+        try ws.close(code: CloseCode(rawValue: 4000), reason: "done")
         let rest = await Echo.drain(&it)
         guard case .closed(let info)? = rest.last else { Issue.record("\(rest)"); return }
         #expect(info.code == CloseCode(rawValue: 4000))
@@ -64,10 +64,10 @@ struct TLSLoopbackTests {
             try await WebSocket.connectEncrypted(host: "127.0.0.1", port: server.port, configuration: config),
             try await WebSocket.connectEncrypted(address: server.localAddress, headers: ["X-Test": "1"], configuration: config),
         ] {
-            try await ws.send(text: "x")
+            try await ws.send(.text("x"))
             var it = ws.makeAsyncIterator()
             #expect(await Echo.nextData(&it) == .text("x"))
-            try await ws.close()
+            try ws.close()
         }
         await server.shutdown(timeout: .seconds(1))
     }
@@ -105,7 +105,7 @@ struct TLSLoopbackTests {
             let ws = try await WebSocket.connect(to: "wss://\(host):\(server.port)/", ignoring: [failure],
                                                  configuration: Self.clientConfiguration())
             #expect(ws.tls?.ignoredFailures == [failure])
-            try await ws.close()
+            try ws.close()
             // Ignoring every other failure does not.
             await #expect(throws: expected) {
                 _ = try await WebSocket.connect(to: "wss://\(host):\(server.port)/",
@@ -147,15 +147,15 @@ struct TLSLoopbackTests {
         let fresh = try await WebSocket.connect(to: url, configuration: Self.clientConfiguration())
         #expect(fresh.tls?.peerCertificate?.notAfter ?? 0 > old.tls?.peerCertificate?.notAfter ?? .max)
         // The open connection keeps working on the old certificate.
-        try await old.send(text: "still here")
+        try await old.send(.text("still here"))
         var it = old.makeAsyncIterator()
         #expect(await Echo.nextData(&it) == .text("still here"))
         #expect(throws: WebSocketError.tls(.invalidConfiguration("cannot read /nonexistent.pem: No such file or directory"))) {
             try server.reloadTLS(TLSServerConfiguration(certificateChain: .file("/nonexistent.pem"),
                                                         privateKey: .file("/nonexistent.key")))
         }
-        try await old.close()
-        try await fresh.close()
+        try old.close()
+        try fresh.close()
         await server.shutdown(timeout: .seconds(1))
     }
 
@@ -191,7 +191,7 @@ struct TLSLoopbackTests {
             for await event in ws where event == .text("drop") { ws.disconnect() }  // no close_notify
         }
         let ws = try await WebSocket.connect(to: "wss://localhost:\(server.port)/", configuration: Self.clientConfiguration())
-        try await ws.send(text: "drop")
+        try await ws.send(.text("drop"))
         var it = ws.makeAsyncIterator()
         let rest = await Echo.drain(&it)
         guard case .closed(let info)? = rest.last else { Issue.record("\(rest)"); return }
@@ -214,10 +214,10 @@ struct TLSLoopbackTests {
             RecordingTransport(inner: TLSTransport(context: clientContext, serverName: context.host), record: clientEnds)
         }
         let ws = try await WebSocket.connect(to: "wss://localhost:\(server.port)/", configuration: config)
-        try await ws.send(text: "x")
+        try await ws.send(.text("x"))
         var it = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&it) == .text("x"))
-        try await ws.close()
+        try ws.close()
         _ = await Echo.drain(&it)
         // `.closed` comes with the server's close frame; the socket closes after it (closeInfo
         // is set then). Bounded wait.
@@ -244,8 +244,8 @@ struct TLSLoopbackTests {
         }, onConnection: { ws in for await _ in ws {} })
         let a = try await WebSocket.connect(to: "wss://localhost/", configuration: Self.clientConfiguration())
         let b = try await WebSocket.connectEncrypted(host: "localhost", configuration: Self.clientConfiguration())
-        try await a.close()
-        try await b.close()
+        try a.close()
+        try b.close()
         await server.shutdown(timeout: .seconds(1))
         #expect(hosts.withLock { $0 } == ["localhost", "localhost"])
     }

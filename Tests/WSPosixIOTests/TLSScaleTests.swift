@@ -20,7 +20,7 @@ struct TLSScaleTests {
             for i in 0..<count {
                 group.addTask {
                     let ws = try await WebSocket.connect(to: "wss://localhost:\(server.port)/", configuration: config)
-                    try await ws.send(text: "n\(i)")
+                    try await ws.send(.text("n\(i)"))
                     var it = ws.makeAsyncIterator()
                     guard await Echo.nextData(&it) == .text("n\(i)") else { throw WebSocketError.closed }
                     return ws
@@ -65,7 +65,7 @@ struct TLSScaleTests {
         serverConfig.flowControl = FlowControl(highWaterMark: 256 << 10, lowWaterMark: 64 << 10)
         let server = try await WebSocketServer.bind(port: 0, configuration: serverConfig) { ws in
             for _ in 0..<total {
-                do { try await ws.send(binary: message) } catch { break }
+                do { try await ws.send(.binary(message)) } catch { break }
                 let buffered = ws.bufferedAmount
                 progress.withLock { $0.sent += 1; $0.maxBuffered = max($0.maxBuffered, buffered) }
             }
@@ -87,7 +87,7 @@ struct TLSScaleTests {
         }
         #expect(received == total)
         #expect(progress.withLock { $0.maxBuffered } <= bound)
-        try await ws.close()
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 }

@@ -58,11 +58,11 @@ struct TransportTests {
         var payload = 0
         for size in [0, 125, 70_000] {
             let bytes = Echo.bytes(count: size, seed: UInt64(size))
-            try await ws.send(binary: bytes)
+            try await ws.send(.binary(bytes))
             #expect(await Echo.nextData(&it) == .binary(bytes))
             payload += size
         }
-        try await ws.close()
+        try ws.close()
         let rest = await Echo.drain(&it)
         #expect(rest.count == 1)
         guard case .closed(let info)? = rest.last else { Issue.record("no close: \(rest)"); return }

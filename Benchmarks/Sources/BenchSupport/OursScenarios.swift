@@ -5,7 +5,7 @@
 // the only stateful parser the core has, so "ours" decoding also assembles the message, checks
 // the limits and produces the `.deliver(.message)` output. Outputs go to a caller-owned array that
 // keeps its capacity, as the binding does.
-import WSProtocol
+@_spi(Testing) import WSProtocol
 
 public enum OursScenarios {
     /// Masked binary frames in, one `.message(.binary)` per frame out (server role).

@@ -35,8 +35,8 @@ case "async":
     server = try await WebSocketServer.bind(host: "127.0.0.1", port: port, configuration: configuration) { ws in
         for await event in ws {
             switch event {
-            case .text(let text): try? await ws.send(text: text)
-            case .binary(let bytes): try? await ws.send(binary: bytes)
+            case .text(let text): try? await ws.send(.text(text))
+            case .binary(let bytes): try? await ws.send(.binary(bytes))
             default: break
             }
         }
@@ -45,8 +45,8 @@ default:
     server = try await WebSocketServer.bind(host: "127.0.0.1", port: port, configuration: configuration,
                                             onEvent: { ws, event in
         switch event {
-        case .text(let text): try? ws.enqueue(text: text)
-        case .binary(let bytes): try? ws.enqueue(binary: bytes)
+        case .text(let text): try? ws.enqueue(.text(text))
+        case .binary(let bytes): try? ws.enqueue(.binary(bytes))
         default: break
         }
     })

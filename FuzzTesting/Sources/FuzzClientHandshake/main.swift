@@ -10,7 +10,7 @@
 // the connection obeys the OutputChecker invariants; whole and split inputs agree. URL mode:
 // a URL that parses gives a request that our own server validator accepts.
 import FuzzSupport
-import WSProtocol
+@_spi(Testing) import WSProtocol
 
 func options(_ flags: UInt8, _ prefs: UInt8) -> ClientHandshake.Options {
     var negotiators: [any ExtensionNegotiator] = []

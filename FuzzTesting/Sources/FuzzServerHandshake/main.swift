@@ -9,7 +9,7 @@
 // parses; an error response parses and has the error's status; the connection obeys the
 // OutputChecker invariants; whole and split inputs give the same step, response and transcript.
 import FuzzSupport
-import WSProtocol
+@_spi(Testing) import WSProtocol
 
 func run(_ pieces: [[UInt8]], flags: UInt8, preferences: PerMessageDeflateNegotiator.Preferences) -> String {
     var limits = HTTPHeadParser.Limits()

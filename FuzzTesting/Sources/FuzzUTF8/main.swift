@@ -7,7 +7,7 @@
 // ill-formed subpart it reports, or its start when that byte can never begin a sequence); (3)
 // feeding the text in pieces (at any alignment) gives the same index and completeness.
 import FuzzSupport
-import WSProtocol
+@_spi(Testing) import WSProtocol
 
 /// The first byte that cannot start or continue valid UTF-8, by the standard library; and
 /// whether the text is complete.

@@ -68,7 +68,7 @@ extension Channel {
                               _ st: inout ChannelState) throws(UsageError) -> Bool {
         guard let payload, payload.count >= Self.payloadSegmentThreshold, role == .server,
               !st.hasTransport, !st.writeShutDown else { return false }
-        let kind = kind ?? st.connection!.defaultMessageKind
+        let kind = kind ?? st.connection!.configuration.defaultMessageKind
         let result = payload.withUnsafeBytes { raw -> Result<Bool, UsageError> in
             do throws(UsageError) {
                 return .success(try st.connection!.sendHeader(for: raw, kind: kind, now: now, into: &st.outbound))

@@ -8,9 +8,9 @@ public import WSProtocol
 ///
 /// ```swift
 /// let ws = try await WebSocket.connect(to: "ws://127.0.0.1:8080/chat")
-/// try await ws.send(text: "hello")
+/// try await ws.send(.text("hello"))
 /// for await event in ws {
-///     if case .text(let reply) = event { print(reply); try await ws.close() }
+///     if case .text(let reply) = event { print(reply); try ws.close() }
 /// }
 /// ```
 ///
@@ -35,50 +35,23 @@ public final class WebSocket: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: self) }
 
     // MARK: sending
+    //
+    // One way to write per need: `send(_:compress:)` suspends while the peer is slow (any task);
+    // `enqueue(_:compress:)` never suspends (loop-thread event handlers). Control frames
+    // (`ping`, `pong`, `close`) never wait for the outbound buffer, so each has one
+    // non-suspending form that works from both.
 
-    /// Sends a text message (RFC 6455 §5.6). Suspends while the outbound buffer is above
-    /// ``FlowControl/highWaterMark``.
+    /// Sends a message (RFC 6455 §5.6), suspending while the outbound buffer is above
+    /// ``FlowControl/highWaterMark`` until it drains to ``FlowControl/lowWaterMark``.
+    ///
+    /// ```swift
+    /// try await ws.send(.text("hello"))
+    /// try await ws.send(.binary(png), compress: false)
+    /// ```
     /// - Parameters:
     ///   - compress: `false` sends this message uncompressed (RSV1 clear) even when
     ///     permessage-deflate was negotiated (RFC 7692 §6.1), e.g. for data already compressed.
     /// - Throws: ``WebSocketError/closed`` once the connection is closing or closed.
-    nonisolated(nonsending) public func send(text: String, compress: Bool = true) async throws(WebSocketError) {
-        let use = Self.extensionUse(compress)
-        try await channel.send { (c, now, out) throws(UsageError) in try c.send(.text(text), extensions: use, now: now, into: &out) }
-    }
-
-    /// Sends a binary message (`compress` as in ``send(text:compress:)``).
-    nonisolated(nonsending) public func send(binary: [UInt8], compress: Bool = true) async throws(WebSocketError) {
-        let use = Self.extensionUse(compress)
-        try await channel.send(payload: binary, kind: .binary) { (c, now, out) throws(UsageError) in
-            try Self.withBytes(binary) { (raw) throws(UsageError) in
-                try c.send(raw, kind: .binary, extensions: use, now: now, into: &out)
-            }
-        }
-    }
-
-    /// With permessage-deflate, `compress: false` bypasses it for one message (RSV1 clear).
-    private static func extensionUse(_ compress: Bool) -> Connection.ExtensionUse { compress ? .apply : .bypass }
-
-    /// Sends bytes as a message of the connection's ``defaultMessageKind`` (binary unless changed,
-    /// as Tufao's `sendMessage`).
-    /// - Throws: ``WebSocketError/usage(_:)`` with `UsageError.invalidUTF8` when the default
-    ///   is text and `bytes` is not UTF-8.
-    nonisolated(nonsending) public func send(_ bytes: [UInt8]) async throws(WebSocketError) {
-        try await channel.send(payload: bytes) { (c, now, out) throws(UsageError) in
-            let kind = c.defaultMessageKind
-            try Self.withBytes(bytes) { (raw) throws(UsageError) in try c.send(raw, kind: kind, now: now, into: &out) }
-        }
-    }
-
-    private static func withBytes(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(UsageError) -> Void) throws(UsageError) {
-        let failure = bytes.withUnsafeBytes { raw -> UsageError? in
-            do throws(UsageError) { try body(raw); return nil } catch { return error }
-        }
-        if let failure { throw failure }
-    }
-
-    /// Sends a message (`compress` as in ``send(text:compress:)``).
     nonisolated(nonsending) public func send(_ message: Message, compress: Bool = true) async throws(WebSocketError) {
         let use = Self.extensionUse(compress)
         try await channel.send(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
@@ -86,26 +59,11 @@ public final class WebSocket: AsyncSequence, Sendable {
         }
     }
 
-    /// Queues a text message without suspending, ignoring the high-water mark (check
+    /// Queues a message without suspending, ignoring the high-water mark (check
     /// ``bufferedAmount``). Meant for ``WebSocketServer/EventHandler``s on the loop thread:
-    /// what they queue during one batch of events is written with one call. `compress: false`
-    /// sends it uncompressed (see ``send(text:compress:)``).
-    public func enqueue(text: String, compress: Bool = true) throws(WebSocketError) {
-        let use = Self.extensionUse(compress)
-        try channel.sendNow { (c, now, out) throws(UsageError) in try c.send(.text(text), extensions: use, now: now, into: &out) }
-    }
-
-    /// Queues a binary message without suspending (see ``enqueue(text:compress:)``).
-    public func enqueue(binary: [UInt8], compress: Bool = true) throws(WebSocketError) {
-        let use = Self.extensionUse(compress)
-        try channel.sendNow(payload: binary, kind: .binary) { (c, now, out) throws(UsageError) in
-            try Self.withBytes(binary) { (raw) throws(UsageError) in
-                try c.send(raw, kind: .binary, extensions: use, now: now, into: &out)
-            }
-        }
-    }
-
-    /// Queues a message without suspending (see ``enqueue(text:compress:)``).
+    /// what they queue during one batch of events is written with one call. `compress` as in
+    /// ``send(_:compress:)``.
+    /// - Throws: ``WebSocketError/closed`` once the connection is closing or closed.
     public func enqueue(_ message: Message, compress: Bool = true) throws(WebSocketError) {
         let use = Self.extensionUse(compress)
         try channel.sendNow(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
@@ -113,42 +71,28 @@ public final class WebSocket: AsyncSequence, Sendable {
         }
     }
 
-    /// Sends a ping with up to 125 bytes of payload (RFC 6455 §5.5.2); the pong arrives as an event.
-    nonisolated(nonsending) public func ping(_ payload: [UInt8] = []) async throws(WebSocketError) {
-        try channel.command { (c, now) throws(UsageError) in try c.ping(payload, now: now) }
-    }
+    /// With permessage-deflate, `compress: false` bypasses it for one message (RSV1 clear).
+    private static func extensionUse(_ compress: Bool) -> Connection.ExtensionUse { compress ? .apply : .bypass }
 
-    /// Sends an unsolicited pong (RFC 6455 §5.5.3).
-    nonisolated(nonsending) public func pong(_ payload: [UInt8] = []) async throws(WebSocketError) {
-        try channel.command { (c, now) throws(UsageError) in try c.pong(payload, now: now) }
-    }
-
-    /// Starts the close handshake (RFC 6455 §7.1.2). Messages sent before reach the peer first;
-    /// messages the peer sent before its close frame are still delivered; `.closed` follows.
-    /// - Throws: ``WebSocketError/closed`` when already closing, ``WebSocketError/usage(_:)``
-    ///   for a code that may not be sent or a reason over 123 bytes.
-    nonisolated(nonsending) public func close(code: CloseCode = .normalClosure, reason: String = "") async throws(WebSocketError) {
-        try channel.command { (c, now) throws(UsageError) in try c.close(code: code, reason: reason, now: now) }
-    }
-
-    /// Queues a ping without suspending (RFC 6455 §5.5.2), for
-    /// ``WebSocketServer/EventHandler``s on the loop thread; it goes out after what was queued
-    /// before it. Same errors as ``ping(_:)``.
+    /// Queues a ping with up to 125 bytes of payload (RFC 6455 §5.5.2) without suspending; it
+    /// goes out after what was queued before it, and the pong arrives as an event.
     /// - Throws: ``WebSocketError/closed`` once closing, ``WebSocketError/usage(_:)`` for a
     ///   payload over 125 bytes.
-    public func enqueuePing(_ payload: [UInt8] = []) throws(WebSocketError) {
+    public func ping(_ payload: [UInt8] = []) throws(WebSocketError) {
         try channel.command { (c, now) throws(UsageError) in try c.ping(payload, now: now) }
     }
 
-    /// Queues an unsolicited pong without suspending (RFC 6455 §5.5.3); see ``enqueuePing(_:)``.
-    public func enqueuePong(_ payload: [UInt8] = []) throws(WebSocketError) {
+    /// Queues an unsolicited pong (RFC 6455 §5.5.3) without suspending; same errors as ``ping(_:)``.
+    public func pong(_ payload: [UInt8] = []) throws(WebSocketError) {
         try channel.command { (c, now) throws(UsageError) in try c.pong(payload, now: now) }
     }
 
-    /// Starts the close handshake without suspending (RFC 6455 §7.1.2), for event handlers on
-    /// the loop thread: messages queued before it reach the peer first; `.closed` follows.
-    /// Same errors as ``close(code:reason:)``.
-    public func enqueueClose(code: CloseCode = .normalClosure, reason: String = "") throws(WebSocketError) {
+    /// Starts the close handshake (RFC 6455 §7.1.2) without suspending. Messages queued before
+    /// reach the peer first; messages the peer sent before its close frame are still delivered;
+    /// `.closed` follows as the last event.
+    /// - Throws: ``WebSocketError/closed`` when already closing, ``WebSocketError/usage(_:)``
+    ///   for a code that may not be sent or a reason over 123 bytes.
+    public func close(code: CloseCode = .normalClosure, reason: String = "") throws(WebSocketError) {
         try channel.command { (c, now) throws(UsageError) in try c.close(code: code, reason: reason, now: now) }
     }
 
@@ -156,12 +100,6 @@ public final class WebSocket: AsyncSequence, Sendable {
     public func disconnect() { channel.disconnect() }
 
     // MARK: state
-
-    /// The message type `send(_ bytes: [UInt8])` uses. Default binary.
-    public var defaultMessageKind: Message.Kind {
-        get { channel.state.withLock { $0.connection?.defaultMessageKind ?? .binary } }
-        set { channel.state.withLock { $0.connection?.defaultMessageKind = newValue } }
-    }
 
     /// The event loop this connection lives on. It is a `TaskExecutor`: a task started with
     /// `Task(executorPreference: ws.eventLoop)` handles this connection without thread switches
@@ -204,10 +142,8 @@ public final class WebSocket: AsyncSequence, Sendable {
     public var bufferedEventCount: Int { channel.state.withLock { $0.bufferedEventCount } }
     /// Whether reading is paused because the application is not consuming events.
     public var isReadingPaused: Bool { channel.state.withLock { $0.readPausedByApplication } }
-    /// How the connection ended, once its socket is closed.
+    /// How the connection ended, once its socket is closed (`nil` while it is open).
     public var closeInfo: CloseInfo? { channel.state.withLock { $0.socket == nil ? $0.closeInfo : nil } }
-    /// Whether the socket is closed.
-    public var isClosed: Bool { channel.state.withLock { $0.socket == nil } }
 }
 
 private extension Message {

@@ -67,6 +67,7 @@ extension WebSocketServer {
     public typealias ConnectionHandler = @Sendable (WebSocket) async -> Void
     /// Handles each event of each connection synchronously on the connection's loop thread
     /// (no task switch per message: the fastest way to serve). It must not block; reply with
-    /// the non-suspending ``WebSocket/enqueue(text:compress:)`` family. `.closed` comes last.
+    /// the non-suspending ``WebSocket/enqueue(_:compress:)`` (and ``WebSocket/ping(_:)``,
+    /// ``WebSocket/pong(_:)``, ``WebSocket/close(code:reason:)``, which never suspend). `.closed` comes last.
     public typealias EventHandler = @Sendable (WebSocket, WebSocketEvent) -> Void
 }

@@ -8,7 +8,7 @@ public import WSTLS
 /// ```swift
 /// let server = try await WebSocketServer.bind(host: "127.0.0.1", port: 0) { ws in
 ///     for await event in ws {
-///         if case .text(let t) = event { try? await ws.send(text: t) }
+///         if case .text(let t) = event { try? await ws.send(.text(t)) }
 ///     }
 /// }
 /// print("listening on", server.port)
@@ -50,14 +50,14 @@ public final class WebSocketServer: Sendable {
 
     /// Binds to `host` and `port` and serves with an event handler that runs on the loop
     /// threads: no task per connection and no task switch per message. Replies queued with
-    /// ``WebSocket/enqueue(text:compress:)`` during one batch of events go out with one write; reading
+    /// ``WebSocket/enqueue(_:compress:)`` during one batch of events go out with one write; reading
     /// pauses while a connection's unwritten replies exceed ``FlowControl/highWaterMark``.
     ///
     /// ```swift
     /// let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
     ///     switch event {
-    ///     case .text(let t): try? ws.enqueue(text: t)
-    ///     case .binary(let b): try? ws.enqueue(binary: b)
+    ///     case .text(let t): try? ws.enqueue(.text(t))
+    ///     case .binary(let b): try? ws.enqueue(.binary(b))
     ///     default: break
     ///     }
     /// })

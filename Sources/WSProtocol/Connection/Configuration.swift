@@ -16,7 +16,8 @@ extension Connection {
         public var autoPong: Bool = true
         /// The most automatic pongs produced by one ``Connection/receive(_:now:)`` call; beyond
         /// it, only the most recent ping is answered (RFC 6455 §5.5.3 allows answering only the
-        /// most recent). Bounds what a ping flood can make us queue. Default 16.
+        /// most recent). Caps the pongs one call writes, not their total over many calls (the driver
+        /// bounds that by not reading while its unwritten bytes are over a limit). Default 16.
         public var maxAutoPongsPerReceive: Int = 16
         /// Deliver data as ``Event/fragment(_:)`` pieces as they arrive instead of whole messages.
         public var deliversFragments: Bool = false

@@ -61,7 +61,7 @@ extension Connection {
     /// right after it, before anything else appended later. Returns `false` (nothing appended)
     /// when the message needs the whole encoding (``send(_:kind:now:into:)``).
     /// - Throws: ``UsageError/sendAfterClose``; ``UsageError/invalidUTF8`` for text that is not UTF-8.
-    public mutating func sendHeader(for payload: UnsafeRawBufferPointer, kind: Message.Kind,
+    package mutating func sendHeader(for payload: UnsafeRawBufferPointer, kind: Message.Kind,
                                     extensions use: ExtensionUse = .apply, now: Instant,
                                     into outbound: inout [UInt8]) throws(UsageError) -> Bool {
         guard canSend else { throw .sendAfterClose }

@@ -67,12 +67,6 @@ public struct Connection: Sendable {
         self.lastReceived = now
     }
 
-    /// The message type ``send(_:now:)-([UInt8],_)`` uses for raw bytes (binary unless changed).
-    public var defaultMessageKind: Message.Kind {
-        get { configuration.defaultMessageKind }
-        set { configuration.defaultMessageKind = newValue }
-    }
-
     /// Feeds bytes read from the transport.
     ///
     /// - Returns: the outputs, in order: events as frames complete, then one `.write` with every

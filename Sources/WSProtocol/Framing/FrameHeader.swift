@@ -16,27 +16,27 @@
 ///
 /// Parsing only decodes; the rules that depend on the connection (who masks, which RSV bits an
 /// extension claims, limits, fragmentation) are checked by ``Connection``.
-public struct FrameHeader: Hashable, Sendable {
+package struct FrameHeader: Hashable, Sendable {
     /// FIN: this is the last frame of a message.
-    public var fin: Bool
+    package var fin: Bool
     /// RSV1–RSV3 as they sit in the first byte (mask 0x70: RSV1 = 0x40, RSV2 = 0x20, RSV3 = 0x10).
-    public var rsv: UInt8
+    package var rsv: UInt8
     /// The opcode (reserved values included, so the connection can report them).
-    public var opcode: Opcode
+    package var opcode: Opcode
     /// The masking key, present exactly when the MASK bit is set (RFC 6455 §5.3).
-    public var maskingKey: MaskingKey?
+    package var maskingKey: MaskingKey?
     /// The payload length as announced (7, 16 or 64 bits on the wire, RFC 6455 §5.2). The 64-bit
     /// form may have its top bit set; the connection rejects that.
-    public var payloadLength: UInt64
+    package var payloadLength: UInt64
 
     /// Creates a header.
-    public init(fin: Bool = true, rsv: UInt8 = 0, opcode: Opcode, maskingKey: MaskingKey? = nil, payloadLength: UInt64) {
+    package init(fin: Bool = true, rsv: UInt8 = 0, opcode: Opcode, maskingKey: MaskingKey? = nil, payloadLength: UInt64) {
         self.fin = fin; self.rsv = rsv & 0x70; self.opcode = opcode
         self.maskingKey = maskingKey; self.payloadLength = payloadLength
     }
 
     /// The header's size on the wire: 2 bytes, plus 2 or 8 for the extended length, plus 4 for the key.
-    public var encodedLength: Int {
+    package var encodedLength: Int {
         let ext = payloadLength < 126 ? 0 : (payloadLength <= 0xFFFF ? 2 : 8)
         return 2 + ext + (maskingKey == nil ? 0 : 4)
     }
@@ -52,7 +52,7 @@ public struct FrameHeader: Hashable, Sendable {
     ///
     /// - Returns: the header and the number of bytes it occupies, or `nil` when `bytes` does not
     ///   yet hold the whole header (nothing is consumed).
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> (header: FrameHeader, length: Int)? {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) -> (header: FrameHeader, length: Int)? {
         let count = bytes.count
         guard count >= 2 else { return nil }
         let b0 = bytes[0], b1 = bytes[1]
@@ -85,12 +85,12 @@ public struct FrameHeader: Hashable, Sendable {
     }
 
     /// Decodes a header from the start of a byte array (convenience for tests and tools).
-    public static func parse(_ bytes: [UInt8]) -> (header: FrameHeader, length: Int)? {
+    package static func parse(_ bytes: [UInt8]) -> (header: FrameHeader, length: Int)? {
         bytes.withUnsafeBytes { parse($0) }
     }
 
     /// Appends the header's wire form to `buffer` (RFC 6455 §5.2), using the shortest length encoding.
-    public func write(to buffer: inout [UInt8]) {
+    package func write(to buffer: inout [UInt8]) {
         buffer.append((fin ? 0x80 : 0) | (rsv & 0x70) | opcode.rawValue)
         let maskBit: UInt8 = maskingKey == nil ? 0 : 0x80
         if payloadLength < 126 {

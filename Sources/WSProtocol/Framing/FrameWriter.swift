@@ -2,7 +2,7 @@
 
 /// Encodes whole frames (RFC 6455 §5.2) by appending them to an outbound buffer, so that many
 /// frames can go out in one write without another copy.
-public enum FrameWriter {
+package enum FrameWriter {
     /// Appends one frame: header, then the payload, masked with `maskingKey` if one is given
     /// (RFC 6455 §5.3: a client masks every frame with a fresh key).
     ///
@@ -13,7 +13,7 @@ public enum FrameWriter {
     ///   - maskingKey: the key for a client frame; `nil` for a server frame.
     ///   - payload: the unmasked payload.
     ///   - buffer: where the frame is appended.
-    public static func append(opcode: Opcode, fin: Bool = true, rsv: UInt8 = 0, maskingKey: MaskingKey?,
+    package static func append(opcode: Opcode, fin: Bool = true, rsv: UInt8 = 0, maskingKey: MaskingKey?,
                               payload: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
         let header = FrameHeader(fin: fin, rsv: rsv, opcode: opcode, maskingKey: maskingKey,
                                  payloadLength: UInt64(payload.count))
@@ -29,13 +29,13 @@ public enum FrameWriter {
     }
 
     /// Appends one frame whose payload is a byte array (convenience).
-    public static func append(opcode: Opcode, fin: Bool = true, rsv: UInt8 = 0, maskingKey: MaskingKey?,
+    package static func append(opcode: Opcode, fin: Bool = true, rsv: UInt8 = 0, maskingKey: MaskingKey?,
                               payload: [UInt8], to buffer: inout [UInt8]) {
         payload.withUnsafeBytes { append(opcode: opcode, fin: fin, rsv: rsv, maskingKey: maskingKey, payload: $0, to: &buffer) }
     }
 
     /// Returns one encoded frame (convenience for tests and tools).
-    public static func frame(opcode: Opcode, fin: Bool = true, rsv: UInt8 = 0, maskingKey: MaskingKey? = nil,
+    package static func frame(opcode: Opcode, fin: Bool = true, rsv: UInt8 = 0, maskingKey: MaskingKey? = nil,
                              payload: [UInt8] = []) -> [UInt8] {
         var out: [UInt8] = []
         append(opcode: opcode, fin: fin, rsv: rsv, maskingKey: maskingKey, payload: payload, to: &out)
@@ -44,7 +44,7 @@ public enum FrameWriter {
 
     /// The payload of a close frame: the code in network byte order, then the UTF-8 reason
     /// (RFC 6455 §5.5.1). `nil` gives the empty payload (a close frame without a status).
-    public static func closePayload(code: CloseCode?, reason: String = "") -> [UInt8] {
+    package static func closePayload(code: CloseCode?, reason: String = "") -> [UInt8] {
         guard let code else { return [] }
         var payload: [UInt8] = [UInt8(truncatingIfNeeded: code.rawValue >> 8), UInt8(truncatingIfNeeded: code.rawValue)]
         payload.append(contentsOf: reason.utf8)

@@ -9,10 +9,10 @@
 /// address and any length work. Because a 16- or 8-byte step is a multiple of 4, the key
 /// pattern never changes inside the loop: it is rotated once, by `offset`, before it starts.
 /// (`SIMD32<UInt8>` is avoided on purpose: without AVX2 it lowers to a byte-wise loop.)
-public enum Masking {
+package enum Masking {
     /// Masks (or unmasks: the operation is its own inverse) `buffer` in place.
     @inlinable
-    public static func apply(_ key: MaskingKey, offset: Int, to buffer: UnsafeMutableRawBufferPointer) {
+    package static func apply(_ key: MaskingKey, offset: Int, to buffer: UnsafeMutableRawBufferPointer) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
         xor(key, offset: offset, source: UnsafeRawPointer(base), destination: base, count: buffer.count)
     }
@@ -20,7 +20,7 @@ public enum Masking {
     /// Writes `source` XOR key into `destination` (which must be at least as long): the copy and
     /// the unmask in one pass.
     @inlinable
-    public static func apply(_ key: MaskingKey, offset: Int, from source: UnsafeRawBufferPointer,
+    package static func apply(_ key: MaskingKey, offset: Int, from source: UnsafeRawBufferPointer,
                              to destination: UnsafeMutableRawBufferPointer) {
         precondition(destination.count >= source.count, "destination too short")
         guard let src = source.baseAddress, let dst = destination.baseAddress, source.count > 0 else { return }
@@ -29,13 +29,13 @@ public enum Masking {
 
     /// Masks an array in place.
     @inlinable
-    public static func apply(_ key: MaskingKey, offset: Int = 0, to bytes: inout [UInt8]) {
+    package static func apply(_ key: MaskingKey, offset: Int = 0, to bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { apply(key, offset: offset, to: $0) }
     }
 
     /// The reference implementation every fast path is tested against.
     @inlinable
-    public static func applyByteLoop(_ key: MaskingKey, offset: Int, to buffer: UnsafeMutableRawBufferPointer) {
+    package static func applyByteLoop(_ key: MaskingKey, offset: Int, to buffer: UnsafeMutableRawBufferPointer) {
         for i in 0..<buffer.count { buffer[i] ^= key[offset &+ i] }
     }
 

@@ -2,7 +2,7 @@
 
 /// The `Sec-WebSocket-Key` nonce and the `Sec-WebSocket-Accept` value derived from it
 /// (RFC 6455 §4.1, §4.2.2).
-public enum AcceptKey {
+@_spi(Testing) public enum AcceptKey {
     /// The GUID appended to the key before hashing (RFC 6455 §1.3).
     public static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 

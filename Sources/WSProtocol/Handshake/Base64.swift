@@ -2,11 +2,11 @@
 
 /// Base64 with the standard alphabet and padding (RFC 4648 §4), for `Sec-WebSocket-Key` and
 /// `Sec-WebSocket-Accept` (RFC 6455 §4.1, §4.2.2).
-public enum Base64 {
+package enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Encodes `bytes` with `=` padding.
-    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+    package static func encode(_ bytes: some Collection<UInt8>) -> String {
         let input = Array(bytes)
         var out: [UInt8] = []
         out.reserveCapacity((input.count + 2) / 3 * 4)
@@ -37,7 +37,7 @@ public enum Base64 {
     /// padding must be zero (a canonical encoding, RFC 4648 §3.5).
     ///
     /// - Returns: the bytes, or `nil` if `string` is not canonical padded Base64.
-    public static func decode(_ string: String) -> [UInt8]? {
+    package static func decode(_ string: String) -> [UInt8]? {
         let s = Array(string.utf8)
         guard s.count % 4 == 0 else { return nil }
         var out: [UInt8] = []

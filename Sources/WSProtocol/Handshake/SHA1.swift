@@ -4,24 +4,24 @@
 ///
 /// SHA-1 is broken for collision resistance; RFC 6455 uses it as a fixed transformation proving
 /// the server read the key, not for security, and so do we.
-public struct SHA1: Sendable {
+package struct SHA1: Sendable {
     private var h: (UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
     private var block: [UInt8] = []
     private var length: UInt64 = 0
 
     /// A fresh hash state.
-    public init() { block.reserveCapacity(64) }
+    package init() { block.reserveCapacity(64) }
 
     /// The 20-byte digest of `bytes`.
-    public static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+    package static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
         var s = SHA1()
         s.update(bytes)
         return s.finalize()
     }
 
     /// Adds `bytes` to the message.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
+    package mutating func update(_ bytes: some Sequence<UInt8>) {
         let done: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
         if done != nil { return }
         for b in bytes {
@@ -48,7 +48,7 @@ public struct SHA1: Sendable {
     }
 
     /// Pads the message (FIPS 180-4 §5.1.1) and returns the 20-byte digest.
-    public consuming func finalize() -> [UInt8] {
+    package consuming func finalize() -> [UInt8] {
         let bitLength = length &* 8
         block.append(0x80)
         if block.count > 56 {

@@ -19,7 +19,7 @@
 /// rule is re-checked sequence by sequence to find the byte; the byte-at-a-time state machine
 /// below finds the exact failing byte and handles the last 0–3 bytes of a buffer, where it
 /// carries a sequence cut by the end of the buffer into the next call.
-public struct UTF8Validator: Hashable, Sendable {
+@_spi(Testing) public struct UTF8Validator: Hashable, Sendable {
     /// Bytes still expected to complete the current sequence.
     @usableFromInline var pending: UInt8 = 0
     /// Lower and upper bound allowed for the next continuation byte (narrowed after E0, ED, F0, F4).

@@ -60,7 +60,7 @@ struct DeflateInteropTests {
             let echo = try #require(await events.next())
             #expect(echo.message == message, "echo of \(message.kind) (\(message.payloadCount) bytes)")
         }
-        try await ws.close()
+        try ws.close()
         while await events.next() != nil {}
 
         let report = try JSONDecoder().decode(Report.self, from: Data(try await peer.nextLine().utf8))
@@ -85,10 +85,10 @@ struct DeflateInteropTests {
                 case .text(let text):
                     received.withLock { $0.append(.text(text)) }
                     negotiated.withLock { $0 = ws.extensions }
-                    try? ws.enqueue(text: text)
+                    try? ws.enqueue(.text(text))
                 case .binary(let bytes):
                     received.withLock { $0.append(.binary(bytes)) }
-                    try? ws.enqueue(binary: bytes)
+                    try? ws.enqueue(.binary(bytes))
                 default:
                     break
                 }

@@ -22,7 +22,7 @@ struct InteropToolSafetyTests {
         return try await WebSocketServer.bind(port: 0, configuration: configuration) { ws in
             do {
                 if let answer { try await ws.send(answer) }
-                try await ws.close(code: code, reason: reason)
+                try ws.close(code: code, reason: reason)
             } catch {
                 Issue.record("the answering server failed: \(error)")
             }
@@ -38,11 +38,11 @@ struct InteropToolSafetyTests {
         var configuration = WebSocket.ClientConfiguration()
         configuration.group = Peers.loops
         let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/report", configuration: configuration)
-        try await ws.send(text: Self.hostile)
+        try await ws.send(.text(Self.hostile))
         #expect(try await serve.nextLine() == Self.hostileEscaped)
-        try await ws.send(text: "next")
+        try await ws.send(.text("next"))
         #expect(try await serve.nextLine() == "next")  // the hostile text made exactly one line
-        try await ws.close(code: CloseCode(rawValue: 4000), reason: Self.reason)
+        try ws.close(code: CloseCode(rawValue: 4000), reason: Self.reason)
         for await _ in ws {}
         try await serve.waitForError(containing: "closed 4000 \"\(Self.reasonEscaped)\"")
         #expect(!serve.errorOutput.contains("\u{1B}"))

@@ -187,7 +187,7 @@ struct InteropToolTests {
         #expect(report.received == [.text("hi all ✓")])
         var events = listener.makeAsyncIterator()
         #expect(await events.next() == .text("hi all ✓"))
-        try await listener.close()
+        try listener.close()
         while await events.next() != nil {}
     }
 

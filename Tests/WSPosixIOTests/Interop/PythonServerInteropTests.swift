@@ -41,7 +41,7 @@ struct PythonServerInteropTests {
             let echo = try #require(await events.next())
             #expect(echo.message == message, "echo of \(message.kind)")
         }
-        try await ws.close(code: CloseCode(4001), reason: "bye")
+        try ws.close(code: CloseCode(4001), reason: "bye")
         var last: WebSocketEvent?
         while let event = await events.next() { last = event }
         guard case .closed(let info) = try #require(last) else {
@@ -63,11 +63,11 @@ struct PythonServerInteropTests {
         let (peer, ws) = try await Self.connect(server)
         defer { peer.stop() }
         var events = ws.makeAsyncIterator()
-        try await ws.send(text: "!fragments text frag|ment|ed €")
+        try await ws.send(.text("!fragments text frag|ment|ed €"))
         #expect(await events.next() == .text("fragmented €"))
-        try await ws.send(text: "!fragments binary 01|0203||ff")
+        try await ws.send(.text("!fragments binary 01|0203||ff"))
         #expect(await events.next() == .binary([1, 2, 3, 0xff]))
-        try await ws.close()
+        try ws.close()
         while let event = await events.next() {
             if case .closed(let info) = event { #expect(info.code == .normalClosure && info.isClean) }
         }
@@ -83,7 +83,7 @@ struct PythonServerInteropTests {
         let (peer, ws) = try await Self.connect(server, configuration: configuration)
         defer { peer.stop() }
         var events = ws.makeAsyncIterator()
-        try await ws.send(text: "!fragments text a|€|c")
+        try await ws.send(.text("!fragments text a|€|c"))
         var pieces: [Fragment] = []
         while pieces.last?.isFinal != true, let event = await events.next() {
             guard case .fragment(let fragment) = event else {
@@ -101,7 +101,7 @@ struct PythonServerInteropTests {
             expected.append(Fragment(kind: .text, bytes: [], isFirst: false, isFinal: true))
         }
         #expect(pieces == expected)
-        try await ws.close()
+        try ws.close()
         while await events.next() != nil {}
     }
 
@@ -118,7 +118,7 @@ struct PythonServerInteropTests {
             try await ws.send(message)
             #expect(await events.next()?.message == message)
         }
-        try await ws.close()
+        try ws.close()
         while await events.next() != nil {}
         let report = try PeerReport.decode(try await peer.nextLine())
         #expect(report.received == messages.map(PeerReport.Received.init))
@@ -131,14 +131,14 @@ struct PythonServerInteropTests {
         var events = ws.makeAsyncIterator()
         // Empty, ordinary and the longest allowed payload (125 bytes, RFC 6455 §5.5).
         for payload in [[], Array("are you there?".utf8), Pattern.bytes(125)] {
-            try await ws.ping(payload)
+            try ws.ping(payload)
             #expect(await events.next() == .pong(payload))
         }
         // The server pings us; we answer automatically, and it reports the pong it got.
-        try await ws.send(text: "!ping yo")
+        try await ws.send(.text("!ping yo"))
         #expect(await events.next() == .ping(Array("yo".utf8)))
         #expect(await events.next() == .text("pong yo"))
-        try await ws.close()
+        try ws.close()
         while await events.next() != nil {}
         let report = try PeerReport.decode(try await peer.nextLine())
         #expect(report.pongs == ["yo"])
@@ -148,7 +148,7 @@ struct PythonServerInteropTests {
     func serverCloses(server: String) async throws {
         let (peer, ws) = try await Self.connect(server)
         defer { peer.stop() }
-        try await ws.send(text: "!close 4002 srv")
+        try await ws.send(.text("!close 4002 srv"))
         var events: [WebSocketEvent] = []
         for await event in ws { events.append(event) }
         guard case .closed(let info) = try #require(events.last) else {
@@ -172,7 +172,7 @@ struct PythonServerInteropTests {
                                                 configuration: configuration)
         defer { peer.stop() }
         #expect(ws.subprotocol == "chat")
-        try await ws.close()
+        try ws.close()
         for await _ in ws {}
         let report = try PeerReport.decode(try await peer.nextLine())
         #expect(report.subprotocol == "chat")

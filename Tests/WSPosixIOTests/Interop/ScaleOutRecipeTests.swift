@@ -98,10 +98,10 @@ struct ScaleOutRecipeTests {
         let bHome = try await recipe.instance(of: try #require(b.localAddress))
         #expect(aHome != bHome, "both clients landed on \(aHome)")
 
-        try await a.send(text: "hello from A")
+        try await a.send(.text("hello from A"))
         #expect(await Self.nextText(&aEvents) == "hello from A")
         #expect(await Self.nextText(&bEvents) == "hello from A")
-        try await b.send(text: "hello from B")
+        try await b.send(.text("hello from B"))
         #expect(await Self.nextText(&aEvents) == "hello from B")
         #expect(await Self.nextText(&bEvents) == "hello from B")
 
@@ -113,7 +113,7 @@ struct ScaleOutRecipeTests {
         let c = try await recipe.connect()
         var cEvents = c.makeAsyncIterator()
         #expect(try await recipe.instance(of: try #require(c.localAddress)) == bHome)
-        try await c.send(text: "C joins")
+        try await c.send(.text("C joins"))
         #expect(await Self.nextText(&cEvents) == "C joins")
         #expect(await Self.nextText(&bEvents) == "C joins")
         // A's instance says goodbye with 1001 (A, still a member until then, heard C join).
@@ -129,10 +129,10 @@ struct ScaleOutRecipeTests {
         #expect(closeCode == .goingAway)
         #expect(heard == [.text("C joins")])
         // The other instance keeps serving.
-        try await b.send(text: "B still here")
+        try await b.send(.text("B still here"))
         #expect(await Self.nextText(&bEvents) == "B still here")
         #expect(await Self.nextText(&cEvents) == "B still here")
-        try await b.close(); try await c.close()
+        try b.close(); try c.close()
     }
 
     @Test("nginx (HTTP upgrade, X-Forwarded-For / Forwarded): clients on two instances, real addresses, draining",

@@ -61,7 +61,7 @@ struct ScaleOutToolTests {
         } catch {
             #expect((error as? WebSocketError)?.status == 503)
         }
-        try await ws.send(text: "still here")
+        try await ws.send(.text("still here"))
         #expect(await Self.nextText(&events) == "still here")
         guard case .closed(let info)? = await Echo.nextData(&events) else { Issue.record("no close"); return }
         #expect(info.code == .goingAway)
@@ -83,13 +83,13 @@ struct ScaleOutToolTests {
         let a = try await Self.connect(port1, "/chat"), b = try await Self.connect(port2, "/chat")
         var aEvents = a.makeAsyncIterator(), bEvents = b.makeAsyncIterator()
         try await one.waitForError(containing: "ws: open"); try await two.waitForError(containing: "ws: open")
-        try await a.send(text: "hello from A")
+        try await a.send(.text("hello from A"))
         #expect(await Self.nextText(&aEvents) == "hello from A")
         #expect(await Self.nextText(&bEvents) == "hello from A")
-        try await b.send(binary: [1, 2, 3])
+        try await b.send(.binary([1, 2, 3]))
         #expect(await Echo.nextData(&aEvents) == .binary([1, 2, 3]))
         #expect(await Echo.nextData(&bEvents) == .binary([1, 2, 3]))
-        try await b.send(text: "then B")
+        try await b.send(.text("then B"))
         // Exactly once: the next message each hears is B's text, not a second copy.
         #expect(await Self.nextText(&aEvents) == "then B")
         #expect(await Self.nextText(&bEvents) == "then B")
@@ -97,13 +97,13 @@ struct ScaleOutToolTests {
         redis.process.sendSignal(SIGKILL)
         try await one.waitForError(containing: "ws: redis: unavailable")
         try await two.waitForError(containing: "ws: redis: unavailable")
-        try await a.send(text: "A alone")
+        try await a.send(.text("A alone"))
         #expect(await Self.nextText(&aEvents) == "A alone")
-        try await b.send(text: "B alone")
+        try await b.send(.text("B alone"))
         #expect(await Self.nextText(&bEvents) == "B alone")
         #expect(one.errorOutput.components(separatedBy: "ws: redis: unavailable").count == 2)  // one line
-        try await a.close()
-        try await b.close()
+        try a.close()
+        try b.close()
         serve(one, two)
     }
 

@@ -29,7 +29,7 @@ struct ServeOriginTests {
         configuration.group = Peers.loops
         do {
             let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/echo", configuration: configuration)
-            try? await ws.close()
+            try? ws.close()
             for await _ in ws {}
             return 101
         } catch {

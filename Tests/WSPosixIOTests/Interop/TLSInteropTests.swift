@@ -42,7 +42,7 @@ struct TLSInteropTests {
             try await ws.send(message)
             #expect(await Echo.nextData(&events)?.message == message)
         }
-        try await ws.close(code: CloseCode(4001), reason: "bye")
+        try ws.close(code: CloseCode(4001), reason: "bye")
         let rest = await Echo.drain(&events)
         guard case .closed(let info)? = rest.last else { Issue.record("\(rest)"); return }
         #expect(info.isClean)

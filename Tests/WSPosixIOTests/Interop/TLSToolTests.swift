@@ -60,10 +60,10 @@ struct TLSToolTests {
         try await serve.waitForError(containing: "ws: SIGHUP, reloaded")
         let ws = try await WebSocket.connect(to: url, configuration: Self.client())
         let big = Echo.bytes(count: 3 << 20, seed: 5)
-        try await ws.send(binary: big)
+        try await ws.send(.binary(big))
         var it = ws.makeAsyncIterator()
         #expect(await Echo.nextData(&it) == .binary(big))
-        try await ws.close()
+        try ws.close()
         _ = await Echo.drain(&it)
     }
 

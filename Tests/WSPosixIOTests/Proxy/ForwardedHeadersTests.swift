@@ -104,7 +104,7 @@ struct ForwardedPeerTests {
         #expect(direct == ws.localAddress)
         #expect(forwarded?.proto == "https")
         #expect(forwarded?.forwardedFor == [.address(SocketAddress(numericHost: "203.0.113.1", port: 0)!)])
-        try await ws.close()
+        try ws.close()
         await server.shutdown()
     }
 
@@ -117,7 +117,7 @@ struct ForwardedPeerTests {
         #expect(peer == direct)
         #expect(peer == ws.localAddress)
         #expect(forwarded?.forwardedFor == [.address(SocketAddress(numericHost: "203.0.113.1", port: 0)!)])
-        try await ws.close()
+        try ws.close()
         await server.shutdown()
     }
 }

@@ -11,8 +11,8 @@ enum Echo {
         try await WebSocketServer.bind(host: host, port: 0, configuration: configuration, onUpgrade: onUpgrade) { ws in
             for await event in ws {
                 switch event {
-                case .text(let t): try? await ws.send(text: t)
-                case .binary(let b): try? await ws.send(binary: b)
+                case .text(let t): try? await ws.send(.text(t))
+                case .binary(let b): try? await ws.send(.binary(b))
                 default: break
                 }
             }

@@ -74,8 +74,8 @@ struct MessageTests {
     @Test func sendDefaultsToBinary() throws {
         var server = Self.server()
         #expect(try server.send([0x68, 0x69], now: .zero) == [.write([0x82, 0x02, 0x68, 0x69])])
-        server.defaultMessageKind = .text
-        #expect(try server.send([0x68, 0x69], now: .zero) == [.write([0x81, 0x02, 0x68, 0x69])])
+        var textServer = Self.server { $0.defaultMessageKind = .text }
+        #expect(try textServer.send([0x68, 0x69], now: .zero) == [.write([0x81, 0x02, 0x68, 0x69])])
     }
 
     @Test func sendingTextThatIsNotUTF8Throws() throws {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
-import WSProtocol
+@_spi(Testing) import WSProtocol
 import WSTestSupport
 
 private func hex(_ bytes: [UInt8]) -> String {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
-import WSProtocol
+@_spi(Testing) import WSProtocol
 
 /// Fixed vectors for the fail-fast validator (RFC 3629 §4, RFC 6455 §8.1; Autobahn 6.x).
 @Suite("RFC 6455 §8.1 UTF-8 validator")

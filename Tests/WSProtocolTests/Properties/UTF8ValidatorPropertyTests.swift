@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
-import WSProtocol
+@_spi(Testing) import WSProtocol
 import WSTestSupport
 
 /// The incremental validator against the standard library's decoder (RFC 6455 §8.1).

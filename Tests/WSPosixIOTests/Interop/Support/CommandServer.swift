@@ -87,10 +87,10 @@ private final class LogStore: Sendable {
             perform(text, on: ws)
         case .binary(let bytes):
             log.received.append(.binary(bytes))
-            try? ws.enqueue(binary: bytes)
+            try? ws.enqueue(.binary(bytes))
         case .pong(let payload):
             log.pongs.append(payload)
-            try? ws.enqueue(text: "pong " + String(decoding: payload, as: UTF8.self))
+            try? ws.enqueue(.text("pong " + String(decoding: payload, as: UTF8.self)))
         case .fragment, .ping:
             break
         case .closed(let info):
@@ -111,7 +111,7 @@ private final class LogStore: Sendable {
     }
 
     private func perform(_ text: String, on ws: WebSocket) {
-        guard text.hasPrefix("!") else { try? ws.enqueue(text: text); return }
+        guard text.hasPrefix("!") else { try? ws.enqueue(.text(text)); return }
         let fields = text.dropFirst().split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
         let rest = fields.count > 1 ? String(fields[1]) : ""
         switch fields.first ?? "" {
@@ -119,19 +119,19 @@ private final class LogStore: Sendable {
             let parts = rest.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
             let code = CloseCode(UInt16(parts.first ?? "") ?? 1000)
             let reason = parts.count > 1 ? String(parts[1]) : ""
-            try? ws.enqueueClose(code: code, reason: reason)
+            try? ws.close(code: code, reason: reason)
         case "ping":
-            try? ws.enqueuePing(Array(rest.utf8))
+            try? ws.ping(Array(rest.utf8))
         case "pattern":
             let parts = rest.split(separator: " ", maxSplits: 2)
             let count = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             if parts.first == "binary" {
-                try? ws.enqueue(binary: Pattern.bytes(count))
+                try? ws.enqueue(.binary(Pattern.bytes(count)))
             } else {
-                try? ws.enqueue(text: String(repeating: parts.count > 2 ? String(parts[2]) : "a", count: count))
+                try? ws.enqueue(.text(String(repeating: parts.count > 2 ? String(parts[2]) : "a", count: count)))
             }
         default:
-            try? ws.enqueue(text: text)
+            try? ws.enqueue(.text(text))
         }
     }
 }

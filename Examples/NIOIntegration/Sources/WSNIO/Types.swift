@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+import NIOCore
+import WSProtocol
+
+/// What the application writes to a WebSocket channel (``WebSocketChannelHandler``'s `OutboundIn`).
+public enum WebSocketCommand: Sendable {
+    /// Sends a whole message.
+    case send(Message)
+    /// Sends `payload` as one message of `kind`, framed straight from the buffer's bytes (no
+    /// intermediate `[UInt8]`). Writing the buffer itself after a header, with no copy at all,
+    /// would need the core's `sendHeader(for:kind:now:into:)`, which is `package` access.
+    case sendBuffer(ByteBuffer, kind: Message.Kind)
+    /// Sends a ping (at most 125 bytes).
+    case ping([UInt8])
+    /// Sends an unsolicited pong (at most 125 bytes).
+    case pong([UInt8])
+    /// Starts the close handshake.
+    case close(code: CloseCode, reason: String)
+}
+
+/// The user inbound event fired when the opening handshake succeeded.
+public struct WebSocketOpened: Sendable {
+    /// The client's request (servers).
+    public var request: UpgradeRequest?
+    /// The server's 101 response (clients).
+    public var response: HTTPResponseHead?
+    /// The negotiated subprotocol.
+    public var subprotocol: String?
+}
+
+/// Errors the handler reports (through `errorCaught`, or by failing a write's promise).
+public enum WebSocketNIOError: Error, Hashable, Sendable {
+    /// The opening handshake failed (the channel is closed).
+    case handshakeFailed(HandshakeError)
+    /// A command was written before the handshake completed or after the connection closed.
+    case notOpen
+}
+
+/// A plain HTTP answer (for requests that are not upgrades, or a rejection's content).
+public struct HTTPAnswer: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+        self.status = status; self.headers = headers; self.body = body
+    }
+    public init(status: Int, text: String) {
+        self.init(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array(text.utf8))
+    }
+}
+
+/// How the server decides an upgrade request.
+public enum UpgradeDecision: Sendable {
+    /// Accept, with this subprotocol (one the client offered) and extra response headers.
+    case accept(subprotocol: String?, headers: HTTPHeaders)
+    /// Refuse with this status, headers and body (e.g. 403 for a bad `Origin`).
+    case reject(status: Int, headers: HTTPHeaders, body: [UInt8])
+}
+
+/// What a server channel needs to answer requests.
+public struct ServerSettings: Sendable {
+    /// Limits and timeout of the request head.
+    public var handshake: ServerHandshake.Options
+    /// The settings of every accepted connection.
+    public var configuration: Connection.Configuration
+    /// Extensions the server supports.
+    public var extensions: [any ExtensionNegotiator]
+    /// Decides each upgrade request (default: accept, no subprotocol).
+    public var decide: @Sendable (UpgradeRequest) -> UpgradeDecision
+    /// Answers plain HTTP requests (default: 404); the connection closes after the answer.
+    public var respond: @Sendable (HTTPRequestHead) -> HTTPAnswer
+
+    public init(handshake: ServerHandshake.Options = .init(), configuration: Connection.Configuration = .init(),
+                extensions: [any ExtensionNegotiator] = [],
+                decide: @escaping @Sendable (UpgradeRequest) -> UpgradeDecision = { _ in .accept(subprotocol: nil, headers: [:]) },
+                respond: @escaping @Sendable (HTTPRequestHead) -> HTTPAnswer = { _ in HTTPAnswer(status: 404, text: "Not found\n") }) {
+        self.handshake = handshake; self.configuration = configuration; self.extensions = extensions
+        self.decide = decide; self.respond = respond
+    }
+}

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: Apache-2.0
+import NIOCore
+import WSProtocol
+
+/// Runs WSProtocol's opening handshake and ``WSProtocol/Connection`` on a NIO channel.
+///
+/// Put it first in a child channel's pipeline (raw `ByteBuffer`s in and out, no NIOHTTP1), and
+/// your handler after it: your handler receives ``WSProtocol/Event``s (`InboundIn = Event`),
+/// a ``WebSocketOpened`` user event once the handshake succeeded, and writes
+/// ``WebSocketCommand``s (`OutboundOut = WebSocketCommand`).
+///
+/// How it drives the core (the steps of the core's driver guide):
+/// - Inputs: every `channelRead` feeds the core straight from the `ByteBuffer`'s storage
+///   (`withUnsafeReadableBytes`, no copy); `channelInactive` is the end of stream; commands
+///   arrive through `write`; the time is the event loop's `now`, so `EmbeddedEventLoop` moves it.
+/// - Outputs, in order: frames are appended to one reused `[UInt8]` and copied once into a
+///   `ByteBuffer` per call (``WebSocketCommand/sendBuffer(_:kind:)`` frames straight from the
+///   caller's buffer, without first making a `[UInt8]` of it); events go to `fireChannelRead`;
+///   `.shutdownWrite` and `.closeTransport` close the channel's output or the channel.
+/// - One timer: after every call, one task is scheduled on the event loop at the machine's
+///   `nextDeadline` (rescheduled only when the deadline moves).
+/// - Backpressure: every read request (the channel's own with `autoRead`, or a later handler's,
+///   such as `NIOAsyncChannel`'s, which asks only while its consumer keeps up) passes through
+///   this handler, which forwards it only while the channel is writable (the peer is taking
+///   what we write) and otherwise holds it until writability returns. So a peer that sends
+///   but does not read is not read from either, and our memory stays bounded by NIO's
+///   write-buffer watermarks plus one message.
+public final class WebSocketChannelHandler: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = Event
+    public typealias OutboundIn = WebSocketCommand
+    public typealias OutboundOut = ByteBuffer
+
+    /// Which side of the handshake this channel runs.
+    public enum Mode: Sendable {
+        /// Accept upgrades as ``ServerSettings`` decides.
+        case server(ServerSettings)
+        /// Send the upgrade request these options describe.
+        case client(ClientHandshake.Options)
+    }
+
+    private enum Phase {
+        case waitingForActive
+        case serverHandshake
+        case clientHandshake
+        case open
+        case closed
+    }
+
+    private let mode: Mode
+    private var phase = Phase.waitingForActive
+    // The machines live beside the phase (not in its payloads), so mutating one copies nothing.
+    private var serverHandshake: ServerHandshake?
+    private var clientHandshake: ClientHandshake?
+    private var connection: Connection?
+    private var outputs: [Connection.Output] = []
+    private var outbound: [UInt8] = []
+    private var timer: (deadline: Instant, task: Scheduled<Void>)?
+    private var linger: Scheduled<Void>?
+    private var heldRead = false
+    private var needsFlush = false
+
+    /// Creates the handler for one channel.
+    public init(mode: Mode) {
+        self.mode = mode
+    }
+
+    // MARK: Lifecycle
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.task.cancel()
+        timer = nil
+        linger?.cancel()
+        linger = nil
+    }
+
+    /// How long a closing channel waits for the peer's end of stream after its own (see
+    /// ``closeGracefully(context:)``). Default 2 s.
+    public var lingerTimeout: TimeAmount = .seconds(2)
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard case .waitingForActive = phase else { return }
+        let now = Self.now(context)
+        switch mode {
+        case .server(let settings):
+            serverHandshake = ServerHandshake(options: settings.handshake, now: now)
+            phase = .serverHandshake
+        case .client(let options):
+            do {
+                let handshake = try ClientHandshake(options: options, now: now, entropy: ChaChaRandomNumberGenerator())
+                clientHandshake = handshake
+                phase = .clientHandshake
+                write(handshake.requestBytes, context: context)
+                flushIfNeeded(context: context)
+            } catch {
+                failHandshake(error, response: [], context: context)
+                return
+            }
+        }
+        armTimer(context: context)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        let now = Self.now(context)
+        switch phase {
+        case .open:
+            connection!.receiveEndOfStream(now: now).forEach { perform($0, context: context) }
+        case .clientHandshake:
+            if case .failed(let error) = clientHandshake!.receiveEndOfStream(now: now) {
+                failHandshake(error, response: [], context: context)
+            }
+        case .serverHandshake, .waitingForActive, .closed:
+            break
+        }
+        phase = .closed
+        timer?.task.cancel()
+        timer = nil
+        linger?.cancel()
+        linger = nil
+        context.fireChannelInactive()
+    }
+
+    // MARK: Inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        let now = Self.now(context)
+        switch phase {
+        case .open:
+            buffer.withUnsafeReadableBytes { connection!.receive($0, now: now, into: &outputs) }
+            performOutputs(context: context)
+        case .serverHandshake:
+            handleServer(serverHandshake!.receive(buffer.readableBytesView, now: now), context: context)
+        case .clientHandshake:
+            handleClient(clientHandshake!.receive(buffer.readableBytesView, now: now), context: context)
+        case .waitingForActive, .closed:
+            break  // nothing reads before activation; after closing, nothing more is wanted
+        }
+        armTimer(context: context)
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if heldRead && context.channel.isWritable {
+            heldRead = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A transport error (e.g. a reset): the channel closes, and channelInactive reports 1006.
+        context.fireErrorCaught(error)
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .open = phase else {
+            promise?.fail(WebSocketNIOError.notOpen)
+            return
+        }
+        let now = Self.now(context)
+        do {
+            switch unwrapOutboundIn(data) {
+            case .send(let message):
+                try connection!.send(message, now: now, into: &outbound)
+            case .sendBuffer(let payload, let kind):
+                try payload.withUnsafeReadableBytes { bytes throws(UsageError) in
+                    try connection!.send(bytes, kind: kind, now: now, into: &outbound)
+                }
+            case .ping(let payload):
+                outputs = try connection!.ping(payload, now: now)
+            case .pong(let payload):
+                outputs = try connection!.pong(payload, now: now)
+            case .close(let code, let reason):
+                outputs = try connection!.close(code: code, reason: reason, now: now)
+            }
+        } catch {
+            outputs.removeAll(keepingCapacity: true)
+            promise?.fail(error)
+            return
+        }
+        flushOutbound(context: context, promise: outputs.isEmpty ? promise : nil)
+        if !outputs.isEmpty { performOutputs(context: context, promise: promise) }
+        armTimer(context: context)
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        needsFlush = false
+        context.flush()
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        // Read only while the peer takes what we write; otherwise hold the request.
+        guard context.channel.isWritable else {
+            heldRead = true
+            return
+        }
+        context.read()
+    }
+
+    // MARK: Handshakes
+
+    private func handleServer(_ step: ServerHandshake.Step, context: ChannelHandlerContext) {
+        guard case .server(let settings) = mode else { preconditionFailure("unreachable: server step on a client") }
+        switch step {
+        case .needMoreData:
+            return
+        case .upgradeRequest(let request):
+            switch settings.decide(request) {
+            case .accept(let subprotocol, let headers):
+                do {
+                    let (response, accepted, leftover) = try serverHandshake!.accept(
+                        request, subprotocol: subprotocol, extensions: settings.extensions, headers: headers,
+                        configuration: settings.configuration, now: Self.now(context))
+                    write(response, context: context)
+                    open(accepted, leftover: leftover,
+                         event: WebSocketOpened(request: request, response: nil, subprotocol: subprotocol), context: context)
+                } catch {
+                    respondAndClose(ServerHandshake.errorResponse(for: .invalidArgument("\(error)")), context: context)
+                }
+            case .reject(let status, let headers, let body):
+                respondAndClose(serverHandshake!.reject(status: status, headers: headers, body: body), context: context)
+            }
+        case .notAnUpgrade(let head):
+            let answer = settings.respond(head)
+            respondAndClose(HTTPResponseHead(status: answer.status, headers: answer.headers).bytes(body: answer.body),
+                            context: context)
+        case .invalid(_, let response):
+            respondAndClose(response, context: context)
+        }
+    }
+
+    private func handleClient(_ step: ClientHandshake.Step, context: ChannelHandlerContext) {
+        switch step {
+        case .needMoreData:
+            return
+        case .connected(let accepted, let leftover, let response):
+            let subprotocol = response.headers.first(name: "Sec-WebSocket-Protocol")
+            open(accepted, leftover: leftover,
+                 event: WebSocketOpened(request: nil, response: response, subprotocol: subprotocol), context: context)
+        case .failed(let error):
+            failHandshake(error, response: [], context: context)
+        }
+    }
+
+    private func open(_ accepted: Connection, leftover: [UInt8], event: WebSocketOpened, context: ChannelHandlerContext) {
+        serverHandshake = nil
+        clientHandshake = nil
+        connection = accepted
+        phase = .open
+        context.fireUserInboundEventTriggered(event)
+        if !leftover.isEmpty {
+            leftover.withUnsafeBytes { connection!.receive($0, now: Self.now(context), into: &outputs) }
+            performOutputs(context: context)
+        }
+    }
+
+    private func failHandshake(_ error: HandshakeError, response: [UInt8], context: ChannelHandlerContext) {
+        context.fireErrorCaught(WebSocketNIOError.handshakeFailed(error))
+        respondAndClose(response, context: context)
+    }
+
+    private func respondAndClose(_ response: [UInt8], context: ChannelHandlerContext) {
+        if !response.isEmpty { write(response, context: context) }
+        closeGracefully(context: context)
+    }
+
+    /// Closes our side after pending writes (FIN), then discards what the peer still sends
+    /// until it closes too or ``lingerTimeout`` passes, and closes the channel. Closing a socket
+    /// with unread input sends a reset, which can destroy our last bytes (a 1009 close frame,
+    /// a 404 response) before the peer reads them.
+    private func closeGracefully(context: ChannelHandlerContext) {
+        phase = .closed
+        armTimer(context: context)  // no machine deadline any more: cancels the timer
+        flushIfNeeded(context: context)
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: halfClosed)
+        halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+        linger = context.eventLoop.assumeIsolated().scheduleTask(in: lingerTimeout) { context.close(promise: nil) }
+    }
+
+    // MARK: Outputs
+
+    private func performOutputs(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        var pending = outputs
+        outputs = []  // performing may re-enter (an event handler writes a command)
+        for index in pending.indices {
+            perform(pending[index], context: context,
+                    promise: index == pending.count - 1 ? promise : nil)
+        }
+        pending.removeAll(keepingCapacity: true)
+        if outputs.isEmpty { outputs = pending }  // keep the capacity for the next call
+    }
+
+    private func perform(_ output: Connection.Output, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        switch output {
+        case .write(let bytes):
+            write(bytes, context: context, promise: promise)
+            return
+        case .deliver(let event):
+            context.fireChannelRead(wrapInboundOut(event))
+        case .shutdownWrite:
+            flushIfNeeded(context: context)
+            context.close(mode: .output, promise: nil)
+        case .closeTransport:
+            closeGracefully(context: context)
+        }
+        promise?.succeed()
+    }
+
+    private func write(_ bytes: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+        needsFlush = true
+    }
+
+    /// Writes the frames appended to the reused outbound array (one copy into a `ByteBuffer`).
+    private func flushOutbound(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        guard !outbound.isEmpty else {
+            promise?.succeed()
+            return
+        }
+        write(outbound, context: context, promise: promise)
+        outbound.removeAll(keepingCapacity: true)
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        guard needsFlush else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    // MARK: Time
+
+    private static func now(_ context: ChannelHandlerContext) -> Instant {
+        Instant(nanoseconds: context.eventLoop.now.uptimeNanoseconds)
+    }
+
+    private var nextDeadline: Instant? {
+        switch phase {
+        case .serverHandshake: return serverHandshake!.nextDeadline
+        case .clientHandshake: return clientHandshake!.nextDeadline
+        case .open: return connection!.nextDeadline
+        case .waitingForActive, .closed: return nil
+        }
+    }
+
+    /// Keeps one scheduled task at the machine's next deadline.
+    private func armTimer(context: ChannelHandlerContext) {
+        let deadline = nextDeadline
+        if timer?.deadline == deadline { return }
+        timer?.task.cancel()
+        timer = nil
+        guard let deadline else { return }
+        let task = context.eventLoop.assumeIsolated().scheduleTask(
+            deadline: NIODeadline.uptimeNanoseconds(deadline.nanoseconds)
+        ) { [self] in
+            timer = nil
+            fire(context: context)
+        }
+        timer = (deadline, task)
+    }
+
+    private func fire(context: ChannelHandlerContext) {
+        let now = Self.now(context)
+        switch phase {
+        case .open:
+            outputs = connection!.handleTimeout(now: now)
+            performOutputs(context: context)
+        case .serverHandshake:
+            if let step = serverHandshake!.handleTimeout(now: now) { handleServer(step, context: context) }
+        case .clientHandshake:
+            if let step = clientHandshake!.handleTimeout(now: now) { handleClient(step, context: context) }
+        case .waitingForActive, .closed:
+            break
+        }
+        flushIfNeeded(context: context)
+        armTimer(context: context)
+    }
+}
+
+@available(*, unavailable)
+extension WebSocketChannelHandler: Sendable {}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+import NIOCore
+import NIOEmbedded
+import Testing
+import WSNIO
+import WSProtocol
+
+/// The handler on an `EmbeddedChannel`: exact bytes out, exact events in, time moved by the
+/// embedded loop (`advanceTime`), reads counted.
+@Suite("WebSocketChannelHandler on EmbeddedChannel")
+struct HandlerTests {
+    /// RFC 6455 §1.3's sample request (key `dGhlIHNhbXBsZSBub25jZQ==`).
+    static let request = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+        + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    static let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+    /// RFC 6455 §5.7: a masked text frame "Hello".
+    static let maskedHello: [UInt8] = [0x81, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D, 0x51, 0x58]
+
+    /// An open server channel: handshake done, its 101 response read, the opened event seen.
+    static func openServer(_ settings: ServerSettings = ServerSettings()) throws -> (EmbeddedChannel, Recorder) {
+        let recorder = Recorder()
+        let channel = EmbeddedChannel(handlers: [ReadCounter(), WebSocketChannelHandler(mode: .server(settings)), recorder])
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(ByteBuffer(string: request))
+        #expect(try channel.readOutbound(as: ByteBuffer.self).map { String(buffer: $0) } == response)
+        #expect(recorder.openedPaths == ["/chat"])
+        return (channel, recorder)
+    }
+
+    static func written(_ channel: EmbeddedChannel) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { bytes += buffer.readableBytesView }
+        return bytes
+    }
+
+    @Test("The RFC 6455 §1.3 handshake, then §5.7's masked Hello delivered as one text message")
+    func handshakeAndMessage() throws {
+        let (channel, recorder) = try Self.openServer()
+        try channel.writeInbound(ByteBuffer(bytes: Self.maskedHello))
+        #expect(recorder.events == [.message(.text("Hello"))])
+        #expect(try Self.written(channel) == [])
+    }
+
+    @Test("Commands become exact frames, a ByteBuffer payload too")
+    func commands() throws {
+        let (channel, _) = try Self.openServer()
+        try channel.writeOutbound(WebSocketCommand.send(.text("Hi")))
+        #expect(try Self.written(channel) == [0x81, 0x02, 0x48, 0x69])
+        try channel.writeOutbound(WebSocketCommand.ping([1, 2]))
+        #expect(try Self.written(channel) == [0x89, 0x02, 1, 2])
+        try channel.writeOutbound(WebSocketCommand.sendBuffer(ByteBuffer(bytes: [9, 8, 7]), kind: .binary))
+        #expect(try Self.written(channel) == [0x82, 0x03, 9, 8, 7])
+    }
+
+    @Test("A command before the handshake, or after close, fails its promise and writes nothing")
+    func misuse() throws {
+        let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(ServerSettings()))])
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
+        #expect(throws: WebSocketNIOError.notOpen) { try channel.writeOutbound(WebSocketCommand.send(.text("early"))) }
+        let (open, _) = try Self.openServer()
+        try open.writeOutbound(WebSocketCommand.close(code: .normalClosure, reason: ""))
+        #expect(try Self.written(open) == [0x88, 0x02, 0x03, 0xE8])
+        #expect(throws: UsageError.sendAfterClose) { try open.writeOutbound(WebSocketCommand.send(.text("late"))) }
+    }
+
+    @Test("The close timeout fires from the event loop's clock: 1006 after closeTimeout without an answer")
+    func closeTimeout() throws {
+        var configuration = Connection.Configuration()
+        configuration.closeTimeout = .seconds(2)
+        let (channel, recorder) = try Self.openServer(ServerSettings(configuration: configuration))
+        try channel.writeOutbound(WebSocketCommand.close(code: .goingAway, reason: ""))
+        _ = try Self.written(channel)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1999))
+        #expect(recorder.events == [])
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(recorder.events == [.closed(.timedOut(.closeHandshake))])
+        #expect(!channel.isActive)
+    }
+
+    @Test("A request head that never completes gets 408 at the handshake deadline")
+    func handshakeTimeout() throws {
+        let settings = ServerSettings(handshake: .init(timeout: .seconds(3)))
+        let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(settings))])
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n"))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        let answer = String(decoding: try Self.written(channel), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        #expect(!channel.isActive)
+    }
+
+    @Test("A message over maxMessageSize is refused with 1009 and the channel closes")
+    func messageLimit() throws {
+        var configuration = Connection.Configuration()
+        configuration.maxMessageSize = 4
+        let (channel, recorder) = try Self.openServer(ServerSettings(configuration: configuration))
+        try channel.writeInbound(ByteBuffer(bytes: Self.maskedHello))  // 5 bytes
+        let closeFrame = try Self.written(channel)
+        #expect(closeFrame == [0x88, 0x11, 0x03, 0xF1] + Array("message too big".utf8))
+        #expect(recorder.events.map { $0.closeCode } == [1009])
+        #expect(!channel.isActive)
+    }
+
+    @Test("Backpressure: reads are held while the channel is not writable and released when it is")
+    func backpressure() throws {
+        let (channel, _) = try Self.openServer()
+        let counter = try channel.pipeline.syncOperations.handler(type: ReadCounter.self)
+        let before = counter.reads
+        channel.read()
+        #expect(counter.reads == before + 1)
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.read()
+        channel.read()
+        #expect(counter.reads == before + 1)
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(counter.reads == before + 2)
+    }
+
+    @Test("A plain HTTP request gets the settings' answer, then the channel closes")
+    func plainHTTP() throws {
+        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") })
+        let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(settings))])
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(ByteBuffer(string: "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"))
+        let answer = String(decoding: try Self.written(channel), as: UTF8.self)
+        #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 7\r\n\r\npage /x")
+        #expect(!channel.isActive)
+    }
+}
+
+/// Records what the WebSocket handler delivers.
+final class Recorder: ChannelInboundHandler {
+    typealias InboundIn = Event
+    var events: [Event] = []
+    var openedPaths: [String] = []
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { events.append(unwrapInboundIn(data)) }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let opened = event as? WebSocketOpened { openedPaths.append(opened.request?.path ?? "?") }
+    }
+}
+
+/// Counts the read requests that reach the head of the pipeline.
+final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var reads = 0
+
+    func read(context: ChannelHandlerContext) {
+        reads += 1
+        context.read()
+    }
+}
+
+extension Event {
+    /// The close code of a `.closed` event (nil for other events).
+    var closeCode: UInt16? {
+        if case .closed(let reason) = self { return reason.code.rawValue }
+        return nil
+    }
+}

@@ -71,7 +71,9 @@ struct CompressionTests {
         configuration.compression = .default
         let ws = try await WebSocket.connect(address: server.localAddress, configuration: configuration)
         func zlibBytes() -> Int? {
-            ws.channel.state.withLock { st in (st.connection?.extensions.first as? PerMessageDeflate)?.memoryInUse }
+            ws.channel.state.withLock { st in
+                st.lifecycle.withConnection(&st.outbound) { c, _ in (c.extensions.first as? PerMessageDeflate)?.memoryInUse } ?? nil
+            }
         }
         #expect(zlibBytes() == 0)
         try await ws.send(.text(String(repeating: "compressible ", count: 100)))

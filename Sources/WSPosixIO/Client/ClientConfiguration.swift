@@ -42,6 +42,9 @@ extension WebSocket {
         public var proxy: ProxySetting = .none
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
+        /// Makes the pre-handshake stages of each connection (proxy tunnels), given the host and
+        /// port the WebSocket is for; they run in order once TCP is up, before the transport.
+        var makeStages: (@Sendable (_ host: String, _ port: Int) -> [any StreamStage])? = nil
 
         public init(subprotocols: [String] = [], origin: String? = nil, headers: HTTPHeaders = [:],
                     connectTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10),

@@ -151,10 +151,13 @@ extension WebSocket {
             } catch {
                 throw WebSocketError(error)
             }
+            let setup = ChannelSetup(stages: configuration.makeStages?(options.host, options.effectivePort) ?? [],
+                                     transport: transport, handshake: .client(options),
+                                     stageTimeout: configuration.handshakeTimeout)
             let channel = Channel(loop: configuration.group.next(), socket: FileDescriptor(fd), role: .client,
-                                  phase: .connecting, flow: configuration.flowControl, peer: address, server: nil)
-            let deadline = MonotonicClock.now() + configuration.connectTimeout
-            switch await channel.startClient(options: options, connectDeadline: deadline, transport: transport) {
+                                  setup: setup, deadline: MonotonicClock.now() + configuration.connectTimeout,
+                                  flow: configuration.flowControl, peer: address, server: nil)
+            switch await channel.startClient() {
             case .success:
                 return WebSocket(channel: channel)
             case .failure(let error):

@@ -18,9 +18,13 @@ extension Channel {
     /// close is not held for them), lets it send the close it holds, if any, and writes that
     /// after what the application queued. Any thread, under the lock.
     func eventsAnswered(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        guard st.phase == .open, st.socket != nil, let holding = st.connection?.reportAnsweredInPlace(), holding else { return }
-        perform(st.connection!.eventsAnswered(now: MonotonicClock.now()), &st, &w)
-        if !st.wantsWrite && !st.deliveringInline { flush(&st, &w) }
+        let held = st.lifecycle.withConnection(&st.outbound) { c, _ -> [Connection.Output]? in
+            guard c.reportAnsweredInPlace() else { return nil }
+            return c.eventsAnswered(now: MonotonicClock.now())
+        }
+        guard let outputs = held ?? nil else { return }
+        perform(outputs, &st, &w)
+        if !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: MonotonicClock.now()) }
         w.needsLoop = true  // closing and timers are settled on the loop
     }
 }

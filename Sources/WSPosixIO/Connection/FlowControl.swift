@@ -1,18 +1,39 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Backpressure limits of one connection, both ways.
+/// Backpressure limits of one connection, both ways, in bytes.
+///
+/// Inbound: the events the application has not taken yet plus the message being assembled
+/// count against ``inboundBudget``; over it the driver stops reading from the socket (the
+/// peer's TCP window closes), and reads again once the application has taken the backlog down
+/// to half. Outbound: every byte queued to write (messages, automatic pongs, close replies,
+/// handshake and TLS records) counts against ``highWaterMark``; over it the driver stops
+/// reading too (so a peer that does not read cannot make us queue pongs without end), async
+/// sends suspend until the backlog is down to ``lowWaterMark``, and the non-suspending sends
+/// fail at once with ``WebSocketError/sendBufferFull``.
 public struct FlowControl: Hashable, Sendable {
-    /// `send` suspends while more than this many bytes wait to be written. Default 1 MiB.
+    /// `send` suspends, and reading stops, while more than this many bytes wait to be written.
+    /// Default 1 MiB.
     public var highWaterMark: Int = 1 << 20
     /// Suspended senders resume once the unwritten bytes drop to this. Default 256 KiB.
     public var lowWaterMark: Int = 256 << 10
-    /// Reading from the socket pauses while this many events wait for the application; it
-    /// resumes when half of them have been consumed. Default 64.
+    /// Reading pauses while this many events wait for the application. Default 64.
     public var maxBufferedEvents: Int = 64
+    /// Reading pauses while the events waiting for the application and the message being
+    /// assembled hold more than this many bytes (with at least one event waiting: a consumer
+    /// that waits always gets the message being assembled, which
+    /// ``WSProtocol/Connection/Configuration/maxMessageSize`` bounds). Default 4 MiB.
+    public var inboundBudget: Int = 4 << 20
+    /// How long queued bytes may wait for the socket to take any of them: after it the
+    /// connection is dropped (1006) and the suspended sends throw
+    /// ``WebSocketError/timeout(_:)`` with `.send`. `nil` waits forever. Default 30 s.
+    public var sendTimeout: Duration? = .seconds(30)
 
-    public init(highWaterMark: Int = 1 << 20, lowWaterMark: Int = 256 << 10, maxBufferedEvents: Int = 64) {
+    public init(highWaterMark: Int = 1 << 20, lowWaterMark: Int = 256 << 10, maxBufferedEvents: Int = 64,
+                inboundBudget: Int = 4 << 20, sendTimeout: Duration? = .seconds(30)) {
         self.highWaterMark = highWaterMark
         self.lowWaterMark = min(lowWaterMark, highWaterMark)
         self.maxBufferedEvents = max(1, maxBufferedEvents)
+        self.inboundBudget = max(1, inboundBudget)
+        self.sendTimeout = sendTimeout
     }
 }

@@ -7,6 +7,6 @@ extension WebSocket {
     /// (subject, issuer, SHA-256 fingerprint, validity); `nil` for a plain connection or a
     /// custom transport.
     public var tls: TLSSessionInfo? {
-        channel.state.withLock { st in (st.transport as? TLSTransport)?.session }
+        channel.state.withLock { st in st.lifecycle.inspectTransport { ($0 as? TLSTransport)?.session } }
     }
 }

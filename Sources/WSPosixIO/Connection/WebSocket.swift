@@ -59,11 +59,13 @@ public final class WebSocket: AsyncSequence, Sendable {
         }
     }
 
-    /// Queues a message without suspending, ignoring the high-water mark (check
-    /// ``bufferedAmount``). Meant for ``WebSocketServer/EventHandler``s on the loop thread:
-    /// what they queue during one batch of events is written with one call. `compress` as in
-    /// ``send(_:compress:)``.
-    /// - Throws: ``WebSocketError/closed`` once the connection is closing or closed.
+    /// Queues a message without suspending. Meant for ``WebSocketServer/EventHandler``s on the
+    /// loop thread: what they queue during one batch of events is written with one call.
+    /// `compress` as in ``send(_:compress:)``.
+    /// - Throws: ``WebSocketError/sendBufferFull`` when more than ``FlowControl/highWaterMark``
+    ///   bytes are already unwritten outside the connection's own event handler (the message is
+    ///   not queued; ``bufferedAmount`` tells how many), ``WebSocketError/closed`` once the
+    ///   connection is closing or closed.
     public func enqueue(_ message: Message, compress: Bool = true) throws(WebSocketError) {
         let use = Self.extensionUse(compress)
         try channel.sendNow(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
@@ -108,8 +110,9 @@ public final class WebSocket: AsyncSequence, Sendable {
 
     /// Client (this end connected) or server (this end accepted).
     public var role: Role { channel.role }
-    /// The peer's address: the real client when a trusted proxy said who it is (forwarding
-    /// headers, see ``WebSocketServer/Configuration/trustedForwarders``), else the socket's peer.
+    /// The peer's address: the real client when a trusted proxy said who it is (a PROXY
+    /// protocol header read by a pre-handshake stage, or forwarding headers, see
+    /// ``WebSocketServer/Configuration/trustedForwarders``), else the socket's peer.
     public var peer: SocketAddress? { channel.state.withLock { $0.reportedPeer } ?? channel.peer }
     /// The peer's numeric address, e.g. `127.0.0.1` or `::1` (the real client, as ``peer``).
     public var peerAddress: String? { peer?.host }
@@ -128,9 +131,9 @@ public final class WebSocket: AsyncSequence, Sendable {
     public var localAddress: SocketAddress? { channel.state.withLock { $0.localAddress } }
 
     /// The negotiated subprotocol, if any (RFC 6455 §1.9).
-    public var subprotocol: String? { channel.state.withLock { $0.connection?.subprotocol } }
+    public var subprotocol: String? { channel.state.withLock { $0.subprotocol } }
     /// The names of the negotiated extensions.
-    public var extensions: [String] { channel.state.withLock { $0.connection?.extensions.map(\.name) ?? [] } }
+    public var extensions: [String] { channel.state.withLock { $0.extensionNames } }
     /// Client: the server's 101 response.
     public var response: HTTPResponseHead? { channel.state.withLock { $0.response } }
     /// Server: the client's upgrade request.
@@ -139,11 +142,14 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// Bytes queued but not yet written to the socket.
     public var bufferedAmount: Int { channel.state.withLock { $0.pendingBytes } }
     /// Events received but not yet consumed by the application.
-    public var bufferedEventCount: Int { channel.state.withLock { $0.bufferedEventCount } }
-    /// Whether reading is paused because the application is not consuming events.
-    public var isReadingPaused: Bool { channel.state.withLock { $0.readPausedByApplication } }
+    public var bufferedEventCount: Int { channel.state.withLock { $0.events.count } }
+    /// Bytes held by the events received but not yet consumed by the application.
+    public var bufferedEventBytes: Int { channel.state.withLock { $0.events.bytes } }
+    /// Whether reading is paused because the application is behind on its events (over
+    /// ``FlowControl/inboundBudget`` or ``FlowControl/maxBufferedEvents``).
+    public var isReadingPaused: Bool { channel.state.withLock { $0.events.isOverBudget } }
     /// How the connection ended, once its socket is closed (`nil` while it is open).
-    public var closeInfo: CloseInfo? { channel.state.withLock { $0.socket == nil ? $0.closeInfo : nil } }
+    public var closeInfo: CloseInfo? { channel.state.withLock { $0.lifecycle.isLive ? nil : $0.closeInfo } }
 }
 
 private extension Message {

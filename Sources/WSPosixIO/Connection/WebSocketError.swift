@@ -68,6 +68,9 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     case protocolError(ProtocolError)
     /// The connection is closing or closed; nothing more can be sent.
     case closed
+    /// A non-suspending send found more than ``FlowControl/highWaterMark`` bytes unwritten: the
+    /// peer is not reading fast enough; the message was not queued.
+    case sendBufferFull
     /// The call was invalid for the connection's state (e.g. a control payload over 125 bytes).
     case usage(UsageError)
     /// Anything no other case describes (Tufao's `UNKNOWN_ERROR`): a system call failed with an
@@ -84,6 +87,9 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         case closeHandshake
         /// No pong came back within the keepalive timeout.
         case keepalive
+        /// Queued bytes made no progress to the socket for ``FlowControl/sendTimeout``: the
+        /// peer stopped reading; the connection was dropped.
+        case send
     }
 
     /// The close code sent for a protocol error (RFC 6455 §7.4.1), else `nil`.
@@ -153,6 +159,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         case .proxyProtocol(let e): return "PROXY protocol: \(e)"
         case .protocolError(let e): return "WebSocket protocol error \(e) (sent close \(e.closeCode.rawValue))"
         case .closed: return "the connection is closed"
+        case .sendBufferFull: return "the send buffer is full (the peer is not reading)"
         case .usage(let e): return "invalid use: \(e)"
         case .unknown(let why): return "unknown error: \(why)"
         }

@@ -73,16 +73,21 @@ final class Listener: LoopHandler, @unchecked Sendable {
     private func hand(_ client: Int32) {
         let target = context.configuration.group.next()
         let peer = Sys.peerAddress(client)
-        let channel = Channel(loop: target, socket: FileDescriptor(client), role: .server, phase: .serverHandshake,
-                              flow: context.configuration.flowControl, peer: peer, server: context)
+        let configuration = context.configuration
+        var transport: (@Sendable () -> any Transport)? = nil
+        if let made = context.makeTransport() { transport = { made } }  // TLS with the current certificates
+        let setup = ChannelSetup(stages: configuration.makeStages?(peer) ?? [], transport: transport,
+                                 handshake: .server(context.handshakeOptions), stageTimeout: configuration.handshakeTimeout)
+        let channel = Channel(loop: target, socket: FileDescriptor(client), role: .server, setup: setup,
+                              deadline: loop.now + configuration.handshakeTimeout,
+                              flow: configuration.flowControl, peer: peer, server: context)
         let admitted = context.admit(channel)
-        let options = context.handshakeOptions
-        // At the cap: answer 503 and close (the refused connection is not counted).
+        // At the cap (or over the buffered-bytes cap): answer 503 and close (not counted).
         let refusal = admitted ? nil : HTTPResponse.serviceUnavailable.bytes
         if target === loop {
-            channel.startServer(options: options, refusal: refusal)
+            channel.startServer(refusal: refusal)
         } else {
-            target.execute { channel.startServer(options: options, refusal: refusal) }
+            target.execute { channel.startServer(refusal: refusal) }
         }
     }
 

@@ -30,6 +30,10 @@ extension WebSocketServer {
         public var maxConnections: Int = 10_000
         /// Backpressure limits of each connection.
         public var flowControl: FlowControl = .init()
+        /// New connections get 503 while the connections' buffered bytes (see
+        /// ``WebSocketServer/bufferedBytes``) are at or above this; `nil` (default) for no cap.
+        /// Each connection stays bounded by its own ``flowControl`` either way.
+        public var maxBufferedBytes: Int? = nil
         /// The listen backlog.
         public var backlog: Int32 = 1024
         /// Serve over TLS (`wss://`, and `https://` for plain HTTP requests) with this certificate
@@ -49,6 +53,11 @@ extension WebSocketServer {
         public var trustedForwarders: [IPAddressPrefix] = []
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
+        /// Makes the pre-handshake stages of each accepted connection (the PROXY protocol
+        /// header), given its TCP peer; they run in order before the transport, within
+        /// ``handshakeTimeout``. A stage's ``StreamStageFacts/source`` becomes the connection's
+        /// ``WebSocket/peer`` (``WebSocket/directPeer`` stays the TCP peer).
+        var makeStages: (@Sendable (_ peer: SocketAddress?) -> [any StreamStage])? = nil
 
         public init(connection: Connection.Configuration = .socketDefault, handshakeTimeout: Duration = .seconds(10),
                     maxConnections: Int = 10_000, flowControl: FlowControl = .init(),

@@ -19,6 +19,19 @@ final class ServerContext: Sendable {
     private let registry = Lock(Registry())
     /// The TLS context new connections get (replaced by ``WebSocketServer/reloadTLS(_:)``).
     private let tlsContext: Lock<TLSContext?>
+    /// The bytes buffered by all connections: queued events, messages being assembled, bytes
+    /// to write. Each channel reports its changes in steps of ``accountingGranule``.
+    private let buffered = Atomic<Int>(0)
+
+    /// Channels report their buffered bytes when they moved by this much (or fell to zero), so
+    /// small messages cost no atomic operation; the total is exact to this much per connection.
+    static let accountingGranule = 64 << 10
+
+    var bufferedBytes: Int { buffered.load(ordering: .relaxed) }
+
+    func addBuffered(_ delta: Int) {
+        buffered.add(delta, ordering: .relaxed)
+    }
 
     init(configuration: WebSocketServer.Configuration, onUpgrade: WebSocketServer.UpgradeHandler?,
          onHTTPRequest: WebSocketServer.HTTPHandler?, onConnection: WebSocketServer.ConnectionHandler?,
@@ -57,6 +70,7 @@ final class ServerContext: Sendable {
     func admit(_ channel: Channel) -> Bool {
         registry.withLock { r in
             guard !r.shuttingDown, r.channels.count < configuration.maxConnections else { return false }
+            if let cap = configuration.maxBufferedBytes, buffered.load(ordering: .relaxed) >= cap { return false }
             r.channels[ObjectIdentifier(channel)] = channel
             return true
         }

@@ -25,6 +25,14 @@ public final class WebSocketServer: Sendable {
     /// The connections alive now (in handshake or open).
     public var connectionCount: Int { context.count }
 
+    /// The bytes all connections hold in memory now: events received and not yet taken by the
+    /// application, messages being assembled, and bytes queued to write. Each connection
+    /// reports changes of at least 64 KiB (and its return to zero), so small messages cost
+    /// nothing; the figure is exact to 64 KiB per connection. Bounded per connection by
+    /// ``FlowControl/inboundBudget`` (plus one message) and ``FlowControl/highWaterMark``
+    /// (plus one message); ``Configuration/maxBufferedBytes`` caps admission on it.
+    public var bufferedBytes: Int { context.bufferedBytes }
+
     private init(context: ServerContext, listener: Listener, localAddress: SocketAddress) {
         self.context = context; self.listener = listener; self.localAddress = localAddress
     }

@@ -212,6 +212,12 @@ public struct Connection: Sendable {
     /// a client's wait for the server's TCP close.
     public mutating func handleTimeout(now: Instant) -> [Output] { fireTimers(now: now) }
 
+    /// The bytes held for the data message being received: the capacity of its assembly buffer
+    /// (reserved up to a frame's announced length, at most ``Configuration/maxFrameSize``) and of
+    /// a frame kept whole. A driver counts them, with the events it has not delivered yet,
+    /// against its inbound byte budget.
+    public var bufferedIncomingBytes: Int { incoming.buffer.capacity + incoming.frameBuffer.capacity }
+
     /// Whether the connection is closed (after `.closed` was delivered).
     public var isClosed: Bool {
         switch state {

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import WSProtocol
+
+// Events to the application: queued in the `EventQueue` for the async consumer (or handed to it
+// directly when it waits), or to the server's event handler on the loop thread; and the
+// wakeups that run after the lock.
+
+extension Channel {
+    /// Queues an event, or hands it straight to a waiting consumer or to the event handler;
+    /// stops reading when the backlog goes over its budget.
+    func enqueue(_ event: WebSocketEvent, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        guard st.events.admit(event) else { return }
+        if let target = st.inlineSocket {
+            if case .closed = event {
+                st.events.closedWasTaken()
+                st.inlineSocket = nil  // breaks the channel ↔ handle cycle; released after the lock
+            }
+            w.inlineTarget = target
+            if w.inlineFirst == nil { w.inlineFirst = event } else { w.inlineMore.append(event) }
+            return
+        }
+        if st.abandoned {
+            if case .closed = event { st.events.closedWasTaken() }
+            return
+        }
+        if let waiter = st.eventWaiter, st.events.isEmpty {
+            st.eventWaiter = nil
+            if case .closed = event { st.events.closedWasTaken() }
+            w.eventWaiter = waiter
+            w.event = event
+            return
+        }
+        st.events.push(event)
+        if st.events.updateBudget(assembling: st.assembling, flow: flow) { updateInterest(&st) }
+    }
+
+    /// Events a consumer takes from the backlog before ``nextEvent()`` yields once.
+    static let eventsBetweenYields = 64
+
+    /// The next event, suspending until one arrives; `nil` after `.closed` was returned, or when
+    /// the waiting task is cancelled.
+    nonisolated(nonsending) func nextEvent() async -> WebSocketEvent? {
+        enum Next { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait }
+        var w = ChannelWakeups()
+        let first = state.withLock { st -> Next in
+            if let e = popEvent(&st, &w) {
+                // A consumer served from the backlog never suspends; let others (on its loop)
+                // run now and then.
+                st.eventStreak += 1
+                if st.eventStreak < Self.eventsBetweenYields { return .event(e) }
+                st.eventStreak = 0
+                return .yieldThen(e)
+            }
+            st.eventStreak = 0
+            // Back for more with nothing left: everything delivered has been handled, so a
+            // close held for the answers goes out now (Channel+Answers.swift).
+            eventsAnswered(&st, &w)
+            if let e = popEvent(&st, &w) { return .event(e) }
+            return st.events.ending == .closedTaken ? .end : .wait
+        }
+        wake(w)
+        switch first {
+        case .event(let e): return e
+        case .yieldThen(let e):
+            await Task.yield()
+            return e
+        case .end: return nil
+        case .wait: break
+        }
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in
+                enum Now { case event(WebSocketEvent), end, parked }
+                var w = ChannelWakeups()
+                let now = state.withLock { st -> Now in
+                    if let e = popEvent(&st, &w) { return .event(e) }
+                    if st.events.ending == .closedTaken || Task.isCancelled { return .end }
+                    precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
+                    st.eventWaiter = c
+                    return .parked
+                }
+                if w.bufferedDelta != 0 { wake(w) }
+                switch now {
+                case .event(let e): c.resume(returning: e)
+                case .end: c.resume(returning: nil)
+                case .parked: break
+                }
+            }
+        } onCancel: {
+            // A cancelled consumer stops waiting (iteration ends); the connection stays as it is.
+            let waiter = state.withLock { st -> UnsafeContinuation<WebSocketEvent?, Never>? in
+                defer { st.eventWaiter = nil }
+                return st.eventWaiter
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+
+    /// Takes the oldest queued event; reading resumes once the backlog is back under budget.
+    private func popEvent(_ st: inout ChannelState, _ w: inout ChannelWakeups) -> WebSocketEvent? {
+        guard let e = st.events.pop() else { return nil }
+        if st.events.isOverBudget || st.events.isEmpty {
+            if st.events.updateBudget(assembling: st.assembling, flow: flow) { updateInterest(&st) }
+            account(&st, &w)
+        }
+        return e
+    }
+
+    /// Runs the continuations collected under the lock.
+    func wake(_ w: ChannelWakeups) {
+        if let c = w.eventWaiter { c.resume(returning: w.event) }
+        for c in w.senders { c.resume() }
+        if let rare = w.rare, let c = rare.connectWaiter { c.resume(returning: rare.connectResult) }
+        if let target = w.inlineTarget {
+            if let handler = server?.onEvent {
+                if loop.inEventLoop {
+                    deliverInline(to: target, handler: handler, w)
+                } else {
+                    var unmarked = w
+                    unmarked.inlineMarked = false
+                    let batch = unmarked
+                    loop.execute { [self] in deliverInline(to: target, handler: handler, batch) }
+                }
+            } else if w.inlineMarked {
+                // No handler after all (cannot happen: only servers with one set a target).
+                state.withLock { st in st.deliveringInline = false }
+            }
+        }
+        if w.needsLoop { loop.execute { [self] in service() } }
+        if let server {
+            if w.bufferedDelta != 0 { server.addBuffered(w.bufferedDelta) }
+            if w.finished { server.remove(self) }
+            if let request = w.rare?.decide { server.decide(request, on: self) }
+            if let head = w.rare?.answer { server.answer(head, on: self) }
+            if w.opened { server.opened(self) }
+        }
+    }
+
+    /// Calls the server's event handler for a batch (loop thread), then writes everything it
+    /// queued with one call.
+    private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
+        if !w.inlineMarked { state.withLock { $0.deliveringInline = true } }
+        if let first = w.inlineFirst { handler(socket, first) }
+        for event in w.inlineMore { handler(socket, event) }
+        var after = ChannelWakeups()
+        state.withLock { st in
+            st.deliveringInline = false
+            eventsAnswered(&st, &after)  // the handler has answered this batch (Channel+Answers.swift)
+            settle(&st, &after)
+        }
+        if after.inlineTarget != nil || after.needsLoop || after.finished || !after.senders.isEmpty || after.bufferedDelta != 0 {
+            wake(after)
+        }
+    }
+}

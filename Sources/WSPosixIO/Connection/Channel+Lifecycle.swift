@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import WSProtocol
+
+// The channel's side of the lifecycle: starting (connect, accept), acting on the
+// `LifecycleStep`s the phases return, the application's decisions, and ending. The transitions
+// themselves are in ChannelLifecycle.swift.
+
+extension Channel {
+    // MARK: starting
+
+    /// Client: registers the socket and starts the TCP connect; resumes when the WebSocket is
+    /// open or the attempt failed.
+    func startClient() async -> Result<Void, WebSocketError> {
+        guard let peer else { return .failure(.invalidArgument("no address")) }
+        return await withCheckedContinuation { continuation in
+            state.withLock { st in st.connectWaiter = continuation }
+            loop.execute { [self] in
+                var w = ChannelWakeups()
+                state.withLock { st in
+                    do throws(SystemError) {
+                        try loop.register(self, fd: fd, read: false, write: true)
+                        st.registeredWrite = true
+                        if try Sys.connect(fd, peer) { tcpUp(&st, &w) }
+                    } catch {
+                        fail(WebSocketError(error), &st, &w)
+                    }
+                    settle(&st, &w)
+                }
+                wake(w)
+            }
+        }
+    }
+
+    /// Client: the connect finished (the socket is writable or hung up).
+    func connectCompleted(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        let code = Sys.pendingError(fd)
+        if code != 0 {
+            fail(WebSocketError(SystemError(errno: code, operation: "connect")), &st, &w)
+        } else {
+            tcpUp(&st, &w)
+        }
+    }
+
+    /// Server: registers an accepted socket and starts its stages or reads the request head.
+    /// Loop thread. `refusal` (e.g. a 503 at the connection cap) is written at once instead.
+    func startServer(refusal: [UInt8]?) {
+        var w = ChannelWakeups()
+        state.withLock { st in
+            do throws(SystemError) {
+                try loop.register(self, fd: fd, read: true, write: false)
+                st.registeredRead = true
+            } catch {
+                st.transportError = WebSocketError(error)
+                closeSocket(&st, &w)
+                return
+            }
+            if let refusal {
+                take(st.lifecycle.respond(refusal, now: loop.now, &st.outbound), &st, &w)
+            } else {
+                tcpUp(&st, &w)
+            }
+            settle(&st, &w)
+        }
+        wake(w)
+    }
+
+    /// TCP is up: stages, transport and handshake start (see ``Lifecycle/tcpUp(now:_:_:)``).
+    private func tcpUp(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        try? Sys.setNoDelay(fd)
+        st.localAddress = Sys.localAddress(fd)
+        take(st.lifecycle.tcpUp(now: loop.now, &st.outbound, &st.reportedPeer), &st, &w)
+    }
+
+    // MARK: acting on the phases' steps
+
+    /// Does what a ``LifecycleStep`` asks. The core's outputs are in `loop.outputs` (loop
+    /// thread) or `outputs` (a decision applied elsewhere).
+    func take(_ step: LifecycleStep, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        switch step {
+        case .none:
+            return
+        case .outputs(let assembling):
+            st.assembling = assembling
+            perform(loop.outputs, &st, &w)
+            if st.abandoned { eventsAnswered(&st, &w) }  // nobody will answer (Channel+Answers.swift)
+            if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
+        case .connected(let response):
+            st.response = response
+            opened(&st)
+            if let c = st.connectWaiter {
+                st.connectWaiter = nil
+                w.connectWaiter = c
+                w.connectResult = .success(())
+            }
+            perform(loop.outputs, &st, &w)
+        case .upgradeRequest(let request):
+            st.request = request
+            // Behind a trusted HTTP proxy: report the client its forwarding headers name.
+            if let trusted = server?.configuration.trustedForwarders,
+               let client = ForwardedHeaders.reportedClient(direct: st.reportedPeer ?? peer, headers: request.headers, trusted: trusted) {
+                st.reportedPeer = client
+            }
+            if server?.isShuttingDown == true {
+                take(st.lifecycle.reject(HTTPResponse(status: 503, text: "Server shutting down\n"), now: loop.now, &st.outbound), &st, &w)
+            } else if server?.hasUpgradeHandler == true {
+                st.lifecycle.awaitDecision(until: loop.now + (server?.configuration.decisionTimeout ?? .seconds(10)))
+                w.decide = request
+            } else {
+                accept(request, decision: .accept(), now: loop.now, &st, &w)
+            }
+        case .notAnUpgrade(let head):
+            if server?.hasHTTPHandler == true {
+                st.lifecycle.awaitDecision(until: loop.now + (server?.configuration.decisionTimeout ?? .seconds(10)))
+                w.answer = head
+            } else {
+                take(st.lifecycle.respond(HTTPResponse.upgradeRequired.bytes, now: loop.now, &st.outbound), &st, &w)
+            }
+        case .accepted:
+            opened(&st)
+            if server?.onEvent != nil {
+                st.inlineSocket = WebSocket(channel: self)
+            } else {
+                w.opened = true
+            }
+            perform(loop.outputs, &st, &w)
+        case .responding:
+            // `flush` half-closes once the response is written; over TLS close_notify follows
+            // it instead (the TLS handshake may still be running when a refusal is queued).
+            finishTransport(&st)
+        case .failed(let error):
+            fail(error, &st, &w)
+        case .close:
+            closeSocket(&st, &w)
+        }
+    }
+
+    /// The connection opened: keep what the application may ask after it closes.
+    private func opened(_ st: inout ChannelState) {
+        let negotiated = st.lifecycle.withConnection(&st.outbound) { c, _ in (c.subprotocol, c.extensions.map(\.name)) }
+        if let (subprotocol, names) = negotiated {
+            st.subprotocol = subprotocol
+            st.extensionNames = names
+        }
+    }
+
+    /// The phase failed: before open it is the connection attempt's error, after it the
+    /// transport's; the socket closes.
+    func fail(_ error: WebSocketError, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        if st.connectWaiter != nil { st.connectError = error }
+        st.transportError = error
+        if st.outbound.wraps {
+            // A failed transport's last bytes (a TLS alert telling the peer why) are written
+            // once, if the socket takes them now.
+            let alert = st.lifecycle.transportAlert()
+            if !alert.isEmpty && st.pendingBytes == 0 { _ = alert.withUnsafeBytes { raw in try? Sys.write(fd, raw) } }
+        }
+        abortConnection(&st, &w)
+    }
+
+    // MARK: the application's decisions (server)
+
+    /// Applies the application's decision on an upgrade request (any thread; the work runs on
+    /// the loop thread, so the first events are delivered there, in order).
+    func apply(_ decision: UpgradeDecision) {
+        loop.execute { [self] in
+            var w = ChannelWakeups()
+            state.withLock { st in
+                guard st.lifecycle.phase == .awaitingDecision, let request = st.request else { return }
+                accept(request, decision: decision, now: loop.now, &st, &w)
+                settle(&st, &w)
+            }
+            wake(w)
+        }
+    }
+
+    /// Answers a plain HTTP request with the application's response (any thread).
+    func respond(_ response: [UInt8]) {
+        loop.execute { [self] in
+            var w = ChannelWakeups()
+            state.withLock { st in
+                guard st.lifecycle.phase == .awaitingDecision else { return }
+                take(st.lifecycle.respond(response, now: loop.now, &st.outbound), &st, &w)
+                settle(&st, &w)
+            }
+            wake(w)
+        }
+    }
+
+    private func accept(_ request: UpgradeRequest, decision: UpgradeDecision, now: Instant,
+                        _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        loop.outputs.removeAll(keepingCapacity: true)
+        switch decision {
+        case .accept(let subprotocol, let extensions, let headers):
+            let extensions = WebSocket.Compression.extensions(extensions, adding: server?.configuration.compression)
+            let step = st.lifecycle.accept(request, subprotocol: subprotocol, extensions: extensions, headers: headers,
+                                           configuration: server?.configuration.connection ?? .socketDefault, now: now,
+                                           &st.outbound, &loop.outputs)
+            take(step, &st, &w)
+        case .reject(let response):
+            take(st.lifecycle.reject(response, now: now, &st.outbound), &st, &w)
+        }
+    }
+
+    // MARK: ending
+
+    /// The application dropped its handle: discard events from now on and close (1001 if open).
+    func abandon() {
+        var w = ChannelWakeups()
+        let now = MonotonicClock.now()
+        state.withLock { st in
+            st.abandoned = true
+            st.events.discardAll()
+            if st.events.updateBudget(assembling: 0, flow: flow) { updateInterest(&st) }
+            let outputs = st.lifecycle.withConnection(&st.outbound) { c, _ -> [Connection.Output] in
+                guard c.canSend else { return [] }
+                return (try? c.close(code: .goingAway, now: now)) ?? []
+            }
+            if let outputs { perform(outputs, &st, &w) }
+            w.needsLoop = true
+        }
+        wake(w)
+    }
+
+    /// Closes the socket now, without a close handshake (the peer sees the connection drop).
+    func disconnect() {
+        loop.execute { [self] in
+            var w = ChannelWakeups()
+            state.withLock { st in
+                if st.transportError == nil { st.transportError = .closed }
+                abortConnection(&st, &w)
+            }
+            wake(w)
+        }
+    }
+
+    /// Server shutdown: sends close 1001 to an open connection, 503 to a request awaiting the
+    /// application's decision; drops one still sending its request head.
+    func goAway() {
+        var w = ChannelWakeups()
+        let now = MonotonicClock.now()
+        state.withLock { st in
+            switch st.lifecycle.phase {
+            case .open:
+                let outputs = st.lifecycle.withConnection(&st.outbound) { c, _ -> [Connection.Output] in
+                    guard c.canSend else { return [] }
+                    return (try? c.close(code: .goingAway, reason: "server shutdown", now: now)) ?? []
+                }
+                if let outputs { perform(outputs, &st, &w) }
+                if !st.wantsWrite { flush(&st, &w, now: now) }
+            case .awaitingDecision:
+                // The request was read: answer it (the application's late decision is ignored).
+                _ = st.lifecycle.respond(HTTPResponse(status: 503, text: "Server shutting down\n").bytes, now: now, &st.outbound)
+            case .connecting, .staging, .serverHandshake, .clientHandshake, .httpResponse:
+                st.lifecycle.finish(now: now)
+            case .closing, .closed:
+                break
+            }
+            w.needsLoop = true
+        }
+        wake(w)
+    }
+
+    /// Ends the connection without a close handshake: the core reports 1006 (or its own
+    /// reason), the socket closes. Loop thread.
+    func abortConnection(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        st.outbound.removeAll()
+        closeSocket(&st, &w)
+    }
+
+    /// Deregisters and closes the socket (exactly once), and settles everyone waiting. Loop thread.
+    func closeSocket(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        guard st.lifecycle.isLive else { return }
+        loop.deregister(fd: fd)
+        loop.outputs.removeAll(keepingCapacity: true)
+        st.lifecycle.close(now: loop.now, &loop.outputs)  // closes the descriptor
+        st.outbound.removeAll()
+        st.sendStallDeadline = nil
+        perform(loop.outputs, &st, &w)
+        if st.events.ending == .open {
+            let info = st.closeInfo ?? CloseInfo(code: .abnormalClosure, error: st.transportError ?? st.connectError ?? .remoteHostClosed)
+            st.closeInfo = info
+            enqueue(.closed(info), &st, &w)
+        }
+        if let c = st.connectWaiter {
+            st.connectWaiter = nil
+            w.connectWaiter = c
+            w.connectResult = .failure(st.connectError ?? st.transportError ?? .remoteHostClosed)
+        }
+        w.senders.append(contentsOf: st.sendWaiters)
+        st.sendWaiters.removeAll()
+        account(&st, &w)
+        w.finished = true
+    }
+
+    /// The socket is writable: write what is queued.
+    func onWritable(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        st.wantsWrite = false
+        flush(&st, &w, now: loop.now)
+    }
+}

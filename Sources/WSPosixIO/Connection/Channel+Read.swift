@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import WSProtocol
+
+// The read path, straight down: socket → `Lifecycle.receive` (stage, transport, handshake or
+// core) → the step it returns → the core's outputs → events queued or handed over.
+
+extension Channel {
+    /// Reads (and processes) at most ``readsPerWakeup`` buffers (1 MiB) per readiness event, so
+    /// one busy peer cannot keep its loop from other connections' reads, timers and handshakes.
+    static let readsPerWakeup = 4
+
+    /// Reads what the socket holds, within the budget. Returns `true` when the budget ran out
+    /// with more probably waiting (the loop comes back: epoll is level-triggered).
+    @discardableResult
+    func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) -> Bool {
+        let buffer = loop.readBuffer
+        for _ in 0..<Self.readsPerWakeup {
+            guard !st.endOfStream, st.lifecycle.isLive, st.lifecycle.phase != .awaitingDecision else { return false }
+            let n: Int?
+            do {
+                n = try Sys.read(fd, into: buffer)
+            } catch {
+                st.transportError = WebSocketError(error)
+                endOfStream(&st, &w)
+                return false
+            }
+            guard let n else { return false }
+            if n == 0 {
+                if st.outbound.wraps, let error = st.lifecycle.transportEndOfStream() {
+                    // Not a clean end (TLS without close_notify).
+                    if st.lifecycle.phase == .clientHandshake {
+                        fail(error, &st, &w)  // e.g. a plain server that hung up on our ClientHello
+                        return false
+                    }
+                    if st.transportError == nil { st.transportError = error }
+                }
+                endOfStream(&st, &w)
+                return false
+            }
+            loop.outputs.removeAll(keepingCapacity: true)
+            let step = st.lifecycle.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: loop.now,
+                                            &st.outbound, &loop.outputs, &st.reportedPeer)
+            take(step, &st, &w)
+            // Over a byte budget, the rest stays in the kernel (the peer's TCP window closes).
+            if st.events.isOverBudget || st.pendingBytes > flow.highWaterMark { return false }
+            // Draining (the peer hung up): read on to end of stream, within the budget.
+            if !draining && n < buffer.count { return false }
+        }
+        return true
+    }
+
+    /// The peer closed its side (or the socket failed).
+    func endOfStream(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        st.endOfStream = true
+        loop.outputs.removeAll(keepingCapacity: true)
+        let step = st.lifecycle.receiveEndOfStream(now: loop.now, pending: st.pendingBytes, &st.outbound,
+                                                   &loop.outputs, &st.reportedPeer)
+        take(step, &st, &w)
+    }
+
+    /// Performs the core's outputs in order (any thread, under the lock). Closing the socket is
+    /// left to ``settle(_:_:)`` on the loop thread.
+    func perform(_ outputs: [Connection.Output], _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        for output in outputs {
+            switch output {
+            case .write(let bytes):
+                if !st.writeShutDown && st.lifecycle.isLive { st.outbound.append(bytes) }
+            case .deliver(let event):
+                deliver(event, &st, &w)
+            case .shutdownWrite:
+                finishTransport(&st)
+                st.shutdownAfterFlush = true
+            case .closeTransport:
+                // The core is finished: write what it queued (its close frame, then a
+                // transport's closing bytes), then close.
+                finishTransport(&st)
+                st.lifecycle.finish(now: loop.inEventLoop ? loop.now : MonotonicClock.now())
+                w.needsLoop = true
+            }
+        }
+    }
+
+    /// A clean end over a transport: its closing bytes (TLS close_notify) go after everything
+    /// queued.
+    func finishTransport(_ st: inout ChannelState) {
+        guard st.outbound.wraps, st.transportError == nil, st.lifecycle.isLive else { return }
+        if let error = st.lifecycle.closeTransport(&st.outbound) {
+            st.transportError = error
+            st.outbound.removeAll()
+        }
+    }
+
+    /// Maps a core event to the application's and queues it.
+    private func deliver(_ event: Event, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        switch event {
+        case .message(.text(let s)): enqueue(.text(s), &st, &w)
+        case .message(.binary(let b)): enqueue(.binary(b), &st, &w)
+        case .fragment(let f): enqueue(.fragment(f), &st, &w)
+        case .ping(let p): enqueue(.ping(p), &st, &w)
+        case .pong(let p): enqueue(.pong(p), &st, &w)
+        case .closeReceived: break  // the `.closed` event follows with the peer's code and reason
+        case .closed(let reason):
+            let info = closeInfo(for: reason, transportError: st.transportError)
+            st.closeInfo = info
+            enqueue(.closed(info), &st, &w)
+            w.needsLoop = true
+        }
+    }
+
+    func closeInfo(for reason: CloseReason, transportError: WebSocketError?) -> CloseInfo {
+        switch reason {
+        case .handshakeCompleted(let peer, _):
+            return CloseInfo(code: peer.code, reason: peer.reason, closeReason: reason)
+        case .protocolError(let e):
+            return CloseInfo(code: e.closeCode, closeReason: reason, error: .protocolError(e))
+        case .abnormal:
+            return CloseInfo(code: .abnormalClosure, closeReason: reason, error: transportError ?? .remoteHostClosed)
+        case .timedOut(.closeHandshake):
+            return CloseInfo(code: .abnormalClosure, closeReason: reason, error: .timeout(.closeHandshake))
+        case .timedOut(.keepalive):
+            return CloseInfo(code: reason.code, closeReason: reason, error: .timeout(.keepalive))
+        }
+    }
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import WSProtocol
+
+// The write path: the application's sends and commands go through the core into the
+// `OutboundBuffer`; `flush` writes it with one `write`/`writev` where it can.
+
+extension Channel {
+    private enum SendOutcome {
+        case done
+        case wait
+        case failed(WebSocketError)
+    }
+
+    /// Queues a data message and writes it at once when nothing else is queued (no hop to the
+    /// loop); suspends while more than the high-water mark is unwritten.
+    ///
+    /// `payload` (with its `kind`, `nil` for the connection's default) is the message's payload
+    /// when it is one byte array: a large one may then go to the socket as it is (see
+    /// ``queuePayload(_:kind:now:_:_:)``); otherwise `encode` appends the frames.
+    /// - Throws: ``WebSocketError/timeout(_:)`` with `.send` when the bytes queued before made
+    ///   no progress for ``FlowControl/sendTimeout`` (the connection is dropped).
+    nonisolated(nonsending) func send(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
+              _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) async throws(WebSocketError) {
+        let now = MonotonicClock.now()
+        var w = ChannelWakeups()
+        let outcome = state.withLock { st -> SendOutcome in
+            if let failure = queue(payload: payload, kind: kind, now: now, encode, &st) { return .failed(failure) }
+            if !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: now) }
+            nudgeTimer(&st, &w)
+            account(&st, &w)
+            return st.pendingBytes > flow.highWaterMark ? .wait : .done
+        }
+        wake(w)
+        switch outcome {
+        case .done: return
+        case .failed(let error): throw error
+        case .wait: if let error = await waitForDrain() { throw error }
+        }
+    }
+
+    /// Queues a data message without waiting (for event handlers on the loop thread).
+    ///
+    /// A reply from the connection's own event handler is always queued: it answers events
+    /// already read, and reading stops above the high-water mark, so what such replies queue is
+    /// bounded by one read batch. Any other non-suspending send (a broadcast, a timer) finds the
+    /// buffer over the mark and fails instead.
+    /// - Throws: ``WebSocketError/sendBufferFull`` at once when more than the high-water mark is
+    ///   already unwritten outside the connection's own event delivery (the message is not queued).
+    func sendNow(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
+                 _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) {
+        let now = loop.inEventLoop ? loop.now : MonotonicClock.now()
+        var w = ChannelWakeups()
+        let failure = state.withLock { st -> WebSocketError? in
+            if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return .sendBufferFull }
+            if let failure = queue(payload: payload, kind: kind, now: now, encode, &st) { return failure }
+            if !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: now) }
+            nudgeTimer(&st, &w)
+            account(&st, &w)
+            return nil
+        }
+        wake(w)
+        if let failure { throw failure }
+    }
+
+    /// Encodes a data message into the outbound buffer (or queues its payload by reference).
+    private func queue(payload: [UInt8]?, kind: Message.Kind?, now: Instant,
+                       _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void,
+                       _ st: inout ChannelState) -> WebSocketError? {
+        let byReference = role == .server && !st.writeShutDown && !st.outbound.wraps
+        do throws(UsageError) {
+            let queued: Void? = try st.lifecycle.withConnection(&st.outbound) { (c, out) throws(UsageError) in
+                var byPayload = false
+                if byReference { byPayload = try queuePayload(payload, kind: kind, now: now, &c, &out) }
+                if !byPayload {
+                    try out.withAppendable { (bytes) throws(UsageError) in try encode(&c, now, &bytes) }
+                }
+            }
+            return queued == nil ? .closed : nil
+        } catch {
+            return error == .sendAfterClose ? .closed : .usage(error)
+        }
+    }
+
+    /// Payloads at least this big go to the socket as they are, not copied into the outbound buffer.
+    static let payloadSegmentThreshold = 16 << 10
+
+    /// Server on plain TCP: queues a large payload by reference, after its frame header (one
+    /// unmasked frame, RFC 6455 §5.2; the core checks the state and whether extensions or
+    /// fragmentation need the whole encoding). Returns `false` when the caller must encode it.
+    private func queuePayload(_ payload: [UInt8]?, kind: Message.Kind?, now: Instant,
+                              _ connection: inout Connection, _ out: inout OutboundBuffer) throws(UsageError) -> Bool {
+        guard let payload, payload.count >= Self.payloadSegmentThreshold else { return false }
+        let kind = kind ?? connection.configuration.defaultMessageKind
+        let result = payload.withUnsafeBytes { raw -> Result<Bool, UsageError> in
+            do throws(UsageError) {
+                return .success(try out.withAppendable { (bytes) throws(UsageError) in
+                    try connection.sendHeader(for: raw, kind: kind, now: now, into: &bytes)
+                })
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard try result.get() else { return false }
+        out.appendSegment(payload)
+        return true
+    }
+
+    /// Suspends until the unwritten bytes fall to the low-water mark or the socket closes.
+    /// Returns the send timeout when that is why the socket closed.
+    nonisolated(nonsending) private func waitForDrain() async -> WebSocketError? {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { st -> Bool in
+                if st.pendingBytes <= flow.lowWaterMark || !st.lifecycle.isLive { return true }
+                st.sendWaiters.append(c)
+                return false
+            }
+            if resumeNow { c.resume() }
+        }
+        return state.withLock { st -> WebSocketError? in
+            !st.lifecycle.isLive && st.transportError == .timeout(.send) ? .timeout(.send) : nil
+        }
+    }
+
+    /// Runs a control command (ping, pong, close) against the core and performs its outputs.
+    func command(_ body: (inout Connection, Instant) throws(UsageError) -> [Connection.Output]) throws(WebSocketError) {
+        let now = MonotonicClock.now()
+        var w = ChannelWakeups()
+        let failure = state.withLock { st -> WebSocketError? in
+            let outputs: [Connection.Output]
+            do throws(UsageError) {
+                guard let o = try st.lifecycle.withConnection(&st.outbound, { (c, _) throws(UsageError) in try body(&c, now) }) else {
+                    return .closed
+                }
+                outputs = o
+            } catch {
+                switch error {
+                case .sendAfterClose, .alreadyClosing: return .closed
+                default: return .usage(error)
+                }
+            }
+            perform(outputs, &st, &w)
+            if !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: now) }
+            w.needsLoop = true  // the core's timers changed (close timeout, ...)
+            return nil
+        }
+        wake(w)
+        if let failure { throw failure }
+    }
+
+    /// Asks the loop to move its timer earlier when the core's next deadline (or the send
+    /// stall deadline) now comes first.
+    private func nudgeTimer(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        if st.transportError != nil { w.needsLoop = true; return }
+        var deadline = st.sendStallDeadline
+        if let d = st.lifecycle.nextDeadline(), deadline.map({ d < $0 }) ?? true { deadline = d }
+        guard let d = deadline else { return }
+        if st.timerHint.map({ d < $0 }) ?? true {
+            st.timerHint = d
+            w.needsLoop = true
+        }
+    }
+
+    /// The most bytes one ``flush(_:_:now:)`` writes (in calls of at most ``writeChunk``) before
+    /// leaving the rest to the loop's next round, so a big message cannot monopolise the loop.
+    static let writeBudget = 1 << 20
+    static let writeChunk = 256 << 10
+
+    /// Writes what is queued with one call (more only if the kernel takes it all and more is
+    /// left). Any thread, under the lock.
+    func flush(_ st: inout ChannelState, _ w: inout ChannelWakeups, now: Instant) {
+        guard st.lifecycle.isLive, !st.writeShutDown else {
+            st.outbound.removeAll()
+            return
+        }
+        if st.outbound.hasPlaintext, let error = st.lifecycle.wrapPlaintext(&st.outbound) {
+            st.transportError = error
+            st.outbound.removeAll()
+            w.needsLoop = true
+            return
+        }
+        var budget = Self.writeBudget
+        let pendingBefore = st.pendingBytes
+        while st.pendingBytes > 0 {
+            if budget <= 0 {
+                // Fairness: the rest goes out when the loop comes back (EPOLLOUT is level-triggered).
+                if !st.wantsWrite {
+                    st.wantsWrite = true
+                    updateInterest(&st)
+                }
+                break
+            }
+            let fd = self.fd
+            let limit = st.outbound.hasSegments ? budget : min(budget, Self.writeChunk)
+            let result = st.outbound.withNextWrite(limit: limit) { a, b, c -> Result<Int?, SystemError> in
+                do throws(SystemError) {
+                    if b.isEmpty && c.isEmpty { return .success(try Sys.write(fd, a)) }
+                    return .success(try Sys.writev(fd, a, b, c))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch result {
+            case .success(let written?):
+                st.outbound.advance(by: written)
+                budget -= written
+            case .success(nil):
+                if !st.wantsWrite {
+                    st.wantsWrite = true
+                    updateInterest(&st)
+                }
+                budget = -1
+            case .failure(let error):
+                st.transportError = WebSocketError(error)
+                st.outbound.removeAll()
+                w.needsLoop = true
+                budget = -1
+            }
+            if budget < 0 { break }
+        }
+        if st.pendingBytes == 0 {
+            st.sendStallDeadline = nil
+            if st.wantsWrite {
+                st.wantsWrite = false
+                updateInterest(&st)
+            }
+            if pendingBefore > 0 && st.transportError == nil { flushed(&st, now: now) }
+        } else if st.transportError == nil {
+            // Unwritten bytes: the peer has `sendTimeout` from the last progress to take them.
+            if st.pendingBytes < pendingBefore || st.sendStallDeadline == nil {
+                st.sendStallDeadline = flow.sendTimeout.map { now + $0 }
+                if st.lifecycle.phase == .httpResponse { st.lifecycle.responseProgressed(now: now) }
+            }
+        }
+        if !st.sendWaiters.isEmpty && (st.pendingBytes <= flow.lowWaterMark || !st.lifecycle.isLive) {
+            w.senders.append(contentsOf: st.sendWaiters)
+            st.sendWaiters.removeAll()
+        }
+    }
+
+    /// Everything queued is written: after an HTTP response, half-close (plain TCP; over TLS
+    /// close_notify went last) and linger for the peer to close; half-close when the core asked.
+    private func flushed(_ st: inout ChannelState, now: Instant) {
+        let responding = st.lifecycle.phase == .httpResponse
+        if (responding && !st.outbound.wraps || st.shutdownAfterFlush) && !st.writeShutDown {
+            st.writeShutDown = true
+            Sys.shutdownWrite(fd)
+        }
+        if responding { st.lifecycle.responseWritten(now: now) }
+    }
+}

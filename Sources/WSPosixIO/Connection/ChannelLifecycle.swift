@@ -1,0 +1,866 @@
+// SPDX-License-Identifier: Apache-2.0
+import WSProtocol
+
+// Theory of operation
+// -------------------
+// Rule 1: a channel's phase is one value, `Lifecycle`, and every change of it happens in this
+// file, in a `mutating` method named after the input that causes it (bytes read, end of stream,
+// a timer, TCP up, the application's decision, the core finishing, the socket closing).
+// Rule 2: each case owns what exists in that phase and nothing else: the socket (with the
+// transport once started) in a `Link`, the stage being run, the handshake machine, the core's
+// `Connection`. "Socket open" is "not `.closed`"; there is no flag beside the case. The enum is
+// non-copyable because the `Link` owns the descriptor: entering `.closed` destroys the link and
+// closes the socket, exactly once.
+// Rule 3: the methods here touch no socket, no lock and no clock: they take the time and the
+// buffers they fill (`OutboundBuffer`, the core's outputs) as arguments and return a
+// `LifecycleStep` that tells the channel what else to do (perform outputs, ask the application,
+// close). The channel (Channel*.swift) does the I/O around them.
+// Rule 4: every switch names every case (no `default:`), so a new phase is a compile error
+// wherever a decision is needed. Payloads are taken with `switch consume self` and put back,
+// which moves them (no copy of the core, no copy-on-write of its buffers).
+//
+//   client: socket()                                   server: accept()
+//        │                                                  │ (TCP is up)
+//        ▼          TCP up                                  ▼
+//   ┌────────────┐ ─────────┐                          ┌────────────┐
+//   │ connecting │          │   stages configured      │ connecting │──tcpUp──┐
+//   └────────────┘          ├─────────────────────────►┌─────────┐            │
+//        │ timeout,         │                          │ staging │ (stage 1…n, leftover
+//        │ refused          │ no stages                └─────────┘  bytes handed on)
+//        ▼                  ▼                               │ last stage done
+//     closed     transport start (TLS hello queued) ◄───────┘ (facts.source = reported peer)
+//                           │
+//             ┌─────────────┴──────────────┐
+//             ▼ client                     ▼ server
+//   ┌─────────────────┐          ┌─────────────────┐  upgrade   ┌──────────────────┐
+//   │ clientHandshake │          │ serverHandshake │ ─────────► │ awaitingDecision │
+//   └─────────────────┘          └─────────────────┘  request   └──────────────────┘
+//        │ 101           refused     │ no handler  │ bad head,        │ accept │ reject, HTTP answer,
+//        ▼               or bad      ▼             │ plain HTTP,      ▼        │ decision timeout (503)
+//   ┌────────┐           response ┌────────┐       │ at the cap       open     ▼
+//   │  open  │◄───────────────────│  open  │       └──────────────► ┌──────────────┐
+//   └────────┘                    └────────┘                        │ httpResponse │ write, half-close,
+//        │ the core finished (.closeTransport), server shutdown     └──────────────┘ linger for the peer
+//        ▼                                                                │
+//   ┌─────────┐ everything written, or the close timeout                  │ peer closed or
+//   │ closing │ ───────────────────────────────────────► closed ◄─────────┘ linger over
+//   └─────────┘
+//
+// Any live phase also goes to `closed` when the socket fails, when the connection attempt
+// fails or times out, or when the application disconnects. `closed` is final.
+
+/// The socket and, once started, the transport: what every live phase holds.
+struct Link: ~Copyable {
+    let socket: FileDescriptor
+    /// The transport (TLS), from the end of the stages on; `nil` for plain TCP.
+    var transport: (any Transport)?
+
+    init(socket: consuming FileDescriptor) {
+        self.socket = socket
+        self.transport = nil
+    }
+}
+
+/// What a channel runs once TCP is up: its stages in order, then its transport, then its
+/// opening handshake. A class: the phases before open share it by reference (the client's
+/// options are a few hundred bytes; the open phase does not carry them).
+final class ChannelSetup: Sendable {
+    /// Pre-handshake steps (proxy tunnels, the PROXY protocol header), run in order.
+    let stages: [any StreamStage]
+    /// Makes the transport (TLS) that starts after the stages; `nil` for plain TCP.
+    let transport: (@Sendable () -> any Transport)?
+    /// The handshake to run last.
+    let handshake: Handshake
+    /// How long the stages may take in all (the handshake timeout).
+    let stageTimeout: Duration
+
+    init(stages: [any StreamStage] = [], transport: (@Sendable () -> any Transport)?, handshake: Handshake,
+         stageTimeout: Duration) {
+        self.stages = stages
+        self.transport = transport
+        self.handshake = handshake
+        self.stageTimeout = stageTimeout
+    }
+
+    enum Handshake: Sendable {
+        /// Send the request (RFC 6455 §4.1).
+        case client(ClientHandshake.Options)
+        /// Read the request head (RFC 6455 §4.2).
+        case server(ServerHandshake.Options)
+    }
+}
+
+/// The pre-handshake stages being run.
+struct Staging {
+    /// The stage that runs now.
+    var stage: any StreamStage
+    /// The index of the next stage in `setup.stages`.
+    var next: Int
+    var setup: ChannelSetup
+    /// When the stages must be done (``ChannelSetup/stageTimeout`` after TCP came up).
+    var deadline: Instant
+}
+
+/// The client's handshake machine, boxed: it is the largest machine (its options and entropy
+/// source), and the enum is as large as its largest case. Mutated in place through the box.
+final class ClientHandshaking: @unchecked Sendable {  // guarded by the channel's lock, like the rest
+    var machine: ClientHandshake
+    init(_ machine: ClientHandshake) { self.machine = machine }
+}
+
+/// A request waiting for the application's decision.
+struct AwaitingDecision {
+    var handshake: ServerHandshake
+    /// When the client gets 503 instead (``WebSocketServer/Configuration/decisionTimeout``).
+    var deadline: Instant
+}
+
+/// The channel's phase, owning what exists in it (see the diagram above).
+enum Lifecycle: ~Copyable {
+    /// Client: the TCP connect is in progress until `deadline`. Server: just accepted.
+    case connecting(Link, setup: ChannelSetup, deadline: Instant)
+    /// The pre-handshake stages run, one at a time.
+    case staging(Link, Staging)
+    /// Client: the request is queued or written; the response head is awaited (RFC 6455 §4.1).
+    case clientHandshake(Link, ClientHandshaking)
+    /// Server: the request head is being read (RFC 6455 §4.2).
+    case serverHandshake(Link, ServerHandshake)
+    /// Server: the application decides on the request; reading is off.
+    case awaitingDecision(Link, AwaitingDecision)
+    /// The WebSocket connection is open; the core knows whether a close handshake is under way.
+    case open(Link, Connection)
+    /// The core is finished (or the server shuts down before open): what is queued is written,
+    /// then the socket closes, at the latest at `deadline`.
+    case closing(Link, deadline: Instant)
+    /// A plain HTTP response (a refusal, an answer, a 503) is written, then the write side is
+    /// shut down and the peer gets until `deadline` to close (so it reads the response, not a
+    /// reset): an idle-write timeout while writing, a short linger after.
+    case httpResponse(Link, deadline: Instant)
+    /// The socket is closed. Final.
+    case closed
+
+    /// The name of the phase (for decisions that need no payload, and for tests).
+    enum Phase: Hashable, Sendable {
+        case connecting, staging, clientHandshake, serverHandshake, awaitingDecision, open, closing, httpResponse, closed
+    }
+
+    var phase: Phase {
+        switch self {
+        case .connecting: return .connecting
+        case .staging: return .staging
+        case .clientHandshake: return .clientHandshake
+        case .serverHandshake: return .serverHandshake
+        case .awaitingDecision: return .awaitingDecision
+        case .open: return .open
+        case .closing: return .closing
+        case .httpResponse: return .httpResponse
+        case .closed: return .closed
+        }
+    }
+
+    /// Whether the socket is still open (any phase but `.closed`).
+    var isLive: Bool { phase != .closed }
+
+    /// Plain HTTP responses: how long writing may stall, and how long to wait for the peer to
+    /// close once the response is written.
+    static let httpWriteIdleTimeout: Duration = .seconds(10)
+    static let httpLinger: Duration = .seconds(2)
+
+    /// The deadline of a response just queued: the idle-write timeout; over TLS the short
+    /// linger (a response queued before the TLS handshake finished, a timeout's 408, waits for
+    /// it that long only).
+    static func responseDeadline(_ link: borrowing Link, now: Instant) -> Instant {
+        now + (link.transport == nil ? httpWriteIdleTimeout : httpLinger)
+    }
+}
+
+/// What the channel does after an input to the ``Lifecycle``.
+enum LifecycleStep: Equatable {
+    /// Nothing beyond the usual (flush, interest, timer).
+    case none
+    /// Perform the core's outputs collected in the outputs array; the core now holds
+    /// `assembling` bytes of a message being received (``Connection/bufferedIncomingBytes``).
+    case outputs(assembling: Int)
+    /// Client: the server accepted; the outputs array holds what the leftover bytes produced.
+    case connected(HTTPResponseHead)
+    /// Server: a valid upgrade request (still in ``Lifecycle/serverHandshake``): decide.
+    case upgradeRequest(UpgradeRequest)
+    /// Server: a plain HTTP request (still in ``Lifecycle/serverHandshake``): answer it.
+    case notAnUpgrade(HTTPRequestHead)
+    /// Server: the connection is open; the outputs array holds what the leftover bytes produced.
+    case accepted
+    /// An HTTP response was queued (``Lifecycle/httpResponse``): half-close after it.
+    case responding
+    /// The phase failed: close the socket, reporting this error.
+    case failed(WebSocketError)
+    /// Close the socket now.
+    case close
+}
+
+// MARK: - Inputs
+
+extension Lifecycle {
+    /// TCP is up (client: the connect completed; server: right after accept): runs the first
+    /// stage, or starts the transport and the handshake.
+    mutating func tcpUp(now: Instant, _ out: inout OutboundBuffer, _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
+        var step = LifecycleStep.none
+        switch consume self {
+        case .connecting(let link, let setup, let deadline):
+            _ = deadline  // the connect deadline ends here
+            self = Self.begin(link, setup, stageIndex: 0, now: now, &step, &out, &reportedPeer)
+        case .staging(let link, let s): self = .staging(link, s)
+        case .clientHandshake(let link, let h): self = .clientHandshake(link, h)
+        case .serverHandshake(let link, let h): self = .serverHandshake(link, h)
+        case .awaitingDecision(let link, let a): self = .awaitingDecision(link, a)
+        case .open(let link, let c): self = .open(link, c)
+        case .closing(let link, let d): self = .closing(link, deadline: d)
+        case .httpResponse(let link, let d): self = .httpResponse(link, deadline: d)
+        case .closed: self = .closed
+        }
+        return step
+    }
+
+    /// Starts stage `stageIndex` or, past the last one, the transport and the handshake.
+    /// Returns the new phase; a failure is reported in `step`.
+    private static func begin(_ link: consuming Link, _ setup: ChannelSetup, stageIndex: Int, now: Instant,
+                              deadline: Instant? = nil, _ step: inout LifecycleStep,
+                              _ out: inout OutboundBuffer, _ reportedPeer: inout SocketAddress?) -> Lifecycle {
+        if stageIndex < setup.stages.count {
+            var stage = setup.stages[stageIndex]
+            out.append(stage.start(now: now))
+            return .staging(link, Staging(stage: stage, next: stageIndex + 1, setup: setup,
+                                          deadline: deadline ?? now + setup.stageTimeout))
+        } else {
+            var link = link
+            if let make = setup.transport {
+                var transport = make()
+                do throws(WebSocketError) {
+                    let hello = try transport.start()
+                    out.startWrapping()
+                    out.insertWire(hello)
+                    link.transport = transport
+                } catch {
+                    step = .failed(error)
+                    return .closing(link, deadline: now)
+                }
+            }
+            switch setup.handshake {
+            case .client(let options):
+                do {
+                    // The handshake timeout starts now, after the connect and the stages. Masking
+                    // keys come from a ChaCha20 keystream keyed once by the kernel.
+                    let handshake = try ClientHandshake(options: options, now: now, entropy: ChaChaRandomNumberGenerator())
+                    out.append(handshake.requestBytes)
+                    return .clientHandshake(link, ClientHandshaking(handshake))
+                } catch {
+                    step = .failed(.handshakeFailed(error))
+                    return .closing(link, deadline: now)
+                }
+            case .server(let options):
+                return .serverHandshake(link, ServerHandshake(options: options, now: now))
+            }
+        }
+    }
+
+    /// Bytes read from the socket: to the stage, through the transport, to the handshake or the core.
+    mutating func receive(_ wire: UnsafeRawBufferPointer, now: Instant, _ out: inout OutboundBuffer,
+                          _ outputs: inout [Connection.Output], _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
+        switch consume self {
+        case .open(var link, var connection):
+            // The hot path: plain TCP goes straight to the core.
+            guard link.transport != nil else {
+                connection.receive(wire, now: now, into: &outputs)
+                let assembling = connection.bufferedIncomingBytes
+                self = .open(link, connection)
+                return .outputs(assembling: assembling)
+            }
+            let plain: [UInt8]
+            switch Self.unwrap(wire, &link, &out) {
+            case .success(let p): plain = p
+            case .failure(let error):
+                self = .open(link, connection)
+                return .failed(error)
+            }
+            plain.withUnsafeBytes { connection.receive($0, now: now, into: &outputs) }
+            let assembling = connection.bufferedIncomingBytes
+            self = .open(link, connection)
+            return .outputs(assembling: assembling)
+        case .staging(let link, var staging):
+            let step = staging.stage.receive(wire, now: now)
+            var result = LifecycleStep.none
+            var leftover: [UInt8] = []
+            self = Self.stageStep(step, link, staging, now: now, &result, &leftover, &out, &reportedPeer)
+            guard result == .none, !leftover.isEmpty else { return result }
+            // The bytes read past the stage's end go to whatever runs next.
+            return leftover.withUnsafeBytes { receive($0, now: now, &out, &outputs, &reportedPeer) }
+        case .clientHandshake(var link, let handshake):
+            let step: ClientHandshake.Step
+            if link.transport == nil {
+                step = handshake.machine.receive(wire, now: now)
+            } else {
+                switch Self.unwrap(wire, &link, &out) {
+                case .success(let plain): step = handshake.machine.receive(plain, now: now)
+                case .failure(let error):
+                    self = .clientHandshake(link, handshake)
+                    return .failed(error)
+                }
+            }
+            var result = LifecycleStep.none
+            self = Self.clientStep(step, link, handshake, now: now, &result, &outputs)
+            return result
+        case .serverHandshake(var link, var handshake):
+            let step: ServerHandshake.Step
+            if link.transport == nil {
+                step = handshake.receive(wire, now: now)
+            } else {
+                switch Self.unwrap(wire, &link, &out) {
+                case .success(let plain): step = handshake.receive(plain, now: now)
+                case .failure(let error):
+                    self = .serverHandshake(link, handshake)
+                    return .failed(error)
+                }
+            }
+            var result = LifecycleStep.none
+            self = Self.serverStep(step, link, handshake, now: now, &result, &out)
+            return result
+        case .connecting(let link, let setup, let deadline):
+            self = .connecting(link, setup: setup, deadline: deadline)
+        case .awaitingDecision(let link, let a):
+            self = .awaitingDecision(link, a)  // reading is off; nothing arrives here
+        case .closing(let link, let d):
+            self = .closing(link, deadline: d)  // the core is finished: what the peer sends is dropped
+        case .httpResponse(let link, let d):
+            self = .httpResponse(link, deadline: d)  // a response is on its way out; input is ignored
+        case .closed:
+            self = .closed
+        }
+        return .none
+    }
+
+    /// The peer closed its side (or reading failed).
+    mutating func receiveEndOfStream(now: Instant, pending: Int, _ out: inout OutboundBuffer,
+                                     _ outputs: inout [Connection.Output], _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
+        switch consume self {
+        case .open(let link, var connection):
+            outputs.append(contentsOf: connection.receiveEndOfStream(now: now))
+            self = .open(link, connection)
+            return .outputs(assembling: 0)
+        case .staging(let link, var staging):
+            let step = staging.stage.receiveEndOfStream(now: now)
+            var result = LifecycleStep.none
+            var leftover: [UInt8] = []
+            self = Self.stageStep(step, link, staging, now: now, &result, &leftover, &out, &reportedPeer)
+            if case .failed = result { return result }
+            return .failed(.remoteHostClosed)
+        case .clientHandshake(let link, let handshake):
+            let step = handshake.machine.receiveEndOfStream(now: now)
+            var result = LifecycleStep.none
+            self = Self.clientStep(step, link, handshake, now: now, &result, &outputs)
+            if case .failed = result { return result }
+            return .failed(.remoteHostClosed)
+        case .httpResponse(let link, let deadline):
+            // A half-closed peer still gets the whole response, then the socket closes.
+            self = .closing(link, deadline: deadline)
+            return pending > 0 ? .none : .close
+        case .closing(let link, let deadline):
+            self = .closing(link, deadline: deadline)
+            return pending > 0 ? .none : .close
+        case .connecting(let link, let setup, let deadline):
+            self = .connecting(link, setup: setup, deadline: deadline)
+            return .close
+        case .serverHandshake(let link, let h):
+            self = .serverHandshake(link, h)
+            return .close
+        case .awaitingDecision(let link, let a):
+            self = .awaitingDecision(link, a)
+            return .failed(.remoteHostClosed)
+        case .closed:
+            self = .closed
+            return .none
+        }
+    }
+
+    /// A timer fired at `now`: whatever deadline of the phase has passed takes effect.
+    mutating func handleTimeout(now: Instant, _ out: inout OutboundBuffer, _ outputs: inout [Connection.Output],
+                                _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
+        switch consume self {
+        case .connecting(let link, let setup, let deadline):
+            self = .connecting(link, setup: setup, deadline: deadline)
+            return now >= deadline ? .failed(.timeout(.connect)) : .none
+        case .staging(let link, var staging):
+            if let d = staging.stage.nextDeadline, now >= d {
+                let step = staging.stage.handleTimeout(now: now)
+                var result = LifecycleStep.none
+                var leftover: [UInt8] = []
+                self = Self.stageStep(step, link, staging, now: now, &result, &leftover, &out, &reportedPeer)
+                guard result == .none, !leftover.isEmpty else { return result }
+                return leftover.withUnsafeBytes { receive($0, now: now, &out, &outputs, &reportedPeer) }
+            }
+            let deadline = staging.deadline
+            self = .staging(link, staging)
+            return now >= deadline ? .failed(.timeout(.handshake)) : .none
+        case .clientHandshake(let link, let handshake):
+            guard let step = handshake.machine.handleTimeout(now: now) else {
+                self = .clientHandshake(link, handshake)
+                return .none
+            }
+            var result = LifecycleStep.none
+            self = Self.clientStep(step, link, handshake, now: now, &result, &outputs)
+            return result
+        case .serverHandshake(let link, var handshake):
+            guard let step = handshake.handleTimeout(now: now) else {
+                self = .serverHandshake(link, handshake)
+                return .none
+            }
+            var result = LifecycleStep.none
+            self = Self.serverStep(step, link, handshake, now: now, &result, &out)
+            return result
+        case .awaitingDecision(let link, let awaiting):
+            guard now >= awaiting.deadline else {
+                self = .awaitingDecision(link, awaiting)
+                return .none
+            }
+            // The application did not decide in time: 503, then close (a late decision is ignored).
+            let response = HTTPResponse(status: 503, headers: ["Retry-After": "1"],
+                                        text: "Service Unavailable: no decision in time\n")
+            out.append(response.bytes)
+            let deadline = Self.responseDeadline(link, now: now)
+            self = .httpResponse(link, deadline: deadline)
+            return .responding
+        case .open(let link, var connection):
+            if let d = connection.nextDeadline, now >= d {
+                outputs.append(contentsOf: connection.handleTimeout(now: now))
+                let assembling = connection.bufferedIncomingBytes
+                self = .open(link, connection)
+                return .outputs(assembling: assembling)
+            }
+            self = .open(link, connection)
+            return .none
+        case .closing(let link, let deadline):
+            // The peer stopped reading while we wait to flush before closing.
+            self = .closing(link, deadline: deadline)
+            return now >= deadline ? .close : .none
+        case .httpResponse(let link, let deadline):
+            self = .httpResponse(link, deadline: deadline)
+            return now >= deadline ? .close : .none
+        case .closed:
+            self = .closed
+            return .none
+        }
+    }
+
+    /// The earliest deadline of the phase (its own, or its machine's).
+    mutating func nextDeadline() -> Instant? {
+        switch consume self {
+        case .connecting(let link, let setup, let deadline):
+            self = .connecting(link, setup: setup, deadline: deadline)
+            return deadline
+        case .staging(let link, let staging):
+            let d = staging.stage.nextDeadline.map { min($0, staging.deadline) } ?? staging.deadline
+            self = .staging(link, staging)
+            return d
+        case .clientHandshake(let link, let handshake):
+            let d = handshake.machine.nextDeadline
+            self = .clientHandshake(link, handshake)
+            return d
+        case .serverHandshake(let link, let handshake):
+            let d = handshake.nextDeadline
+            self = .serverHandshake(link, handshake)
+            return d
+        case .awaitingDecision(let link, let awaiting):
+            self = .awaitingDecision(link, awaiting)
+            return awaiting.deadline
+        case .open(let link, let connection):
+            let d = connection.nextDeadline
+            self = .open(link, connection)
+            return d
+        case .closing(let link, let deadline):
+            self = .closing(link, deadline: deadline)
+            return deadline
+        case .httpResponse(let link, let deadline):
+            self = .httpResponse(link, deadline: deadline)
+            return deadline
+        case .closed:
+            self = .closed
+            return nil
+        }
+    }
+}
+
+// MARK: - Steps of the machines the phases own
+
+extension Lifecycle {
+    /// Passes wire bytes through the transport; its own records (handshake, alerts) are queued.
+    private static func unwrap(_ wire: UnsafeRawBufferPointer, _ link: inout Link,
+                               _ out: inout OutboundBuffer) -> Result<[UInt8], WebSocketError> {
+        var plain: [UInt8] = []
+        do throws(WebSocketError) {
+            try link.transport!.unwrap(wire, into: &plain)
+        } catch {
+            return .failure(error)
+        }
+        out.insertWire(link.transport!.takeOutput())
+        return .success(plain)
+    }
+
+    /// A stage's answer: keep feeding it, start what comes next (handing back in `leftover` the
+    /// bytes read past the stage's end), or fail.
+    private static func stageStep(_ step: StreamStageStep, _ link: consuming Link, _ staging: Staging, now: Instant,
+                                  _ result: inout LifecycleStep, _ leftover: inout [UInt8], _ out: inout OutboundBuffer,
+                                  _ reportedPeer: inout SocketAddress?) -> Lifecycle {
+        switch step {
+        case .needMoreData(let write):
+            out.append(write)
+            return .staging(link, staging)
+        case .done(let write, let rest, let facts):
+            out.append(write)
+            if let source = facts.source { reportedPeer = source }
+            leftover = rest
+            return begin(link, staging.setup, stageIndex: staging.next, now: now, deadline: staging.deadline,
+                         &result, &out, &reportedPeer)
+        case .failed(let error):
+            result = .failed(error)
+            return .closing(link, deadline: now)
+        }
+    }
+
+    private static func clientStep(_ step: ClientHandshake.Step, _ link: consuming Link, _ handshake: ClientHandshaking,
+                                   now: Instant, _ result: inout LifecycleStep,
+                                   _ outputs: inout [Connection.Output]) -> Lifecycle {
+        switch step {
+        case .needMoreData:
+            return .clientHandshake(link, handshake)
+        case .connected(var connection, let leftover, let response):
+            if !leftover.isEmpty { outputs.append(contentsOf: connection.receive(leftover, now: now)) }
+            result = .connected(response)
+            return .open(link, connection)
+        case .failed(let error):
+            result = .failed(error == .timedOut ? .timeout(.handshake) : .handshakeFailed(error))
+            return .closing(link, deadline: now)
+        }
+    }
+
+    private static func serverStep(_ step: ServerHandshake.Step, _ link: consuming Link, _ handshake: ServerHandshake,
+                                   now: Instant, _ result: inout LifecycleStep,
+                                   _ out: inout OutboundBuffer) -> Lifecycle {
+        switch step {
+        case .needMoreData:
+            return .serverHandshake(link, handshake)
+        case .upgradeRequest(let request):
+            result = .upgradeRequest(request)
+            return .serverHandshake(link, handshake)
+        case .notAnUpgrade(let head):
+            result = .notAnUpgrade(head)
+            return .serverHandshake(link, handshake)
+        case .invalid(_, let response):
+            out.append(response)
+            result = .responding
+            let deadline = responseDeadline(link, now: now)
+            return .httpResponse(link, deadline: deadline)
+        }
+    }
+}
+
+// MARK: - The application's decisions and the driver's own transitions
+
+extension Lifecycle {
+    /// Server: the application decides on the request read in `.serverHandshake` until `deadline`.
+    mutating func awaitDecision(until deadline: Instant) {
+        switch consume self {
+        case .serverHandshake(let link, let handshake):
+            self = .awaitingDecision(link, AwaitingDecision(handshake: handshake, deadline: deadline))
+        case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
+        case .staging(let link, let s): self = .staging(link, s)
+        case .clientHandshake(let link, let h): self = .clientHandshake(link, h)
+        case .awaitingDecision(let link, let a): self = .awaitingDecision(link, a)
+        case .open(let link, let c): self = .open(link, c)
+        case .closing(let link, let d): self = .closing(link, deadline: d)
+        case .httpResponse(let link, let d): self = .httpResponse(link, deadline: d)
+        case .closed: self = .closed
+        }
+    }
+
+    /// Server: accepts the upgrade request (from `.serverHandshake` or `.awaitingDecision`):
+    /// queues the 101 response and opens; the bytes that followed the request go to the core.
+    /// A choice the handshake cannot write becomes a 500 response.
+    mutating func accept(_ request: UpgradeRequest, subprotocol: String?, extensions: [any ExtensionNegotiator],
+                         headers: HTTPHeaders, configuration: Connection.Configuration, now: Instant,
+                         _ out: inout OutboundBuffer, _ outputs: inout [Connection.Output]) -> LifecycleStep {
+        switch consume self {
+        case .serverHandshake(let link, var handshake):
+            var result = LifecycleStep.none
+            self = Self.open(link, &handshake, request, subprotocol, extensions, headers, configuration, now, &result, &out, &outputs)
+            return result
+        case .awaitingDecision(let link, var awaiting):
+            var result = LifecycleStep.none
+            self = Self.open(link, &awaiting.handshake, request, subprotocol, extensions, headers, configuration, now, &result, &out, &outputs)
+            return result
+        case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
+        case .staging(let link, let s): self = .staging(link, s)
+        case .clientHandshake(let link, let h): self = .clientHandshake(link, h)
+        case .open(let link, let c): self = .open(link, c)
+        case .closing(let link, let d): self = .closing(link, deadline: d)
+        case .httpResponse(let link, let d): self = .httpResponse(link, deadline: d)
+        case .closed: self = .closed
+        }
+        return .none
+    }
+
+    private static func open(_ link: consuming Link, _ handshake: inout ServerHandshake, _ request: UpgradeRequest,
+                             _ subprotocol: String?, _ extensions: [any ExtensionNegotiator], _ headers: HTTPHeaders,
+                             _ configuration: Connection.Configuration, _ now: Instant, _ result: inout LifecycleStep,
+                             _ out: inout OutboundBuffer, _ outputs: inout [Connection.Output]) -> Lifecycle {
+        do {
+            var (response, connection, leftover) = try handshake.accept(
+                request, subprotocol: subprotocol, extensions: extensions, headers: headers,
+                configuration: configuration, now: now)
+            out.append(response)
+            if !leftover.isEmpty { outputs.append(contentsOf: connection.receive(leftover, now: now)) }
+            result = .accepted
+            return .open(link, connection)
+        } catch {
+            // The application asked for something the handshake cannot write.
+            out.append(HTTPResponse(status: 500, text: "Internal Server Error: \(error.reasonText)").bytes)
+            result = .responding
+            let deadline = responseDeadline(link, now: now)
+            return .httpResponse(link, deadline: deadline)
+        }
+    }
+
+    /// Server: refuses the request with the application's response (through the handshake,
+    /// which adds what the RFC asks of a refusal).
+    mutating func reject(_ response: HTTPResponse, now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
+        switch consume self {
+        case .serverHandshake(let link, var handshake):
+            out.append(handshake.reject(status: response.status, reason: response.reason, headers: response.headers, body: response.body))
+            let deadline = Self.responseDeadline(link, now: now)
+            self = .httpResponse(link, deadline: deadline)
+            return .responding
+        case .awaitingDecision(let link, var awaiting):
+            out.append(awaiting.handshake.reject(status: response.status, reason: response.reason,
+                                                 headers: response.headers, body: response.body))
+            let deadline = Self.responseDeadline(link, now: now)
+            self = .httpResponse(link, deadline: deadline)
+            return .responding
+        case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
+        case .staging(let link, let s): self = .staging(link, s)
+        case .clientHandshake(let link, let h): self = .clientHandshake(link, h)
+        case .open(let link, let c): self = .open(link, c)
+        case .closing(let link, let d): self = .closing(link, deadline: d)
+        case .httpResponse(let link, let d): self = .httpResponse(link, deadline: d)
+        case .closed: self = .closed
+        }
+        return .none
+    }
+
+    /// Server: answers with a plain HTTP response (an answer to a plain request, a 503) from any
+    /// phase before open. Returns `.none` when the connection is past that (open or ending).
+    mutating func respond(_ bytes: [UInt8], now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
+        switch consume self {
+        case .connecting(let link, let dropped, let droppedDeadline):
+            _ = dropped
+            _ = droppedDeadline
+            out.append(bytes)
+            let deadline = Self.responseDeadline(link, now: now)
+            self = .httpResponse(link, deadline: deadline)
+            return .responding
+        case .staging(let link, let dropped):
+            _ = dropped
+            out.append(bytes)
+            let deadline = Self.responseDeadline(link, now: now)
+            self = .httpResponse(link, deadline: deadline)
+            return .responding
+        case .clientHandshake(let link, let dropped):
+            _ = dropped
+            out.append(bytes)
+            let deadline = Self.responseDeadline(link, now: now)
+            self = .httpResponse(link, deadline: deadline)
+            return .responding
+        case .serverHandshake(let link, let dropped):
+            _ = dropped
+            out.append(bytes)
+            let deadline = Self.responseDeadline(link, now: now)
+            self = .httpResponse(link, deadline: deadline)
+            return .responding
+        case .awaitingDecision(let link, let dropped):
+            _ = dropped
+            out.append(bytes)
+            let deadline = Self.responseDeadline(link, now: now)
+            self = .httpResponse(link, deadline: deadline)
+            return .responding
+        case .open(let link, let c): self = .open(link, c)
+        case .closing(let link, let d): self = .closing(link, deadline: d)
+        case .httpResponse(let link, let d): self = .httpResponse(link, deadline: d)
+        case .closed: self = .closed
+        }
+        return .none
+    }
+
+    /// The response is written and the write side shut down: the peer has ``httpLinger`` to close.
+    mutating func responseWritten(now: Instant) {
+        switch consume self {
+        case .httpResponse(let link, let dropped): _ = dropped; self = .httpResponse(link, deadline: now + Self.httpLinger)
+        case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
+        case .staging(let link, let s): self = .staging(link, s)
+        case .clientHandshake(let link, let h): self = .clientHandshake(link, h)
+        case .serverHandshake(let link, let h): self = .serverHandshake(link, h)
+        case .awaitingDecision(let link, let a): self = .awaitingDecision(link, a)
+        case .open(let link, let c): self = .open(link, c)
+        case .closing(let link, let d): self = .closing(link, deadline: d)
+        case .closed: self = .closed
+        }
+    }
+
+    /// Part of an HTTP response was written: the idle-write deadline starts again.
+    mutating func responseProgressed(now: Instant) {
+        switch consume self {
+        case .httpResponse(let link, let dropped): _ = dropped; self = .httpResponse(link, deadline: now + Self.httpWriteIdleTimeout)
+        case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
+        case .staging(let link, let s): self = .staging(link, s)
+        case .clientHandshake(let link, let h): self = .clientHandshake(link, h)
+        case .serverHandshake(let link, let h): self = .serverHandshake(link, h)
+        case .awaitingDecision(let link, let a): self = .awaitingDecision(link, a)
+        case .open(let link, let c): self = .open(link, c)
+        case .closing(let link, let d): self = .closing(link, deadline: d)
+        case .closed: self = .closed
+        }
+    }
+
+    /// Nothing more is read or sent: write what is queued, then close (the core finished, or
+    /// the server shuts down before the connection opened). The core's close timeout bounds
+    /// the wait for an open connection, ``httpLinger`` for the others.
+    mutating func finish(now: Instant) {
+        switch consume self {
+        case .open(let link, let connection):
+            self = .closing(link, deadline: now + connection.configuration.closeTimeout)
+        case .connecting(let link, let dropped, let droppedDeadline): _ = dropped; _ = droppedDeadline; self = .closing(link, deadline: now + Self.httpLinger)
+        case .staging(let link, let dropped): _ = dropped; self = .closing(link, deadline: now + Self.httpLinger)
+        case .clientHandshake(let link, let dropped): _ = dropped; self = .closing(link, deadline: now + Self.httpLinger)
+        case .serverHandshake(let link, let dropped): _ = dropped; self = .closing(link, deadline: now + Self.httpLinger)
+        case .awaitingDecision(let link, let dropped): _ = dropped; self = .closing(link, deadline: now + Self.httpLinger)
+        case .httpResponse(let link, let dropped): _ = dropped; self = .closing(link, deadline: now + Self.httpLinger)
+        case .closing(let link, let d):
+            self = .closing(link, deadline: d)
+        case .closed:
+            self = .closed
+        }
+    }
+
+    /// Closes the socket (the caller deregistered it first). An open core that is not finished
+    /// yet learns that the transport ended (`.closed` with 1006 or the reason it had).
+    mutating func close(now: Instant, _ outputs: inout [Connection.Output]) {
+        switch consume self {
+        case .open(let link, var connection):
+            if !connection.isClosed { outputs.append(contentsOf: connection.receiveEndOfStream(now: now)) }
+            _ = consume link  // closes the descriptor
+        // In the other phases the link (and its descriptor) goes with the consumed value.
+        case .connecting: break
+        case .staging: break
+        case .clientHandshake: break
+        case .serverHandshake: break
+        case .awaitingDecision: break
+        case .closing: break
+        case .httpResponse: break
+        case .closed: break
+        }
+        self = .closed
+    }
+
+    /// Runs `body` on the open connection (with the outbound buffer it appends to); `nil` in
+    /// any other phase.
+    mutating func withConnection<R, E: Error>(_ out: inout OutboundBuffer,
+                                              _ body: (inout Connection, inout OutboundBuffer) throws(E) -> R) throws(E) -> R? {
+        switch consume self {
+        case .open(let link, var connection):
+            let result: Result<R, E>
+            do throws(E) { result = .success(try body(&connection, &out)) } catch { result = .failure(error) }
+            self = .open(link, connection)
+            return try result.get()
+        case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
+        case .staging(let link, let s): self = .staging(link, s)
+        case .clientHandshake(let link, let h): self = .clientHandshake(link, h)
+        case .serverHandshake(let link, let h): self = .serverHandshake(link, h)
+        case .awaitingDecision(let link, let a): self = .awaitingDecision(link, a)
+        case .closing(let link, let d): self = .closing(link, deadline: d)
+        case .httpResponse(let link, let d): self = .httpResponse(link, deadline: d)
+        case .closed: self = .closed
+        }
+        return nil
+    }
+
+    /// Passes the plaintext at the end of `out` through the transport. Returns the transport's
+    /// error, if any.
+    mutating func wrapPlaintext(_ out: inout OutboundBuffer) -> WebSocketError? {
+        withLink { (link: inout Link) -> WebSocketError? in
+            guard link.transport != nil else { return nil }
+            do throws(WebSocketError) {
+                try out.wrapPlaintext { (plain, wire) throws(WebSocketError) in try link.transport!.wrap(plain, into: &wire) }
+                return nil
+            } catch {
+                return error
+            }
+        } ?? nil
+    }
+
+    /// A clean end over a transport: the plaintext still queued is wrapped, then the
+    /// transport's closing bytes (TLS close_notify) go last. Returns the transport's error, if any.
+    mutating func closeTransport(_ out: inout OutboundBuffer) -> WebSocketError? {
+        withLink { (link: inout Link) -> WebSocketError? in
+            guard link.transport != nil else { return nil }
+            do throws(WebSocketError) {
+                try out.wrapPlaintext { (plain, wire) throws(WebSocketError) in try link.transport!.wrap(plain, into: &wire) }
+            } catch {
+                return error
+            }
+            out.insertWire(link.transport!.close())
+            return nil
+        } ?? nil
+    }
+
+    /// The transport's last words after it failed (a TLS alert telling the peer why): what its
+    /// output holds now; empty without a transport.
+    mutating func transportAlert() -> [UInt8] {
+        withLink { (link: inout Link) -> [UInt8] in link.transport?.takeOutput() ?? [] } ?? []
+    }
+
+    /// Tells the transport the socket's stream ended; returns the error when that end is not
+    /// clean (TLS without close_notify).
+    mutating func transportEndOfStream() -> WebSocketError? {
+        withLink { (link: inout Link) -> WebSocketError? in
+            do throws(WebSocketError) {
+                try link.transport?.receiveEndOfStream()
+                return nil
+            } catch {
+                return error
+            }
+        } ?? nil
+    }
+
+    /// Reads something of the transport (TLS session facts); `nil` without one or once closed.
+    mutating func inspectTransport<R>(_ body: (any Transport) -> R?) -> R? {
+        withLink { (link: inout Link) -> R? in link.transport.flatMap(body) } ?? nil
+    }
+
+    private mutating func withLink<R>(_ body: (inout Link) -> R) -> R? {
+        switch consume self {
+        case .connecting(var link, let setup, let d):
+            let r = body(&link); self = .connecting(link, setup: setup, deadline: d); return r
+        case .staging(var link, let s):
+            let r = body(&link); self = .staging(link, s); return r
+        case .clientHandshake(var link, let h):
+            let r = body(&link); self = .clientHandshake(link, h); return r
+        case .serverHandshake(var link, let h):
+            let r = body(&link); self = .serverHandshake(link, h); return r
+        case .awaitingDecision(var link, let a):
+            let r = body(&link); self = .awaitingDecision(link, a); return r
+        case .open(var link, let c):
+            let r = body(&link); self = .open(link, c); return r
+        case .closing(var link, let d):
+            let r = body(&link); self = .closing(link, deadline: d); return r
+        case .httpResponse(var link, let d):
+            let r = body(&link); self = .httpResponse(link, deadline: d); return r
+        case .closed:
+            self = .closed; return nil
+        }
+    }
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// The bytes a channel has queued for its socket, in order: frames and handshake bytes copied
+/// into one array, large server payloads held by reference (no copy), and, with a
+/// ``Transport``, plaintext not yet wrapped at the tail.
+///
+/// A value type with no I/O: the write path asks for the next run of bytes
+/// (``withNextWrite(limit:_:)``), writes it with one `write`/`writev`, and reports how much the
+/// kernel took (``advance(by:)``). Everything queued counts in ``count``, which the driver
+/// compares with ``FlowControl/highWaterMark`` (sends suspend, reading stops above it).
+///
+/// ```
+/// bytes:    [ written ][ wrapped (wire) ][ plaintext to wrap ]
+///            0 ....... start ........... plainStart ........ bytes.count
+/// segments:        payload k goes to the socket right after bytes[..<segments[k].at]
+/// ```
+struct OutboundBuffer {
+    /// Frames and handshake bytes; `bytes[start...]` are unwritten.
+    private(set) var bytes: [UInt8] = []
+    private(set) var start = 0
+    /// With a transport: `bytes[start..<plainStart]` is wrapped (ready to write), the rest is
+    /// plaintext still to wrap. Without one it stays 0 and unused.
+    private(set) var plainStart = 0
+    /// Large payloads queued by reference: `segments[segmentHead...]` are unwritten, the head
+    /// one from `segmentOffset`.
+    private var segments: [OutboundSegment] = []
+    private var segmentHead = 0
+    private var segmentOffset = 0
+    /// Unwritten bytes in `segments`.
+    private var segmentBytes = 0
+
+    /// Whether a payload queued by reference waits (writes then gather with `writev`).
+    var hasSegments: Bool { segmentHead < segments.count }
+
+    /// Bytes queued and not yet written (plaintext still to wrap included).
+    var count: Int { bytes.count - start + segmentBytes }
+    var isEmpty: Bool { count == 0 }
+
+    /// Appends bytes to write (frames, a handshake, an HTTP response), or to wrap with a transport.
+    mutating func append(_ new: [UInt8]) { bytes.append(contentsOf: new) }
+
+    /// The array the core appends frames to in place (``Connection/send(_:now:into:)``).
+    mutating func withAppendable<R, E: Error>(_ body: (inout [UInt8]) throws(E) -> R) throws(E) -> R {
+        try body(&bytes)
+    }
+
+    /// Queues a payload by reference: it goes to the socket after everything appended so far.
+    /// Plain TCP only (a transport wraps everything in `bytes`).
+    mutating func appendSegment(_ payload: [UInt8]) {
+        segments.append(OutboundSegment(at: bytes.count, bytes: payload))
+        segmentBytes += payload.count
+    }
+
+    /// Queues bytes that go to the socket as they are (a transport's own records), ahead of any
+    /// plaintext not yet wrapped.
+    mutating func insertWire(_ wire: [UInt8]) {
+        guard !wire.isEmpty else { return }
+        bytes.insert(contentsOf: wire, at: plainStart)
+        plainStart += wire.count
+    }
+
+    /// Appended bytes are plaintext for a transport to wrap (set by ``startWrapping()``).
+    private(set) var wraps = false
+
+    /// Whether plaintext waits to be wrapped by the transport.
+    var hasPlaintext: Bool { wraps && bytes.count > plainStart }
+
+    /// Replaces the plaintext at the tail with what `wrap` makes of it (the transport's records).
+    /// Does nothing when no plaintext waits (a transport is never asked to wrap nothing).
+    mutating func wrapPlaintext<E: Error>(_ wrap: (UnsafeRawBufferPointer, inout [UInt8]) throws(E) -> Void) throws(E) {
+        guard bytes.count > plainStart else { return }
+        var wire: [UInt8] = []
+        let plainStart = plainStart
+        let failure = bytes.withUnsafeBytes { raw -> E? in
+            do throws(E) { try wrap(UnsafeRawBufferPointer(rebasing: raw[plainStart...]), &wire); return nil } catch { return error }
+        }
+        if let failure { throw failure }
+        bytes.removeSubrange(plainStart...)
+        bytes.append(contentsOf: wire)
+        self.plainStart = bytes.count
+    }
+
+    /// Calls `body` with the next bytes to write, at most `limit` in all: the array's bytes up to
+    /// the next payload segment, that segment (from where a partial write left it), and the
+    /// array's bytes after it up to the following segment (each part only after the whole of the
+    /// one before). Without segments, only the first part is non-empty. With a transport, wrap
+    /// the plaintext first (``wrapPlaintext(_:)``).
+    func withNextWrite<R>(limit: Int, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> R) -> R {
+        bytes.withUnsafeBytes { out in
+            var left = limit
+            func take(_ part: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+                let n = min(part.count, left)
+                left -= n
+                return UnsafeRawBufferPointer(rebasing: part[0..<n])
+            }
+            guard segmentHead < segments.count else {
+                return body(take(UnsafeRawBufferPointer(rebasing: out[start...])), .init(start: nil, count: 0), .init(start: nil, count: 0))
+            }
+            let head = segments[segmentHead]
+            let next = segmentHead + 1 < segments.count ? segments[segmentHead + 1].at : bytes.count
+            return head.bytes.withUnsafeBytes { payload in
+                let first = take(UnsafeRawBufferPointer(rebasing: out[start..<head.at]))
+                let second = take(UnsafeRawBufferPointer(rebasing: payload[segmentOffset...]))
+                let third = take(UnsafeRawBufferPointer(rebasing: out[head.at..<next]))
+                return body(first, second, third)
+            }
+        }
+    }
+
+    /// A transport is installed: what is queued so far is wire bytes (a proxy stage's), what is
+    /// appended from now on is plaintext for the transport to wrap.
+    mutating func startWrapping() {
+        wraps = true
+        plainStart = bytes.count
+    }
+
+    /// Moves past `written` bytes (array bytes and payload segments, in their order), and gives
+    /// memory back once everything is written.
+    mutating func advance(by written: Int) {
+        var n = written
+        while n > 0 {
+            if segmentHead < segments.count && start == segments[segmentHead].at {
+                let size = segments[segmentHead].bytes.count
+                let k = min(n, size - segmentOffset)
+                segmentOffset += k
+                segmentBytes -= k
+                n -= k
+                if segmentOffset == size {
+                    segments[segmentHead].bytes = []  // the application's array is released
+                    segmentHead += 1
+                    segmentOffset = 0
+                }
+            } else {
+                let end = segmentHead < segments.count ? segments[segmentHead].at : bytes.count
+                let k = min(n, end - start)
+                start += k
+                n -= k
+            }
+        }
+        if segmentHead == segments.count && segmentHead > 0 {
+            segments.removeAll(keepingCapacity: true)
+            segmentHead = 0
+        }
+        if count == 0 {
+            // Keep a small array for the next messages; give big ones back (idle memory is a
+            // few KiB per connection).
+            if bytes.capacity > 4 << 10 { bytes = [] } else if !bytes.isEmpty { bytes.removeAll(keepingCapacity: true) }
+            start = 0
+            plainStart = 0
+            if segments.capacity > 0 { segments = [] }
+        } else if start > (1 << 20) && start > bytes.count / 2 {
+            // Drop the written head of a long backlog so the array does not only grow.
+            bytes.removeFirst(start)
+            plainStart = max(0, plainStart - start)
+            for i in segmentHead..<segments.count { segments[i].at -= start }
+            start = 0
+        }
+    }
+
+    /// Drops everything queued (the socket is gone or failed).
+    mutating func removeAll() {
+        bytes = []
+        start = 0
+        plainStart = 0
+        segments = []
+        segmentHead = 0
+        segmentOffset = 0
+        segmentBytes = 0
+    }
+}
+
+/// A payload queued by reference: it goes to the socket after `bytes[..<at]`.
+struct OutboundSegment {
+    var at: Int
+    var bytes: [UInt8]
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+import Testing
+@testable import WSPosixIO
+
+/// The outbound buffer as a value: what the write path is offered, in order, and what is left.
+@Suite("Outbound buffer (no sockets)")
+struct OutboundBufferTests {
+    /// Takes what `withNextWrite` offers, as a "kernel" that accepts at most `accept` bytes.
+    static func write(_ out: inout OutboundBuffer, limit: Int = .max, accept: Int = .max) -> [UInt8] {
+        let taken = out.withNextWrite(limit: limit) { a, b, c -> [UInt8] in Array((Array(a) + Array(b) + Array(c)).prefix(accept)) }
+        out.advance(by: taken.count)
+        return taken
+    }
+
+    @Test func partialWritesResumeWhereTheKernelStopped() {
+        var out = OutboundBuffer()
+        out.append([1, 2, 3, 4, 5])
+        out.append([6, 7])
+        #expect(out.count == 7)
+        let r1 = Self.write(&out, accept: 3)
+        #expect(r1 == [1, 2, 3])
+        #expect(out.count == 4)
+        let r2 = Self.write(&out, limit: 2)
+        #expect(r2 == [4, 5])
+        let r3 = Self.write(&out)
+        #expect(r3 == [6, 7])
+        #expect(out.isEmpty)
+    }
+
+    @Test func segmentsGoOutInOrderWithTheBytesAroundThem() {
+        var out = OutboundBuffer()
+        out.append([0xA0, 0xA1])          // a frame header
+        out.appendSegment([1, 2, 3, 4])   // its payload, by reference
+        out.append([0xB0])                // the next frame
+        out.appendSegment([5, 6])
+        #expect(out.count == 9)
+        #expect(out.hasSegments)
+        // One gathered write: header, payload, and the bytes up to the next segment.
+        let r4 = Self.write(&out, accept: 4)
+        #expect(r4 == [0xA0, 0xA1, 1, 2])
+        let r5 = Self.write(&out)
+        #expect(r5 == [3, 4, 0xB0])
+        let r6 = Self.write(&out)
+        #expect(r6 == [5, 6])
+        #expect(out.isEmpty && !out.hasSegments)
+    }
+
+    @Test func theLimitCutsAGatheredWrite() {
+        var out = OutboundBuffer()
+        out.append([9])
+        out.appendSegment(Array(repeating: 7, count: 10))
+        let r7 = Self.write(&out, limit: 4)
+        #expect(r7 == [9, 7, 7, 7])
+        #expect(out.count == 7)
+    }
+
+    /// A transport's own records go ahead of plaintext not yet wrapped; wrapping replaces the
+    /// plaintext tail; bytes queued before the transport started (a proxy stage's) stay as they are.
+    @Test func wireBytesGoAheadOfPlaintextAndWrappingReplacesIt() {
+        var out = OutboundBuffer()
+        out.append(Array("CONNECT".utf8))  // before the transport: wire bytes
+        out.startWrapping()
+        out.append([1, 2, 3])              // plaintext
+        out.insertWire([0xEE])             // the transport's hello
+        #expect(out.hasPlaintext)
+        out.wrapPlaintext { (plain: UnsafeRawBufferPointer, wire: inout [UInt8]) throws(Never) in
+            wire.append(contentsOf: plain.map { $0 ^ 0xFF })
+        }
+        #expect(!out.hasPlaintext)
+        let r8 = Self.write(&out)
+        #expect(r8 == Array("CONNECT".utf8) + [0xEE, 0xFE, 0xFD, 0xFC])
+    }
+
+    @Test func removeAllDropsEverything() {
+        var out = OutboundBuffer()
+        out.append([1, 2])
+        out.appendSegment([3])
+        out.removeAll()
+        #expect(out.count == 0 && !out.hasSegments)
+    }
+
+    /// A long backlog drops its written head, so a slow peer does not make the array only grow.
+    @Test func aWrittenHeadIsDroppedFromALongBacklog() {
+        var out = OutboundBuffer()
+        out.append(Array(repeating: 1, count: 3 << 20))
+        out.append([2, 3])
+        let r9 = Self.write(&out, accept: (3 << 20) - 1).count
+        #expect(r9 == (3 << 20) - 1)
+        #expect(out.start == 0)
+        #expect(out.bytes == [1, 2, 3])
+        let r10 = Self.write(&out)
+        #expect(r10 == [1, 2, 3])
+    }
+}

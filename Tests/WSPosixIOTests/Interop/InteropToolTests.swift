@@ -273,8 +273,8 @@ struct InteropToolTests {
         configuration.group = Peers.loops
         let server = try await WebSocketServer.bind(port: 0, configuration: configuration, onEvent: { ws, event in
             switch event {
-            case .text(let t): try? ws.enqueue(text: t)
-            case .binary(let b): try? ws.enqueue(binary: b)
+            case .text(let t): try? ws.enqueue(.text(t))
+            case .binary(let b): try? ws.enqueue(.binary(b))
             default: break
             }
         })

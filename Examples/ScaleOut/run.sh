@@ -16,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 balancer=${1:-haproxy}
-case "$balancer" in nginx) ;; *) echo "usage: $0 nginx" >&2; exit 2 ;; esac
+case "$balancer" in haproxy|nginx) ;; *) echo "usage: $0 haproxy|nginx" >&2; exit 2 ;; esac
 export FRONT_PORT=${FRONT_PORT:-8000} WS1_PORT=${WS1_PORT:-8001} WS2_PORT=${WS2_PORT:-8002}
 REDIS_PORT=${REDIS_PORT:-6390}
 DRAIN_SECONDS=${DRAIN_SECONDS:-2}

@@ -23,6 +23,8 @@ enum CommandLineOptions: Equatable {
         /// PEM certificate chain and key: serve over TLS (`wss://`, `https://`).
         var tlsCertificate: String?
         var tlsKey: String?
+        /// Expect a PROXY protocol header from trusted proxies (refuse one from anyone else).
+        var proxyProtocol = false
         /// Trusted proxies besides loopback (for the PROXY protocol and forwarding headers).
         var trustedProxies: [String] = []
         /// Apply `Forwarded` / `X-Forwarded-For` from trusted proxies to the peer address.
@@ -76,6 +78,7 @@ enum CommandLineOptions: Equatable {
                 case "--no-deflate": serve.deflate = false
                 case "--tls-cert": serve.tlsCertificate = try value(of: option, in: &rest)
                 case "--tls-key": serve.tlsKey = try value(of: option, in: &rest)
+                case "--proxy-protocol": serve.proxyProtocol = true
                 case "--forwarded": serve.forwarded = true
                 case "--trusted-proxy":
                     let text = try value(of: option, in: &rest)
@@ -188,7 +191,8 @@ enum CommandLineOptions: Equatable {
 
     USAGE
       ws serve [--host 127.0.0.1] [--port 8080] [--no-deflate] [--tls-cert FILE --tls-key FILE]
-               [--trusted-proxy ADDRESS/PREFIX]... [--forwarded] [--redis redis://HOST:PORT[/N]]
+               [--proxy-protocol] [--trusted-proxy ADDRESS/PREFIX]... [--forwarded]
+               [--redis redis://HOST:PORT[/N]]
                [--drain SECONDS]
                [--allow-origin ORIGIN]...
           Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
@@ -211,6 +215,10 @@ enum CommandLineOptions: Equatable {
           connections get the new certificate; on error the old one stays and one line is
           printed on standard error).
           Behind a load balancer:
+            --proxy-protocol    every connection from a trusted proxy must start with a PROXY
+                                protocol header (v1 or v2, as HAProxy's send-proxy[-v2]
+                                writes); the log then shows the real client. A connection
+                                from any other peer that starts with one is closed.
             --trusted-proxy A/N trust this address or network too (repeatable); loopback is
                                 always trusted.
             --forwarded         take the client from Forwarded / X-Forwarded-For when the

@@ -26,7 +26,7 @@ import Darwin
 ///   balancer's health check).
 /// - SIGINT/SIGTERM: `/healthz` and new upgrades get 503; after `--drain` seconds (default 0),
 ///   close 1001 (going away) to every peer, wait for their answers (bounded), exit 0.
-/// - Behind a load balancer: `--forwarded` reports the real client (see
+/// - Behind a load balancer: `--proxy-protocol` and `--forwarded` report the real client (see
 ///   ``CommandLineOptions/Serve``); `--redis` fans `/chat` out over Redis pub/sub (``ChatFanOut``).
 struct ServeCommand {
     var options: CommandLineOptions.Serve
@@ -52,6 +52,7 @@ struct ServeCommand {
         let trusted = IPAddressPrefix.loopback + options.trustedProxies.compactMap { IPAddressPrefix($0) }
         var configuration = WebSocketServer.Configuration()
         configuration.compression = options.deflate ? .default : nil
+        if options.proxyProtocol { configuration.proxyProtocol = ProxyProtocolSettings(trustedSources: trusted) }
         if options.forwarded { configuration.trustedForwarders = trusted }
         var fanOut: ChatFanOut? = nil
         if let text = options.redis, let url = try? RedisURL(text) {

@@ -111,8 +111,8 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// Client (this end connected) or server (this end accepted).
     public var role: Role { channel.role }
     /// The peer's address: the real client when a trusted proxy said who it is (a PROXY
-    /// protocol header read by a pre-handshake stage, or forwarding headers, see
-    /// ``WebSocketServer/Configuration/trustedForwarders``), else the socket's peer.
+    /// protocol header, see ``WebSocketServer/Configuration/proxyProtocol``, or forwarding
+    /// headers, see ``WebSocketServer/Configuration/trustedForwarders``), else the socket's peer.
     public var peer: SocketAddress? { channel.state.withLock { $0.reportedPeer } ?? channel.peer }
     /// The peer's numeric address, e.g. `127.0.0.1` or `::1` (the real client, as ``peer``).
     public var peerAddress: String? { peer?.host }

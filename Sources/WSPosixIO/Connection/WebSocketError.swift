@@ -61,7 +61,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     /// ``bodyPrefix``, ``location``) or an invalid response (RFC 6455 §4.1).
     case handshakeFailed(HandshakeError)
     /// Server: the PROXY protocol header was missing, malformed, or came from a source that is
-    /// not a trusted proxy (see ``ProxyProtocolSettings``); the
+    /// not a trusted proxy (see ``WebSocketServer/Configuration/proxyProtocol``); the
     /// connection was closed without an answer.
     case proxyProtocol(ProxyHeaderError)
     /// The peer broke RFC 6455; this end failed the connection and sent ``closeCode``.

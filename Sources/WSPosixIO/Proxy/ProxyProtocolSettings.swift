@@ -2,13 +2,14 @@
 import WSProtocol
 
 /// How a server accepts the PROXY protocol (HAProxy's `send-proxy` / `send-proxy-v2`): from
-/// which direct peers, and within which limits. 
+/// which direct peers, and within which limits. Set ``WebSocketServer/Configuration/proxyProtocol``
+/// to turn it on.
 ///
 /// A connection from a trusted source must start with a valid header (v1 or v2, told apart by
 /// its first bytes); without one it is closed. A connection from any other source must not
 /// send one: it is closed if it starts like a header (``ProxyHeaderError/untrustedSource``),
 /// and otherwise served as usual with its socket address. The header counts against the
-/// server's handshake timeout. Once read, ``WebSocket/peer`` reports the header's source (the
+/// server's handshake timeout and comes before TLS. Once read, ``WebSocket/peer`` reports the header's source (the
 /// real client) and ``WebSocket/directPeer`` the proxy.
 public struct ProxyProtocolSettings: Hashable, Sendable {
     /// The direct peers that must send a header. Default: loopback (127.0.0.0/8, ::1), a
@@ -22,7 +23,8 @@ public struct ProxyProtocolSettings: Hashable, Sendable {
         self.limits = limits
     }
 
-    /// The stage for a connection from `peer`, whose handshake must end by `deadline`.
+    /// The stage for a connection from `peer`; `deadline`, if any, ends it (the server's driver
+    /// bounds its stages by the handshake timeout either way).
     func stage(for peer: SocketAddress?, deadline: Instant?) -> ProxyProtocolStage {
         ProxyProtocolStage(mode: trustedSources.containsAddress(peer) ? .require(limits) : .refuse, deadline: deadline)
     }

@@ -76,7 +76,10 @@ final class Listener: LoopHandler, @unchecked Sendable {
         let configuration = context.configuration
         var transport: (@Sendable () -> any Transport)? = nil
         if let made = context.makeTransport() { transport = { made } }  // TLS with the current certificates
-        let setup = ChannelSetup(stages: configuration.makeStages?(peer) ?? [], transport: transport,
+        var stages = configuration.makeStages?(peer) ?? []
+        // The PROXY protocol header comes first (before TLS), within the handshake deadline.
+        if let proxy = configuration.proxyProtocol { stages.insert(proxy.stage(for: peer, deadline: nil), at: 0) }
+        let setup = ChannelSetup(stages: stages, transport: transport,
                                  handshake: .server(context.handshakeOptions), stageTimeout: configuration.handshakeTimeout)
         let channel = Channel(loop: target, socket: FileDescriptor(client), role: .server, setup: setup,
                               deadline: loop.now + configuration.handshakeTimeout,

@@ -135,6 +135,12 @@ struct ScaleOutRecipeTests {
         try b.close(); try c.close()
     }
 
+    @Test("HAProxy (TCP, send-proxy-v2, health checks): clients on two instances, real addresses, draining",
+          .enabled(if: Peers.available(ScaleOutRecipe.haproxy) && Peers.available(Peers.wsBinary)))
+    func haproxy() async throws {
+        try await scenario("haproxy", downLine: "Server ws_instances/NAME is DOWN")
+    }
+
     @Test("nginx (HTTP upgrade, X-Forwarded-For / Forwarded): clients on two instances, real addresses, draining",
           .enabled(if: Peers.available(ScaleOutRecipe.nginx) && Peers.available(Peers.wsBinary)))
     func nginx() async throws {

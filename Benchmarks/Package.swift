@@ -49,6 +49,7 @@ let package = Package(
             dependencies: [
                 .product(name: "WSPosixIO", package: "swift-websocket-sansio"),
                 .product(name: "WSProtocol", package: "swift-websocket-sansio"),
+                .product(name: "WSTLS", package: "swift-websocket-sansio"),
             ]
         ),
         // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows.

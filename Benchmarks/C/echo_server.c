@@ -4,9 +4,13 @@
  * epoll that still does the real work: the opening handshake with the SHA-1 accept
  * (RFC 6455 §4.2.2), parsing masked client frames (§5.2), unmasking (§5.3), UTF-8 validation
  * of single-frame text messages (§8.1), echoing each data frame unmasked, answering pings and
- * close frames (§5.5). No TLS, no extensions, no message aggregation.
+ * close frames (§5.5). No extensions, no message aggregation.
  *
- * Usage: echo_server PORT    (listens on 127.0.0.1:PORT until killed)
+ * Usage: echo_server PORT [CERT.pem KEY.pem]    (listens on 127.0.0.1:PORT until killed)
+ *
+ * With a certificate and key it serves TLS (the wss:// floor) through OpenSSL on the socket
+ * itself (SSL_set_fd): the same loop, reads and writes through SSL_read / SSL_write.
+ * Build with -DWITH_OPENSSL ... -lssl -lcrypto for that.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +27,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "ws_common.h"
+#ifdef WITH_OPENSSL
+#include <openssl/ssl.h>
+static SSL_CTX *tls;
+#endif
 
 #define READ_SIZE (256 * 1024)
 #define MAX_HEAD 8192
@@ -35,7 +43,45 @@ struct conn {
     int paused;        /* EPOLLIN off while output is above the high-water mark */
     uint8_t *in; size_t inlen, incap;     /* only partial frames live here */
     uint8_t *out; size_t outlen, outcap;  /* only unwritten output lives here */
+#ifdef WITH_OPENSSL
+    SSL *ssl;
+#endif
 };
+
+/* read(2), or SSL_read until OpenSSL has nothing more (EAGAIN when nothing at all). */
+static ssize_t io_read(struct conn *c, uint8_t *buf, size_t n) {
+#ifdef WITH_OPENSSL
+    if (c->ssl) {
+        size_t got = 0;
+        while (got < n) {
+            int r = SSL_read(c->ssl, buf + got, (int)(n - got > 1 << 30 ? 1 << 30 : n - got));
+            if (r > 0) { got += (size_t)r; continue; }
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+            if (got) return (ssize_t)got;
+            if (e == SSL_ERROR_ZERO_RETURN) return 0;
+            errno = EPIPE; return -1;
+        }
+        if (got == 0) { errno = EAGAIN; return -1; }
+        return (ssize_t)got;
+    }
+#endif
+    return read(c->fd, buf, n);
+}
+
+/* write(2), or SSL_write (partial writes on). */
+static ssize_t io_write(struct conn *c, const uint8_t *buf, size_t n) {
+#ifdef WITH_OPENSSL
+    if (c->ssl) {
+        int r = SSL_write(c->ssl, buf, (int)(n > 1 << 30 ? 1 << 30 : n));
+        if (r > 0) return r;
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) { errno = EAGAIN; return -1; }
+        errno = EPIPE; return -1;
+    }
+#endif
+    return write(c->fd, buf, n);
+}
 
 static int ep;
 static uint8_t rbuf[READ_SIZE];
@@ -50,6 +96,9 @@ static void wreserve(size_t extra) {
 static void conn_free(struct conn *c) {
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+#ifdef WITH_OPENSSL
+    if (c->ssl) SSL_free(c->ssl);
+#endif
     free(c->in); free(c->out); free(c);
 }
 
@@ -65,7 +114,7 @@ static int send_bytes(struct conn *c, const uint8_t *data, size_t n) {
     size_t done = 0;
     if (c->outlen == 0) {
         while (done < n) {
-            ssize_t w = write(c->fd, data + done, n - done);
+            ssize_t w = io_write(c, data + done, n - done);
             if (w > 0) { done += (size_t)w; continue; }
             if (w < 0 && errno == EINTR) continue;
             if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -187,7 +236,7 @@ static long frames(struct conn *c, uint8_t *data, size_t n) {
 static void on_readable(struct conn *c) {
     uint8_t *data; size_t n;
     if (c->inlen == 0) {
-        ssize_t r = read(c->fd, rbuf, READ_SIZE);
+        ssize_t r = io_read(c, rbuf, READ_SIZE);
         if (r <= 0) { if (r < 0 && (errno == EAGAIN || errno == EINTR)) return; conn_free(c); return; }
         data = rbuf; n = (size_t)r;
     } else {
@@ -195,7 +244,7 @@ static void on_readable(struct conn *c) {
             c->incap = c->inlen + READ_SIZE;
             c->in = realloc(c->in, c->incap);
         }
-        ssize_t r = read(c->fd, c->in + c->inlen, READ_SIZE);
+        ssize_t r = io_read(c, c->in + c->inlen, READ_SIZE);
         if (r <= 0) { if (r < 0 && (errno == EAGAIN || errno == EINTR)) return; conn_free(c); return; }
         data = c->in; n = c->inlen + (size_t)r;
     }
@@ -228,7 +277,7 @@ static void on_readable(struct conn *c) {
 
 static void on_writable(struct conn *c) {
     while (c->outlen) {
-        ssize_t w = write(c->fd, c->out, c->outlen);
+        ssize_t w = io_write(c, c->out, c->outlen);
         if (w > 0) { memmove(c->out, c->out + w, c->outlen - (size_t)w); c->outlen -= (size_t)w; continue; }
         if (w < 0 && (errno == EAGAIN || errno == EINTR)) break;
         conn_free(c); return;
@@ -244,6 +293,18 @@ static void on_writable(struct conn *c) {
 int main(int argc, char **argv) {
     int port = argc > 1 ? atoi(argv[1]) : 9001;
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 3) {
+#ifdef WITH_OPENSSL
+        tls = SSL_CTX_new(TLS_server_method());
+        SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
+        SSL_CTX_set_mode(tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+        SSL_CTX_set_read_ahead(tls, 1);  /* whole socket reads, not a header then a body per record */
+        if (SSL_CTX_use_certificate_chain_file(tls, argv[2]) != 1 ||
+            SSL_CTX_use_PrivateKey_file(tls, argv[3], SSL_FILETYPE_PEM) != 1) { fprintf(stderr, "bad certificate or key\n"); return 1; }
+#else
+        fprintf(stderr, "built without OpenSSL (-DWITH_OPENSSL)\n"); return 2;
+#endif
+    }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -267,6 +328,9 @@ int main(int argc, char **argv) {
                     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     struct conn *nc = calloc(1, sizeof *nc);
                     nc->fd = fd;
+#ifdef WITH_OPENSSL
+                    if (tls) { nc->ssl = SSL_new(tls); SSL_set_fd(nc->ssl, fd); SSL_set_accept_state(nc->ssl); }
+#endif
                     struct epoll_event cev = {.events = EPOLLIN, .data.ptr = nc};
                     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
                 }

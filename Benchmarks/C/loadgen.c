@@ -7,7 +7,8 @@
  *   loadgen [-h 127.0.0.1] -p PORT [-c CONNS] [-s SIZE] [-b] [-t SECONDS] [-w WARMUP] [-P SERVER_PID]
  *   loadgen -p PORT -i IDLE_CONNS -P SERVER_PID [-W SETTLE]  (idle mode: resident memory per connection)
  *
- * -b sends binary instead of text. Prints one line of key=value pairs:
+ * -S speaks TLS (wss://, OpenSSL on the socket, no certificate verification: a load generator);
+ * build with -DWITH_OPENSSL ... -lssl -lcrypto for it. -b sends binary instead of text. Prints one line of key=value pairs:
  *   msgs, msgs_per_s, p50_us, p99_us, mb_per_s (echoed payload bytes received per second, 10^6),
  *   cpu (this process's user+system CPU time over wall time, 1.0 = one core), errors.
  * With -P SERVER_PID it also prints a second line: server_cpu (the server's CPU time over the
@@ -32,12 +33,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "ws_common.h"
+#ifdef WITH_OPENSSL
+#include <openssl/ssl.h>
+static SSL_CTX *tls;
+#endif
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
-enum { CONNECTING, HANDSHAKING, OPEN, DEAD };
+enum { CONNECTING, TLS_HANDSHAKING, HANDSHAKING, OPEN, DEAD };
 
 struct client {
     int fd, state, idx;
@@ -46,7 +51,44 @@ struct client {
     const uint8_t *wdata; size_t wsize;
     uint64_t sent_at;
     int got_echo;
+#ifdef WITH_OPENSSL
+    SSL *ssl;
+#endif
 };
+
+/* read(2), or SSL_read until OpenSSL has nothing more (EAGAIN when nothing at all). */
+static ssize_t io_read(struct client *c, uint8_t *buf, size_t n) {
+#ifdef WITH_OPENSSL
+    if (c->ssl) {
+        size_t got = 0;
+        while (got < n) {
+            int r = SSL_read(c->ssl, buf + got, (int)(n - got > 1 << 30 ? 1 << 30 : n - got));
+            if (r > 0) { got += (size_t)r; continue; }
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+            if (got) return (ssize_t)got;
+            if (e == SSL_ERROR_ZERO_RETURN) return 0;
+            errno = EPIPE; return -1;
+        }
+        if (got == 0) { errno = EAGAIN; return -1; }
+        return (ssize_t)got;
+    }
+#endif
+    return read(c->fd, buf, n);
+}
+
+static ssize_t io_write(struct client *c, const uint8_t *buf, size_t n) {
+#ifdef WITH_OPENSSL
+    if (c->ssl) {
+        int r = SSL_write(c->ssl, buf, (int)(n > 1 << 30 ? 1 << 30 : n));
+        if (r > 0) return r;
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) { errno = EAGAIN; return -1; }
+        errno = EPIPE; return -1;
+    }
+#endif
+    return write(c->fd, buf, n);
+}
 
 static int ep;
 static const char *host = "127.0.0.1";
@@ -106,6 +148,9 @@ static void kill_client(struct client *c) {
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->state = DEAD;
+#ifdef WITH_OPENSSL
+    if (c->ssl) { SSL_free(c->ssl); c->ssl = NULL; }
+#endif
     errors++;
 }
 
@@ -136,7 +181,7 @@ static int open_client(struct client *c, int idx) {
 /* Writes the rest of the current outgoing buffer. */
 static void flush(struct client *c) {
     while (c->woff < c->wsize) {
-        ssize_t w = write(c->fd, c->wdata + c->woff, c->wsize - c->woff);
+        ssize_t w = io_write(c, c->wdata + c->woff, c->wsize - c->woff);
         if (w > 0) { c->woff += (size_t)w; continue; }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) { arm(c, 1); return; }
@@ -158,12 +203,31 @@ static void on_event(struct client *c, uint32_t events) {
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
         if (err) { kill_client(c); return; }
         c->state = HANDSHAKING;
+#ifdef WITH_OPENSSL
+        if (tls) {
+            c->ssl = SSL_new(tls); SSL_set_fd(c->ssl, c->fd); SSL_set_connect_state(c->ssl);
+            c->state = TLS_HANDSHAKING;
+        }
+#endif
     }
+#ifdef WITH_OPENSSL
+    if (c->state == TLS_HANDSHAKING) {
+        int r = SSL_do_handshake(c->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ) { arm(c, 0); return; }
+            if (e == SSL_ERROR_WANT_WRITE) { arm(c, 1); return; }
+            kill_client(c); return;
+        }
+        c->state = HANDSHAKING;
+        events |= EPOLLOUT;  /* the request goes out now */
+    }
+#endif
     if (events & EPOLLOUT) { flush(c); if (c->state == DEAD) return; }
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
     for (;;) {
         if (c->rcap - c->rlen < 4096) { c->rcap *= 2; c->rbuf = realloc(c->rbuf, c->rcap); }
-        ssize_t r = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+        ssize_t r = io_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
         if (r < 0 && errno == EAGAIN) break;
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) { kill_client(c); return; }
@@ -267,7 +331,7 @@ int main(int argc, char **argv) {
     int conns = 1, binary = 0, idle = 0, pid = 0, opt;
     size_t size = 32;
     double seconds = 2.0, warmup = 0.5, settle = 1.0;
-    while ((opt = getopt(argc, argv, "h:p:c:s:bt:w:i:P:W:")) != -1) {
+    while ((opt = getopt(argc, argv, "h:p:c:s:bt:w:i:P:W:S")) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -279,6 +343,16 @@ int main(int argc, char **argv) {
         case 'i': idle = atoi(optarg); break;
         case 'P': pid = atoi(optarg); break;
         case 'W': settle = atof(optarg); break;
+        case 'S':
+#ifdef WITH_OPENSSL
+            tls = SSL_CTX_new(TLS_client_method());
+            SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
+            SSL_CTX_set_mode(tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+            SSL_CTX_set_read_ahead(tls, 1);
+            break;
+#else
+            fprintf(stderr, "built without OpenSSL (-DWITH_OPENSSL)\n"); return 2;
+#endif
         default: fprintf(stderr, "bad option\n"); return 2;
         }
     }

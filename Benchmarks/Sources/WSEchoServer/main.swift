@@ -6,20 +6,27 @@
 //   per connection, no task switch per message, one write per batch of events);
 // - `async`: a task per connection iterating the events and `await`ing `send` per message.
 //
-// Usage: WSEchoServer [--threads N] [inline|async] PORT
+// With --tls-cert FILE --tls-key FILE it serves wss:// (WSTLS over the system OpenSSL).
+//
+// Usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE] [inline|async] PORT
 import WSPosixIO
 import WSProtocol
+import WSTLS
 
 var port = 9005
 var mode = "inline"
 var threads = 1
+var certificate: String?
+var key: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--threads": threads = arguments.popFirst().flatMap { Int($0) } ?? 1
+    case "--tls-cert": certificate = arguments.popFirst()
+    case "--tls-key": key = arguments.popFirst()
     case "inline", "async": mode = argument
     default:
-        guard let p = Int(argument) else { fatalError("usage: WSEchoServer [--threads N] [inline|async] PORT") }
+        guard let p = Int(argument) else { fatalError("usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE] [inline|async] PORT") }
         port = p
     }
 }
@@ -28,6 +35,9 @@ var configuration = WebSocketServer.Configuration()
 configuration.group = EventLoopGroup(threadCount: threads)
 configuration.maxConnections = 20_000
 configuration.backlog = 4096
+if let certificate, let key {
+    configuration.tls = TLSServerConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+}
 
 let server: WebSocketServer
 switch mode {

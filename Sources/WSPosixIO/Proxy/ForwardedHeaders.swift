@@ -151,16 +151,14 @@ public struct ForwardedHeaders: Hashable, Sendable {
     /// IPv6 then in brackets), `unknown`, or obfuscated identifiers.
     public static func parseForwardedFor(_ value: String) throws(ForwardedHeaderError) -> [ForwardedNode] {
         var nodes: [ForwardedNode] = []
-        for entry in value.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = entry.trimmingWhitespace()
-            if trimmed.isEmpty { continue }
+        for entry in listElements(value) {
             // A bare IPv6 address (no brackets) is common in this header.
-            if !trimmed.hasPrefix("["), trimmed.contains(":"), trimmed.filter({ $0 == ":" }).count > 1 {
-                guard trimmed.utf8.allSatisfy(isAddressByte), let address = SocketAddress(numericHost: trimmed, port: 0),
+            if !entry.hasPrefix("["), entry.filter({ $0 == ":" }).count > 1 {
+                guard entry.utf8.allSatisfy(isAddressByte), let address = SocketAddress(numericHost: entry, port: 0),
                       address.family == .ipv6 else { throw .invalidNode }
                 nodes.append(.address(address))
             } else {
-                nodes.append(try node(trimmed, allowPort: true))
+                nodes.append(try node(entry, allowPort: true))
             }
         }
         return nodes
@@ -169,13 +167,16 @@ public struct ForwardedHeaders: Hashable, Sendable {
     /// Parses an `X-Forwarded-Proto` value: comma-separated schemes, lower-cased.
     public static func parseForwardedProto(_ value: String) throws(ForwardedHeaderError) -> [String] {
         var schemes: [String] = []
-        for entry in value.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = entry.trimmingWhitespace()
-            if trimmed.isEmpty { continue }
-            guard isScheme(trimmed) else { throw .invalidProto }
-            schemes.append(trimmed.lowercased())
+        for entry in listElements(value) {
+            guard isScheme(entry) else { throw .invalidProto }
+            schemes.append(entry.lowercased())
         }
         return schemes
+    }
+
+    /// The non-empty elements of a comma-separated list, trimmed (RFC 9110 §5.6.1).
+    private static func listElements(_ value: String) -> [String] {
+        value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
     }
 
     /// A node (RFC 7239 §6): IPv4, `[IPv6]`, `unknown` or `_obfuscated`, then `:port`

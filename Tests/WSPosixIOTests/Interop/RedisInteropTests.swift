@@ -82,16 +82,22 @@ final class PubSubRecorder: Sendable {
 
 @Suite("Interop: Redis pub/sub (redis-server)", .serialized, .timeLimit(.minutes(1)))
 struct RedisInteropTests {
+    /// Two pub/sub pairs on the same channel, both connected.
+    static func connectedPair(_ url: RedisURL) async throws -> (PubSubRecorder, RedisPubSub, PubSubRecorder, RedisPubSub) {
+        let (a, b) = (PubSubRecorder(), PubSubRecorder())
+        let (pa, pb) = (a.pubsub(url), b.pubsub(url))
+        pa.start(); pb.start()
+        try await a.wait("connected") { $0.states == [.connected] }
+        try await b.wait("connected") { $0.states == [.connected] }
+        return (a, pa, b, pb)
+    }
+
     @Test("Every subscriber, the publisher included, gets each message exactly once",
           .enabled(if: Peers.available(RedisServer.binary)))
     func fanOutExactlyOnce() async throws {
         let redis = try await RedisServer.start()
         defer { redis.process.stop() }
-        let (a, b) = (PubSubRecorder(), PubSubRecorder())
-        let (pa, pb) = (a.pubsub(redis.url), b.pubsub(redis.url))
-        pa.start(); pb.start()
-        try await a.wait("connected") { $0.states == [.connected] }
-        try await b.wait("connected") { $0.states == [.connected] }
+        let (a, pa, b, pb) = try await Self.connectedPair(redis.url)
         #expect(pa.isConnected)
         for i in 0..<50 { pa.publish(Array("a\(i)".utf8)) }
         pb.publish(Array("from b".utf8))
@@ -116,11 +122,7 @@ struct RedisInteropTests {
     func outageAndReconnect() async throws {
         var redis = try await RedisServer.start()
         defer { redis.process.stop() }
-        let (a, b) = (PubSubRecorder(), PubSubRecorder())
-        let (pa, pb) = (a.pubsub(redis.url), b.pubsub(redis.url))
-        pa.start(); pb.start()
-        try await a.wait("connected") { $0.states == [.connected] }
-        try await b.wait("connected") { $0.states == [.connected] }
+        let (a, pa, b, pb) = try await Self.connectedPair(redis.url)
         redis.process.sendSignal(SIGKILL)
         _ = await redis.process.waitForExit()
         try await a.wait("disconnected") { $0.states.count == 2 }

@@ -9,18 +9,7 @@ import WSProtocol
 struct ScaleOutToolTests {
     /// Starts `ws serve --port 0 ARGUMENTS` and returns it with its port.
     static func serve(_ arguments: [String]) async throws -> (Subprocess, Int) {
-        let serve = try InteropToolTests.startTool(["serve", "--host", "127.0.0.1", "--port", "0"] + arguments)
-        do {
-            let first = try await serve.nextLine()
-            let prefix = "listening on ws://127.0.0.1:"
-            guard first.hasPrefix(prefix), let port = Int(first.dropFirst(prefix.count)) else {
-                throw Subprocess.Failure(description: "unexpected first line: \(first)")
-            }
-            return (serve, port)
-        } catch {
-            serve.stop()
-            throw error
-        }
+        try await InteropToolTests.startServe(arguments)
     }
 
     /// `GET path` over a fresh connection: the status line and the body.

@@ -28,7 +28,6 @@
 #include <unistd.h>
 #include "ws_common.h"
 #ifdef WITH_OPENSSL
-#include <openssl/ssl.h>
 static SSL_CTX *tls;
 #endif
 
@@ -48,40 +47,11 @@ struct conn {
 #endif
 };
 
-/* read(2), or SSL_read until OpenSSL has nothing more (EAGAIN when nothing at all). */
-static ssize_t io_read(struct conn *c, uint8_t *buf, size_t n) {
 #ifdef WITH_OPENSSL
-    if (c->ssl) {
-        size_t got = 0;
-        while (got < n) {
-            int r = SSL_read(c->ssl, buf + got, (int)(n - got > 1 << 30 ? 1 << 30 : n - got));
-            if (r > 0) { got += (size_t)r; continue; }
-            int e = SSL_get_error(c->ssl, r);
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
-            if (got) return (ssize_t)got;
-            if (e == SSL_ERROR_ZERO_RETURN) return 0;
-            errno = EPIPE; return -1;
-        }
-        if (got == 0) { errno = EAGAIN; return -1; }
-        return (ssize_t)got;
-    }
+#define SSL_OF(c) ((c)->ssl)
+#else
+#define SSL_OF(c) NULL
 #endif
-    return read(c->fd, buf, n);
-}
-
-/* write(2), or SSL_write (partial writes on). */
-static ssize_t io_write(struct conn *c, const uint8_t *buf, size_t n) {
-#ifdef WITH_OPENSSL
-    if (c->ssl) {
-        int r = SSL_write(c->ssl, buf, (int)(n > 1 << 30 ? 1 << 30 : n));
-        if (r > 0) return r;
-        int e = SSL_get_error(c->ssl, r);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) { errno = EAGAIN; return -1; }
-        errno = EPIPE; return -1;
-    }
-#endif
-    return write(c->fd, buf, n);
-}
 
 static int ep;
 static uint8_t rbuf[READ_SIZE];
@@ -114,7 +84,7 @@ static int send_bytes(struct conn *c, const uint8_t *data, size_t n) {
     size_t done = 0;
     if (c->outlen == 0) {
         while (done < n) {
-            ssize_t w = io_write(c, data + done, n - done);
+            ssize_t w = io_write(c->fd, SSL_OF(c), data + done, n - done);
             if (w > 0) { done += (size_t)w; continue; }
             if (w < 0 && errno == EINTR) continue;
             if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -236,7 +206,7 @@ static long frames(struct conn *c, uint8_t *data, size_t n) {
 static void on_readable(struct conn *c) {
     uint8_t *data; size_t n;
     if (c->inlen == 0) {
-        ssize_t r = io_read(c, rbuf, READ_SIZE);
+        ssize_t r = io_read(c->fd, SSL_OF(c), rbuf, READ_SIZE);
         if (r <= 0) { if (r < 0 && (errno == EAGAIN || errno == EINTR)) return; conn_free(c); return; }
         data = rbuf; n = (size_t)r;
     } else {
@@ -244,7 +214,7 @@ static void on_readable(struct conn *c) {
             c->incap = c->inlen + READ_SIZE;
             c->in = realloc(c->in, c->incap);
         }
-        ssize_t r = io_read(c, c->in + c->inlen, READ_SIZE);
+        ssize_t r = io_read(c->fd, SSL_OF(c), c->in + c->inlen, READ_SIZE);
         if (r <= 0) { if (r < 0 && (errno == EAGAIN || errno == EINTR)) return; conn_free(c); return; }
         data = c->in; n = c->inlen + (size_t)r;
     }
@@ -277,7 +247,7 @@ static void on_readable(struct conn *c) {
 
 static void on_writable(struct conn *c) {
     while (c->outlen) {
-        ssize_t w = io_write(c, c->out, c->outlen);
+        ssize_t w = io_write(c->fd, SSL_OF(c), c->out, c->outlen);
         if (w > 0) { memmove(c->out, c->out + w, c->outlen - (size_t)w); c->outlen -= (size_t)w; continue; }
         if (w < 0 && (errno == EAGAIN || errno == EINTR)) break;
         conn_free(c); return;

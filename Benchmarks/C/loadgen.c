@@ -34,7 +34,6 @@
 #include <unistd.h>
 #include "ws_common.h"
 #ifdef WITH_OPENSSL
-#include <openssl/ssl.h>
 static SSL_CTX *tls;
 #endif
 
@@ -56,39 +55,11 @@ struct client {
 #endif
 };
 
-/* read(2), or SSL_read until OpenSSL has nothing more (EAGAIN when nothing at all). */
-static ssize_t io_read(struct client *c, uint8_t *buf, size_t n) {
 #ifdef WITH_OPENSSL
-    if (c->ssl) {
-        size_t got = 0;
-        while (got < n) {
-            int r = SSL_read(c->ssl, buf + got, (int)(n - got > 1 << 30 ? 1 << 30 : n - got));
-            if (r > 0) { got += (size_t)r; continue; }
-            int e = SSL_get_error(c->ssl, r);
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
-            if (got) return (ssize_t)got;
-            if (e == SSL_ERROR_ZERO_RETURN) return 0;
-            errno = EPIPE; return -1;
-        }
-        if (got == 0) { errno = EAGAIN; return -1; }
-        return (ssize_t)got;
-    }
+#define SSL_OF(c) ((c)->ssl)
+#else
+#define SSL_OF(c) NULL
 #endif
-    return read(c->fd, buf, n);
-}
-
-static ssize_t io_write(struct client *c, const uint8_t *buf, size_t n) {
-#ifdef WITH_OPENSSL
-    if (c->ssl) {
-        int r = SSL_write(c->ssl, buf, (int)(n > 1 << 30 ? 1 << 30 : n));
-        if (r > 0) return r;
-        int e = SSL_get_error(c->ssl, r);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) { errno = EAGAIN; return -1; }
-        errno = EPIPE; return -1;
-    }
-#endif
-    return write(c->fd, buf, n);
-}
 
 static int ep;
 static const char *host = "127.0.0.1";
@@ -181,7 +152,7 @@ static int open_client(struct client *c, int idx) {
 /* Writes the rest of the current outgoing buffer. */
 static void flush(struct client *c) {
     while (c->woff < c->wsize) {
-        ssize_t w = io_write(c, c->wdata + c->woff, c->wsize - c->woff);
+        ssize_t w = io_write(c->fd, SSL_OF(c), c->wdata + c->woff, c->wsize - c->woff);
         if (w > 0) { c->woff += (size_t)w; continue; }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) { arm(c, 1); return; }
@@ -227,7 +198,7 @@ static void on_event(struct client *c, uint32_t events) {
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
     for (;;) {
         if (c->rcap - c->rlen < 4096) { c->rcap *= 2; c->rbuf = realloc(c->rbuf, c->rcap); }
-        ssize_t r = io_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+        ssize_t r = io_read(c->fd, SSL_OF(c), c->rbuf + c->rlen, c->rcap - c->rlen);
         if (r < 0 && errno == EAGAIN) break;
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) { kill_client(c); return; }

@@ -129,4 +129,41 @@ static inline void mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const u
     for (; i < n; i++) dst[i] = src[i] ^ key[i & 3];
 }
 
+#ifdef WITH_OPENSSL
+#include <errno.h>
+#include <unistd.h>
+#include <openssl/ssl.h>
+
+/* read(2), or (with `ssl`) SSL_read until OpenSSL has nothing more: -1 with EAGAIN when
+ * nothing at all, 0 at close_notify, -1 with EPIPE on a TLS error. */
+static inline ssize_t io_read(int fd, SSL *ssl, uint8_t *buf, size_t n) {
+    if (!ssl) return read(fd, buf, n);
+    size_t got = 0;
+    while (got < n) {
+        int r = SSL_read(ssl, buf + got, (int)(n - got > 1 << 30 ? 1 << 30 : n - got));
+        if (r > 0) { got += (size_t)r; continue; }
+        int e = SSL_get_error(ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+        if (got) return (ssize_t)got;
+        if (e == SSL_ERROR_ZERO_RETURN) return 0;
+        errno = EPIPE; return -1;
+    }
+    if (got == 0) { errno = EAGAIN; return -1; }
+    return (ssize_t)got;
+}
+
+/* write(2), or (with `ssl`) SSL_write with partial writes on: -1 with EAGAIN to retry. */
+static inline ssize_t io_write(int fd, SSL *ssl, const uint8_t *buf, size_t n) {
+    if (!ssl) return write(fd, buf, n);
+    int r = SSL_write(ssl, buf, (int)(n > 1 << 30 ? 1 << 30 : n));
+    if (r > 0) return r;
+    int e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) { errno = EAGAIN; return -1; }
+    errno = EPIPE; return -1;
+}
+#else
+#define io_read(fd, ssl, buf, n) read((fd), (buf), (n))
+#define io_write(fd, ssl, buf, n) write((fd), (buf), (n))
+#endif
+
 #endif

@@ -18,11 +18,12 @@ struct InteropToolTests {
     }
 
     /// Starts `ws serve --port 0` and returns it with the port from its first line.
-    static func startServe(_ extra: [String] = []) async throws -> (Subprocess, Int) {
+    /// (`scheme` "wss" with `--tls-cert`/`--tls-key` in `extra`.)
+    static func startServe(_ extra: [String] = [], scheme: String = "ws") async throws -> (Subprocess, Int) {
         let serve = try startTool(["serve", "--host", "127.0.0.1", "--port", "0"] + extra)
         do {
             let first = try await serve.nextLine()
-            let prefix = "listening on ws://127.0.0.1:"
+            let prefix = "listening on \(scheme)://127.0.0.1:"
             guard first.hasPrefix(prefix), let port = Int(first.dropFirst(prefix.count)) else {
                 throw Subprocess.Failure(description: "unexpected first line: \(first)")
             }

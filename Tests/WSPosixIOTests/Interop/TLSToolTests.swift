@@ -12,19 +12,7 @@ import WSTLS
 struct TLSToolTests {
     /// Starts `ws serve` over TLS with the given files; returns it with its port.
     static func startServeTLS(certificate: String, key: String) async throws -> (Subprocess, Int) {
-        let serve = try InteropToolTests.startTool(["serve", "--host", "127.0.0.1", "--port", "0",
-                                                    "--tls-cert", certificate, "--tls-key", key])
-        do {
-            let first = try await serve.nextLine()
-            let prefix = "listening on wss://127.0.0.1:"
-            guard first.hasPrefix(prefix), let port = Int(first.dropFirst(prefix.count)) else {
-                throw Subprocess.Failure(description: "unexpected first line: \(first)")
-            }
-            return (serve, port)
-        } catch {
-            serve.stop()
-            throw error
-        }
+        try await InteropToolTests.startServe(["--tls-cert", certificate, "--tls-key", key], scheme: "wss")
     }
 
     static func client() throws -> WebSocket.ClientConfiguration {

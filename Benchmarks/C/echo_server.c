@@ -47,11 +47,6 @@ struct conn {
 #endif
 };
 
-#ifdef WITH_OPENSSL
-#define SSL_OF(c) ((c)->ssl)
-#else
-#define SSL_OF(c) NULL
-#endif
 
 static int ep;
 static uint8_t rbuf[READ_SIZE];

@@ -55,11 +55,6 @@ struct client {
 #endif
 };
 
-#ifdef WITH_OPENSSL
-#define SSL_OF(c) ((c)->ssl)
-#else
-#define SSL_OF(c) NULL
-#endif
 
 static int ep;
 static const char *host = "127.0.0.1";

@@ -129,6 +129,13 @@ static inline void mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const u
     for (; i < n; i++) dst[i] = src[i] ^ key[i & 3];
 }
 
+/* The connection's SSL (a `ssl` member), or NULL when built without OpenSSL. */
+#ifdef WITH_OPENSSL
+#define SSL_OF(c) ((c)->ssl)
+#else
+#define SSL_OF(c) NULL
+#endif
+
 #ifdef WITH_OPENSSL
 #include <errno.h>
 #include <unistd.h>

@@ -14,7 +14,7 @@ final class ChatFanOut: Sendable {
     private let inbox: AsyncStream<Message>.Continuation
     private let consumer: Task<Void, Never>
 
-    init(url: RedisURL, room: ChatRoom) {
+    init(url: RedisURL, room: WebSocketGroup) {
         let (stream, inbox) = AsyncStream<Message>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         self.inbox = inbox
         let target = url
@@ -29,7 +29,7 @@ final class ChatFanOut: Sendable {
             }
         })
         consumer = Task {
-            for await message in stream { await room.broadcast(message) }
+            for await message in stream { room.broadcast(message) }
         }
     }
 

@@ -16,7 +16,8 @@ import Darwin
 /// - `/` answers the HTML demo page (``DemoPage``), `/selftest` the browser self-test
 ///   (``SelfTestPage``); other plain HTTP requests get 404.
 /// - WebSocket `/echo` echoes every message (same type, same bytes); `/chat` sends every
-///   message to every connected peer (the sender too); `/report` prints each text message it
+///   message to every connected peer (the sender too) through a ``WebSocketGroup``: a peer
+///   whose unwritten bytes are over 1 MiB misses messages instead of delaying the others; `/report` prints each text message it
 ///   receives as one line on standard output, escaped (``Terminal/escaped(_:)``; the self-test
 ///   page reports there).
 /// - permessage-deflate offers are accepted unless `--no-deflate`.
@@ -47,7 +48,7 @@ struct ServeCommand {
 
     func run() async -> Int32 {
         SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below; SIGHUP: reload
-        let room = ChatRoom()
+        let room = WebSocketGroup()  // /chat: a member that does not read misses messages, never delays the others
         let health = HealthState()
         let trusted = IPAddressPrefix.loopback + options.trustedProxies.compactMap { IPAddressPrefix($0) }
         var configuration = WebSocketServer.Configuration()
@@ -128,20 +129,20 @@ struct ServeCommand {
 
     /// Runs one accepted connection according to its path; logs its opening and closing on
     /// standard error.
-    static func serve(_ ws: WebSocket, room: ChatRoom, fanOut: ChatFanOut?) async {
+    static func serve(_ ws: WebSocket, room: WebSocketGroup, fanOut: ChatFanOut?) async {
         let path = ws.request?.path ?? "/"
         var peer = ws.peer.map { "\($0)" } ?? "?"
         // Behind a proxy: the real client first, then the hop it came through.
         if let direct = ws.directPeer, direct != ws.peer { peer += " via \(direct)" }
         Terminal.error("ws: open \(peer) \(path)")
-        let member = path == "/chat" ? await room.join(ws) : nil
+        if path == "/chat" { room.add(ws) }
         var ending = CloseInfo(code: .abnormalClosure)
         for await event in ws {
             if case .closed(let info) = event { ending = info }
             guard let message = event.message else { continue }
             switch path {
             case "/chat":
-                if let fanOut { fanOut.publish(message) } else { await room.broadcast(message) }
+                if let fanOut { fanOut.publish(message) } else { room.broadcast(message) }
             case "/report":
                 if case .text(let text) = message {
                     Terminal.line(text)  // escaped: one line per message, control characters visible
@@ -150,7 +151,7 @@ struct ServeCommand {
                 try? await ws.send(message)
             }
         }
-        if let member { await room.leave(member) }
+        if path == "/chat" { room.remove(ws) }
         Terminal.error("ws: \(ending) \(peer) \(path)")
     }
 }

@@ -152,8 +152,8 @@ public final class WebSocket: AsyncSequence, Sendable {
     public var closeInfo: CloseInfo? { channel.state.withLock { $0.lifecycle.isLive ? nil : $0.closeInfo } }
 }
 
-private extension Message {
-    /// The payload of a binary message (`nil` for text).
+extension Message {
+    /// The payload of a binary message (`nil` for text), which the driver may share without a copy.
     var binaryPayload: [UInt8]? {
         if case .binary(let bytes) = self { return bytes }
         return nil

@@ -37,6 +37,9 @@ extension Sys {
 
     static func setNoDelay(_ fd: Int32) throws(SystemError) { try setOption(fd, level: Int32(IPPROTO_TCP), name: Int32(TCP_NODELAY), value: 1) }
     static func setReuseAddress(_ fd: Int32) throws(SystemError) { try setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1) }
+    static func setReceiveBufferSize(_ fd: Int32, _ bytes: Int32) throws(SystemError) {
+        try setOption(fd, level: SOL_SOCKET, name: SO_RCVBUF, value: bytes)
+    }
     static func setIPv6Only(_ fd: Int32) throws(SystemError) { try setOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1) }
 
     static func bind(_ fd: Int32, _ address: SocketAddress) throws(SystemError) {

@@ -74,4 +74,21 @@ extension Connection {
         FrameHeader(opcode: kind == .text ? .text : .binary, payloadLength: UInt64(payload.count)).write(to: &outbound)
         return true
     }
+
+    /// A data message encoded once for many connections (a broadcast): when this connection
+    /// would put exactly `frame` on the wire for the message (a server, whose frames are
+    /// unmasked, RFC 6455 §5.1; no extension transforms it; no fragmentation, §5.4), checks the
+    /// state as ``send(_:extensions:now:into:)`` does, appends `frame` to `outbound` and returns
+    /// `true`. Returns `false` (nothing appended) when this connection must encode the message
+    /// itself. `frame` must be one whole unmasked data frame with FIN set and RSV clear whose
+    /// payload is `payloadCount` bytes (text already valid UTF-8).
+    /// - Throws: ``UsageError/sendAfterClose``.
+    package mutating func sendEncoded(_ frame: [UInt8], payloadCount: Int, extensions use: ExtensionUse = .apply,
+                                      now: Instant, into outbound: inout [UInt8]) throws(UsageError) -> Bool {
+        guard canSend else { throw .sendAfterClose }
+        guard role == .server, extensions.isEmpty || use == .bypass else { return false }
+        if let size = configuration.fragmentSize, size > 0, payloadCount > size { return false }
+        outbound.append(contentsOf: frame)
+        return true
+    }
 }

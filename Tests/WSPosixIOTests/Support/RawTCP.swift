@@ -10,9 +10,12 @@ final class RawTCP: @unchecked Sendable {
     private init(_ fd: Int32) { socket = FileDescriptor(fd) }
 
     /// Connects to `address` (waits up to 2 s for the connection, unless `wait` is false).
-    static func connect(_ address: SocketAddress, wait: Bool = true) async throws -> RawTCP {
+    /// `receiveBuffer` sets SO_RCVBUF first (a small one makes a peer that does not read push
+    /// back on the sender after a few KiB).
+    static func connect(_ address: SocketAddress, wait: Bool = true, receiveBuffer: Int32? = nil) async throws -> RawTCP {
         let fd = try Sys.socket(family: address.family)
         let raw = RawTCP(fd)
+        if let receiveBuffer { try Sys.setReceiveBufferSize(fd, receiveBuffer) }
         if try !Sys.connect(fd, address), wait {
             let deadline = MonotonicClock.now() + .seconds(2)
             while Sys.peerAddress(fd) == nil && MonotonicClock.now() < deadline {

@@ -6,7 +6,7 @@ import WSPosixIO
 enum CommandLineOptions: Equatable {
     /// `ws serve [--host H] [--port P] [--no-deflate] [--tls-cert FILE --tls-key FILE]
     /// [--trusted-proxy A/N]... [--forwarded] [--redis URL] [--drain S]
-    /// [--allow-origin ORIGIN]...`
+    /// [--allow-origin ORIGIN]... [--threads N]`
     case serve(Serve)
     /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate] [--reconnect]`
     case connect(Connect)
@@ -35,6 +35,8 @@ enum CommandLineOptions: Equatable {
         var drainSeconds: Int = 0
         /// `--allow-origin` values, on top of the page's own origin and clients without `Origin`.
         var allowedOrigins: [String] = []
+        /// Event-loop threads (`--threads N`); `nil`: one per CPU this process may use.
+        var threads: Int?
     }
 
     struct Connect: Equatable {
@@ -92,6 +94,12 @@ enum CommandLineOptions: Equatable {
                         throw UsageError(message: "--redis: \(error.message)")
                     }
                     serve.redis = text
+                case "--threads":
+                    let text = try value(of: option, in: &rest)
+                    guard let count = Int(text), (1...1024).contains(count) else {
+                        throw UsageError(message: "--threads: '\(text)' is not a number of threads (1-1024)")
+                    }
+                    serve.threads = count
                 case "--drain":
                     let text = try value(of: option, in: &rest)
                     guard let seconds = Int(text), (0...3600).contains(seconds) else {
@@ -194,7 +202,7 @@ enum CommandLineOptions: Equatable {
                [--proxy-protocol] [--trusted-proxy ADDRESS/PREFIX]... [--forwarded]
                [--redis redis://HOST:PORT[/N]]
                [--drain SECONDS]
-               [--allow-origin ORIGIN]...
+               [--allow-origin ORIGIN]... [--threads N]
           Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
             /echo    sends every message back (same type, same bytes)
             /chat    sends every message to every connected peer
@@ -207,6 +215,8 @@ enum CommandLineOptions: Equatable {
           with --drain SECONDS, /healthz says "draining" (503) for that long first, and new
           upgrades get 503 (so a load balancer stops routing here), while open connections
           keep working.
+          --threads N runs N event-loop threads (default: one per CPU this process may use,
+          after its CPU affinity and cgroup CPU quota).
           permessage-deflate offers are accepted (windows of at most 2^12 bytes, zlib
           memLevel 5); --no-deflate declines them.
           With --tls-cert (PEM certificate chain, leaf first) and --tls-key (PEM private key)

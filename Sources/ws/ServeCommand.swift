@@ -53,6 +53,7 @@ struct ServeCommand {
         let trusted = IPAddressPrefix.loopback + options.trustedProxies.compactMap { IPAddressPrefix($0) }
         var configuration = WebSocketServer.Configuration()
         configuration.compression = options.deflate ? .default : nil
+        if let threads = options.threads { configuration.group = EventLoopGroup(threadCount: threads) }
         if options.proxyProtocol { configuration.proxyProtocol = ProxyProtocolSettings(trustedSources: trusted) }
         if options.forwarded { configuration.trustedForwarders = trusted }
         var fanOut: ChatFanOut? = nil

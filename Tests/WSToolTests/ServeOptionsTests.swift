@@ -9,13 +9,14 @@ struct ServeOptionsTests {
     @Test func optionsAreParsed() throws {
         let options = try CommandLineOptions.parse(["serve", "--port", "0", "--trusted-proxy", "10.0.0.0/8",
                                                     "--trusted-proxy", "2001:db8::1", "--forwarded",
-                                                    "--redis", "redis://127.0.0.1:6380/2", "--drain", "3"])
+                                                    "--redis", "redis://127.0.0.1:6380/2", "--drain", "3", "--threads", "1"])
         var expected = CommandLineOptions.Serve()
         expected.port = 0
         expected.trustedProxies = ["10.0.0.0/8", "2001:db8::1"]
         expected.forwarded = true
         expected.redis = "redis://127.0.0.1:6380/2"
         expected.drainSeconds = 3
+        expected.threads = 1
         #expect(options == .serve(expected))
         #expect(try CommandLineOptions.parse(["serve"]) == .serve(CommandLineOptions.Serve()))
     }
@@ -27,6 +28,8 @@ struct ServeOptionsTests {
         (["serve", "--redis", "redis://h:0"], "--redis: port '0' is not 1-65535"),
         (["serve", "--drain", "-1"], "--drain: '-1' is not a number of seconds (0-3600)"),
         (["serve", "--drain"], "--drain needs a value"),
+        (["serve", "--threads", "0"], "--threads: '0' is not a number of threads (1-1024)"),
+        (["serve", "--threads", "two"], "--threads: 'two' is not a number of threads (1-1024)"),
     ])
     func badValues(arguments: [String], message: String) {
         #expect(throws: CommandLineOptions.UsageError(message: message)) { try CommandLineOptions.parse(arguments) }

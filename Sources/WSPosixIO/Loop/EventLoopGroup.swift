@@ -9,7 +9,8 @@ public final class EventLoopGroup: Sendable {
     public let loops: [EventLoop]
     private let counter = Atomic<Int>(0)
 
-    /// Creates one loop per online processor.
+    /// Creates one loop per CPU this process may use (``ProcessLimits/processorCount``: the
+    /// online processors narrowed by the affinity mask and the cgroup v2 CPU quota).
     public convenience init() { self.init(threadCount: ProcessLimits.processorCount) }
 
     /// Creates `threadCount` loops.
@@ -18,7 +19,7 @@ public final class EventLoopGroup: Sendable {
         loops = (0..<threadCount).map { _ in EventLoop() }
     }
 
-    /// The process-wide default group, one loop per core, created on first use.
+    /// The process-wide default group, one loop per usable CPU, created on first use.
     public static let shared = EventLoopGroup()
 
     /// The next loop, round-robin.

@@ -2,8 +2,10 @@
 
 /// Process-wide resource limits a server (or a test with many connections) may need to raise.
 public enum ProcessLimits {
-    /// The number of online processors.
-    public static var processorCount: Int { Sys.processorCount() }
+    /// The number of CPUs this process may use: the online processors, narrowed by the CPU
+    /// affinity mask (`taskset`, cpusets) and the cgroup v2 quota (`cpu.max`, rounded up: 1.5
+    /// CPUs count as 2). At least 1.
+    public static var processorCount: Int { CPUBudget.current }
 
     /// The current soft and hard limits on open file descriptors (RLIMIT_NOFILE).
     public static var openFiles: (soft: UInt64, hard: UInt64) { Sys.openFileLimit() }

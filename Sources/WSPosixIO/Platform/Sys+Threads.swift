@@ -25,6 +25,34 @@ extension Sys {
 
     static func processorCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
+    /// The CPU affinity mask of the calling thread (bit i of byte i / 8 is CPU i), or `nil` where
+    /// the platform has none (Darwin) or the call fails.
+    static func affinityMask() -> [UInt8]? {
+        #if canImport(Darwin)
+        return nil
+        #else
+        var mask = [UInt8](repeating: 0, count: 1024)  // 8,192 CPUs
+        let r = mask.withUnsafeMutableBytes { cwsposix_cpu_affinity($0.baseAddress!.assumingMemoryBound(to: UInt8.self), $0.count) }
+        return r == 0 ? mask : nil
+        #endif
+    }
+
+    /// The contents of a small text file (at most `limit` bytes), or `nil` if it cannot be read.
+    static func readSmallFile(_ path: String, limit: Int = 4096) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = sysClose(fd) }
+        var bytes = [UInt8](repeating: 0, count: limit)
+        var count = 0
+        while count < limit {
+            let n = bytes.withUnsafeMutableBytes { sysRead(fd, $0.baseAddress! + count, limit - count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            count += n
+        }
+        return String(decoding: bytes[..<count], as: UTF8.self)
+    }
+
     /// An identifier of the calling thread, comparable with `==`.
     @inline(__always)
     static func currentThread() -> UInt {

@@ -7,6 +7,7 @@
  *   loadgen [-h 127.0.0.1] -p PORT [-c CONNS] [-s SIZE] [-b] [-t SECONDS] [-w WARMUP] [-P SERVER_PID]
  *   loadgen -p PORT -i IDLE_CONNS -P SERVER_PID [-W SETTLE]  (idle mode: resident memory per connection)
  *
+ * -r PATH sets the request target (default /; `ws serve` echoes on /echo).
  * -S speaks TLS (wss://, OpenSSL on the socket, no certificate verification: a load generator);
  * build with -DWITH_OPENSSL ... -lssl -lcrypto for it. -b sends binary instead of text. Prints one line of key=value pairs:
  *   msgs, msgs_per_s, p50_us, p99_us, mb_per_s (echoed payload bytes received per second, 10^6),
@@ -297,7 +298,8 @@ int main(int argc, char **argv) {
     int conns = 1, binary = 0, idle = 0, pid = 0, opt;
     size_t size = 32;
     double seconds = 2.0, warmup = 0.5, settle = 1.0;
-    while ((opt = getopt(argc, argv, "h:p:c:s:bt:w:i:P:W:S")) != -1) {
+    const char *resource = "/";  /* -r PATH: the request target (ws serve answers /echo) */
+    while ((opt = getopt(argc, argv, "h:p:c:s:bt:w:i:P:W:Sr:")) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -309,6 +311,7 @@ int main(int argc, char **argv) {
         case 'i': idle = atoi(optarg); break;
         case 'P': pid = atoi(optarg); break;
         case 'W': settle = atof(optarg); break;
+        case 'r': resource = optarg; break;
         case 'S':
 #ifdef WITH_OPENSSL
             tls = SSL_CTX_new(TLS_client_method());
@@ -327,8 +330,8 @@ int main(int argc, char **argv) {
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }
     ep = epoll_create1(0);
     request_len = (size_t)snprintf(request, sizeof request,
-        "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host, port);
+        "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", resource, host, port);
     if (idle) { idle_mode = 1; build_frame(32, 0); return run_idle(idle, pid, 60.0, settle); }
     build_frame(size, binary);
     samples = malloc(samples_cap * sizeof *samples);

@@ -58,8 +58,8 @@ ROWS = [
 # Which implementation is the reference for "ours ÷ ref" per row family.
 REFERENCE = {"decode.1MiB.64K": "memcpy", "encode.1MiB.client": "memcpy", "echo.1MiB.64K": "memcpy",
              "utf8.ascii": "stdlib", "utf8.mixed": "stdlib"}
-PEERS = ["ours", "ours-chacha", "ours-async", "nio", "c-floor", "websockets", "picows", "ref"]
-NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha RNG)", "ours-async": "ours (async API)", "nio": "NIOWebSocket", "c-floor": "C epoll floor",
+PEERS = ["ours", "ours-chacha", "ours-async", "ws-serve", "nio", "c-floor", "websockets", "picows", "ref"]
+NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha RNG)", "ours-async": "ours (async API)", "ws-serve": "ws serve (async API)", "nio": "NIOWebSocket", "c-floor": "C epoll floor",
          "websockets": "websockets 17.4", "picows": "picows 2.3.1", "memcpy": "memcpy", "stdlib": "stdlib", "ref": "memcpy / stdlib"}
 
 
@@ -99,7 +99,7 @@ def main():
         data.setdefault(key, {})[impl] = value
         units[key] = unit
     present = [p for p in PEERS if any(p in data.get(k, {}) for k, *_ in ROWS)]
-    header = ["workload", "unit"] + [NAMES[p] for p in present] + ["vs NIO", "vs ref", "target", "met"]
+    header = ["workload", "unit"] + [NAMES[p] for p in present] + ["vs NIO", "vs ref", "ws serve vs ref", "target", "met"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     summary = []
     for key, label, better, targets in ROWS:
@@ -119,6 +119,7 @@ def main():
                 return None
             return a / b if better == "hi" else (b / a if a else None)
         r_nio, r_ref = ratio(ours, nio), ratio(ours, ref)
+        r_serve = ratio(row.get("ws-serve"), ref)  # `ws serve` itself against the same reference
         tdesc, met = [], []
         for kind, val in targets:
             if kind == "abs":
@@ -142,6 +143,7 @@ def main():
                 summary.append(f"MISSED {key}: {tdesc[-1]}" + (f" (at {got * 100:.0f}% of the target)" if got is not None else f" (measured {fmt(ours, unit)})"))
         cells = [label, unit] + [fmt(row.get(p), unit) for p in present]
         cells += [f"{r_nio:.2f}×" if r_nio else "—", f"{r_ref:.2f}×" if r_ref else "—",
+                  f"{r_serve:.2f}×" if r_serve else "—",
                   ", ".join(tdesc) or "—", ", ".join(met) or "—"]
         lines.append("| " + " | ".join(cells) + " |")
     print("\n".join(lines))

@@ -48,6 +48,7 @@ struct ServeCommand {
 
     func run() async -> Int32 {
         SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below; SIGHUP: reload
+        ProcessLimits.raiseOpenFiles(atLeast: 1 << 20)  // soft limit up to the hard one: many connections
         let room = WebSocketGroup()  // /chat: a member that does not read misses messages, never delays the others
         let health = HealthState()
         let trusted = IPAddressPrefix.loopback + options.trustedProxies.compactMap { IPAddressPrefix($0) }

@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "WSPosixIO", targets: ["WSPosixIO"]),
         .library(name: "WSDeflate", targets: ["WSDeflate"]),
         .library(name: "WSTLS", targets: ["WSTLS"]),
+        .library(name: "WSFoundation", targets: ["WSFoundation"]),
         .executable(name: "ws", targets: ["ws"]),
     ],
     targets: [
@@ -35,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "CSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // A sans-I/O TLS engine over OpenSSL's memory BIOs (bytes in, bytes out), for any driver.
         .target(name: "WSTLS", dependencies: ["CSSL"], swiftSettings: strictSettings),
+        // Foundation conveniences (URL, Data, TimeInterval/Date) over WSPosixIO; nothing else depends on it.
+        .target(name: "WSFoundation", dependencies: ["WSPosixIO", "WSProtocol"], swiftSettings: strictSettings),
         // The command-line tool: `ws serve`, `ws connect`, `ws autobahn-client`.
         .executableTarget(name: "ws", dependencies: ["WSPosixIO", "WSProtocol", "WSDeflate", "WSTLS"], swiftSettings: strictSettings),
 
@@ -43,6 +46,8 @@ let package = Package(
         .testTarget(name: "WSProtocolTests", dependencies: ["WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSTLSTests", dependencies: ["WSTLS", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSDeflateTests", dependencies: ["WSDeflate", "WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WSFoundationTests", dependencies: ["WSFoundation", "WSPosixIO", "WSProtocol"],
+                    swiftSettings: strictSettings),
         .testTarget(name: "WSPosixIOTests", dependencies: ["WSPosixIO", "WSTLS", "WSProtocol", "WSDeflate", "WSTestSupport"],
                     resources: [.copy("Resources")], swiftSettings: strictSettings),
         // The `ws` tool's pure parts (escaping, argument and answer checks), via @testable import.

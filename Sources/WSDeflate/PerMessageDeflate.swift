@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSProtocol
 
-/// permessage-deflate (RFC 7692) over the system zlib: the ``MessageExtension`` a
-/// ``PerMessageDeflateNegotiator`` builds once the parameters are agreed.
+/// permessage-deflate (RFC 7692) over the system zlib: the `MessageExtension` a
+/// `PerMessageDeflateNegotiator` builds once the parameters are agreed.
 ///
 /// ```swift
 /// // Client (WSPosixIO): offer permessage-deflate; used if the server accepts it.

@@ -12,25 +12,25 @@ extension WebSocket {
     ///
     /// The URL's scheme, host (IPv6 literals in brackets), port, path and query are used; a
     /// URL with user info or a fragment is refused (RFC 6455 §3).
-    /// - Throws: ``WSPosixIO/WebSocketError/invalidArgument(_:)`` for a URL that is not a
-    ///   WebSocket URL, and every error of ``WSPosixIO/WebSocket/connect(to:configuration:)``.
+    /// - Throws: `WebSocketError.invalidArgument` for a URL that is not a
+    ///   WebSocket URL, and every error of WSPosixIO's `connect(to:configuration:)` for a `String`.
     public static func connect(to url: URL, configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
         try await connect(to: url.absoluteString, configuration: configuration)
     }
 
     /// Sends `data` as one message of `kind` (binary unless given); waits while the outbound
     /// buffer is over its high-water mark.
-    /// - Throws: ``WSPosixIO/WebSocketError/usage(_:)`` for text that is not UTF-8 or a send
-    ///   after close, ``WSPosixIO/WebSocketError/closed``.
+    /// - Throws: `WebSocketError.usage` for text that is not UTF-8 or a send
+    ///   after close, `WebSocketError.closed`.
     nonisolated(nonsending) public func send(_ data: Data, as kind: Message.Kind = .binary) async throws(WebSocketError) {
         guard let message = Message(data, as: kind) else { throw .usage(.invalidUTF8) }
         try await send(message)
     }
 
     /// Queues `data` as one message of `kind` without waiting (see
-    /// ``WSPosixIO/WebSocket/enqueue(_:)``).
-    /// - Throws: ``WSPosixIO/WebSocketError/usage(_:)`` for text that is not UTF-8 or a send
-    ///   after close, ``WSPosixIO/WebSocketError/closed``.
+    /// `WebSocket.enqueue(_:compress:)`).
+    /// - Throws: `WebSocketError.usage` for text that is not UTF-8 or a send
+    ///   after close, `WebSocketError.closed`.
     public func enqueue(_ data: Data, as kind: Message.Kind = .binary) throws(WebSocketError) {
         guard let message = Message(data, as: kind) else { throw .usage(.invalidUTF8) }
         try enqueue(message)

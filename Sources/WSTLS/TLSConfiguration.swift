@@ -15,6 +15,13 @@ public enum TLSVersion: String, Hashable, Sendable, Comparable, CaseIterable {
     /// TLS 1.3 (RFC 8446).
     case v1_3 = "TLSv1.3"
 
+    /// The version named `rawValue` as OpenSSL names it (`TLSv1.2`, `TLSv1.3`), or `nil`.
+    public init?(rawValue: String) {
+        guard let version = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = version
+    }
+
+    /// Whether `a` is an older version than `b`.
     public static func < (a: TLSVersion, b: TLSVersion) -> Bool { a.wireValue < b.wireValue }
 
     var wireValue: Int32 { self == .v1_2 ? 0x0303 : 0x0304 }
@@ -59,6 +66,8 @@ public struct TLSClientConfiguration: Hashable, Sendable {
     /// before verification). Default 256 KiB.
     public var maxPendingBytes: Int = 256 * 1024
 
+    /// A client configuration that trusts `trustRoots` (the system store by default) and lets
+    /// the `ignoredFailures` through verification (none by default).
     public init(trustRoots: TrustRoots = .system, ignoredFailures: Set<VerificationFailure> = []) {
         self.trustRoots = trustRoots
         self.ignoredFailures = ignoredFailures
@@ -93,6 +102,8 @@ public struct TLSServerConfiguration: Hashable, Sendable {
     /// Application bytes a connection holds while its handshake runs. Default 256 KiB.
     public var maxPendingBytes: Int = 256 * 1024
 
+    /// A server configuration that presents `certificateChain` (the server's certificate
+    /// first) with its `privateKey`.
     public init(certificateChain: PEMSource, privateKey: PEMSource) {
         self.certificateChain = certificateChain
         self.privateKey = privateKey

@@ -29,6 +29,7 @@ public final class TLSEngine {
         case closed
     }
 
+    /// Where the engine is: handshaking, open, or closed (see ``State``).
     public private(set) var state: State = .handshaking
     /// What the handshake agreed on (version, cipher, ALPN, the peer's certificate); `nil`
     /// until ``State/established``.

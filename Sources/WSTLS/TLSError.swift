@@ -27,6 +27,7 @@ public enum TLSError: Error, Hashable, Sendable, CustomStringConvertible {
     /// certificate; the text says which and why.
     case invalidConfiguration(String)
 
+    /// One line saying what failed and why.
     public var description: String {
         switch self {
         case .verificationFailed(let e): return "TLS certificate verification failed: \(e.reason)"
@@ -53,6 +54,7 @@ public struct VerificationError: Hashable, Sendable {
     /// Where in the chain the failure was found (0 is the peer's own certificate).
     public var depth: Int32
 
+    /// A verification error with these fields.
     public init(failure: VerificationFailure?, result: Int32, reason: String, depth: Int32) {
         self.failure = failure; self.result = result; self.reason = reason; self.depth = depth
     }
@@ -62,6 +64,12 @@ public struct VerificationError: Hashable, Sendable {
 /// `ignoreSslErrors`). Only the named ones pass: ignoring ``expired`` still refuses a
 /// certificate from an unknown issuer.
 public enum VerificationFailure: String, Hashable, Sendable, CaseIterable {
+    /// The failure whose raw value is `rawValue` (e.g. `"expired"`), or `nil`.
+    public init?(rawValue: String) {
+        guard let failure = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = failure
+    }
+
     /// The peer's certificate (or a certificate in its chain) is self-signed and not trusted.
     case selfSigned = "self-signed"
     /// The chain leads to no trusted root.

@@ -24,7 +24,7 @@ extension WebSocket {
         /// Limits on the response head.
         public var limits: HTTPHeadParser.Limits = .init()
         /// Settings of the connection (message limits, keepalive, default message type, ...).
-        /// Default ``WSProtocol/Connection/Configuration/socketDefault`` (answers before the close on).
+        /// Default `Connection.Configuration.socketDefault` (answers before the close on).
         public var connection: Connection.Configuration = .socketDefault
         /// Backpressure limits.
         public var flowControl: FlowControl = .init()

@@ -17,7 +17,7 @@ extension WebSocket {
 
     /// Connects to a `ws://` or `wss://` URL, letting the named certificate verification
     /// failures through (as Tufao's `connectToHostEncrypted(QUrl, ignoredSslErrors)`); they add
-    /// to ``TLSClientConfiguration/ignoredFailures``. Only the named ones pass.
+    /// to `TLSClientConfiguration.ignoredFailures`. Only the named ones pass.
     public static func connect(to url: String, ignoring ignored: Set<VerificationFailure>,
                                configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
         let options: ClientHandshake.Options
@@ -55,8 +55,12 @@ extension WebSocket {
     /// ``ClientConfiguration/tls`` says, plus the `ignored` failures let through.
     ///
     /// - Parameters:
+    ///   - host: a host name, or an IPv4/IPv6 address (brackets optional).
     ///   - port: the TCP port, 443 by default (then left out of the `Host` header).
+    ///   - resource: the path and query, `/` by default.
+    ///   - headers: extra request headers (added to the configuration's).
     ///   - ignored: verification failures to let through (only these pass).
+    ///   - configuration: subprotocols, `Origin`, TLS settings, timeouts, limits, flow control.
     /// - Throws: ``WebSocketError/tls(_:)`` when TLS fails (the verification result, or
     ///   OpenSSL's reason), and the errors of ``connect(host:port:resource:headers:configuration:)``.
     public static func connectEncrypted(host: String, port: Int = 443, resource: String = "/", headers: HTTPHeaders = [:],
@@ -75,7 +79,7 @@ extension WebSocket {
 
     /// Connects over TLS to an address (no name resolution), as Tufao's
     /// `connectToHostEncrypted(QHostAddress, ...)`: the certificate must be valid for the
-    /// address itself (an IP address entry), unless ``VerificationFailure/hostNameMismatch``
+    /// address itself (an IP address entry), unless `VerificationFailure.hostNameMismatch`
     /// is ignored.
     public static func connectEncrypted(address: SocketAddress, resource: String = "/", headers: HTTPHeaders = [:],
                                         ignoring ignored: Set<VerificationFailure> = [],

@@ -31,7 +31,7 @@ extension Channel {
 
 extension Connection.Configuration {
     /// The core's configuration as WSPosixIO uses it unless told otherwise: the core's defaults,
-    /// with answers before the close on (``WSProtocol/Connection/Configuration/answerTimeout``
+    /// with answers before the close on (`Connection.Configuration.answerTimeout`
     /// 10 s): an echo of a message that arrived together with a protocol violation or the
     /// peer's close frame goes out before our close frame. The default of
     /// ``WebSocket/ClientConfiguration/connection`` and ``WebSocketServer/Configuration/connection``.

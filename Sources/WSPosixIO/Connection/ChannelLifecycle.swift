@@ -179,7 +179,7 @@ enum LifecycleStep: Equatable {
     /// Nothing beyond the usual (flush, interest, timer).
     case none
     /// Perform the core's outputs collected in the outputs array; the core now holds
-    /// `assembling` bytes of a message being received (``Connection/bufferedIncomingBytes``).
+    /// `assembling` bytes of a message being received (`Connection.bufferedIncomingBytes`).
     case outputs(assembling: Int)
     /// Client: the server accepted; the outputs array holds what the leftover bytes produced.
     case connected(HTTPResponseHead)

@@ -21,7 +21,7 @@ public struct FlowControl: Hashable, Sendable {
     /// Reading pauses while the events waiting for the application and the message being
     /// assembled hold more than this many bytes (with at least one event waiting: a consumer
     /// that waits always gets the message being assembled, which
-    /// ``WSProtocol/Connection/Configuration/maxMessageSize`` bounds). Default 4 MiB.
+    /// `Connection.Configuration.maxMessageSize` bounds). Default 4 MiB.
     public var inboundBudget: Int = 4 << 20
     /// How long queued bytes may wait for the socket to take any of them: after it the
     /// connection is dropped (1006) and the suspended sends throw

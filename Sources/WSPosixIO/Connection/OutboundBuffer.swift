@@ -39,7 +39,7 @@ struct OutboundBuffer {
     /// Appends bytes to write (frames, a handshake, an HTTP response), or to wrap with a transport.
     mutating func append(_ new: [UInt8]) { bytes.append(contentsOf: new) }
 
-    /// The array the core appends frames to in place (``Connection/send(_:now:into:)``).
+    /// The array the core appends frames to in place (`Connection.send`).
     mutating func withAppendable<R, E: Error>(_ body: (inout [UInt8]) throws(E) -> R) throws(E) -> R {
         try body(&bytes)
     }

@@ -49,6 +49,7 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// try await ws.send(.binary(png), compress: false)
     /// ```
     /// - Parameters:
+    ///   - message: the text or binary message.
     ///   - compress: `false` sends this message uncompressed (RSV1 clear) even when
     ///     permessage-deflate was negotiated (RFC 7692 §6.1), e.g. for data already compressed.
     /// - Throws: ``WebSocketError/closed`` once the connection is closing or closed.

@@ -8,7 +8,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     /// handshake (a header with CR/LF, a subprotocol that is not a token).
     case invalidArgument(String)
     /// TLS failed (Tufao's `SSL_HANDSHAKE_FAILED`, made precise): the peer's certificate was
-    /// refused (``TLSError/verificationFailed(_:)`` with OpenSSL's verification result, such as
+    /// refused (`TLSError.verificationFailed` with OpenSSL's verification result, such as
     /// "certificate has expired"), the handshake failed ("wrong version number" for a peer that
     /// does not speak TLS), or the stream was cut without close_notify.
     case tls(TLSError)

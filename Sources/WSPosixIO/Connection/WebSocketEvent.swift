@@ -10,7 +10,7 @@ public enum WebSocketEvent: Hashable, Sendable {
     case text(String)
     /// A whole binary message.
     case binary([UInt8])
-    /// A piece of a data message, only with ``WSProtocol/Connection/Configuration/deliversFragments`` on.
+    /// A piece of a data message, only with `Connection.Configuration.deliversFragments` on.
     case fragment(Fragment)
     /// A ping arrived with this payload; with automatic pong on, the pong is already queued (RFC 6455 §5.5.2).
     case ping([UInt8])

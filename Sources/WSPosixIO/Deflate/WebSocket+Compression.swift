@@ -15,7 +15,7 @@ extension WebSocket {
     ///
     /// A server accepts the first offer it can honour, answering each parameter a client may
     /// send (`client_max_window_bits` with or without a value, `server_max_window_bits`, both
-    /// `*_no_context_takeover`s) as ``PerMessageDeflateNegotiator/response(to:)`` describes.
+    /// `*_no_context_takeover`s) as `PerMessageDeflateNegotiator.response` describes.
     /// One message can still go out uncompressed: ``WebSocket/send(_:compress:)`` with
     /// `compress: false`. See Docs/Deflate.md for what each setting costs in memory.
     public struct Compression: Sendable, Hashable {
@@ -41,7 +41,7 @@ extension WebSocket {
             preferences: .init(serverMaxWindowBits: 12, clientMaxWindowBits: 12),
             options: .init(memoryLevel: 5))
 
-        /// The negotiator for the handshake (what ``WSDeflate/PerMessageDeflate/negotiator(_:options:)`` makes).
+        /// The negotiator for the handshake (what `PerMessageDeflate.negotiator` makes).
         public var negotiator: PerMessageDeflateNegotiator {
             PerMessageDeflate.negotiator(preferences, options: options)
         }

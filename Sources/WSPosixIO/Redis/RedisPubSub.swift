@@ -37,6 +37,7 @@ public final class RedisPubSub: Sendable {
     /// - Parameters:
     ///   - url: the server (its database number is `SELECT`ed; Redis channels are global anyway).
     ///   - channel: the channel to publish to and subscribe to.
+    ///   - group: the event loops; the two Redis connections run on one of them.
     ///   - backoff: the delays between reconnect attempts.
     ///   - session: ping interval, reply timeout, limits (user and password come from `url`).
     ///   - onMessage: each message, on the loop thread (it must not block).

@@ -6,7 +6,7 @@ extension WebSocketServer {
     /// Limits and settings of a server.
     public struct Configuration: Sendable {
         /// Settings of each connection (message limits, keepalive, close timeout, ...).
-        /// Default ``WSProtocol/Connection/Configuration/socketDefault`` (answers before the close on).
+        /// Default `Connection.Configuration.socketDefault` (answers before the close on).
         public var connection: Connection.Configuration = .socketDefault
         /// permessage-deflate (RFC 7692): with a value (`.default` for the memory-conscious
         /// settings), every accepted upgrade also accepts the client's first valid
@@ -15,7 +15,7 @@ extension WebSocketServer {
         public var compression: WebSocket.Compression? = nil
         /// Which pages may connect (the `Origin` check): a refused request gets `403 Forbidden`
         /// with a body saying why, before `onUpgrade` is asked. `nil` (default): no check here
-        /// (`onUpgrade` may still check ``UpgradeRequest/origin`` itself).
+        /// (`onUpgrade` may still check `UpgradeRequest.origin` itself).
         public var originPolicy: OriginPolicy? = nil
         /// How long a client may take to send its whole request head (slowloris guard; → 408).
         /// Default 10 s.

@@ -90,8 +90,10 @@ public final class WebSocketGroup: Sendable {
 
     /// Queues `message` on every member without waiting for any (see the type's discussion for
     /// slow members). Safe from any thread or task, and from a loop-thread event handler.
-    /// - Parameter compress: `false` sends it uncompressed to members that negotiated
-    ///   permessage-deflate, which then share the once-encoded frame too (RFC 7692 §6.1).
+    /// - Parameters:
+    ///   - message: the text or binary message, encoded once for every member.
+    ///   - compress: `false` sends it uncompressed to members that negotiated
+    ///     permessage-deflate, which then share the once-encoded frame too (RFC 7692 §6.1).
     @discardableResult
     public func broadcast(_ message: Message, compress: Bool = true) -> Delivery {
         let binaryPayload = message.binaryPayload

@@ -119,7 +119,7 @@ public final class WebSocketServer: Sendable {
     /// connections get the new ones, open connections keep theirs. `ws serve` calls this on
     /// SIGHUP.
     ///
-    /// - Throws: ``WebSocketError/tls(_:)`` with ``TLSError/invalidConfiguration(_:)`` when
+    /// - Throws: ``WebSocketError/tls(_:)`` with `TLSError.invalidConfiguration` when
     ///   the files cannot be loaded or the key does not match (the old certificates stay).
     public func reloadTLS(_ configuration: TLSServerConfiguration) throws(WebSocketError) {
         let fresh: TLSContext

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSTLS
 
-/// TLS as a ``Transport``: a ``TLSEngine`` (WSTLS, the system OpenSSL) between the socket and
+/// TLS as a ``Transport``: a `TLSEngine` (WSTLS, the system OpenSSL) between the socket and
 /// the WebSocket bytes. `wss://` clients and servers with ``WebSocketServer/Configuration/tls``
 /// use it; it can also be returned from a transport factory.
 public struct TLSTransport: Transport, @unchecked Sendable {
@@ -22,10 +22,10 @@ public struct TLSTransport: Transport, @unchecked Sendable {
     /// What the handshake agreed on; `nil` until it finished.
     public var session: TLSSessionInfo? { engine?.session }
 
-    /// Whether our close_notify went out (see ``TLSEngine/sentCloseNotify``).
+    /// Whether our close_notify went out (see `TLSEngine.sentCloseNotify`).
     public var sentCloseNotify: Bool { engine?.sentCloseNotify ?? false }
 
-    /// Whether the peer's close_notify arrived (see ``TLSEngine/receivedCloseNotify``).
+    /// Whether the peer's close_notify arrived (see `TLSEngine.receivedCloseNotify`).
     public var receivedCloseNotify: Bool { engine?.receivedCloseNotify ?? false }
 
     public mutating func start() throws(WebSocketError) -> [UInt8] {

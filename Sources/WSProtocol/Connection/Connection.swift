@@ -111,8 +111,10 @@ public struct Connection: Sendable {
 
     /// Sends a whole message.
     /// - Parameters:
+    ///   - message: the text or binary message.
     ///   - extensions: ``ExtensionUse/bypass`` sends this one message as it is, RSV bits clear
     ///     (uncompressed while permessage-deflate is on).
+    ///   - now: the current time.
     /// - Throws: ``UsageError/sendAfterClose`` once a close frame was sent or received.
     public mutating func send(_ message: Message, extensions: ExtensionUse = .apply, now: Instant) throws(UsageError) -> [Output] {
         var out: [UInt8] = []
@@ -140,8 +142,11 @@ public struct Connection: Sendable {
 
     /// Hot path: appends the encoded frames of a message to the driver's outbound buffer.
     /// - Parameters:
+    ///   - message: the text or binary message.
     ///   - extensions: whether the message goes through the negotiated extensions (default) or
     ///     is sent as it is (see ``ExtensionUse``).
+    ///   - now: the current time.
+    ///   - outbound: the driver's outbound buffer; the frames are appended to it.
     /// - Throws: ``UsageError/sendAfterClose``.
     public mutating func send(_ message: Message, extensions: ExtensionUse = .apply, now: Instant,
                               into outbound: inout [UInt8]) throws(UsageError) {

@@ -15,7 +15,7 @@ public struct HTTPHeaders: Hashable, Sendable, RandomAccessCollection, Expressib
                            CustomStringConvertible {
     /// One header field: a name as spelled and its value.
     public struct Field: Hashable, Sendable {
-        /// The field name as written (compare with ``HTTPHeaders/subscript(_:)`` for case-insensitivity).
+        /// The field name as written (look fields up with `headers[name]`, which ignores case).
         public var name: String
         /// The field value, without surrounding whitespace.
         public var value: String

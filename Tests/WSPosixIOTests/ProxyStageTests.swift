@@ -66,7 +66,7 @@ struct StageRun: Hashable {
 struct HTTPConnectStageTests {
     static func stage(host: String = "ws.example", port: UInt16 = 8080,
                       credentials: WebSocket.Proxy.Credentials? = nil, maxReplySize: Int = 8192) -> HTTPConnectStage {
-        HTTPConnectStage(host: host, port: port, credentials: credentials, deadline: .seconds(10), maxReplySize: maxReplySize)
+        HTTPConnectStage(host: host, port: port, credentials: credentials, timeout: .seconds(10), maxReplySize: maxReplySize)
     }
 
     static let request = Array("CONNECT ws.example:8080 HTTP/1.1\r\nHost: ws.example:8080\r\n\r\n".utf8)
@@ -100,6 +100,9 @@ struct HTTPConnectStageTests {
     @Test func status407IsProxyAuthenticationRequired() {
         let reply = Array("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n".utf8)
         #expect(StageRun.everySplit({ Self.stage() }, reply).outcome == .failed(.proxyAuthenticationRequired))
+        // tinyproxy 1.11's answer to wrong credentials.
+        let tinyproxy = Array("HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"Tinyproxy\"\r\n\r\n".utf8)
+        #expect(StageRun.run(Self.stage(), chunks: [tinyproxy]).outcome == .failed(.proxyAuthenticationRequired))
     }
 
     @Test func otherStatusesAreRefusals() {
@@ -146,7 +149,7 @@ struct HTTPConnectStageTests {
 struct SOCKSStageTests {
     static func socks5(_ target: SOCKS5Stage.Target = .name("ws.example"), port: UInt16 = 8080,
                        credentials: WebSocket.Proxy.Credentials? = nil) -> SOCKS5Stage {
-        SOCKS5Stage(target: target, port: port, credentials: credentials, deadline: .seconds(10))
+        SOCKS5Stage(target: target, port: port, credentials: credentials, timeout: .seconds(10))
     }
 
     /// CONNECT ws.example:8080 by name.
@@ -231,11 +234,11 @@ struct SOCKSStageTests {
     }
 
     @Test func socks4a() {
-        let byName = SOCKS4aStage(target: .name("ws.example"), port: 8080, user: "me", deadline: .seconds(10))
+        let byName = SOCKS4aStage(target: .name("ws.example"), port: 8080, user: "me", timeout: .seconds(10))
         let run = StageRun.everySplit({ byName }, [0x00, 0x5A, 0, 0, 0, 0, 0, 0, 0x81])
         #expect(run.written == [0x04, 0x01, 0x1F, 0x90, 0, 0, 0, 1] + Array("me".utf8) + [0] + Array("ws.example".utf8) + [0])
         #expect(run.outcome == .done(write: [], leftover: [0x81]))
-        let byAddress = SOCKS4aStage(target: .address([127, 0, 0, 1]), port: 80, user: "", deadline: .seconds(10))
+        let byAddress = SOCKS4aStage(target: .address([127, 0, 0, 1]), port: 80, user: "", timeout: .seconds(10))
         var started = byAddress
         #expect(started.start(now: .zero) == [0x04, 0x01, 0, 80, 127, 0, 0, 1, 0])
         let refused = StageRun.everySplit({ byAddress }, [0x00, 0x5B, 0, 0, 0, 0, 0, 0])
@@ -247,16 +250,16 @@ struct SOCKSStageTests {
     @Test func whatAProxyCannotCarry() throws {
         let socks4a = try WebSocket.Proxy(url: "socks4a://127.0.0.1:1080")
         #expect(throws: WebSocketError.unsupportedSocketOperation("a SOCKS4a proxy cannot reach an IPv6 address (::1)")) {
-            _ = try socks4a.stage(host: "::1", port: 80, resolved: nil, now: .zero)
+            _ = try socks4a.stage(host: "::1", port: 80, resolved: nil)
         }
         let http = try WebSocket.Proxy(url: "http://a%3Ab:c@127.0.0.1:3128")
         #expect(throws: WebSocketError.invalidArgument("proxy: a Basic user name cannot contain ':' (RFC 7617)")) {
-            _ = try http.stage(host: "ws.example", port: 80, resolved: nil, now: .zero)
+            _ = try http.stage(host: "ws.example", port: 80, resolved: nil)
         }
         let long = WebSocket.Proxy(kind: .socks5h, host: "127.0.0.1", port: 1080,
                                    credentials: .init(user: String(repeating: "u", count: 256), password: ""))
         #expect(throws: WebSocketError.invalidArgument("proxy: SOCKS5 user name and password are 1-255 and 0-255 bytes (RFC 1929)")) {
-            _ = try long.stage(host: "ws.example", port: 80, resolved: nil, now: .zero)
+            _ = try long.stage(host: "ws.example", port: 80, resolved: nil)
         }
     }
 }

@@ -40,6 +40,9 @@ extension WebSocket {
         /// picks it (``Proxy/fromEnvironment(secure:host:environment:)``), or an explicit one.
         /// TCP goes to the proxy; the tunnel is opened before TLS and the opening handshake.
         public var proxy: ProxySetting = .none
+        /// Which redirects (301, 302, 303, 307, 308) of the opening handshake to follow; up to
+        /// 10 by default, `.none` for none.
+        public var redirects: RedirectPolicy = .init()
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
         /// Makes the pre-handshake stages of each connection (proxy tunnels), given the host and

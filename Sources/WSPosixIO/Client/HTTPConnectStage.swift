@@ -5,8 +5,9 @@ import WSProtocol
 ///
 /// Writes the request (with `Proxy-Authorization: Basic`, RFC 7617, when credentials are set),
 /// then reads the reply head with the strict ``HTTPHeadParser`` within ``maxReplySize`` bytes:
-/// a 2xx opens the tunnel (the bytes after the head are the target's), 407 is
-/// ``WebSocketError/proxyAuthenticationRequired``, any other status
+/// a 2xx opens the tunnel (the bytes after the head are the target's), 407 (and 401, which
+/// some proxies send for wrong credentials) is ``WebSocketError/proxyAuthenticationRequired``,
+/// any other status
 /// ``WebSocketError/proxyRefused(_:)``. Interim 1xx heads are skipped (at most 4).
 struct HTTPConnectStage: StreamStage {
     private let request: [UInt8]
@@ -18,9 +19,11 @@ struct HTTPConnectStage: StreamStage {
     private var versionPrefixChecked = 0
     private static let versionPrefix = Array("HTTP/".utf8)
     private var finished = false
+    /// How long the proxy may take to reply, from ``start(now:)`` on.
+    private let timeout: Duration
     private(set) var nextDeadline: Instant?
 
-    init(host: String, port: UInt16, credentials: WebSocket.Proxy.Credentials?, deadline: Instant, maxReplySize: Int) {
+    init(host: String, port: UInt16, credentials: WebSocket.Proxy.Credentials?, timeout: Duration, maxReplySize: Int) {
         let authority = (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
         var head = "CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n"
         if let credentials {
@@ -30,10 +33,13 @@ struct HTTPConnectStage: StreamStage {
         request = Array(head.utf8)
         limits = HTTPHeadParser.Limits(maxHeadSize: maxReplySize, maxHeaderCount: 100)
         parser = HTTPHeadParser(kind: .response, limits: limits)
-        nextDeadline = deadline
+        self.timeout = timeout
     }
 
-    mutating func start(now: Instant) -> [UInt8] { request }
+    mutating func start(now: Instant) -> [UInt8] {
+        nextDeadline = now + timeout
+        return request
+    }
 
     mutating func receive(_ bytes: UnsafeRawBufferPointer, now: Instant) -> StreamStageStep {
         guard !finished else { return .needMoreData(write: []) }
@@ -64,7 +70,9 @@ struct HTTPConnectStage: StreamStage {
                 finished = true
                 nextDeadline = nil
                 return .done(write: [], leftover: parsed.leftover, facts: StreamStageFacts())
-            case 407:
+            case 401, 407:
+                // A CONNECT is addressed to the proxy itself, so a 401 is its challenge too
+                // (tinyproxy 1.11 answers wrong credentials with 401).
                 return fail(.proxyAuthenticationRequired)
             default:
                 let reason = head.reason.isEmpty ? "" : " \(head.reason)"

@@ -161,18 +161,17 @@ extension WebSocket {
         /// The stage that opens the tunnel to `host:port` (a host name or numeric address, no
         /// brackets). `resolved` is the target's address for ``Kind/socks5`` (resolved by the
         /// client). Checks what the proxy protocol cannot carry.
-        func stage(host: String, port: Int, resolved: SocketAddress?, now: Instant) throws(WebSocketError) -> any StreamStage {
+        func stage(host: String, port: Int, resolved: SocketAddress?) throws(WebSocketError) -> any StreamStage {
             guard host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !host.isEmpty else {
                 throw .invalidArgument("proxy: the target host '\(host)' cannot be sent to a proxy")
             }
             guard let port16 = UInt16(exactly: port), port16 > 0 else { throw .invalidArgument("invalid port \(port)") }
-            let deadline = now + timeout
             switch kind {
             case .http:
                 if let credentials, credentials.user.contains(":") {
                     throw .invalidArgument("proxy: a Basic user name cannot contain ':' (RFC 7617)")
                 }
-                return HTTPConnectStage(host: host, port: port16, credentials: credentials, deadline: deadline,
+                return HTTPConnectStage(host: host, port: port16, credentials: credentials, timeout: timeout,
                                         maxReplySize: maxReplySize)
             case .socks5, .socks5h:
                 if let credentials {
@@ -187,16 +186,16 @@ extension WebSocket {
                     guard host.utf8.count <= 255 else { throw .invalidArgument("proxy: a SOCKS5 host name is at most 255 bytes") }
                     target = .name(host)
                 }
-                return SOCKS5Stage(target: target, port: port16, credentials: credentials, deadline: deadline)
+                return SOCKS5Stage(target: target, port: port16, credentials: credentials, timeout: timeout)
             case .socks4a:
                 if let address = SocketAddress(numericHost: host, port: port16) {
                     guard address.family == .ipv4 else {
                         throw .unsupportedSocketOperation("a SOCKS4a proxy cannot reach an IPv6 address (\(host))")
                     }
                     return SOCKS4aStage(target: .address(address.bytes), port: port16, user: credentials?.user ?? "",
-                                        deadline: deadline)
+                                        timeout: timeout)
                 }
-                return SOCKS4aStage(target: .name(host), port: port16, user: credentials?.user ?? "", deadline: deadline)
+                return SOCKS4aStage(target: .name(host), port: port16, user: credentials?.user ?? "", timeout: timeout)
             }
         }
     }

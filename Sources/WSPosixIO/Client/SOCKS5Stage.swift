@@ -33,16 +33,19 @@ struct SOCKS5Stage: StreamStage {
     private let credentials: WebSocket.Proxy.Credentials?
     private var state = State.awaitingMethod
     private var buffer: [UInt8] = []
+    /// How long the proxy may take to reply, from ``start(now:)`` on.
+    private let timeout: Duration
     private(set) var nextDeadline: Instant?
 
-    init(target: Target, port: UInt16, credentials: WebSocket.Proxy.Credentials?, deadline: Instant) {
+    init(target: Target, port: UInt16, credentials: WebSocket.Proxy.Credentials?, timeout: Duration) {
         self.target = target; self.port = port; self.credentials = credentials
-        nextDeadline = deadline
+        self.timeout = timeout
     }
 
     mutating func start(now: Instant) -> [UInt8] {
+        nextDeadline = now + timeout
         // With credentials, offer both: the proxy picks (RFC 1928 §3).
-        credentials == nil ? [0x05, 0x01, 0x00] : [0x05, 0x02, 0x00, 0x02]
+        return credentials == nil ? [0x05, 0x01, 0x00] : [0x05, 0x02, 0x00, 0x02]
     }
 
     mutating func receive(_ bytes: UnsafeRawBufferPointer, now: Instant) -> StreamStageStep {
@@ -160,19 +163,24 @@ struct SOCKS4aStage: StreamStage {
     private let request: [UInt8]
     private var buffer: [UInt8] = []
     private var finished = false
+    /// How long the proxy may take to reply, from ``start(now:)`` on.
+    private let timeout: Duration
     private(set) var nextDeadline: Instant?
 
-    init(target: Target, port: UInt16, user: String, deadline: Instant) {
+    init(target: Target, port: UInt16, user: String, timeout: Duration) {
         var bytes: [UInt8] = [0x04, 0x01, UInt8(port >> 8), UInt8(port & 0xFF)]
         switch target {
         case .address(let address): bytes += address + Array(user.utf8) + [0]
         case .name(let name): bytes += [0, 0, 0, 1] + Array(user.utf8) + [0] + Array(name.utf8) + [0]
         }
         request = bytes
-        nextDeadline = deadline
+        self.timeout = timeout
     }
 
-    mutating func start(now: Instant) -> [UInt8] { request }
+    mutating func start(now: Instant) -> [UInt8] {
+        nextDeadline = now + timeout
+        return request
+    }
 
     mutating func receive(_ bytes: UnsafeRawBufferPointer, now: Instant) -> StreamStageStep {
         guard !finished else { return .needMoreData(write: []) }

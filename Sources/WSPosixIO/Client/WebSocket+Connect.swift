@@ -3,7 +3,9 @@ public import WSProtocol
 public import WSTLS
 
 extension WebSocket {
-    /// Connects to a `ws://` or `wss://host[:port]/path?query` URL (IPv6 literals in brackets).
+    /// Connects to a `ws://` or `wss://host[:port]/path?query` URL (IPv6 literals in brackets),
+    /// through ``ClientConfiguration/proxy`` if set, following redirects as
+    /// ``ClientConfiguration/redirects`` allows.
     ///
     /// `wss://` runs TLS over the system OpenSSL and verifies the server as
     /// ``ClientConfiguration/tls`` says (by default: the system trust store and the host name);
@@ -20,15 +22,7 @@ extension WebSocket {
     /// to `TLSClientConfiguration.ignoredFailures`. Only the named ones pass.
     public static func connect(to url: String, ignoring ignored: Set<VerificationFailure>,
                                configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
-        let options: ClientHandshake.Options
-        do {
-            options = try ClientHandshake.Options(url: url)
-        } catch {
-            throw .invalidArgument(error.reasonText)
-        }
-        return try await connect(host: options.host, port: options.effectivePort, secure: options.secure,
-                                 resource: options.resource, headers: [:], ignoring: ignored,
-                                 configuration: configuration)
+        try await connect(ConnectTarget(url: url), address: nil, headers: [:], ignoring: ignored, configuration: configuration)
     }
 
     /// Connects to a host name or numeric address (as Tufao's `connectToHost`): resolves it off
@@ -40,10 +34,11 @@ extension WebSocket {
     ///   - port: the TCP port, 80 by default.
     ///   - resource: the path and query, `/` by default.
     ///   - headers: extra request headers (added to the configuration's).
-    ///   - configuration: subprotocols, `Origin`, timeouts, limits, flow control.
+    ///   - configuration: subprotocols, `Origin`, timeouts, limits, flow control, proxy, redirects.
     /// - Throws: ``WebSocketError/hostNotFound(host:message:)``, ``WebSocketError/connectionRefused``,
     ///   ``WebSocketError/timeout(_:)``, ``WebSocketError/handshakeFailed(_:)`` (a refusal carries
-    ///   the status, headers and start of the body), and the other network errors.
+    ///   the status, headers and start of the body), the proxy errors
+    ///   (``WebSocketError/proxyNotFound(host:message:)``, ...) and the other network errors.
     public static func connect(host: String, port: Int = 80, resource: String = "/", headers: HTTPHeaders = [:],
                                configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
         try await connect(host: host, port: port, secure: false, resource: resource, headers: headers, ignoring: [],
@@ -73,8 +68,8 @@ extension WebSocket {
     /// Connects to an address (no name resolution), as Tufao's `connectToHost(QHostAddress, ...)`.
     public static func connect(address: SocketAddress, resource: String = "/", headers: HTTPHeaders = [:],
                                configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
-        try await connect(address: address, secure: false, resource: resource, headers: headers, ignoring: [],
-                          configuration: configuration)
+        try await connect(ConnectTarget(secure: false, host: address.host, port: Int(address.port), resource: resource),
+                          address: address, headers: headers, ignoring: [], configuration: configuration)
     }
 
     /// Connects over TLS to an address (no name resolution), as Tufao's
@@ -84,8 +79,8 @@ extension WebSocket {
     public static func connectEncrypted(address: SocketAddress, resource: String = "/", headers: HTTPHeaders = [:],
                                         ignoring ignored: Set<VerificationFailure> = [],
                                         configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
-        try await connect(address: address, secure: true, resource: resource, headers: headers, ignoring: ignored,
-                          configuration: configuration)
+        try await connect(ConnectTarget(secure: true, host: address.host, port: Int(address.port), resource: resource),
+                          address: address, headers: headers, ignoring: ignored, configuration: configuration)
     }
 
     private static func connect(host: String, port: Int, secure: Bool, resource: String, headers: HTTPHeaders,
@@ -94,22 +89,91 @@ extension WebSocket {
         guard let port16 = UInt16(exactly: port), port16 > 0 else { throw .invalidArgument("invalid port \(port)") }
         var bare = Substring(host)
         if bare.hasPrefix("["), bare.hasSuffix("]") { bare = bare.dropFirst().dropLast() }
-        let options = try makeOptions(host: String(bare), port: port, secure: secure, resource: resource, headers: headers,
-                                      configuration: configuration)
-        let transport = try makeTransport(host: String(bare), port: port, secure: secure, ignoring: ignored,
-                                          configuration: configuration)
-        let addresses = try await Resolver.resolve(host: String(bare), port: port16).get()
-        return try await connect(addresses: addresses, options: options, transport: transport, configuration: configuration)
+        return try await connect(ConnectTarget(secure: secure, host: String(bare), port: Int(port16), resource: resource),
+                                 address: nil, headers: headers, ignoring: ignored, configuration: configuration)
     }
 
-    private static func connect(address: SocketAddress, secure: Bool, resource: String, headers: HTTPHeaders,
+    /// Connects, following redirects (see ``RedirectPolicy``).
+    private static func connect(_ first: ConnectTarget, address: SocketAddress?, headers: HTTPHeaders,
                                 ignoring ignored: Set<VerificationFailure>,
                                 configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
-        let options = try makeOptions(host: address.host, port: Int(address.port), secure: secure, resource: resource,
+        var target = first, address = address, headers = headers, configuration = configuration
+        var hops = 0
+        while true {
+            do {
+                return try await open(target, address: address, headers: headers, ignoring: ignored, configuration: configuration)
+            } catch {
+                guard case .handshakeFailed(.refused(let status, _, let fields, _)) = error,
+                      ConnectTarget.redirectStatuses.contains(status), let location = fields.first(name: "Location"),
+                      hops < configuration.redirects.maxRedirects else { throw error }
+                guard let next = target.resolving(location) else {
+                    throw .redirectNotFollowed(status: status, location: location,
+                                               reason: "the Location is not a ws, wss, http or https URL")
+                }
+                if target.secure && !next.secure {
+                    throw .redirectNotFollowed(status: status, location: location, reason: "it leads from wss:// to ws://")
+                }
+                if !next.sameOrigin(target) {
+                    // Credentials meant for one origin must not reach another.
+                    for name in ["Authorization", "Cookie"] {
+                        headers.remove(name: name)
+                        configuration.headers.remove(name: name)
+                    }
+                }
+                target = next
+                address = nil
+                hops += 1
+            }
+        }
+    }
+
+    /// One attempt: directly, or through the proxy the configuration selects.
+    private static func open(_ target: ConnectTarget, address: SocketAddress?, headers: HTTPHeaders,
+                             ignoring ignored: Set<VerificationFailure>,
+                             configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
+        guard let port16 = UInt16(exactly: target.port), port16 > 0 else { throw .invalidArgument("invalid port \(target.port)") }
+        let options = try makeOptions(host: target.host, port: target.port, secure: target.secure, resource: target.resource,
                                       headers: headers, configuration: configuration)
-        let transport = try makeTransport(host: address.host, port: Int(address.port), secure: secure, ignoring: ignored,
+        // TLS (wss://) starts after the proxy's tunnel is open, so it runs end to end with the target.
+        let transport = try makeTransport(host: target.host, port: target.port, secure: target.secure, ignoring: ignored,
                                           configuration: configuration)
-        return try await connect(addresses: [address], options: options, transport: transport, configuration: configuration)
+        let proxy: Proxy?
+        switch configuration.proxy {
+        case .none: proxy = nil
+        case .environment: proxy = try Proxy.fromEnvironment(secure: target.secure, host: target.host)
+        case .proxy(let p): proxy = p
+        }
+        guard let proxy else {
+            let addresses: [SocketAddress]
+            if let address { addresses = [address] } else {
+                addresses = try await Resolver.resolve(host: target.host, port: port16).get()
+            }
+            return try await connect(addresses: addresses, options: options, transport: transport, configuration: configuration, stages: [])
+        }
+        guard let proxyPort = UInt16(exactly: proxy.port), proxyPort > 0 else { throw .invalidArgument("proxy: invalid port \(proxy.port)") }
+        let proxyAddresses: [SocketAddress]
+        switch await Resolver.resolve(host: proxy.host, port: proxyPort) {
+        case .success(let found): proxyAddresses = found
+        case .failure(.hostNotFound(let host, let message)): throw .proxyNotFound(host: host, message: message)
+        case .failure(let other): throw other
+        }
+        var resolved: SocketAddress? = nil
+        if proxy.kind == .socks5 {  // socks5:// resolves here; socks5h:// and socks4a:// leave it to the proxy
+            if let address { resolved = address } else {
+                resolved = try await Resolver.resolve(host: target.host, port: port16).get().first
+            }
+        }
+        let stage = try proxy.stage(host: target.host, port: target.port, resolved: resolved)
+        do {
+            return try await connect(addresses: proxyAddresses, options: options, transport: transport, configuration: configuration,
+                                     stages: [stage])
+        } catch {
+            switch error {
+            case .connectionRefused: throw .proxyConnectionRefused
+            case .timeout(.connect): throw .proxyConnectionTimeout
+            default: throw error
+            }
+        }
     }
 
     /// The configured transport factory's, else TLS for a secure connection, else none.
@@ -146,7 +210,7 @@ extension WebSocket {
 
     private static func connect(addresses: [SocketAddress], options: ClientHandshake.Options,
                                 transport: (@Sendable () -> any Transport)?,
-                                configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
+                                configuration: ClientConfiguration, stages: [any StreamStage]) async throws(WebSocketError) -> WebSocket {
         var lastError = WebSocketError.connectionRefused
         for (index, address) in addresses.enumerated() {
             let fd: Int32
@@ -155,7 +219,7 @@ extension WebSocket {
             } catch {
                 throw WebSocketError(error)
             }
-            let setup = ChannelSetup(stages: configuration.makeStages?(options.host, options.effectivePort) ?? [],
+            let setup = ChannelSetup(stages: stages + (configuration.makeStages?(options.host, options.effectivePort) ?? []),
                                      transport: transport, handshake: .client(options),
                                      stageTimeout: configuration.handshakeTimeout)
             let channel = Channel(loop: configuration.group.next(), socket: FileDescriptor(fd), role: .client,

@@ -64,6 +64,10 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     /// not a trusted proxy (see ``WebSocketServer/Configuration/proxyProtocol``); the
     /// connection was closed without an answer.
     case proxyProtocol(ProxyHeaderError)
+    /// A redirect of the opening handshake was not followed: it leads from `wss://` to `ws://`,
+    /// or its `Location` is not a WebSocket or HTTP URL (see ``WebSocket/RedirectPolicy``).
+    /// ``status`` and ``location`` say what the server answered.
+    case redirectNotFollowed(status: Int, location: String, reason: String)
     /// The peer broke RFC 6455; this end failed the connection and sent ``closeCode``.
     case protocolError(ProtocolError)
     /// The connection is closing or closed; nothing more can be sent.
@@ -101,6 +105,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The HTTP status of a refused handshake.
     public var status: Int? {
         if case .handshakeFailed(.refused(let status, _, _, _)) = self { return status }
+        if case .redirectNotFollowed(let status, _, _) = self { return status }
         return nil
     }
 
@@ -119,6 +124,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The `Location` of a refused handshake with a 3xx status.
     public var location: String? {
         if case .handshakeFailed(let e) = self { return e.location }
+        if case .redirectNotFollowed(_, let location, _) = self { return location }
         return nil
     }
 
@@ -157,6 +163,8 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         case .proxyRefused(let reply): return "the proxy refused the tunnel: \(reply)"
         case .handshakeFailed(let e): return "WebSocket handshake failed: \(e.reasonText)"
         case .proxyProtocol(let e): return "PROXY protocol: \(e)"
+        case .redirectNotFollowed(let status, let location, let reason):
+            return "redirect \(status) to \(location) not followed: \(reason)"
         case .protocolError(let e): return "WebSocket protocol error \(e) (sent close \(e.closeCode.rawValue))"
         case .closed: return "the connection is closed"
         case .sendBufferFull: return "the send buffer is full (the peer is not reading)"

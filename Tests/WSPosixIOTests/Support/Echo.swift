@@ -6,9 +6,9 @@ import WSTestSupport
 /// Helpers shared by the loopback tests.
 enum Echo {
     /// A server that echoes every data message back, on 127.0.0.1 (or `host`) port 0.
-    static func server(host: String = "127.0.0.1", configuration: WebSocketServer.Configuration = .init(),
+    static func server(host: String = "127.0.0.1", port: Int = 0, configuration: WebSocketServer.Configuration = .init(),
                        onUpgrade: WebSocketServer.UpgradeHandler? = nil) async throws -> WebSocketServer {
-        try await WebSocketServer.bind(host: host, port: 0, configuration: configuration, onUpgrade: onUpgrade) { ws in
+        try await WebSocketServer.bind(host: host, port: port, configuration: configuration, onUpgrade: onUpgrade) { ws in
             for await event in ws {
                 switch event {
                 case .text(let t): try? await ws.send(.text(t))

@@ -25,6 +25,9 @@ final class RawTCP: @unchecked Sendable {
         return raw
     }
 
+    /// Whether the connection is established (false after a refused connect).
+    var isConnected: Bool { Sys.peerAddress(fd) != nil }
+
     func write(_ text: String) throws {
         let bytes = Array(text.utf8)
         var offset = 0

@@ -8,7 +8,9 @@ enum CommandLineOptions: Equatable {
     /// [--trusted-proxy A/N]... [--forwarded] [--redis URL] [--drain S]
     /// [--allow-origin ORIGIN]... [--threads N]`
     case serve(Serve)
-    /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate] [--reconnect]`
+    /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
+    /// [--cacert FILE]... [--insecure] [--proxy URL] [-v] [--max-redirects N] [--binary]
+    /// [--ping-interval SECONDS] [--reconnect]`
     case connect(Connect)
     /// `ws autobahn-client --url ws://HOST:PORT --agent NAME`
     case autobahnClient(url: String, agent: String)
@@ -52,6 +54,16 @@ enum CommandLineOptions: Equatable {
         var deflate = true
         /// `--reconnect`: connect again after a drop or a 1001/1012/1013 close (``ReconnectPolicy``).
         var reconnect = false
+        /// `--proxy URL`: the proxy (validated); `""` for none; `nil`: from the environment.
+        var proxy: String?
+        /// `-v`: the opening handshake's request and response heads on standard error.
+        var verbose = false
+        /// `--max-redirects N`; `nil` for the library's default (10).
+        var maxRedirects: Int?
+        /// `--binary`: each input line goes out as a binary message.
+        var binary = false
+        /// `--ping-interval SECONDS`: keepalive pings (pong timeout the same).
+        var pingInterval: Duration?
     }
 
     struct Header: Equatable {
@@ -138,6 +150,26 @@ enum CommandLineOptions: Equatable {
                 case "--no-deflate": options.deflate = false
                 case "--cacert": options.trustRoots.append(try value(of: option, in: &rest))
                 case "--insecure", "-k": options.insecure = true
+                case "--proxy":
+                    let proxy = try value(of: option, in: &rest)
+                    if !proxy.isEmpty {
+                        do { _ = try WebSocket.Proxy(url: proxy) } catch { throw UsageError(message: "--proxy: \(Self.reason(error))") }
+                    }
+                    options.proxy = proxy
+                case "-v", "--verbose": options.verbose = true
+                case "--max-redirects":
+                    let text = try value(of: option, in: &rest)
+                    guard let n = Int(text), (0...100).contains(n) else {
+                        throw UsageError(message: "--max-redirects: '\(text)' is not a number from 0 to 100")
+                    }
+                    options.maxRedirects = n
+                case "--binary": options.binary = true
+                case "--ping-interval":
+                    let text = try value(of: option, in: &rest)
+                    guard let seconds = Double(text), seconds.isFinite, seconds >= 0.01, seconds <= 86_400 else {
+                        throw UsageError(message: "--ping-interval: '\(text)' is not a number of seconds from 0.01 to 86400")
+                    }
+                    options.pingInterval = .milliseconds(Int64((seconds * 1000).rounded()))
                 default:
                     guard !option.hasPrefix("-"), url == nil else {
                         throw UsageError(message: "connect: unexpected argument '\(option)'")
@@ -169,6 +201,12 @@ enum CommandLineOptions: Equatable {
         default:
             throw UsageError(message: "unknown command '\(command)'")
         }
+    }
+
+    /// The text of an invalid argument, without the case name.
+    private static func reason(_ error: WebSocketError) -> String {
+        if case .invalidArgument(let why) = error { return why }
+        return "\(error)"
     }
 
     private static func value(of option: String, in rest: inout ArraySlice<String>) throws(UsageError) -> String {
@@ -242,7 +280,8 @@ enum CommandLineOptions: Equatable {
           (https://example.com), all subdomains (https://*.example.com), or any (*).
 
       ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
-                 [--cacert FILE]... [--insecure] [--reconnect]
+                 [--cacert FILE]... [--insecure] [--proxy URL] [-v] [--max-redirects N] [--binary]
+                 [--ping-interval SECONDS] [--reconnect]
           Connect to URL (ws:// or wss://), send each line of standard input as a text message, and
           print each message received on its own line; binary messages are printed as
           "[binary N bytes] 01 02 03". At the end of input, close with 1000, print what still
@@ -261,6 +300,16 @@ enum CommandLineOptions: Equatable {
           loss prints "ws: connection lost (...); reconnecting in N ms" and each new
           connection "ws: reconnected". Lines typed while disconnected are not sent (one
           line on standard error says so).
+            --proxy URL          tunnel through a proxy: http://[user:pass@]host:port (CONNECT),
+                                 socks5h:// (the proxy resolves names), socks5://, socks4a://;
+                                 '' for none. Without it, http_proxy (ws://), https_proxy
+                                 (wss://), all_proxy and no_proxy are read as curl does.
+            -v                   print the opening handshake's request ("> ") and response
+                                 ("< ") heads on standard error.
+            --max-redirects N    follow at most N redirects (301/302/303/307/308); default 10.
+            --binary             send each line as a binary message instead of text.
+            --ping-interval S    send a ping after S seconds of silence; fail (exit 1) when
+                                 its pong does not come within S seconds.
 
       ws autobahn-client --url ws://HOST:PORT --agent NAME
           Be the client testee of an Autobahn|Testsuite-style fuzzing server: read the case

@@ -25,6 +25,15 @@ struct ConnectCommand {
             configuration.tls.verifiesPeer = false
             Terminal.error("ws: warning: --insecure: the server's certificate is not verified")
         }
+        switch options.proxy {
+        case nil: configuration.proxy = .environment  // as curl: http_proxy, https_proxy, all_proxy, no_proxy
+        case ""?: configuration.proxy = .none
+        case let url?: if let proxy = try? WebSocket.Proxy(url: url) { configuration.proxy = .proxy(proxy) }  // validated
+        }
+        if let n = options.maxRedirects { configuration.redirects = .init(maxRedirects: n) }
+        if let interval = options.pingInterval {
+            configuration.connection.keepalive = .init(interval: interval, timeout: interval)
+        }
         let input = Input()
         var sender: Task<Void, Never>? = nil
         defer { sender?.cancel() }
@@ -37,6 +46,9 @@ struct ConnectCommand {
             do {
                 ws = try await WebSocket.connect(to: options.url, configuration: configuration)
             } catch {
+                if options.verbose, let status = error.status, let headers = error.headers {
+                    Self.printHead("< ", HTTPResponseHead(status: status, reason: Self.reason(of: error), headers: headers).bytes)
+                }
                 guard options.reconnect, !input.ended,
                       case .reconnect(let delay) = reconnector.attemptFailed(error, using: &generator) else {
                     Terminal.error("ws: \(Self.describe(error))")
@@ -49,6 +61,10 @@ struct ConnectCommand {
             reconnector.connected()
             if everConnected { Terminal.error("ws: reconnected") }
             everConnected = true
+            if options.verbose {
+                if let request = ws.handshakeRequest { Self.printHead("> ", request.bytes) }
+                if let response = ws.response { Self.printHead("< ", response.bytes) }
+            }
             if let subprotocol = ws.subprotocol { Terminal.error("ws: subprotocol \(subprotocol)") }
             input.current = ws
             if input.ended { try? ws.close(code: .normalClosure) }
@@ -61,7 +77,7 @@ struct ConnectCommand {
                             Terminal.error("ws: not connected, line not sent")
                             continue
                         }
-                        try? await ws.send(.text(line))
+                        try? await ws.send(options.binary ? .binary(Array(line.utf8)) : .text(line))
                     }
                     input.endOfInput()
                     if let ws = input.current { try? ws.close(code: .normalClosure) }
@@ -117,11 +133,25 @@ struct ConnectCommand {
         return 1
     }
 
+    /// An HTTP head on standard error, each line escaped and prefixed (`> ` sent, `< ` received).
+    static func printHead(_ prefix: String, _ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
+            Terminal.error(prefix + Terminal.escaped(String(line)))
+        }
+    }
+
+    private static func reason(of error: WebSocketError) -> String? {
+        if case .handshakeFailed(.refused(_, let reason, _, _)) = error { return reason }
+        return nil
+    }
+
     /// One line for a failed connect; a refused handshake gives the HTTP status and reason
-    /// phrase (`handshake failed: 403 Forbidden`).
+    /// phrase (`handshake failed: 403 Forbidden`), a redirect not followed also its `Location`.
     static func describe(_ error: WebSocketError) -> String {
         switch error {
         case .handshakeFailed(.refused(let status, let reason, _, _)):
+            if let location = error.location { return "handshake failed: \(status) \(reason) (Location: \(Terminal.escaped(location)))" }
             return "handshake failed: \(status) \(reason)"
         case .handshakeFailed(let other):
             return "handshake failed: \(other.reasonText)"

@@ -85,8 +85,9 @@ extension Channel {
             perform(loop.outputs, &st, &w)
             if st.abandoned { eventsAnswered(&st, &w) }  // nobody will answer (Channel+Answers.swift)
             if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
-        case .connected(let response):
+        case .connected(let response, let request):
             st.response = response
+            st.handshakeRequest = request
             opened(&st)
             if let c = st.connectWaiter {
                 st.connectWaiter = nil

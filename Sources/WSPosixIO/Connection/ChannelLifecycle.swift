@@ -182,7 +182,7 @@ enum LifecycleStep: Equatable {
     /// `assembling` bytes of a message being received (`Connection.bufferedIncomingBytes`).
     case outputs(assembling: Int)
     /// Client: the server accepted; the outputs array holds what the leftover bytes produced.
-    case connected(HTTPResponseHead)
+    case connected(HTTPResponseHead, request: HTTPRequestHead)
     /// Server: a valid upgrade request (still in ``Lifecycle/serverHandshake``): decide.
     case upgradeRequest(UpgradeRequest)
     /// Server: a plain HTTP request (still in ``Lifecycle/serverHandshake``): answer it.
@@ -532,7 +532,7 @@ extension Lifecycle {
             return .clientHandshake(link, handshake)
         case .connected(var connection, let leftover, let response):
             if !leftover.isEmpty { outputs.append(contentsOf: connection.receive(leftover, now: now)) }
-            result = .connected(response)
+            result = .connected(response, request: handshake.machine.request)
             return .open(link, connection)
         case .failed(let error):
             result = .failed(error == .timedOut ? .timeout(.handshake) : .handshakeFailed(error))

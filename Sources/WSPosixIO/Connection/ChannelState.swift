@@ -65,6 +65,8 @@ struct ChannelState: ~Copyable {
     // What the handshake exchanged, kept after close.
     var response: HTTPResponseHead?
     var request: UpgradeRequest?
+    /// Client: the request head sent.
+    var handshakeRequest: HTTPRequestHead?
     var localAddress: SocketAddress?
     /// Server: the real client, as a PROXY header (a stage's ``StreamStageFacts/source``) or a
     /// trusted proxy's forwarding headers said.

@@ -135,6 +135,8 @@ public final class WebSocket: AsyncSequence, Sendable {
     public var subprotocol: String? { channel.state.withLock { $0.subprotocol } }
     /// The names of the negotiated extensions.
     public var extensions: [String] { channel.state.withLock { $0.extensionNames } }
+    /// Client: the opening handshake's request as sent (RFC 6455 §4.1).
+    public var handshakeRequest: HTTPRequestHead? { channel.state.withLock { $0.handshakeRequest } }
     /// Client: the server's 101 response.
     public var response: HTTPResponseHead? { channel.state.withLock { $0.response } }
     /// Server: the client's upgrade request.

@@ -24,10 +24,11 @@ struct ProxyInteropTests {
         return Int(Sys.localAddress(socket.raw)!.port)
     }
 
-    /// Waits until something accepts TCP connections on 127.0.0.1:`port` (at most 10 s).
+    /// Waits until something accepts TCP connections on 127.0.0.1:`port` (at most 30 s: a
+    /// loaded machine starts processes slowly).
     static func waitUntilListening(_ port: Int) async throws {
         let address = SocketAddress(numericHost: "127.0.0.1", port: UInt16(port))!
-        let deadline = MonotonicClock.now() + .seconds(10)
+        let deadline = MonotonicClock.now() + .seconds(30)
         while MonotonicClock.now() < deadline {
             let socket = FileDescriptor(try Sys.socket(family: .ipv4))
             var refused = false

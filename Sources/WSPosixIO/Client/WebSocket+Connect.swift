@@ -228,7 +228,10 @@ extension WebSocket {
             switch await channel.startClient() {
             case .success:
                 return WebSocket(channel: channel)
-            case .failure(let error):
+            case .failure(var error):
+                // The server closed (or reset) before its response head was complete: Tufao's
+                // REMOTE_HOST_CLOSED. A response that came and was wrong stays handshakeFailed.
+                if error == .handshakeFailed(.endOfStream) { error = .remoteHostClosed }
                 lastError = error
                 let canRetry: Bool
                 switch error {

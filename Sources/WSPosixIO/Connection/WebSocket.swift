@@ -153,6 +153,10 @@ public final class WebSocket: AsyncSequence, Sendable {
     public var isReadingPaused: Bool { channel.state.withLock { $0.events.isOverBudget } }
     /// How the connection ended, once its socket is closed (`nil` while it is open).
     public var closeInfo: CloseInfo? { channel.state.withLock { $0.lifecycle.isLive ? nil : $0.closeInfo } }
+    /// Whether the connection is up, as Tufao's `isConnected`: true from the moment `connect`
+    /// returns (or the server hands the socket over) until the socket closes, which is when
+    /// the `.closed` event is queued (and ``closeInfo`` is set); false from then on.
+    public var isConnected: Bool { channel.state.withLock { $0.lifecycle.isLive } }
 }
 
 extension Message {

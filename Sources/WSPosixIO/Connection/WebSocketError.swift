@@ -16,7 +16,9 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     case hostNotFound(host: String, message: String)
     /// The peer refused the TCP connection (ECONNREFUSED).
     case connectionRefused
-    /// The peer closed or reset the connection unexpectedly.
+    /// The peer closed or reset the connection unexpectedly; also when a server closes or resets
+    /// during the opening handshake before its response head is complete (a response that
+    /// arrives and refuses or breaks RFC 6455 is ``handshakeFailed(_:)``).
     case remoteHostClosed
     /// The operation was not permitted (EACCES, EPERM).
     case accessDenied

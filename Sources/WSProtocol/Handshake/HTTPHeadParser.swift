@@ -83,6 +83,8 @@ public struct HTTPHeadParser: Sendable {
         }
     }
 
+    private static let responsePrefix: [UInt8] = Array("HTTP/".utf8)
+
     private mutating func scan() throws(HandshakeError) -> (head: Head, leftover: [UInt8])? {
         while scanned < buffer.count {
             let i = scanned
@@ -96,6 +98,11 @@ public struct HTTPHeadParser: Sendable {
                 }
             }
             if i + 1 > limits.maxHeadSize { throw .headTooLarge(limit: limits.maxHeadSize) }
+            // A response starts with "HTTP/": anything else (a TLS alert, a SOCKS reply) fails
+            // at its first byte instead of waiting for a line end that may never come.
+            if kind == .response && startLine == nil && i < 5 && b != Self.responsePrefix[i] {
+                throw .malformedHead("invalid HTTP version")
+            }
             scanned = i + 1
             guard b == 0x0A else { continue }
             guard i > lineStart, buffer[i - 1] == 0x0D else { throw .malformedHead("LF without CR") }

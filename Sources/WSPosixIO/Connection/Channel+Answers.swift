@@ -35,9 +35,19 @@ extension Connection.Configuration {
     /// 10 s): an echo of a message that arrived together with a protocol violation or the
     /// peer's close frame goes out before our close frame. The default of
     /// ``WebSocket/ClientConfiguration/connection`` and ``WebSocketServer/Configuration/connection``.
+    ///
+    /// It also bounds every wait on the peer, as a socket server needs (a peer that vanishes must
+    /// not hold a slot forever): keepalive on, a ping after 20 s without a byte from the peer and
+    /// failure with 1011 when its pong is not back within 20 s (as python-websockets'
+    /// `ping_interval` / `ping_timeout`); a started message that receives no byte for 30 s fails
+    /// with 1008 (``WSProtocol/Connection/Configuration/messageTimeout``). Set `keepalive` or
+    /// `messageTimeout` to `nil` to turn them off; ``WSProtocol/Connection/Configuration/idleTimeout``
+    /// stays off.
     public static var socketDefault: Connection.Configuration {
         var configuration = Connection.Configuration()
         configuration.answerTimeout = .seconds(10)
+        configuration.keepalive = .init(interval: .seconds(20), timeout: .seconds(20))
+        configuration.messageTimeout = .seconds(30)
         return configuration
     }
 }

@@ -120,6 +120,8 @@ extension Channel {
             return CloseInfo(code: .abnormalClosure, closeReason: reason, error: .timeout(.closeHandshake))
         case .timedOut(.keepalive):
             return CloseInfo(code: reason.code, closeReason: reason, error: .timeout(.keepalive))
+        case .timedOut(.message):
+            return CloseInfo(code: reason.code, closeReason: reason, error: .timeout(.message))
         }
     }
 }

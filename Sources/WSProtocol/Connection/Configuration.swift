@@ -38,6 +38,15 @@ extension Connection {
         public var answerTimeout: Duration? = nil
         /// Keepalive pings; `nil` (default) sends none.
         public var keepalive: Keepalive? = nil
+        /// How long a frame or data message that has started may go without a byte arriving;
+        /// after it the connection fails with 1008 "message timeout" (``CloseReason/Timeout/message``):
+        /// a peer that trickles a frame, or vanished in the middle of a message, does not hold the
+        /// message buffer forever. `nil` (default) waits forever; WSPosixIO sets 30 s.
+        public var messageTimeout: Duration? = nil
+        /// How long the connection may go without a data message either way (a data frame
+        /// received or a message sent); after it the connection starts the close handshake with
+        /// 1001 "idle timeout". Pings and pongs do not count. `nil` (default): no limit.
+        public var idleTimeout: Duration? = nil
 
         /// Keepalive settings: a ping every `interval` of silence (no byte received), and failure
         /// with 1011 "keepalive timeout" if its pong does not come back within `timeout`. The

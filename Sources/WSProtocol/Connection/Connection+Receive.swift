@@ -108,6 +108,7 @@ extension Connection {
             incoming.controlBuffer.removeAll(keepingCapacity: true)
             return true
         }
+        lastDataActivity = context.now  // a data frame: message traffic (Configuration.idleTimeout)
         if opcode != .continuation {
             incoming.start(kind: opcode == .text ? .text : .binary, reservedBits: header.rsv)
         }

@@ -71,6 +71,7 @@ extension Connection {
             var validator = UTF8Validator()
             guard validator.validate(payload), validator.isComplete else { throw .invalidUTF8 }
         }
+        lastDataActivity = now
         FrameHeader(opcode: kind == .text ? .text : .binary, payloadLength: UInt64(payload.count)).write(to: &outbound)
         return true
     }

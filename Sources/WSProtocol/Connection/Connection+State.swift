@@ -74,8 +74,17 @@ extension Connection {
     var deadline: Instant? {
         switch state {
         case .open:
-            guard let keepalive = configuration.keepalive else { return nil }
-            return keepalivePongDeadline ?? (lastReceived + keepalive.interval)
+            var earliest: Instant? = nil
+            if let keepalive = configuration.keepalive { earliest = keepalivePongDeadline ?? (lastReceived + keepalive.interval) }
+            if let timeout = configuration.messageTimeout, isReceivingFrame {
+                let d = lastReceived + timeout
+                earliest = earliest.map { min($0, d) } ?? d
+            }
+            if let timeout = configuration.idleTimeout {
+                let d = lastDataActivity + timeout
+                earliest = earliest.map { min($0, d) } ?? d
+            }
+            return earliest
         case .closeSent(let deadline):
             return deadline
         case .answering(let deadline, _):
@@ -86,6 +95,9 @@ extension Connection {
             return nil
         }
     }
+
+    /// A frame (its header or payload) or a fragmented data message is partly received.
+    var isReceivingFrame: Bool { inFrame || !headerBuffer.isEmpty || incoming.isOpen }
 
     /// Whether a failure or the peer's close frame waits for the application's answers: holding
     /// is on (``Configuration/answerTimeout``) and messages were delivered that the driver has not
@@ -260,6 +272,19 @@ extension Connection {
     mutating func fireTimers(now: Instant) -> [Output] {
         switch state {
         case .open:
+            if let timeout = configuration.messageTimeout, isReceivingFrame, now >= lastReceived + timeout {
+                // A started frame or message stalled: fail with 1008 (the peer trickles or is gone;
+                // we do not wait for its close frame).
+                var out: [UInt8] = []
+                writeControl(.close, FrameWriter.closePayload(code: .policyViolation, reason: "message timeout"), to: &out)
+                var outputs: [Output] = [.write(out)]
+                finish(.timedOut(.message), into: &outputs)
+                return outputs
+            }
+            if let timeout = configuration.idleTimeout, now >= lastDataActivity + timeout {
+                // No data either way for too long: a normal close handshake, 1001.
+                return (try? close(code: .goingAway, reason: "idle timeout", now: now)) ?? []
+            }
             guard let keepalive = configuration.keepalive else { return [] }
             if let pongDeadline = keepalivePongDeadline {
                 guard now >= pongDeadline else { return [] }

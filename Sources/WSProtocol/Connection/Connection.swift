@@ -44,6 +44,8 @@ public struct Connection: Sendable {
     var lastReceived: Instant
     /// The keepalive ping in flight must be answered by then.
     var keepalivePongDeadline: Instant? = nil
+    /// When a data frame last arrived or a message was last sent (``Configuration/idleTimeout``).
+    var lastDataActivity: Instant
     /// Number of keepalive pings sent; the payload of the last one is this counter.
     var keepaliveCount: UInt32 = 0
     /// Messages were delivered since the driver last reported them answered
@@ -65,6 +67,7 @@ public struct Connection: Sendable {
         self.subprotocol = subprotocol
         self.entropy = entropy
         self.lastReceived = now
+        self.lastDataActivity = now
     }
 
     /// Feeds bytes read from the transport.
@@ -151,6 +154,7 @@ public struct Connection: Sendable {
     public mutating func send(_ message: Message, extensions: ExtensionUse = .apply, now: Instant,
                               into outbound: inout [UInt8]) throws(UsageError) {
         guard canSend else { throw .sendAfterClose }
+        lastDataActivity = now
         switch message {
         case .text(var text):
             text.withUTF8 {
@@ -172,6 +176,7 @@ public struct Connection: Sendable {
             var validator = UTF8Validator()
             guard validator.validate(bytes), validator.isComplete else { throw .invalidUTF8 }
         }
+        lastDataActivity = now
         appendDataMessage(kind: kind, payload: bytes, extensions: extensions, into: &outbound)
     }
 

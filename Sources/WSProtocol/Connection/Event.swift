@@ -46,6 +46,9 @@ public enum CloseReason: Hashable, Sendable {
         case closeHandshake
         /// No pong came back within the keepalive timeout; close code 1011 was sent.
         case keepalive
+        /// A started frame or message received no byte for ``Connection/Configuration/messageTimeout``
+        /// (we sent 1008 "message timeout" and closed).
+        case message
     }
 
     /// The close code the application should see: the peer's code after a clean handshake,
@@ -57,6 +60,7 @@ public enum CloseReason: Hashable, Sendable {
         case .abnormal: return .abnormalClosure
         case .timedOut(.keepalive): return .internalError
         case .timedOut(.closeHandshake): return .abnormalClosure
+        case .timedOut(.message): return .policyViolation
         }
     }
 }

@@ -6,6 +6,8 @@ import WSProtocol
 final class RawTCP: @unchecked Sendable {
     private let socket: FileDescriptor
     private var fd: Int32 { socket.raw }
+    /// The descriptor, for tests that write with their own loop.
+    var descriptor: Int32 { socket.raw }
 
     private init(_ fd: Int32) { socket = FileDescriptor(fd) }
 

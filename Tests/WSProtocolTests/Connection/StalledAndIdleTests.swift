@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+import Testing
+import WSProtocol
+
+/// The message timeout (a started frame or message that stops receiving bytes) and the idle
+/// timeout (no data message either way), driven through `now:`.
+@Suite("Message and idle timeouts")
+struct StalledAndIdleTests {
+    static func server(message: Duration? = nil, idle: Duration? = nil) -> Connection {
+        var config = Connection.Configuration()
+        config.messageTimeout = message
+        config.idleTimeout = idle
+        return Connection(role: .server, configuration: config, now: .seconds(100))
+    }
+
+    @Test func offByDefault() {
+        var server = Connection(role: .server, now: .seconds(100))
+        _ = server.receive(Array(Wire.client(.binary, [1, 2, 3]).prefix(4)), now: .seconds(100))
+        #expect(server.nextDeadline == nil)
+        #expect(server.handleTimeout(now: .seconds(1_000_000)) == [])
+    }
+
+    /// No deadline while nothing is being received; a started frame gets one, moved by every
+    /// byte; when it passes, 1008 "message timeout" goes out and the connection closes.
+    @Test func aTrickledFrameFailsWith1008() {
+        var server = Self.server(message: .seconds(30))
+        #expect(server.nextDeadline == nil)
+        let frame = Wire.client(.text, Array("hello".utf8))
+        #expect(server.receive(Array(frame.prefix(3)), now: .seconds(101)) == [])
+        #expect(server.nextDeadline == .seconds(131))
+        #expect(server.receive(Array(frame[3..<5]), now: .seconds(120)) == [])  // progress: the deadline moves
+        #expect(server.nextDeadline == .seconds(150))
+        #expect(server.handleTimeout(now: .seconds(149)) == [])
+        #expect(server.handleTimeout(now: .seconds(150))
+                == [.write(Wire.server(.close, Wire.close(1008, "message timeout"))), .deliver(.closed(.timedOut(.message))),
+                    .closeTransport])
+        #expect(server.closeReason?.code == .policyViolation)
+        #expect(server.nextDeadline == nil)
+    }
+
+    /// A fragmented message counts as started between its frames, too.
+    @Test func aMessageStalledBetweenFragmentsTimesOut() {
+        var server = Self.server(message: .seconds(30))
+        let first = Wire.client(.text, Array("he".utf8), fin: false)
+        #expect(server.receive(first, now: .seconds(101)) == [])
+        #expect(server.nextDeadline == .seconds(131))
+        #expect(server.handleTimeout(now: .seconds(131)).last == .closeTransport)
+        #expect(server.closeReason == .timedOut(.message))
+    }
+
+    @Test func aCompleteMessageClearsTheDeadline() {
+        var server = Self.server(message: .seconds(30))
+        let frame = Wire.client(.binary, [7])
+        _ = server.receive(Array(frame.prefix(2)), now: .seconds(101))
+        #expect(server.receive(Array(frame.dropFirst(2)), now: .seconds(102)) == [.deliver(.message(.binary([7])))])
+        #expect(server.nextDeadline == nil)
+    }
+
+    /// No data message either way for `idleTimeout`: a close handshake with 1001; pings do not count.
+    @Test func idleConnectionsCloseWith1001() throws {
+        var server = Self.server(idle: .seconds(60))
+        #expect(server.nextDeadline == .seconds(160))
+        _ = server.receive(Wire.client(.binary, [1]), now: .seconds(120))
+        #expect(server.nextDeadline == .seconds(180))
+        var out: [UInt8] = []
+        try server.send(.text("x"), now: .seconds(130), into: &out)
+        #expect(server.nextDeadline == .seconds(190))
+        _ = server.receive(Wire.client(.ping, [9]), now: .seconds(150))  // control frames are not activity
+        #expect(server.nextDeadline == .seconds(190))
+        #expect(server.handleTimeout(now: .seconds(189)) == [])
+        #expect(server.handleTimeout(now: .seconds(190)) == [.write(Wire.server(.close, Wire.close(1001, "idle timeout")))])
+        #expect(!server.canSend)
+        // The peer answers: a clean close, initiated here.
+        let closed = server.receive(Wire.client(.close, Wire.close(1001, "")), now: .seconds(191))
+        #expect(closed.last == .closeTransport)
+        #expect(server.closeReason?.code == .goingAway)
+    }
+}

@@ -116,6 +116,13 @@ struct AwaitingDecision {
 }
 
 /// The channel's phase, owning what exists in it (see the diagram above).
+///
+/// Release builds and the compiler: Swift 6.3.1's optimizer crashes ("Found ownership error",
+/// a leaked `load [take]` of an `Instant` in CopyPropagation or Mem2Reg) on some consuming
+/// switches over this enum that bind a deadline payload. The transitions it crashed on are
+/// marked `@_optimize(none)` (all off the per-message path: timers, handshake steps, ending);
+/// ``nextDeadline()``, which runs after every read, borrows instead of consuming. Remove the
+/// attributes once `swift build -c release` passes without them.
 enum Lifecycle: ~Copyable {
     /// Client: the TCP connect is in progress until `deadline`. Server: just accepted.
     case connecting(Link, setup: ChannelSetup, deadline: Instant)
@@ -202,7 +209,7 @@ enum LifecycleStep: Equatable {
 extension Lifecycle {
     /// TCP is up (client: the connect completed; server: right after accept): runs the first
     /// stage, or starts the transport and the handshake.
-    mutating func tcpUp(now: Instant, _ out: inout OutboundBuffer, _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
+    @_optimize(none) mutating func tcpUp(now: Instant, _ out: inout OutboundBuffer, _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
         var step = LifecycleStep.none
         switch consume self {
         case .connecting(let link, let setup, let deadline):
@@ -338,7 +345,7 @@ extension Lifecycle {
     }
 
     /// The peer closed its side (or reading failed).
-    mutating func receiveEndOfStream(now: Instant, pending: Int, _ out: inout OutboundBuffer,
+    @_optimize(none) mutating func receiveEndOfStream(now: Instant, pending: Int, _ out: inout OutboundBuffer,
                                      _ outputs: inout [Connection.Output], _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
         switch consume self {
         case .open(let link, var connection):
@@ -381,7 +388,7 @@ extension Lifecycle {
     }
 
     /// A timer fired at `now`: whatever deadline of the phase has passed takes effect.
-    mutating func handleTimeout(now: Instant, _ out: inout OutboundBuffer, _ outputs: inout [Connection.Output],
+    @_optimize(none) mutating func handleTimeout(now: Instant, _ out: inout OutboundBuffer, _ outputs: inout [Connection.Output],
                                 _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
         switch consume self {
         case .connecting(let link, let setup, let deadline):
@@ -451,38 +458,18 @@ extension Lifecycle {
 
     /// The earliest deadline of the phase (its own, or its machine's).
     mutating func nextDeadline() -> Instant? {
-        switch consume self {
-        case .connecting(let link, let setup, let deadline):
-            self = .connecting(link, setup: setup, deadline: deadline)
-            return deadline
-        case .staging(let link, let staging):
-            let d = staging.stage.nextDeadline.map { min($0, staging.deadline) } ?? staging.deadline
-            self = .staging(link, staging)
-            return d
-        case .clientHandshake(let link, let handshake):
-            let d = handshake.machine.nextDeadline
-            self = .clientHandshake(link, handshake)
-            return d
-        case .serverHandshake(let link, let handshake):
-            let d = handshake.nextDeadline
-            self = .serverHandshake(link, handshake)
-            return d
-        case .awaitingDecision(let link, let awaiting):
-            self = .awaitingDecision(link, awaiting)
-            return awaiting.deadline
-        case .open(let link, let connection):
-            let d = connection.nextDeadline
-            self = .open(link, connection)
-            return d
-        case .closing(let link, let deadline):
-            self = .closing(link, deadline: deadline)
-            return deadline
-        case .httpResponse(let link, let deadline):
-            self = .httpResponse(link, deadline: deadline)
-            return deadline
-        case .closed:
-            self = .closed
-            return nil
+        // A borrowing switch: nothing moves (see ``Lifecycle`` on the compiler's crash).
+        switch self {
+        case .connecting(_, _, let deadline): return deadline
+        case .staging(_, let staging):
+            return staging.stage.nextDeadline.map { min($0, staging.deadline) } ?? staging.deadline
+        case .clientHandshake(_, let handshake): return handshake.machine.nextDeadline
+        case .serverHandshake(_, let handshake): return handshake.nextDeadline
+        case .awaitingDecision(_, let awaiting): return awaiting.deadline
+        case .open(_, let connection): return connection.nextDeadline
+        case .closing(_, let deadline): return deadline
+        case .httpResponse(_, let deadline): return deadline
+        case .closed: return nil
         }
     }
 }
@@ -565,7 +552,7 @@ extension Lifecycle {
 
 extension Lifecycle {
     /// Server: the application decides on the request read in `.serverHandshake` until `deadline`.
-    mutating func awaitDecision(until deadline: Instant) {
+    @_optimize(none) mutating func awaitDecision(until deadline: Instant) {
         switch consume self {
         case .serverHandshake(let link, let handshake):
             self = .awaitingDecision(link, AwaitingDecision(handshake: handshake, deadline: deadline))
@@ -629,7 +616,7 @@ extension Lifecycle {
 
     /// Server: refuses the request with the application's response (through the handshake,
     /// which adds what the RFC asks of a refusal).
-    mutating func reject(_ response: HTTPResponse, now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
+    @_optimize(none) mutating func reject(_ response: HTTPResponse, now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
         switch consume self {
         case .serverHandshake(let link, var handshake):
             out.append(handshake.reject(status: response.status, reason: response.reason, headers: response.headers, body: response.body))
@@ -655,7 +642,7 @@ extension Lifecycle {
 
     /// Server: answers with a plain HTTP response (an answer to a plain request, a 503) from any
     /// phase before open. Returns `.none` when the connection is past that (open or ending).
-    mutating func respond(_ bytes: [UInt8], now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
+    @_optimize(none) mutating func respond(_ bytes: [UInt8], now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
         switch consume self {
         case .connecting(let link, let dropped, let droppedDeadline):
             _ = dropped
@@ -697,7 +684,7 @@ extension Lifecycle {
     }
 
     /// The response is written and the write side shut down: the peer has ``httpLinger`` to close.
-    mutating func responseWritten(now: Instant) {
+    @_optimize(none) mutating func responseWritten(now: Instant) {
         switch consume self {
         case .httpResponse(let link, let dropped): _ = dropped; self = .httpResponse(link, deadline: now + Self.httpLinger)
         case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
@@ -712,7 +699,7 @@ extension Lifecycle {
     }
 
     /// Part of an HTTP response was written: the idle-write deadline starts again.
-    mutating func responseProgressed(now: Instant) {
+    @_optimize(none) mutating func responseProgressed(now: Instant) {
         switch consume self {
         case .httpResponse(let link, let dropped): _ = dropped; self = .httpResponse(link, deadline: now + Self.httpWriteIdleTimeout)
         case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
@@ -729,7 +716,7 @@ extension Lifecycle {
     /// Nothing more is read or sent: write what is queued, then close (the core finished, or
     /// the server shuts down before the connection opened). The core's close timeout bounds
     /// the wait for an open connection, ``httpLinger`` for the others.
-    mutating func finish(now: Instant) {
+    @_optimize(none) mutating func finish(now: Instant) {
         switch consume self {
         case .open(let link, let connection):
             self = .closing(link, deadline: now + connection.configuration.closeTimeout)
@@ -748,7 +735,7 @@ extension Lifecycle {
 
     /// Closes the socket (the caller deregistered it first). An open core that is not finished
     /// yet learns that the transport ended (`.closed` with 1006 or the reason it had).
-    mutating func close(now: Instant, _ outputs: inout [Connection.Output]) {
+    @_optimize(none) mutating func close(now: Instant, _ outputs: inout [Connection.Output]) {
         switch consume self {
         case .open(let link, var connection):
             if !connection.isClosed { outputs.append(contentsOf: connection.receiveEndOfStream(now: now)) }

@@ -107,3 +107,40 @@ write("FuzzProxyHeader", "v2-inet", b"\x00\x02" + SIG + b"\x21\x11\x00\x0c" + by
 write("FuzzProxyHeader", "v2-inet6-tlv", b"\x01\x07\x40" + SIG + b"\x21\x21\x00\x2a" + bytes(15) + b"\x01" + bytes(15) + b"\x01\x12\x34\x00\x50\x04\x00\x03\x00\x00\x00")
 write("FuzzProxyHeader", "v2-local", b"\x00\x01" + SIG + b"\x20\x00\x00\x00")
 write("FuzzProxyHeader", "forwarded", b"\x02\x00for=192.0.2.60;proto=http;by=203.0.113.43, for=\"[2001:db8:cafe::17]:4711\"")
+
+
+# permessage-deflate (FuzzInflate, FuzzInflateNoContext): byte 0 flags, byte 1 chunking, then
+# messages (header: bit 0 text, bits 1-2 frames - 1, bit 3 no RSV1) of length-prefixed frames.
+import zlib
+
+
+def deflate_raw(data, level=6):
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4] if out.endswith(b"\x00\x00\xff\xff") else out
+
+
+def lp(data):
+    return bytes([len(data)]) if len(data) < 255 else b"\xff" + len(data).to_bytes(2, "big")
+
+
+hello = deflate_raw(b"Hello")  # RFC 7692 §7.2.3.1: f2 48 cd c9 c9 07 00
+for target in ["FuzzInflate", "FuzzInflateNoContext"]:
+    write(target, "hello-text", b"\x00\x01" + b"\x01" + lp(hello))
+    write(target, "hello-twice", b"\x00\x02" + b"\x01" + lp(hello) + b"\x01" + lp(hello))
+    write(target, "fragmented", b"\x00\x03" + b"\x03" + lp(hello[:3]) + lp(hello[3:]))
+    write(target, "uncompressed-frame", b"\x00\x00" + b"\x08" + lp(b"plain"))
+    big = deflate_raw(bytes(range(256)) * 8)
+    write(target, "binary-2k-limit", b"\x01\x04\x04\x00" + b"\x00" + lp(big))
+    write(target, "window-9", b"\x02\x05\x00" + b"\x01" + lp(deflate_raw(b"abcabcabc" * 20)))
+    write(target, "stored-block", b"\x00\x06" + b"\x00" + lp(b"\x01\x03\x00\xfc\xffabc"))
+
+# TLS client (FuzzTLSClient): byte 0 chunking, byte 1 bit 0 end of stream, then "server" bytes:
+# a handshake record header with a truncated ServerHello, an alert, and plain HTTP.
+write("FuzzTLSClient", "server-hello-head", b"\x03\x01" + b"\x16\x03\x03\x00\x31\x02\x00\x00\x2d\x03\x03" + bytes(32) + b"\x00\x13\x01\x00")
+write("FuzzTLSClient", "alert", b"\x00\x00" + b"\x15\x03\x03\x00\x02\x02\x28")
+write("FuzzTLSClient", "http", b"\x05\x01" + b"HTTP/1.1 400 Bad Request\r\n\r\n")
+# An empty message after a compressed one: zlib's output is the bare sync marker, so the sender
+# sends it uncompressed (found by FuzzInflate: the round-trip oracle must allow that).
+for target in ["FuzzInflate", "FuzzInflateNoContext"]:
+    write(target, "empty-after-message", b"\x00\x01" + b"\x00\x01\x01" + b"\x07")

@@ -136,10 +136,17 @@ public struct InflateScript {
         var wire: [UInt8] = []
         for message in messages {
             for (i, frame) in message.frames.enumerated() {
-                let opcode: Opcode = i > 0 ? .continuation : (message.text ? .text : .binary)
+                let opcode: UInt8 = i > 0 ? 0x0 : (message.text ? 0x1 : 0x2)
                 let rsv: UInt8 = i == 0 && message.compressed ? 0x40 : 0
-                FrameWriter.append(opcode: opcode, fin: i == message.frames.count - 1, rsv: rsv, maskingKey: nil,
-                                   payload: frame, to: &wire)
+                let fin: UInt8 = i == message.frames.count - 1 ? 0x80 : 0
+                // An unmasked server frame (RFC 6455 §5.2); frames here are under 64 KiB.
+                wire.append(fin | rsv | opcode)
+                if frame.count < 126 {
+                    wire.append(UInt8(frame.count))
+                } else {
+                    wire += [126, UInt8(frame.count >> 8), UInt8(frame.count & 0xFF)]
+                }
+                wire += frame
             }
         }
         let whole = run(wire, split: false)

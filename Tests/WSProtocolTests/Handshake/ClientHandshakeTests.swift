@@ -158,6 +158,10 @@ struct ClientHandshakeTests {
          .invalidAccept(expected: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", received: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo")),
         ("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n", "",
          .invalidAccept(expected: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", received: nil)),
+        // A second value after the right one (found by Scripts/mutate: exactly one value passes).
+        ("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n",
+         "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Accept: x\r\n",
+         .invalidAccept(expected: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", received: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")),
         ("Sec-WebSocket-Protocol: chat\r\n", "Sec-WebSocket-Protocol: mqtt\r\n", .unexpectedSubprotocol("mqtt")),
         ("Sec-WebSocket-Protocol: chat\r\n", "Sec-WebSocket-Protocol: chat, superchat\r\n", .unexpectedSubprotocol("chat, superchat")),
         ("Sec-WebSocket-Protocol: chat\r\n", "Sec-WebSocket-Protocol: Chat\r\n", .unexpectedSubprotocol("Chat")),

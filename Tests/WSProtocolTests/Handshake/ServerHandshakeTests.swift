@@ -150,6 +150,8 @@ struct ServerHandshakeTests {
         ("Sec-WebSocket-Version: 13\r\n", "", .unsupportedVersion(nil), 426),
         ("Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version: 8\r\n", .unsupportedVersion("8"), 426),
         ("Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version: 13, 8\r\n", .unsupportedVersion("13, 8"), 426),
+        // Two header lines, one of them 13 (found by Scripts/mutate: only exactly one 13 passes).
+        ("Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Version: 8\r\n", .unsupportedVersion("13"), 426),
         ("chat, superchat", "chat, super chat", .invalidSubprotocolHeader, 400),
         ("chat, superchat", "chat, [x]", .invalidSubprotocolHeader, 400),
         ("Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: a; b=\"c d\"\r\n", .invalidExtensionHeader, 400),

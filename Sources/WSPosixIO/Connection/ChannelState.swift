@@ -65,8 +65,12 @@ struct ChannelState: ~Copyable {
     // What the handshake exchanged, kept after close.
     var response: HTTPResponseHead?
     var request: UpgradeRequest?
-    /// Client: the request head sent.
-    var handshakeRequest: HTTPRequestHead?
+    /// Client: the request head sent (boxed: one pointer in the state, which stays small).
+    var handshakeRequestBox: RequestHeadBox?
+    var handshakeRequest: HTTPRequestHead? {
+        get { handshakeRequestBox?.head }
+        set { handshakeRequestBox = newValue.map(RequestHeadBox.init) }
+    }
     var localAddress: SocketAddress?
     /// Server: the real client, as a PROXY header (a stage's ``StreamStageFacts/source``) or a
     /// trusted proxy's forwarding headers said.
@@ -137,4 +141,10 @@ struct ChannelWakeups {
         get { rare?.answer }
         set { rare = rare ?? RareWakeups(); rare!.answer = newValue }
     }
+}
+
+/// A client's request head, kept after the handshake for ``WebSocket/handshakeRequest``.
+final class RequestHeadBox: Sendable {
+    let head: HTTPRequestHead
+    init(_ head: HTTPRequestHead) { self.head = head }
 }

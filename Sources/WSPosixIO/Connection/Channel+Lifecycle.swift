@@ -69,7 +69,10 @@ extension Channel {
     private func tcpUp(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         try? Sys.setNoDelay(fd)
         st.localAddress = Sys.localAddress(fd)
-        take(st.lifecycle.tcpUp(now: loop.now, &st.outbound, &st.reportedPeer), &st, &w)
+        var reported = st.reportedPeer
+        let step = st.lifecycle.tcpUp(now: loop.now, &st.outbound, &reported)
+        st.reportedPeer = reported
+        take(step, &st, &w)
     }
 
     // MARK: acting on the phases' steps

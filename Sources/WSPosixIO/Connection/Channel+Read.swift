@@ -39,8 +39,10 @@ extension Channel {
                 return false
             }
             loop.outputs.removeAll(keepingCapacity: true)
+            var reported = st.reportedPeer  // a stage may report the client (a PROXY header)
             let step = st.lifecycle.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: loop.now,
-                                            &st.outbound, &loop.outputs, &st.reportedPeer)
+                                            &st.outbound, &loop.outputs, &reported)
+            if let reported { st.reportedPeer = reported }
             take(step, &st, &w)
             // Over a byte budget, the rest stays in the kernel (the peer's TCP window closes).
             if st.events.isOverBudget || st.pendingBytes > flow.highWaterMark { return false }
@@ -54,8 +56,10 @@ extension Channel {
     func endOfStream(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         st.endOfStream = true
         loop.outputs.removeAll(keepingCapacity: true)
+        var reported = st.reportedPeer
         let step = st.lifecycle.receiveEndOfStream(now: loop.now, pending: st.pendingBytes, &st.outbound,
-                                                   &loop.outputs, &st.reportedPeer)
+                                                   &loop.outputs, &reported)
+        if let reported { st.reportedPeer = reported }
         take(step, &st, &w)
     }
 

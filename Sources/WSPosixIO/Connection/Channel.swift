@@ -92,7 +92,9 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 abortConnection(&st, &w)
             } else {
                 loop.outputs.removeAll(keepingCapacity: true)
-                let step = st.lifecycle.handleTimeout(now: now, &st.outbound, &loop.outputs, &st.reportedPeer)
+                var reported = st.reportedPeer
+                let step = st.lifecycle.handleTimeout(now: now, &st.outbound, &loop.outputs, &reported)
+                if let reported { st.reportedPeer = reported }
                 take(step, &st, &w)
             }
             settle(&st, &w)

@@ -62,21 +62,48 @@ struct ChannelState: ~Copyable {
     /// The bytes this channel last added to its server's total (see ``ServerContext/bufferedBytes``).
     var reportedBytes = 0
 
-    // What the handshake exchanged, kept after close.
-    var response: HTTPResponseHead?
-    var request: UpgradeRequest?
-    /// Client: the request head sent (boxed: one pointer in the state, which stays small).
-    var handshakeRequestBox: RequestHeadBox?
-    var handshakeRequest: HTTPRequestHead? {
-        get { handshakeRequestBox?.head }
-        set { handshakeRequestBox = newValue.map(RequestHeadBox.init) }
+    // What the handshake exchanged, kept after close: in a box made at the first write (an
+    // idle connection's state stays small; nothing on the data path touches it).
+    private var factsBox: ChannelFacts?
+    private var facts: ChannelFacts {
+        mutating get {
+            if let box = factsBox { return box }
+            let box = ChannelFacts()
+            factsBox = box
+            return box
+        }
     }
-    var localAddress: SocketAddress?
+    var response: HTTPResponseHead? {
+        get { factsBox?.response }
+        set { if newValue != nil || factsBox != nil { facts.response = newValue } }
+    }
+    var request: UpgradeRequest? {
+        get { factsBox?.request }
+        set { if newValue != nil || factsBox != nil { facts.request = newValue } }
+    }
+    /// Client: the request head sent.
+    var handshakeRequest: HTTPRequestHead? {
+        get { factsBox?.handshakeRequest }
+        set { if newValue != nil || factsBox != nil { facts.handshakeRequest = newValue } }
+    }
+    var localAddress: SocketAddress? {
+        get { factsBox?.localAddress }
+        set { if newValue != nil || factsBox != nil { facts.localAddress = newValue } }
+    }
     /// Server: the real client, as a PROXY header (a stage's ``StreamStageFacts/source``) or a
     /// trusted proxy's forwarding headers said.
-    var reportedPeer: SocketAddress?
-    var subprotocol: String?
-    var extensionNames: [String] = []
+    var reportedPeer: SocketAddress? {
+        get { factsBox?.reportedPeer }
+        set { if newValue != nil || factsBox != nil { facts.reportedPeer = newValue } }
+    }
+    var subprotocol: String? {
+        get { factsBox?.subprotocol }
+        set { if newValue != nil || factsBox != nil { facts.subprotocol = newValue } }
+    }
+    var extensionNames: [String] {
+        get { factsBox?.extensionNames ?? [] }
+        set { if !newValue.isEmpty || factsBox != nil { facts.extensionNames = newValue } }
+    }
 
     init(lifecycle: consuming Lifecycle) {
         self.lifecycle = lifecycle
@@ -143,8 +170,13 @@ struct ChannelWakeups {
     }
 }
 
-/// A client's request head, kept after the handshake for ``WebSocket/handshakeRequest``.
-final class RequestHeadBox: Sendable {
-    let head: HTTPRequestHead
-    init(_ head: HTTPRequestHead) { self.head = head }
+/// What a channel's handshake exchanged (guarded by the channel's lock, like the rest).
+final class ChannelFacts: @unchecked Sendable {
+    var response: HTTPResponseHead?
+    var request: UpgradeRequest?
+    var handshakeRequest: HTTPRequestHead?
+    var localAddress: SocketAddress?
+    var reportedPeer: SocketAddress?
+    var subprotocol: String?
+    var extensionNames: [String] = []
 }

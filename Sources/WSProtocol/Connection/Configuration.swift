@@ -8,17 +8,17 @@ extension Connection {
         public var maxFrameSize: Int = 16 << 20
         /// The largest message accepted, after decompression (→ close 1009). Default 16 MiB.
         public var maxMessageSize: Int = 16 << 20
+        /// The most automatic pongs produced by one ``Connection/receive(_:now:)`` call; beyond
+        /// it, only the most recent ping is answered (RFC 6455 §5.5.3 allows answering only the
+        /// most recent). Caps the pongs one call writes, not their total over many calls (the driver
+        /// bounds that by not reading while its unwritten bytes are over a limit). Default 16.
+        public var maxAutoPongsPerReceive: Int = 16
         /// Outgoing data messages longer than this are split into frames of at most this many
         /// payload bytes (RFC 6455 §5.4). `nil` (default) sends each message as one frame; so does
         /// a value below 1.
         public var fragmentSize: Int? = nil
         /// Answer pings with pongs automatically (RFC 6455 §5.5.2). Default on.
         public var autoPong: Bool = true
-        /// The most automatic pongs produced by one ``Connection/receive(_:now:)`` call; beyond
-        /// it, only the most recent ping is answered (RFC 6455 §5.5.3 allows answering only the
-        /// most recent). Caps the pongs one call writes, not their total over many calls (the driver
-        /// bounds that by not reading while its unwritten bytes are over a limit). Default 16.
-        public var maxAutoPongsPerReceive: Int = 16
         /// Deliver data as ``Event/fragment(_:)`` pieces as they arrive instead of whole messages.
         public var deliversFragments: Bool = false
         /// The message type used by ``Connection/send(_:now:)-([UInt8],_)`` for raw bytes. Default binary (as Tufao).

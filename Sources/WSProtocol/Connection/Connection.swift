@@ -30,27 +30,30 @@ public struct Connection: Sendable {
     var headerBuffer: [UInt8] = []
     /// The header of the frame whose payload is being received, when ``inFrame``.
     var frame = FrameHeader(opcode: .continuation, payloadLength: 0)
-    /// A header was parsed and its payload is being received.
-    var inFrame = false
     /// Payload bytes of the current frame still to come.
     var frameRemaining = 0
     /// Payload bytes of the current frame already consumed (the masking offset).
     var frameOffset = 0
-    /// Where the current frame's payload goes.
-    var sink: MessageAssembler.Sink = .control
     /// The message being assembled.
     var incoming = MessageAssembler()
     /// When bytes last arrived (keepalive measures silence from here).
     var lastReceived: Instant
-    /// The keepalive ping in flight must be answered by then.
-    var keepalivePongDeadline: Instant? = nil
     /// When a data frame last arrived or a message was last sent (``Configuration/idleTimeout``).
     var lastDataActivity: Instant
-    /// Number of keepalive pings sent; the payload of the last one is this counter.
-    var keepaliveCount: UInt32 = 0
+    // The small fields sit together after the 9-byte optional, the 4-byte counter last:
+    // Swift lays a struct out in declaration order, and each of these between 8-byte fields
+    // cost up to 7 bytes of padding (FootprintTests).
+    /// The keepalive ping in flight must be answered by then.
+    var keepalivePongDeadline: Instant? = nil
     /// Messages were delivered since the driver last reported them answered
     /// (``eventsAnswered(now:)``); kept only with ``Configuration/answerTimeout`` set.
     var unansweredMessages = false
+    /// A header was parsed and its payload is being received.
+    var inFrame = false
+    /// Where the current frame's payload goes.
+    var sink: MessageAssembler.Sink = .control
+    /// Number of keepalive pings sent; the payload of the last one is this counter.
+    var keepaliveCount: UInt32 = 0
 
     /// Creates a connection in the open state.
     /// - Parameters:

@@ -19,11 +19,11 @@ struct MessageAssembler: Sendable {
     var kind: Message.Kind = .binary
     /// The RSV bits of the message's first frame (claimed by extensions, RFC 6455 §5.2).
     var reservedBits: UInt8 = 0
+    /// In streaming mode: the next fragment delivered is the message's first.
+    var nextFragmentIsFirst = true
     /// Payload bytes counted against ``Connection/Configuration/maxMessageSize`` so far: wire bytes
     /// for a plain message, decoded bytes for one an extension transforms.
     var size = 0
-    /// In streaming mode: the next fragment delivered is the message's first.
-    var nextFragmentIsFirst = true
     /// The assembled payload (whole-message delivery).
     var buffer: [UInt8] = []
     /// The payload of the current data frame when it is kept whole (see ``Sink/frame``).

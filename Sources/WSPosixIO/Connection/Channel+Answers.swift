@@ -40,8 +40,8 @@ extension Connection.Configuration {
     /// not hold a slot forever): keepalive on, a ping after 20 s without a byte from the peer and
     /// failure with 1011 when its pong is not back within 20 s (as python-websockets'
     /// `ping_interval` / `ping_timeout`); a started message that receives no byte for 30 s fails
-    /// with 1008 (``WSProtocol/Connection/Configuration/messageTimeout``). Set `keepalive` or
-    /// `messageTimeout` to `nil` to turn them off; ``WSProtocol/Connection/Configuration/idleTimeout``
+    /// with 1008 (`Connection.Configuration.messageTimeout`). Set `keepalive` or
+    /// `messageTimeout` to `nil` to turn them off; `Connection.Configuration.idleTimeout`
     /// stays off.
     public static var socketDefault: Connection.Configuration {
         var configuration = Connection.Configuration()

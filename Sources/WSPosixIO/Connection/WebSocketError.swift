@@ -94,7 +94,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         /// No pong came back within the keepalive timeout.
         case keepalive
         /// A message the peer started received no byte for
-        /// ``WSProtocol/Connection/Configuration/messageTimeout``; this end sent 1008.
+        /// `Connection.Configuration.messageTimeout`; this end sent 1008.
         case message
         /// Queued bytes made no progress to the socket for ``FlowControl/sendTimeout``: the
         /// peer stopped reading; the connection was dropped.

@@ -14,11 +14,11 @@ final class ChatFanOut: Sendable {
     private let inbox: AsyncStream<Message>.Continuation
     private let consumer: Task<Void, Never>
 
-    init(url: RedisURL, room: WebSocketGroup) {
+    init(url: RedisURL, room: WebSocketGroup) throws(WebSocketError) {
         let (stream, inbox) = AsyncStream<Message>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         self.inbox = inbox
         let target = url
-        pubsub = RedisPubSub(url: url, channel: Self.channel, onMessage: { payload in
+        pubsub = try RedisPubSub(url: url, channel: Self.channel, onMessage: { payload in
             if let message = Self.decode(payload) { inbox.yield(message) }
         }, onStateChange: { change in
             switch change {
@@ -28,7 +28,7 @@ final class ChatFanOut: Sendable {
                 Terminal.error("ws: redis: unavailable (\(reason)); /chat is local only, reconnecting with backoff")
             }
         })
-        consumer = Task {
+        self.consumer = Task {
             for await message in stream { room.broadcast(message) }
         }
     }

@@ -59,7 +59,12 @@ struct ServeCommand {
         if options.forwarded { configuration.trustedForwarders = trusted }
         var fanOut: ChatFanOut? = nil
         if let text = options.redis, let url = try? RedisURL(text) {
-            fanOut = ChatFanOut(url: url, room: room)
+            do {
+                fanOut = try ChatFanOut(url: url, room: room)
+            } catch {
+                Terminal.error("ws: redis: \(error)")
+                return 1
+            }
         }
         let chat = fanOut
         let server: WebSocketServer

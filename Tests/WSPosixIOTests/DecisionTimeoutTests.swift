@@ -38,7 +38,7 @@ struct DecisionTimeoutTests {
     /// 101 after the 503, no connection handed to the application.
     @Test func anUndecidedUpgradeGets503AndTheLateDecisionIsIgnored() async throws {
         let group = EventLoopGroup(threadCount: 1)
-        let loop = group.loops[0]
+        let loop = try group.loops[0]
         let handler = HeldHandler()
         let opened = Atomic<Int>(0)
         var config = WebSocketServer.Configuration()
@@ -80,7 +80,7 @@ struct DecisionTimeoutTests {
     /// The same for a plain HTTP request: 503 at the deadline; the late response is never written.
     @Test func anUnansweredHTTPRequestGets503AndTheLateResponseIsIgnored() async throws {
         let group = EventLoopGroup(threadCount: 1)
-        let loop = group.loops[0]
+        let loop = try group.loops[0]
         let handler = HeldHandler()
         var config = WebSocketServer.Configuration()
         config.group = group

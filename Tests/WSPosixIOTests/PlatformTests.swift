@@ -89,8 +89,8 @@ struct PlatformTests {
         }
     }
 
-    @Test func executeRunsOnTheLoopThread() async {
-        let loop = EventLoopGroup.shared.next()
+    @Test func executeRunsOnTheLoopThread() async throws {
+        let loop = try EventLoopGroup.shared.next()
         #expect(!loop.inEventLoop)
         let ran = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             loop.execute { c.resume(returning: loop.inEventLoop) }

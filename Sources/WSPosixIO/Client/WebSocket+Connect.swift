@@ -222,7 +222,14 @@ extension WebSocket {
             let setup = ChannelSetup(stages: stages + (configuration.makeStages?(options.host, options.effectivePort) ?? []),
                                      transport: transport, handshake: .client(options),
                                      stageTimeout: configuration.handshakeTimeout)
-            let channel = Channel(loop: configuration.group.next(), socket: FileDescriptor(fd), role: .client,
+            let loop: EventLoop
+            do {
+                loop = try configuration.group.next()
+            } catch {
+                Sys.close(fd)
+                throw WebSocketError(error)
+            }
+            let channel = Channel(loop: loop, socket: FileDescriptor(fd), role: .client,
                                   setup: setup, deadline: MonotonicClock.now() + configuration.connectTimeout,
                                   flow: configuration.flowControl, peer: address, server: nil)
             switch await channel.startClient() {

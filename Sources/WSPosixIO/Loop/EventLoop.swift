@@ -48,17 +48,16 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// with 64 KiB every such frame took two reads and a two-pass unmask).
     static let readBufferSize = 256 * 1024
 
-    init() {
-        do {
-            poller = FileDescriptor(try Sys.pollerCreate())
-            let w = try Sys.wakerCreate()
-            wakerRead = FileDescriptor(w.read)
-            wakerWrite = w.read == w.write ? nil : FileDescriptor(w.write)
-            wakerWriteRaw = w.write
-            try Sys.pollerSet(poller.raw, fd: w.read, read: true, write: false, isNew: true)
-        } catch {
-            fatalError("cannot create an event loop: \(error)")
-        }
+    /// Creates the loop's descriptors (poller, wakeup channel) and starts its thread. Throws
+    /// when the system refuses a descriptor (e.g. `.outOfResources` at `RLIMIT_NOFILE`); what
+    /// was created by then is closed again.
+    init() throws(SystemError) {
+        poller = FileDescriptor(try Sys.pollerCreate())
+        let w = try Sys.wakerCreate()
+        wakerRead = FileDescriptor(w.read)
+        wakerWrite = w.read == w.write ? nil : FileDescriptor(w.write)
+        wakerWriteRaw = w.write
+        try Sys.pollerSet(poller.raw, fd: w.read, read: true, write: false, isNew: true)
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 4096)
         outputs.reserveCapacity(64)
         now = MonotonicClock.now()

@@ -42,13 +42,18 @@ public final class RedisPubSub: Sendable {
     ///   - session: ping interval, reply timeout, limits (user and password come from `url`).
     ///   - onMessage: each message, on the loop thread (it must not block).
     ///   - onStateChange: each change of state, on the loop thread.
+    /// - Throws: ``WebSocketError`` when the group's loops cannot be made (out of descriptors).
     public init(url: RedisURL, channel: String, group: EventLoopGroup = .shared, backoff: Backoff = .init(),
                 session: RedisSession.Configuration = .init(),
                 onMessage: @escaping @Sendable ([UInt8]) -> Void,
-                onStateChange: @escaping @Sendable (StateChange) -> Void) {
+                onStateChange: @escaping @Sendable (StateChange) -> Void) throws(WebSocketError) {
         self.url = url
         self.channel = Array(channel.utf8)
-        self.loop = group.next()
+        do {
+            self.loop = try group.next()
+        } catch {
+            throw WebSocketError(error)
+        }
         var configuration = session
         configuration.username = url.username
         configuration.password = url.password

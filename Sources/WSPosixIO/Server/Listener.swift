@@ -71,7 +71,9 @@ final class Listener: LoopHandler, @unchecked Sendable {
     }
 
     private func hand(_ client: Int32) {
-        let target = context.configuration.group.next()
+        // The group's loops were all made when the listener took its own, so this cannot fail;
+        // the listener's loop stands in if it ever did.
+        let target = (try? context.configuration.group.next()) ?? loop
         let peer = Sys.peerAddress(client)
         let configuration = context.configuration
         var transport: (@Sendable () -> any Transport)? = nil

@@ -107,7 +107,13 @@ public final class WebSocketServer: Sendable {
         }
         let context = ServerContext(configuration: configuration, onUpgrade: onUpgrade, onHTTPRequest: onHTTPRequest,
                                     onConnection: onConnection, onEvent: onEvent, tlsContext: tlsContext)
-        let listener = Listener(loop: configuration.group.next(), socket: owner, context: context)
+        let loop: EventLoop
+        do {
+            loop = try configuration.group.next()
+        } catch {
+            throw WebSocketError(error)
+        }
+        let listener = Listener(loop: loop, socket: owner, context: context)
         try await listener.start()
         return WebSocketServer(context: context, listener: listener, localAddress: bound)
     }

@@ -72,8 +72,8 @@ final class PubSubRecorder: Sendable {
         }
     }
 
-    func pubsub(_ url: RedisURL, channel: String = "test") -> RedisPubSub {
-        RedisPubSub(url: url, channel: channel, group: Peers.loops,
+    func pubsub(_ url: RedisURL, channel: String = "test") throws -> RedisPubSub {
+        try RedisPubSub(url: url, channel: channel, group: Peers.loops,
                     backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200)),
                     onMessage: { [self] in record(.message(String(decoding: $0, as: UTF8.self))) },
                     onStateChange: { [self] in record(.state($0)) })
@@ -85,7 +85,7 @@ struct RedisInteropTests {
     /// Two pub/sub pairs on the same channel, both connected.
     static func connectedPair(_ url: RedisURL) async throws -> (PubSubRecorder, RedisPubSub, PubSubRecorder, RedisPubSub) {
         let (a, b) = (PubSubRecorder(), PubSubRecorder())
-        let (pa, pb) = (a.pubsub(url), b.pubsub(url))
+        let (pa, pb) = (try a.pubsub(url), try b.pubsub(url))
         pa.start(); pb.start()
         try await a.wait("connected") { $0.states == [.connected] }
         try await b.wait("connected") { $0.states == [.connected] }
@@ -152,7 +152,7 @@ struct RedisInteropTests {
         let a = PubSubRecorder()
         var url = redis.url
         url.password = "wrong"
-        let pa = a.pubsub(url)
+        let pa = try a.pubsub(url)
         pa.start()
         try await a.wait("failure") { !$0.states.isEmpty }
         try await Task.sleep(for: .milliseconds(300))
@@ -162,7 +162,7 @@ struct RedisInteropTests {
         await pa.stop()
         url.password = "right"
         let b = PubSubRecorder()
-        let pb = b.pubsub(url)
+        let pb = try b.pubsub(url)
         pb.start()
         try await b.wait("connected") { $0.states == [.connected] }
         await pb.stop()

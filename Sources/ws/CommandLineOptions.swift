@@ -56,7 +56,8 @@ enum CommandLineOptions: Equatable {
         var reconnect = false
         /// `--proxy URL`: the proxy (validated); `""` for none; `nil`: from the environment.
         var proxy: String?
-        /// `-v`: the opening handshake's request and response heads on standard error.
+        /// `-v`: the TLS session and certificate, then each opening handshake's request and
+        /// response heads (every redirect hop), on standard error.
         var verbose = false
         /// `--max-redirects N`; `nil` for the library's default (10).
         var maxRedirects: Int?
@@ -304,8 +305,9 @@ enum CommandLineOptions: Equatable {
                                  socks5h:// (the proxy resolves names), socks5://, socks4a://;
                                  '' for none. Without it, http_proxy (ws://), https_proxy
                                  (wss://), all_proxy and no_proxy are read as curl does.
-            -v                   print the opening handshake's request ("> ") and response
-                                 ("< ") heads on standard error.
+            -v                   print each opening handshake's request ("> ") and response
+                                 ("< ") heads on standard error (every redirect hop, a
+                                 refusal too), after the TLS session and certificate ("* ").
             --max-redirects N    follow at most N redirects (301/302/303/307/308); default 10.
             --binary             send each line as a binary message instead of text.
             --ping-interval S    send a ping after S seconds of silence; fail (exit 1) when

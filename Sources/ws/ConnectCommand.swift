@@ -34,6 +34,14 @@ struct ConnectCommand {
         if let interval = options.pingInterval {
             configuration.connection.keepalive = .init(interval: interval, timeout: interval)
         }
+        if options.verbose {
+            // Every handshake's heads, each redirect hop and a refusal included.
+            configuration.onHandshake = { trace in
+                if let tls = trace.tls { Self.printTLS(tls) }
+                Self.printHead("> ", trace.request.bytes)
+                if let response = trace.response { Self.printHead("< ", response.bytes) }
+            }
+        }
         let input = Input()
         var sender: Task<Void, Never>? = nil
         defer { sender?.cancel() }
@@ -46,9 +54,6 @@ struct ConnectCommand {
             do {
                 ws = try await WebSocket.connect(to: options.url, configuration: configuration)
             } catch {
-                if options.verbose, let status = error.status, let headers = error.headers {
-                    Self.printHead("< ", HTTPResponseHead(status: status, reason: Self.reason(of: error), headers: headers).bytes)
-                }
                 guard options.reconnect, !input.ended,
                       case .reconnect(let delay) = reconnector.attemptFailed(error, using: &generator) else {
                     Terminal.error("ws: \(Self.describe(error))")
@@ -61,10 +66,6 @@ struct ConnectCommand {
             reconnector.connected()
             if everConnected { Terminal.error("ws: reconnected") }
             everConnected = true
-            if options.verbose {
-                if let request = ws.handshakeRequest { Self.printHead("> ", request.bytes) }
-                if let response = ws.response { Self.printHead("< ", response.bytes) }
-            }
             if let subprotocol = ws.subprotocol { Terminal.error("ws: subprotocol \(subprotocol)") }
             input.current = ws
             if input.ended { try? ws.close(code: .normalClosure) }
@@ -134,16 +135,29 @@ struct ConnectCommand {
     }
 
     /// An HTTP head on standard error, each line escaped and prefixed (`> ` sent, `< ` received).
+    /// `-v` over TLS: the session and the server's certificate, as `* ` lines (the TLS
+    /// handshake comes before the heads).
+    static func printTLS(_ tls: TLSSessionInfo) {
+        Terminal.error("* TLS: \(tls.version), \(tls.cipher), ALPN \(tls.applicationProtocol ?? "none")")
+        if let certificate = tls.peerCertificate {
+            Terminal.error("* certificate: subject \(Terminal.escaped(certificate.subject)); issuer \(Terminal.escaped(certificate.issuer))")
+            let hex = certificate.sha256Fingerprint.map { b in
+                let digits = Array("0123456789ABCDEF")
+                return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
+            }
+            Terminal.error("* certificate SHA-256: \(hex.joined(separator: ":"))")
+        }
+        if !tls.ignoredFailures.isEmpty {
+            let names = tls.ignoredFailures.map(\.rawValue).sorted().joined(separator: ", ")
+            Terminal.error("* verification failures ignored: \(names)")
+        }
+    }
+
     static func printHead(_ prefix: String, _ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
         for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
             Terminal.error(prefix + Terminal.escaped(String(line)))
         }
-    }
-
-    private static func reason(of error: WebSocketError) -> String? {
-        if case .handshakeFailed(.refused(_, let reason, _, _)) = error { return reason }
-        return nil
     }
 
     /// One line for a failed connect; a refused handshake gives the HTTP status and reason

@@ -90,6 +90,39 @@ struct RedirectTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    @Test("onHandshake sees every hop: each request as sent, each response head, the refusal too")
+    func traceSeesEveryHop() async throws {
+        let seen = Seen()
+        let server = try await Self.server(seen)
+        let traces = Mutex<[WebSocket.HandshakeTrace]>([])
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.onHandshake = { trace in traces.withLock { $0.append(trace) } }
+        let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(server.port)/once", configuration: configuration)
+        let hops = traces.withLock { $0 }
+        #expect(hops.map(\.request.target) == ["/once", "/target?from=once"])
+        #expect(hops.map { $0.response?.status } == [302, 101])
+        #expect(hops.first?.response?.headers.first(name: "Location") == "target?from=once")
+        #expect(hops.allSatisfy { $0.tls == nil })
+        // The last trace is this connection's own handshake.
+        #expect(hops.last?.request == ws.handshakeRequest)
+        #expect(hops.last?.response == ws.response)
+        try ws.close()
+        for await _ in ws {}
+
+        traces.withLock { $0 = [] }
+        do {
+            _ = try await WebSocket.connect(to: "ws://127.0.0.1:\(server.port)/nowhere", configuration: configuration)
+            Issue.record("connected to a path the server refuses")
+        } catch {
+            #expect(error.status == 404)
+        }
+        let refused = traces.withLock { $0 }
+        #expect(refused.map(\.request.target) == ["/nowhere"])
+        #expect(refused.first?.request.headers.first(name: "Sec-WebSocket-Version") == "13")
+        #expect(refused.first?.response?.status == 404)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     @Test("A loop stops after maxRedirects (10); the error carries status and Location")
     func loop() async throws {
         let seen = Seen()

@@ -43,6 +43,11 @@ extension WebSocket {
         /// Which redirects (301, 302, 303, 307, 308) of the opening handshake to follow; up to
         /// 10 by default, `.none` for none.
         public var redirects: RedirectPolicy = .init()
+        /// Called once per opening handshake that got as far as sending its request (each
+        /// redirect hop is one), whether it succeeded or failed; see ``HandshakeTrace``. For
+        /// logging and debugging (`ws connect -v` prints it); it runs on the connecting task and
+        /// must not block.
+        public var onHandshake: (@Sendable (HandshakeTrace) -> Void)? = nil
         /// The loops to run on.
         public var group: EventLoopGroup = .shared
         /// Makes the pre-handshake stages of each connection (proxy tunnels), given the host and

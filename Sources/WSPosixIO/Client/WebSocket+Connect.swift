@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSProtocol
 public import WSTLS
+import Synchronization
 
 extension WebSocket {
     /// Connects to a `ws://` or `wss://host[:port]/path?query` URL (IPv6 literals in brackets),
@@ -232,7 +233,12 @@ extension WebSocket {
             let channel = Channel(loop: loop, socket: FileDescriptor(fd), role: .client,
                                   setup: setup, deadline: MonotonicClock.now() + configuration.connectTimeout,
                                   flow: configuration.flowControl, peer: address, server: nil)
-            switch await channel.startClient() {
+            let result = await channel.startClient()
+            if let trace = configuration.onHandshake {
+                let (request, response, tls) = channel.state.withLock { ($0.handshakeRequest, $0.response, $0.tlsSession) }
+                if let request { trace(HandshakeTrace(request: request, response: response ?? Self.refusedHead(result), tls: tls)) }
+            }
+            switch result {
             case .success:
                 return WebSocket(channel: channel)
             case .failure(var error):
@@ -249,5 +255,11 @@ extension WebSocket {
             }
         }
         throw lastError
+    }
+
+    /// The response head a refusal carries (its body is not part of the head).
+    private static func refusedHead(_ result: Result<Void, WebSocketError>) -> HTTPResponseHead? {
+        guard case .failure(.handshakeFailed(.refused(let status, let reason, let headers, _))) = result else { return nil }
+        return HTTPResponseHead(status: status, reason: reason, headers: headers)
     }
 }

@@ -91,6 +91,7 @@ extension Channel {
         case .connected(let response, let request):
             st.response = response
             st.handshakeRequest = request
+            st.tlsSession = st.lifecycle.inspectTransport { ($0 as? TLSTransport)?.session }
             opened(&st)
             if let c = st.connectWaiter {
                 st.connectWaiter = nil
@@ -133,6 +134,10 @@ extension Channel {
             // it instead (the TLS handshake may still be running when a refusal is queued).
             finishTransport(&st)
         case .failed(let error):
+            fail(error, &st, &w)
+        case .handshakeFailed(let error, let request):
+            st.handshakeRequest = request
+            st.tlsSession = st.lifecycle.inspectTransport { ($0 as? TLSTransport)?.session }
             fail(error, &st, &w)
         case .close:
             closeSocket(&st, &w)

@@ -200,6 +200,9 @@ enum LifecycleStep: Equatable {
     case responding
     /// The phase failed: close the socket, reporting this error.
     case failed(WebSocketError)
+    /// Client: the opening handshake failed after `request` was sent (refused, invalid, timed
+    /// out): close the socket, reporting this error; the request is kept for the application.
+    case handshakeFailed(WebSocketError, request: HTTPRequestHead)
     /// Close the socket now.
     case close
 }
@@ -522,7 +525,8 @@ extension Lifecycle {
             result = .connected(response, request: handshake.machine.request)
             return .open(link, connection)
         case .failed(let error):
-            result = .failed(error == .timedOut ? .timeout(.handshake) : .handshakeFailed(error))
+            result = .handshakeFailed(error == .timedOut ? .timeout(.handshake) : .handshakeFailed(error),
+                                      request: handshake.machine.request)
             return .closing(link, deadline: now)
         }
     }

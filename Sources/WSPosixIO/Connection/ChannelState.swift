@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import WSProtocol
+import WSTLS
 
 /// Everything about a channel that more than one thread touches, guarded by the channel's mutex.
 ///
@@ -85,6 +86,12 @@ struct ChannelState: ~Copyable {
     var handshakeRequest: HTTPRequestHead? {
         get { factsBox?.handshakeRequest }
         set { if newValue != nil || factsBox != nil { facts.handshakeRequest = newValue } }
+    }
+    /// Client over TLS: what the TLS handshake agreed on, kept when the opening handshake ends
+    /// (the transport is gone after close).
+    var tlsSession: TLSSessionInfo? {
+        get { factsBox?.tlsSession }
+        set { if newValue != nil || factsBox != nil { facts.tlsSession = newValue } }
     }
     var localAddress: SocketAddress? {
         get { factsBox?.localAddress }
@@ -175,6 +182,7 @@ final class ChannelFacts: @unchecked Sendable {
     var response: HTTPResponseHead?
     var request: UpgradeRequest?
     var handshakeRequest: HTTPRequestHead?
+    var tlsSession: TLSSessionInfo?
     var localAddress: SocketAddress?
     var reportedPeer: SocketAddress?
     var subprotocol: String?

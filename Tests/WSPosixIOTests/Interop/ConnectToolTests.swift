@@ -103,7 +103,11 @@ struct ConnectToolTests {
         defer { refused.stop() }
         #expect(await refused.waitForExit() == 1)
         let refusedLines = refused.errorOutput.split(separator: "\n").map(String.init)
-        #expect(refusedLines.first == "< HTTP/1.1 403 Forbidden")
+        // A refusal shows the request that was refused, then the answer.
+        #expect(refusedLines.first == "> GET /no HTTP/1.1")
+        let answer = try #require(refusedLines.firstIndex(of: "< HTTP/1.1 403 Forbidden"))
+        #expect(refusedLines[..<answer].allSatisfy { $0.hasPrefix("> ") })
+        #expect(refusedLines[answer...].dropLast().allSatisfy { $0.hasPrefix("< ") })
         #expect(refusedLines.last == "ws: handshake failed: 403 Forbidden")
     }
 
@@ -123,6 +127,13 @@ struct ConnectToolTests {
         defer { one.stop() }
         #expect(await one.waitForExit() == 1)
         #expect(one.errorOutput == "ws: handshake failed: 307 Temporary Redirect (Location: /c)\n")
+        // -v shows each hop: request, then response.
+        let traced = try Self.tool(["connect", "-v", "--max-redirects", "1", "ws://127.0.0.1:\(echo.port)/a"])
+        defer { traced.stop() }
+        #expect(await traced.waitForExit() == 1)
+        let hops = traced.errorOutput.split(separator: "\n").filter { $0.hasPrefix("> GET") || $0.hasPrefix("< HTTP") || $0.hasPrefix("< Location") }
+        #expect(hops == ["> GET /a HTTP/1.1", "< HTTP/1.1 302 Found", "< Location: /b",
+                         "> GET /b HTTP/1.1", "< HTTP/1.1 307 Temporary Redirect", "< Location: /c"])
         let two = try Self.tool(["connect", "--max-redirects", "2", "ws://127.0.0.1:\(echo.port)/a"])
         defer { two.stop() }
         #expect(try await Self.echoOnce(two) == 0)

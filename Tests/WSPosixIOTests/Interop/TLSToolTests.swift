@@ -63,12 +63,24 @@ struct TLSToolTests {
         defer { serve.stop() }
         let url = "wss://localhost:\(port)/echo"
 
-        let trusted = try InteropToolTests.startTool(["connect", url, "--cacert", try TestCertificates.path("ca.pem")])
+        let trusted = try InteropToolTests.startTool(["connect", "-v", url, "--cacert", try TestCertificates.path("ca.pem")])
         defer { trusted.stop() }
         trusted.sendInput("héllo over TLS\n")
         #expect(try await trusted.nextLine() == "héllo over TLS")
         trusted.closeInput()
         #expect(await trusted.waitForExit() == 0)
+        // -v: the TLS session and the certificate (its fingerprint as openssl prints it) before the heads.
+        let fingerprint = try Subprocess(["/usr/bin/openssl", "x509", "-noout", "-fingerprint", "-sha256",
+                                          "-in", try TestCertificates.path("server.pem")])
+        defer { fingerprint.stop() }
+        let printed = try await fingerprint.nextLine()  // "sha256 Fingerprint=AB:CD:…"
+        let sha256 = try #require(printed.split(separator: "=").last.map(String.init))
+        let verbose = trusted.errorOutput.split(separator: "\n").map(String.init)
+        #expect(Array(verbose.prefix(4)) == ["* TLS: TLSv1.3, TLS_AES_256_GCM_SHA384, ALPN http/1.1",
+                                             "* certificate: subject CN=localhost; issuer CN=WSTLS Test CA",
+                                             "* certificate SHA-256: \(sha256)",
+                                             "> GET /echo HTTP/1.1"])
+        #expect(verbose.contains("< HTTP/1.1 101 Switching Protocols"))
 
         let refused = try InteropToolTests.startTool(["connect", url])
         defer { refused.stop() }

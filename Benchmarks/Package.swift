@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(name: "swift-websocket-sansio", path: ".."),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Our core on NIO (WSNIO's ChannelHandler), for the same-NIO end-to-end rows.
+        .package(name: "NIOIntegration", path: "../Examples/NIOIntegration"),
         // The malloc interposer that ordo-one/benchmark uses for its malloc counts, used directly
         // so every row lands in one table.
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
@@ -60,6 +62,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+        // Our core on the same NIO as NIOEchoServer: WSNIO's WebSocketChannelHandler (ServerHandshake
+        // and Connection) with an echo handler, for the same-layer end-to-end rows.
+        .executableTarget(
+            name: "NIOOursEchoServer",
+            dependencies: [
+                .product(name: "WSNIO", package: "NIOIntegration"),
+                .product(name: "WSProtocol", package: "swift-websocket-sansio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ]

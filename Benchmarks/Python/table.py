@@ -24,8 +24,8 @@ ROWS = [
     ("echo.16B.1msg", "receive+send 16 B messages, 1 msg/read", "hi", []),
     ("echo.125B.64K", "receive+send 125 B messages, 64 KiB reads", "hi", []),
     ("echo.1MiB.64K", "receive+send 1 MiB messages, 64 KiB reads", "hi", []),
-    ("utf8.ascii", "UTF-8 validation, 1 MiB ASCII", "hi", [("ratio-ref", 0.5)]),
-    ("utf8.mixed", "UTF-8 validation, 1 MiB mixed multibyte", "hi", [("ratio-ref", 1.0)]),
+    ("utf8.ascii", "UTF-8 validation, 1 MiB ASCII (stdlib: String(validating:), validates and copies)", "hi", [("ratio-ref", 0.5)]),
+    ("utf8.mixed", "UTF-8 validation, 1 MiB mixed multibyte (stdlib: String(validating:))", "hi", [("ratio-ref", 1.0)]),
     ("handshake", "server opening handshake (parse request, build 101)", "hi", []),
     ("alloc.decode.16B.1frame", "allocations per 16 B message received (1/read)", "lo", [("max", 1)]),
     ("alloc.decode.16B.64K", "allocations per 16 B message received (64 KiB reads)", "lo", [("max", 1)]),
@@ -59,7 +59,7 @@ ROWS = [
 REFERENCE = {"decode.1MiB.64K": "memcpy", "encode.1MiB.client": "memcpy", "echo.1MiB.64K": "memcpy",
              "utf8.ascii": "stdlib", "utf8.mixed": "stdlib"}
 PEERS = ["ours", "ours-chacha", "ours-async", "ws-serve", "nio", "c-floor", "websockets", "picows", "ref"]
-NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha RNG)", "ours-async": "ours (async API)", "ws-serve": "ws serve (async API)", "nio": "NIOWebSocket", "c-floor": "C epoll floor",
+NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha RNG)", "ours-async": "ours (async API)", "ws-serve": "ws serve (async API)", "nio": "NIOWebSocket (micro: in a pipeline on EmbeddedChannel)", "c-floor": "C epoll floor",
          "websockets": "websockets 17.4", "picows": "picows 2.3.1", "memcpy": "memcpy", "stdlib": "stdlib", "ref": "memcpy / stdlib"}
 
 

@@ -8,6 +8,10 @@ import PackageDescription
 
 let package = Package(
     name: "NIOIntegration",
+    products: [
+        // For Benchmarks/ (its NIOOursEchoServer serves the end-to-end rows on this handler).
+        .library(name: "WSNIO", targets: ["WSNIO"]),
+    ],
     dependencies: [
         .package(name: "swift-websocket-sansio", path: "../.."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),

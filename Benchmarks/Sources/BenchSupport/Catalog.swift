@@ -55,7 +55,9 @@ public enum Catalog {
                 return [NIOScenarios.decode(key: key, reads: input.reads, frames: input.count, unit: input.unit,
                                             unitsPerCall: input.unitsPerCall),
                         OursScenarios.decode(key: key, reads: input.reads, frames: input.count, unit: input.unit,
-                                             unitsPerCall: input.unitsPerCall)]
+                                             unitsPerCall: input.unitsPerCall),
+                        SameLayerScenarios.decodeDirect(key: key, reads: input.reads, frames: input.count,
+                                                        unit: input.unit, unitsPerCall: input.unitsPerCall)]
             }
         }
         for (key, size, masked, batch) in encodeCases {
@@ -69,6 +71,7 @@ public enum Catalog {
                     rows.append(OursScenarios.encode(key: key, payload: payload, role: .client, batch: batch, unit: unit,
                                                      fastEntropy: true, impl: "ours-chacha"))
                 }
+                rows += SameLayerScenarios.encode(key: key, payload: payload, masked: masked, batch: batch, unit: unit)
                 return rows
             }
         }
@@ -88,7 +91,9 @@ public enum Catalog {
         groups.append { [Baselines.stringValidating(key: "utf8.ascii", text: Inputs.asciiText),
                          OursScenarios.utf8(key: "utf8.ascii", text: Inputs.asciiText),
                          Baselines.stringValidating(key: "utf8.mixed", text: Inputs.mixedText),
-                         OursScenarios.utf8(key: "utf8.mixed", text: Inputs.mixedText)] }
+                         OursScenarios.utf8(key: "utf8.mixed", text: Inputs.mixedText),
+                         SameLayerScenarios.validateOnly(key: "utf8.ascii", text: Inputs.asciiText),
+                         SameLayerScenarios.validateOnly(key: "utf8.mixed", text: Inputs.mixedText)] }
         groups.append { [NIOScenarios.handshake(key: "handshake"), OursScenarios.handshake(key: "handshake")] }
         return groups + ours
     }

@@ -5,7 +5,15 @@
 // that echoes each data frame (unmasked) and flushes once per read batch. One event-loop thread,
 // like the C floor and our server, so every server gets one core and the load generator the other.
 //
-// Usage: NIOEchoServer PORT
+// Usage: NIOEchoServer [--read-max BYTES] PORT
+//   --read-max  the largest read, at least 2048 (AdaptiveRecvByteBufferAllocator's maximum; NIO's default 65536).
+//               Scripts/bench runs it with 65536 (`nio`) and 262144 (`nio-256k`, the 256 KiB our
+//               WSPosixIO server reads at once).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -50,7 +58,20 @@ final class EchoHandler: ChannelInboundHandler {
     }
 }
 
-let port = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 9002 : 9002
+var port = 9002
+var readMax = 65536
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    if argument == "--read-max", let value = arguments.popFirst().flatMap({ Int($0) }), value >= 2048 {
+        readMax = value
+    } else if let value = Int(argument) {
+        port = value
+    } else {
+        var usage = "usage: NIOEchoServer [--read-max BYTES] PORT\n"
+        usage.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+        exit(2)
+    }
+}
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
 let upgrader = NIOWebSocketServerUpgrader(
@@ -65,6 +86,8 @@ let bootstrap = ServerBootstrap(group: group)
     .serverChannelOption(ChannelOptions.backlog, value: 4096)
     .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
     .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+    .childChannelOption(ChannelOptions.recvAllocator,
+                        value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: readMax))
     .childChannelInitializer { channel in
         channel.pipeline.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
@@ -72,5 +95,5 @@ let bootstrap = ServerBootstrap(group: group)
     }
 
 let channel = try bootstrap.bind(host: "127.0.0.1", port: port).wait()
-print("listening on \(channel.localAddress!)")
+print("listening on \(channel.localAddress!) (read max \(readMax))")
 try channel.closeFuture.wait()

@@ -31,6 +31,9 @@ public struct PerMessageDeflate: MessageExtension {
         /// sender choose per message).
         public var minimumSize: Int
 
+        /// Tuning with zlib's default level (-1, which is 6), memory level 8, and every message
+        /// compressed (`minimumSize` 0). Values out of range are clamped when the compressor is
+        /// made: the level to -1...9, the memory level to 1...9.
         public init(compressionLevel: Int = -1, memoryLevel: Int = 8, minimumSize: Int = 0) {
             self.compressionLevel = compressionLevel; self.memoryLevel = memoryLevel; self.minimumSize = minimumSize
         }
@@ -39,7 +42,9 @@ public struct PerMessageDeflate: MessageExtension {
     /// RSV1, "Per-Message Compressed" (RFC 7692 §6).
     public static let compressedBit: UInt8 = 0x40
 
+    /// The extension token in `Sec-WebSocket-Extensions`: `permessage-deflate` (RFC 7692 §7).
     public var name: String { PerMessageDeflateParameters.extensionName }
+    /// The reserved bits this extension owns: RSV1 only (``compressedBit``, 0x40).
     public var reservedBits: UInt8 { Self.compressedBit }
 
     /// The negotiated parameters.

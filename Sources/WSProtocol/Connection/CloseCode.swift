@@ -3,8 +3,12 @@
 /// A close status code (RFC 6455 §7.4). Any `UInt16` is representable, so 3000–4999 and codes
 /// unknown today are ordinary values; ``isValidOnWire`` says whether it may appear in a close frame.
 public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The code as sent in the first two bytes of a close frame's body (network byte order on
+    /// the wire).
     public var rawValue: UInt16
+    /// The code `rawValue`; every value is accepted (see ``isValidOnWire``).
     public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// The code `rawValue`, unlabelled: `CloseCode(4000)`. Every value is accepted.
     public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
     /// 1000: the purpose for which the connection was established has been fulfilled.
@@ -48,5 +52,6 @@ public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         }
     }
 
+    /// The code in decimal, e.g. `"1000"`.
     public var description: String { String(rawValue) }
 }

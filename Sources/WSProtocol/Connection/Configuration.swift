@@ -52,11 +52,18 @@ extension Connection {
         /// with 1011 "keepalive timeout" if its pong does not come back within `timeout`. The
         /// n-th keepalive ping carries n as 4 big-endian bytes; only a pong echoing it counts.
         public struct Keepalive: Hashable, Sendable {
+            /// How long the connection may receive nothing before a keepalive ping is sent.
             public var interval: Duration
+            /// How long to wait for the pong that echoes a keepalive ping before failing the
+            /// connection with 1011 "keepalive timeout".
             public var timeout: Duration
+            /// Keepalive with a ping after `interval` of silence and `timeout` for its pong.
             public init(interval: Duration, timeout: Duration) { self.interval = interval; self.timeout = timeout }
         }
 
+        /// A configuration with every setting at the default its property documents (no
+        /// keepalive, no message or idle timeout, no answer wait; WSPosixIO's
+        /// `Connection.Configuration.socketDefault` sets those).
         public init() {}
     }
 }

@@ -24,6 +24,7 @@ public struct CloseFrame: Hashable, Sendable {
     /// The reason text; empty when none was given.
     public var reason: String
 
+    /// A close frame's content: `code` and `reason` (default empty).
     public init(code: CloseCode, reason: String = "") { self.code = code; self.reason = reason }
 }
 

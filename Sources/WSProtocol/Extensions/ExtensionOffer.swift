@@ -17,6 +17,7 @@ public struct ExtensionOffer: Hashable, Sendable, CustomStringConvertible {
         /// The value, unquoted, or `nil` when the parameter has none.
         public var value: String?
 
+        /// A parameter `name`, with `value` or none (`nil`, the default).
         public init(name: String, value: String? = nil) { self.name = name; self.value = value }
     }
 
@@ -25,6 +26,7 @@ public struct ExtensionOffer: Hashable, Sendable, CustomStringConvertible {
     /// The parameters, in order (duplicates kept, so negotiators can reject them).
     public var parameters: [Parameter]
 
+    /// An element for extension `name` with `parameters` (default none), in the given order.
     public init(name: String, parameters: [Parameter] = []) { self.name = name; self.parameters = parameters }
 
     /// The element as written in the header: `name; p1; p2=v` (values that are not tokens are

@@ -20,6 +20,9 @@ public struct PerMessageDeflateNegotiator: ExtensionNegotiator {
         /// (applied only if the client's offer allows it).
         public var clientMaxWindowBits: Int? = nil
 
+        /// Preferences with each field as given; the defaults ask for and allow anything (no
+        /// `*_no_context_takeover`, no window limit). Window bits outside 8–15 are clamped
+        /// into that range when an offer or response is built.
         public init(serverNoContextTakeover: Bool = false, clientNoContextTakeover: Bool = false,
                     serverMaxWindowBits: Int? = nil, clientMaxWindowBits: Int? = nil) {
             self.serverNoContextTakeover = serverNoContextTakeover
@@ -29,12 +32,17 @@ public struct PerMessageDeflateNegotiator: ExtensionNegotiator {
         }
     }
 
+    /// `permessage-deflate` (RFC 7692 §7).
     public var name: String { PerMessageDeflateParameters.extensionName }
     /// This end's preferences.
     public var preferences: Preferences
     /// Builds the compressor for the negotiated parameters and this end's role.
     public var makeExtension: @Sendable (PerMessageDeflateParameters, Role) -> any MessageExtension
 
+    /// A negotiator with `preferences` (default: no restrictions) that calls `makeExtension`
+    /// with the agreed parameters once negotiation succeeds, on the client (``Role/client``)
+    /// or the server (``Role/server``). WSDeflate's `PerMessageDeflate.negotiator(_:options:)`
+    /// builds one with the zlib compressor.
     public init(preferences: Preferences = .init(),
                 makeExtension: @escaping @Sendable (PerMessageDeflateParameters, Role) -> any MessageExtension) {
         self.preferences = preferences; self.makeExtension = makeExtension
@@ -50,9 +58,12 @@ public struct PerMessageDeflateNegotiator: ExtensionNegotiator {
                                     clientMaxWindowBitsSupported: true)
     }
 
+    /// Client: one offer, ``offer`` as a `Sec-WebSocket-Extensions` element.
     public func offers() -> [ExtensionOffer] { [offer.element] }
 
-    /// The server's answer to one offer (RFC 7692 §7.1), or `nil` to decline an invalid one.
+    /// The server's answer to one valid offer (RFC 7692 §7.1): each `*_no_context_takeover`
+    /// that the offer or the preferences ask for, and the smaller of the offered and preferred
+    /// window bits; `client_max_window_bits` only when the offer allows it.
     public func response(to offer: PerMessageDeflateParameters) -> PerMessageDeflateParameters {
         var r = PerMessageDeflateParameters()
         r.serverNoContextTakeover = offer.serverNoContextTakeover || preferences.serverNoContextTakeover
@@ -75,6 +86,9 @@ public struct PerMessageDeflateNegotiator: ExtensionNegotiator {
         return r
     }
 
+    /// Server: parses `offer` and answers it with ``response(to:)`` and the extension
+    /// `makeExtension` builds for ``Role/server``; `nil` (declined) when the offer breaks
+    /// RFC 7692 §7's grammar.
     public func accept(offer: ExtensionOffer) -> (response: ExtensionOffer, extension: any MessageExtension)? {
         // An invalid offer is declined, not fatal: "the server MUST decline" (RFC 7692 §7).
         guard let parsed = PerMessageDeflateParameters.parse(offer, as: .offer) else { return nil }
@@ -82,6 +96,11 @@ public struct PerMessageDeflateNegotiator: ExtensionNegotiator {
         return (r.element, makeExtension(r, .server))
     }
 
+    /// Client: checks the server's `response` and returns the extension `makeExtension`
+    /// builds for ``Role/client``.
+    /// - Throws: ``HandshakeError/unexpectedExtension(_:)`` when the response breaks RFC 7692
+    ///   §7's grammar or ``offer`` does not allow it (see
+    ///   ``PerMessageDeflateParameters/allows(response:)``).
     public func confirm(response: ExtensionOffer) throws(HandshakeError) -> any MessageExtension {
         // "the client MUST _Fail the WebSocket Connection_" on an invalid response (RFC 7692 §7).
         guard let parsed = PerMessageDeflateParameters.parse(response, as: .response) else {

@@ -25,6 +25,9 @@ public struct PerMessageDeflateParameters: Hashable, Sendable {
     /// ``clientMaxWindowBits`` is set.
     public var clientMaxWindowBitsSupported = false
 
+    /// Parameters with each field as given (defaults: none present). Setting
+    /// `clientMaxWindowBits` also sets ``clientMaxWindowBitsSupported``. Values are stored as
+    /// given, not checked against ``windowBitsRange``.
     public init(serverNoContextTakeover: Bool = false, clientNoContextTakeover: Bool = false,
                 serverMaxWindowBits: Int? = nil, clientMaxWindowBits: Int? = nil,
                 clientMaxWindowBitsSupported: Bool = false) {
@@ -38,7 +41,9 @@ public struct PerMessageDeflateParameters: Hashable, Sendable {
     /// Where a parameter list comes from; the grammar differs (RFC 7692 §7.1.2.2: only an
     /// offer may carry `client_max_window_bits` without a value).
     public enum Context: Hashable, Sendable {
+        /// A client's offer: `client_max_window_bits` may come without a value.
         case offer
+        /// A server's response: every `*_max_window_bits` needs a value.
         case response
     }
 

@@ -28,6 +28,11 @@ extension ClientHandshake {
         /// The settings of the connection the handshake creates.
         public var configuration: Connection.Configuration
 
+        /// Options for `host` with each field as given. Defaults: the scheme's port, no TLS,
+        /// resource `/`, no `Origin`, no subprotocols or extensions, no extra headers, the
+        /// default head limits, a 10 s response timeout, a 4 KiB refusal body prefix, and the
+        /// default `Connection.Configuration`. Nothing is checked here; the request is built
+        /// from these values as they are.
         public init(host: String, port: Int? = nil, secure: Bool = false, resource: String = "/",
                     origin: String? = nil, subprotocols: [String] = [], extensions: [any ExtensionNegotiator] = [],
                     headers: HTTPHeaders = [:], limits: HTTPHeadParser.Limits = .init(),

@@ -31,6 +31,7 @@ public struct HTTPHeadParser: Sendable {
         /// The most bytes in the request line, CRLF excluded (→ 414).
         public var maxRequestLineLength: Int = 8 * 1024
 
+        /// Limits with each value as given; the defaults are 16 KiB, 100 fields and 8 KiB.
         public init(maxHeadSize: Int = 16 * 1024, maxHeaderCount: Int = 100, maxRequestLineLength: Int = 8 * 1024) {
             self.maxHeadSize = maxHeadSize; self.maxHeaderCount = maxHeaderCount
             self.maxRequestLineLength = maxRequestLineLength

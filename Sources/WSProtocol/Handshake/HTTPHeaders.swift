@@ -20,6 +20,8 @@ public struct HTTPHeaders: Hashable, Sendable, RandomAccessCollection, Expressib
         /// The field value, without surrounding whitespace.
         public var value: String
 
+        /// A field `name: value`, stored as given. Fields whose name is not a token or whose
+        /// value is not a valid field value are skipped when a head is written.
         public init(name: String, value: String) { self.name = name; self.value = value }
     }
 
@@ -38,8 +40,11 @@ public struct HTTPHeaders: Hashable, Sendable, RandomAccessCollection, Expressib
         fields = elements.map { Field(name: $0.0, value: $0.1) }
     }
 
+    /// The position of the first field (0).
     public var startIndex: Int { fields.startIndex }
+    /// The position after the last field (the number of fields).
     public var endIndex: Int { fields.endIndex }
+    /// The field at `position`, in the order added or received.
     public subscript(position: Int) -> Field { fields[position] }
 
     /// Appends a field, keeping any existing field with the same name.
@@ -112,6 +117,7 @@ public struct HTTPHeaders: Hashable, Sendable, RandomAccessCollection, Expressib
         }
     }
 
+    /// The fields in order as `[Name: value, …]`, for logs and test failures.
     public var description: String {
         "[" + fields.map { "\($0.name): \($0.value)" }.joined(separator: ", ") + "]"
     }

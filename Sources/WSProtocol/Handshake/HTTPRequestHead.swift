@@ -11,6 +11,7 @@ public struct HTTPRequestHead: Hashable, Sendable {
     /// The header fields, in order.
     public var headers: HTTPHeaders
 
+    /// A request head with each part as given (default HTTP/1.1, no header fields).
     public init(method: String, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:]) {
         self.method = method; self.target = target; self.version = version; self.headers = headers
     }

@@ -15,9 +15,11 @@ public struct HTTPVersion: Hashable, Comparable, Sendable, CustomStringConvertib
     /// HTTP/1.1, the version the opening handshake requires at least (RFC 6455 §4.1).
     public static let http1_1 = HTTPVersion(major: 1, minor: 1)
 
+    /// Orders by major, then minor version: HTTP/1.0 < HTTP/1.1 < HTTP/2.0.
     public static func < (a: HTTPVersion, b: HTTPVersion) -> Bool {
         (a.major, a.minor) < (b.major, b.minor)
     }
 
+    /// The version as in a request or status line, e.g. `"HTTP/1.1"`.
     public var description: String { "HTTP/\(major).\(minor)" }
 }

@@ -29,6 +29,8 @@ public struct ServerHandshake: Sendable {
         /// Python websockets' `open_timeout`; it bounds slow-loris clients.
         public var timeout: Duration = .seconds(10)
 
+        /// Options with the given `limits` (default 16 KiB head, 100 fields, 8 KiB request
+        /// line) and head `timeout` (default 10 s).
         public init(limits: HTTPHeadParser.Limits = .init(), timeout: Duration = .seconds(10)) {
             self.limits = limits; self.timeout = timeout
         }

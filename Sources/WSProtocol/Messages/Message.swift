@@ -9,10 +9,13 @@ public enum Message: Hashable, Sendable {
 
     /// The kind of data message, used as the per-connection default for ``Connection/send(_:now:)-([UInt8],_)``.
     public enum Kind: Hashable, Sendable {
+        /// Text: opcode 0x1, UTF-8 payload.
         case text
+        /// Binary: opcode 0x2.
         case binary
     }
 
+    /// Whether this message is text or binary.
     public var kind: Kind {
         switch self {
         case .text: return .text
@@ -33,6 +36,7 @@ public struct Fragment: Hashable, Sendable {
     /// True on the last piece of a message.
     public var isFinal: Bool
 
+    /// A fragment with each part as given.
     public init(kind: Message.Kind, bytes: [UInt8], isFirst: Bool, isFinal: Bool) {
         self.kind = kind; self.bytes = bytes; self.isFirst = isFirst; self.isFinal = isFinal
     }

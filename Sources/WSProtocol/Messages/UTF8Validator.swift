@@ -26,6 +26,7 @@
     @usableFromInline var low: UInt8 = 0x80
     @usableFromInline var high: UInt8 = 0xBF
 
+    /// A validator at the start of a text: no sequence open.
     public init() {}
 
     /// True when no multi-byte sequence is open: the text seen so far is complete, valid UTF-8.

@@ -20,6 +20,7 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
     /// Creates an instant a whole number of milliseconds after the origin.
     public static func milliseconds(_ ms: UInt64) -> Instant { Instant(nanoseconds: ms &* 1_000_000) }
 
+    /// Whether `lhs` comes before `rhs`.
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
     /// The instant `duration` later, saturating at the end of time (negative durations count as zero).
@@ -31,5 +32,6 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
         return (o1 || o2) ? Instant(nanoseconds: .max) : Instant(nanoseconds: sum)
     }
 
+    /// The nanoseconds since the origin, e.g. `"Instant(1500000000ns)"`.
     public var description: String { "Instant(\(nanoseconds)ns)" }
 }

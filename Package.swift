@@ -44,7 +44,7 @@ let package = Package(
         // Seeded inputs shared by the test targets (not a product).
         .target(name: "WSTestSupport", path: "Tests/WSTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "WSProtocolTests", dependencies: ["WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "WSTLSTests", dependencies: ["WSTLS", "WSTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WSTLSTests", dependencies: ["WSTLS", "CSSL", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSDeflateTests", dependencies: ["WSDeflate", "WSProtocol", "WSTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WSFoundationTests", dependencies: ["WSFoundation", "WSPosixIO", "WSProtocol"],
                     swiftSettings: strictSettings),

@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // Our core on NIO (WSNIO's ChannelHandler), for the same-NIO end-to-end rows.
         .package(name: "NIOIntegration", path: "../Examples/NIOIntegration"),
+        // NIOSSL for the wss:// rows (NIOEchoServer --tls-cert/--tls-key, Scripts/bench-tls).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         // The malloc interposer that ordo-one/benchmark uses for its malloc counts, used directly
         // so every row lands in one table.
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
@@ -54,11 +56,13 @@ let package = Package(
                 .product(name: "WSTLS", package: "swift-websocket-sansio"),
             ]
         ),
-        // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows.
+        // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows; with
+        // --tls-cert/--tls-key it serves wss:// through NIOSSL.
         .executableTarget(
             name: "NIOEchoServer",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

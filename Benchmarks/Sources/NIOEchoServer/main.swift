@@ -4,8 +4,10 @@
 // shows, with `NIOWebSocketServerUpgrader` on the HTTP/1 server pipeline and a channel handler
 // that echoes each data frame (unmasked) and flushes once per read batch. One event-loop thread,
 // like the C floor and our server, so every server gets one core and the load generator the other.
+// With --tls-cert FILE --tls-key FILE it serves wss:// with NIOSSL's `NIOSSLServerHandler` first in
+// the pipeline (NIOSSL's defaults: TLS 1.2 and 1.3, its bundled BoringSSL).
 //
-// Usage: NIOEchoServer [--read-max BYTES] PORT
+// Usage: NIOEchoServer [--read-max BYTES] [--tls-cert FILE --tls-key FILE] PORT
 //   --read-max  the largest read, at least 2048 (AdaptiveRecvByteBufferAllocator's maximum; NIO's default 65536).
 //               Scripts/bench runs it with 65536 (`nio`) and 262144 (`nio-256k`, the 256 KiB our
 //               WSPosixIO server reads at once).
@@ -17,6 +19,7 @@ import Darwin
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 
 /// Echoes text and binary frames, answers pings, and answers a close frame then closes.
@@ -60,16 +63,30 @@ final class EchoHandler: ChannelInboundHandler {
 
 var port = 9002
 var readMax = 65536
+var certificatePath: String?
+var keyPath: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     if argument == "--read-max", let value = arguments.popFirst().flatMap({ Int($0) }), value >= 2048 {
         readMax = value
+    } else if argument == "--tls-cert", let value = arguments.popFirst() {
+        certificatePath = value
+    } else if argument == "--tls-key", let value = arguments.popFirst() {
+        keyPath = value
     } else if let value = Int(argument) {
         port = value
     } else {
-        var usage = "usage: NIOEchoServer [--read-max BYTES] PORT\n"
+        var usage = "usage: NIOEchoServer [--read-max BYTES] [--tls-cert FILE --tls-key FILE] PORT\n"
         usage.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
         exit(2)
+    }
+}
+let sslContext: NIOSSLContext? = try certificatePath.flatMap { certificatePath in
+    try keyPath.map { keyPath in
+        try NIOSSLContext(configuration: TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
+        ))
     }
 }
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -89,7 +106,14 @@ let bootstrap = ServerBootstrap(group: group)
     .childChannelOption(ChannelOptions.recvAllocator,
                         value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: readMax))
     .childChannelInitializer { channel in
-        channel.pipeline.configureHTTPServerPipeline(
+        if let sslContext {
+            do {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+        }
+        return channel.pipeline.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
         )
     }

@@ -44,6 +44,7 @@ public struct ForwardedHeaders: Hashable, Sendable {
         /// `proto=`: the scheme the client used, lower-cased (`http`, `https`).
         public var proto: String?
 
+        /// An element with the given parameters (each absent by default), stored as given.
         public init(forNode: ForwardedNode? = nil, by: ForwardedNode? = nil, host: String? = nil, proto: String? = nil) {
             self.forNode = forNode; self.by = by; self.host = host; self.proto = proto
         }
@@ -56,6 +57,7 @@ public struct ForwardedHeaders: Hashable, Sendable {
     /// The `X-Forwarded-Proto` values, lower-cased, nearest hop last; `nil` when absent or malformed.
     public var forwardedProto: [String]?
 
+    /// Already parsed values (each absent by default), stored as given.
     public init(forwarded: [Element]? = nil, forwardedFor: [ForwardedNode]? = nil, forwardedProto: [String]? = nil) {
         self.forwarded = forwarded; self.forwardedFor = forwardedFor; self.forwardedProto = forwardedProto
     }

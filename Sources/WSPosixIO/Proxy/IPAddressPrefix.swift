@@ -50,6 +50,7 @@ public struct IPAddressPrefix: Hashable, Sendable, CustomStringConvertible {
         return Self.masked(bytes, bits: length) == network.bytes
     }
 
+    /// The prefix in CIDR notation, e.g. `"10.0.0.0/8"` or `"::1/128"`.
     public var description: String { "\(network.host)/\(length)" }
 
     private static func masked(_ bytes: [UInt8], bits: Int) -> [UInt8] {

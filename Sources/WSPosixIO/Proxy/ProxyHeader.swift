@@ -34,10 +34,13 @@ public struct ProxyHeader: Hashable, Sendable {
         /// The value.
         public var value: [UInt8]
 
+        /// A field of `type` carrying `value`.
         public init(type: UInt8, value: [UInt8]) { self.type = type; self.value = value }
     }
 
+    /// Whether the header came as the v1 text line or the v2 binary form.
     public var version: Version
+    /// Whether the connection was relayed for a client (`PROXY`) or is the proxy's own (`LOCAL`).
     public var command: Command
     /// The original client (address and port), when known.
     public var source: SocketAddress?
@@ -46,6 +49,7 @@ public struct ProxyHeader: Hashable, Sendable {
     /// The v2 TLV fields, in order (always empty for v1).
     public var tlvs: [TLV]
 
+    /// A header with each part as given (default: no addresses, no TLVs).
     public init(version: Version, command: Command, source: SocketAddress? = nil,
                 destination: SocketAddress? = nil, tlvs: [TLV] = []) {
         self.version = version; self.command = command
@@ -95,6 +99,7 @@ public enum ProxyHeaderError: Error, Hashable, Sendable, CustomStringConvertible
     /// A PROXY header came from a source that is not a trusted proxy.
     case untrustedSource
 
+    /// One line for logs, e.g. `malformed PROXY v1 line`.
     public var description: String {
         switch self {
         case .missingHeader: return "no PROXY protocol header"

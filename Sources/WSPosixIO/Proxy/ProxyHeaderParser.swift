@@ -23,14 +23,17 @@ public struct ProxyHeaderParser: Sendable {
         /// authority, unique ID, SSL details) fit easily.
         public var maxV2Length: Int
 
+        /// Limits with a v2 length field of at most `maxV2Length` bytes (default 1024).
         public init(maxV2Length: Int = 1024) { self.maxV2Length = maxV2Length }
     }
 
+    /// The bounds this parser enforces (a longer v2 header is ``ProxyHeaderError/v2TooLong(length:)``).
     public let limits: Limits
     private var buffer: [UInt8] = []
     private var failure: ProxyHeaderError?
     private var result: ProxyHeader?
 
+    /// A parser waiting for the first byte, with `limits` (default: v2 length at most 1024).
     public init(limits: Limits = .init()) { self.limits = limits }
 
     /// Feeds bytes read from the connection.

@@ -18,6 +18,8 @@ public struct ProxyProtocolSettings: Hashable, Sendable {
     /// Bounds on the header (the v2 length).
     public var limits: ProxyHeaderParser.Limits
 
+    /// Settings that require a header from `trustedSources` (default loopback) within
+    /// `limits` (default: v2 length at most 1024 bytes).
     public init(trustedSources: [IPAddressPrefix] = IPAddressPrefix.loopback, limits: ProxyHeaderParser.Limits = .init()) {
         self.trustedSources = trustedSources
         self.limits = limits

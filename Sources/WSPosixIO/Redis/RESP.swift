@@ -56,17 +56,21 @@ public struct RESPParser: Sendable {
         /// The longest simple string, error or number line. Default 64 KiB.
         public var maxLineLength: Int
 
+        /// Limits with each value as given; defaults 16 MiB, 1024 elements, depth 8, 64 KiB.
         public init(maxBulkLength: Int = 16 << 20, maxArrayCount: Int = 1024, maxDepth: Int = 8, maxLineLength: Int = 64 << 10) {
             self.maxBulkLength = maxBulkLength; self.maxArrayCount = maxArrayCount
             self.maxDepth = maxDepth; self.maxLineLength = maxLineLength
         }
     }
 
+    /// The bounds this parser enforces; a value beyond them is a sticky ``RESPError``.
     public let limits: Limits
     private var buffer: [UInt8] = []
     private var start = 0
     private var failure: RESPError?
 
+    /// An empty parser with `limits` (default: 16 MiB bulk strings, 1024 elements, depth 8,
+    /// 64 KiB lines).
     public init(limits: Limits = .init()) { self.limits = limits }
 
     /// Bytes not yet consumed by a complete value.

@@ -29,11 +29,17 @@ public final class RedisPubSub: Sendable {
     /// Bytes allowed to wait for the publisher's socket before messages are delivered locally.
     public static let outboundBudget = 8 << 20
 
+    /// The Redis server both connections use.
     public let url: RedisURL
+    /// The channel published to and subscribed to: the UTF-8 bytes of the name given to
+    /// ``init(url:channel:group:backoff:session:onMessage:onStateChange:)``.
     public let channel: [UInt8]
     let loop: EventLoop
     private let core: Core
 
+    /// A publisher and subscriber pair for `channel` on the server at `url`, on one loop of
+    /// `group`. Nothing connects until ``start()``.
+    ///
     /// - Parameters:
     ///   - url: the server (its database number is `SELECT`ed; Redis channels are global anyway).
     ///   - channel: the channel to publish to and subscribe to.

@@ -16,6 +16,7 @@ public enum RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The server closed the connection.
     case closed
 
+    /// One line for logs, e.g. `authentication failed: WRONGPASS …`.
     public var description: String {
         switch self {
         case .authenticationFailed(let m): return "authentication failed: \(m)"
@@ -42,14 +43,20 @@ public enum RedisError: Error, Hashable, Sendable, CustomStringConvertible {
 ///                           any error, timeout, close ─▶ failed (terminal)
 /// ```
 public struct RedisSession: Sendable {
+    /// What this connection is for.
     public enum Role: Hashable, Sendable {
+        /// Sends `PUBLISH` commands (``publish(_:to:now:)``); ready after the `PING` reply.
         case publisher
+        /// `SUBSCRIBE`s to `channel` and reports its messages; ready at the server's
+        /// subscription confirmation.
         case subscriber(channel: [UInt8])
     }
 
+    /// Authentication, database, timers and reply limits of a session.
     public struct Configuration: Hashable, Sendable {
         /// `AUTH` with this user (Redis 6 ACLs) and password; no `AUTH` when the password is `nil`.
         public var username: String?
+        /// The `AUTH` password; `nil` (default) sends no `AUTH`.
         public var password: String?
         /// `SELECT` this database first (pub/sub channels are global in Redis: the number does not
         /// separate them). `nil` or 0: no `SELECT`.
@@ -61,6 +68,8 @@ public struct RedisSession: Sendable {
         /// Bounds on the server's replies.
         public var limits: RESPParser.Limits
 
+        /// A configuration with each field as given. Defaults: no `AUTH`, no `SELECT`, a
+        /// `PING` after 5 s idle, 5 s for a reply, and the default RESP limits.
         public init(username: String? = nil, password: String? = nil, database: Int? = nil,
                     pingInterval: Duration = .seconds(5), replyTimeout: Duration = .seconds(5),
                     limits: RESPParser.Limits = .init()) {
@@ -86,17 +95,23 @@ public struct RedisSession: Sendable {
         case auth, select, ping, subscribe, publish
     }
 
+    /// Publisher or subscriber, fixed at creation.
     public let role: Role
+    /// The settings the session was created with.
     public let configuration: Configuration
     private var parser: RESPParser
     /// Replies awaited, oldest first, with when each command was sent.
     private var pending: [(Pending, Instant)] = []
     private var pendingHead = 0
     private var lastActivity: Instant = .zero
+    /// Whether the session is ready: ``Output/ready`` was returned and it has not failed
+    /// since (a failure sets it back to `false`).
     public private(set) var isReady = false
+    /// Whether the session has failed (``Output/failed(_:)`` was returned); terminal.
     public private(set) var isFailed = false
     private var started = false
 
+    /// A session that has not started: call ``start(now:)`` once the connection is up.
     public init(role: Role, configuration: Configuration = .init()) {
         self.role = role
         self.configuration = configuration

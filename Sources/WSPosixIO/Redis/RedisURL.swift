@@ -3,22 +3,33 @@
 /// Where a Redis server is: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]` (IANA's `redis` scheme;
 /// the port defaults to 6379, an IPv6 host goes in brackets).
 public struct RedisURL: Hashable, Sendable, CustomStringConvertible {
+    /// The host name or IP address (an IPv6 address without its brackets).
     public var host: String
+    /// The TCP port; 6379 when the URL has none.
     public var port: UInt16
     /// The database number (`SELECT`); `nil` when the URL has none.
     public var database: Int?
+    /// The user for `AUTH` (Redis 6 ACLs); `nil` when the URL has none (or an empty one).
     public var username: String?
+    /// The password for `AUTH`; `nil` when the URL has no user info.
     public var password: String?
 
     /// A URL that cannot be used.
     public struct ParseError: Error, Hashable, Sendable {
+        /// What is wrong, in one line, e.g. `port '0' is not 1-65535`.
         public var message: String
     }
 
+    /// A URL with each part as given (default port 6379, no database, no credentials).
     public init(host: String, port: UInt16 = 6379, database: Int? = nil, username: String? = nil, password: String? = nil) {
         self.host = host; self.port = port; self.database = database; self.username = username; self.password = password
     }
 
+    /// Parses `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`. User info without a colon is a
+    /// password alone; the text is used as written (no percent-decoding).
+    /// - Throws: ``ParseError`` when the scheme is not `redis://`, the host is missing or
+    ///   holds a space, `/` or `@`, an IPv6 `[` is not closed, the port is not 1–65535, or the
+    ///   database is not a non-negative decimal number.
     public init(_ text: String) throws(ParseError) {
         guard text.hasPrefix("redis://") else { throw ParseError(message: "'\(text)' does not start with redis://") }
         var rest = Substring(text.dropFirst("redis://".count))

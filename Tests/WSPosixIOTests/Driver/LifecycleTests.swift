@@ -195,7 +195,12 @@ struct LifecycleTests {
         let deadline = try #require(maybeDeadline)
         #expect(deadline == Instant.zero + .seconds(1) + options.timeout)
         let v42 = b.tick(deadline)
-        #expect(v42 == .failed(.timeout(.handshake)))
+        // The failure keeps the request that was sent (for `ClientConfiguration.onHandshake`).
+        guard case .handshakeFailed(.timeout(.handshake), let request) = v42 else {
+            Issue.record("\(v42)")
+            return
+        }
+        #expect(String(decoding: request.bytes, as: UTF8.self) == v41)
         let v43 = b.lifecycle.phase
         #expect(v43 == .closing)
     }

@@ -40,10 +40,33 @@ extension Channel {
 
     /// The next event, suspending until one arrives; `nil` after `.closed` was returned, or when
     /// the waiting task is cancelled.
+    @inline(__always)
     nonisolated(nonsending) func nextEvent() async -> WebSocketEvent? {
-        enum Next { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait }
+        // The async frames stay small (everything under the lock runs in synchronous helpers):
+        // a task parked here keeps this chain of frames for as long as the connection is idle,
+        // and the task allocator's first slab (1,000 bytes) holds it all only if it is short.
+        switch takeEvent() {
+        case .event(let e): return e
+        case .yieldThen(let e):
+            await Task.yield()
+            return e
+        case .end: return nil
+        case .wait: break
+        }
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in park(c) }
+        } onCancel: {
+            cancelWait()
+        }
+    }
+
+    private enum NextEvent { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait }
+
+    /// ``nextEvent()``'s synchronous part: an event from the backlog, the end, or `.wait`.
+    @inline(never)
+    private func takeEvent() -> NextEvent {
         var w = ChannelWakeups()
-        let first = state.withLock { st -> Next in
+        let first = state.withLock { st -> NextEvent in
             if let e = popEvent(&st, &w) {
                 // A consumer served from the backlog never suspends; let others (on its loop)
                 // run now and then.
@@ -60,40 +83,36 @@ extension Channel {
             return st.events.ending == .closedTaken ? .end : .wait
         }
         wake(w)
-        switch first {
-        case .event(let e): return e
-        case .yieldThen(let e):
-            await Task.yield()
-            return e
-        case .end: return nil
-        case .wait: break
+        return first
+    }
+
+    /// Resumes `c` at once with a queued event or the end, or leaves it as the event waiter.
+    @inline(never)
+    private func park(_ c: UnsafeContinuation<WebSocketEvent?, Never>) {
+        enum Now { case event(WebSocketEvent), end, parked }
+        var w = ChannelWakeups()
+        let now = state.withLock { st -> Now in
+            if let e = popEvent(&st, &w) { return .event(e) }
+            if st.events.ending == .closedTaken || Task.isCancelled { return .end }
+            precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
+            st.eventWaiter = c
+            return .parked
         }
-        return await withTaskCancellationHandler {
-            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in
-                enum Now { case event(WebSocketEvent), end, parked }
-                var w = ChannelWakeups()
-                let now = state.withLock { st -> Now in
-                    if let e = popEvent(&st, &w) { return .event(e) }
-                    if st.events.ending == .closedTaken || Task.isCancelled { return .end }
-                    precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
-                    st.eventWaiter = c
-                    return .parked
-                }
-                if w.bufferedDelta != 0 { wake(w) }
-                switch now {
-                case .event(let e): c.resume(returning: e)
-                case .end: c.resume(returning: nil)
-                case .parked: break
-                }
-            }
-        } onCancel: {
-            // A cancelled consumer stops waiting (iteration ends); the connection stays as it is.
-            let waiter = state.withLock { st -> UnsafeContinuation<WebSocketEvent?, Never>? in
-                defer { st.eventWaiter = nil }
-                return st.eventWaiter
-            }
-            waiter?.resume(returning: nil)
+        if w.bufferedDelta != 0 { wake(w) }
+        switch now {
+        case .event(let e): c.resume(returning: e)
+        case .end: c.resume(returning: nil)
+        case .parked: break
         }
+    }
+
+    /// A cancelled consumer stops waiting (iteration ends); the connection stays as it is.
+    private func cancelWait() {
+        let waiter = state.withLock { st -> UnsafeContinuation<WebSocketEvent?, Never>? in
+            defer { st.eventWaiter = nil }
+            return st.eventWaiter
+        }
+        waiter?.resume(returning: nil)
     }
 
     /// Takes the oldest queued event; reading resumes once the backlog is back under budget.

@@ -16,6 +16,8 @@ public struct Backoff: Hashable, Sendable {
     /// [d/2, d]).
     public var jitter: Double
 
+    /// A backoff with the given values (defaults 100 ms, ×2, 10 s, 0.5). A `multiplier` below 1
+    /// is raised to 1 and `jitter` is clamped to 0...1.
     public init(initial: Duration = .milliseconds(100), multiplier: Double = 2, maximum: Duration = .seconds(10),
                 jitter: Double = 0.5) {
         self.initial = initial

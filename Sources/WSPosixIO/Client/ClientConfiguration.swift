@@ -4,6 +4,12 @@ public import WSTLS
 
 extension WebSocket {
     /// How a client connects: what it offers in the handshake, timeouts, limits.
+    ///
+    /// ## Topics
+    ///
+    /// ### The connection settings WSPosixIO uses by default
+    ///
+    /// - ``WSProtocol/Connection/Configuration/socketDefault``
     public struct ClientConfiguration: Sendable {
         /// Subprotocols to offer, in order of preference (RFC 6455 §4.1 item 10).
         public var subprotocols: [String] = []
@@ -54,6 +60,8 @@ extension WebSocket {
         /// port the WebSocket is for; they run in order once TCP is up, before the transport.
         var makeStages: (@Sendable (_ host: String, _ port: Int) -> [any StreamStage])? = nil
 
+        /// A configuration with the given fields; every other field (and each omitted one)
+        /// has the default its property documents.
         public init(subprotocols: [String] = [], origin: String? = nil, headers: HTTPHeaders = [:],
                     connectTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10),
                     connection: Connection.Configuration = .socketDefault, flowControl: FlowControl = .init(),

@@ -13,6 +13,17 @@ extension WebSocket {
     public struct Proxy: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
         /// How to ask the proxy for a tunnel.
         public enum Kind: String, Hashable, Sendable {
+            /// The kind whose raw value is `rawValue` (`"http"`, `"socks5"`, `"socks5h"`,
+            /// `"socks4a"`), or `nil`. (Written out, as the synthesized one has no comment.)
+            public init?(rawValue: String) {
+                switch rawValue {
+                case "http": self = .http
+                case "socks5": self = .socks5
+                case "socks5h": self = .socks5h
+                case "socks4a": self = .socks4a
+                default: return nil
+                }
+            }
             /// HTTP `CONNECT host:port` (RFC 9110 §9.3.6), `Proxy-Authorization: Basic` with credentials.
             case http
             /// SOCKS5 (RFC 1928), the target's host name resolved by this client first.
@@ -25,13 +36,17 @@ extension WebSocket {
 
         /// A user name and password (Basic for HTTP, RFC 1929 for SOCKS5, the user id for SOCKS4a).
         public struct Credentials: Hashable, Sendable, CustomStringConvertible {
+            /// The user name (the SOCKS4a user id), sent as given.
             public var user: String
+            /// The password (not sent for SOCKS4a, which has none).
             public var password: String
+            /// Credentials `user` and `password`, stored as given.
             public init(user: String, password: String) { self.user = user; self.password = password }
             /// Never the values: `<credentials>`.
             public var description: String { "<credentials>" }
         }
 
+        /// The tunnel protocol the proxy speaks.
         public var kind: Kind
         /// The proxy's host name or numeric address (no brackets).
         public var host: String
@@ -46,6 +61,8 @@ extension WebSocket {
         /// ``WebSocketError/proxyProtocolError(_:)``). Default 8 KiB.
         public var maxReplySize: Int = 8 * 1024
 
+        /// A proxy of `kind` at `host`:`port`, with `credentials` (default none), a 10 s
+        /// reply timeout and an 8 KiB reply limit.
         public init(kind: Kind, host: String, port: Int, credentials: Credentials? = nil) {
             self.kind = kind; self.host = host; self.port = port; self.credentials = credentials
         }
@@ -127,8 +144,11 @@ extension WebSocket {
             return "\(kind.rawValue)://\(credentials == nil ? "" : "<credentials>@")\(h):\(port)"
         }
 
+        /// ``description`` wrapped as `Proxy(…)`; never the credentials.
         public var debugDescription: String { "Proxy(\(description))" }
 
+        /// The fields for `dump` and debuggers, with the credentials shown as `<credentials>`
+        /// (or `none`), never their values.
         public var customMirror: Mirror {
             Mirror(self, children: ["kind": kind, "host": host, "port": port,
                                     "credentials": credentials == nil ? "none" : "<credentials>",

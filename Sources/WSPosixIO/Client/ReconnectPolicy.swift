@@ -16,6 +16,8 @@ public struct ReconnectPolicy: Hashable, Sendable {
     /// The most failed attempts in a row before giving up; `nil` for no limit. Default 10.
     public var maxAttempts: Int?
 
+    /// A policy with `backoff` (default 250 ms doubling up to 30 s, jitter 0.5) and at most
+    /// `maxAttempts` failed attempts in a row (default 10; `nil` for no limit).
     public init(backoff: Backoff = .init(initial: .milliseconds(250), maximum: .seconds(30)), maxAttempts: Int? = 10) {
         self.backoff = backoff
         self.maxAttempts = maxAttempts
@@ -64,10 +66,12 @@ public struct Reconnector: Sendable {
         case stop
     }
 
+    /// The policy this reconnector follows.
     public let policy: ReconnectPolicy
     /// Failed attempts since the last successful connection.
     public private(set) var failures = 0
 
+    /// A reconnector with no failures counted yet.
     public init(policy: ReconnectPolicy) { self.policy = policy }
 
     /// A connection opened: the next loss starts the backoff from the beginning.

@@ -17,6 +17,7 @@ extension WebSocket {
         /// python-websockets (`WEBSOCKETS_MAX_REDIRECTS`).
         public var maxRedirects: Int
 
+        /// A policy that follows up to `maxRedirects` redirects per connect (default 10).
         public init(maxRedirects: Int = 10) { self.maxRedirects = maxRedirects }
 
         /// Follow no redirect: a 3xx is thrown as the refusal it is.

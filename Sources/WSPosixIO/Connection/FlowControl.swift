@@ -28,6 +28,9 @@ public struct FlowControl: Hashable, Sendable {
     /// ``WebSocketError/timeout(_:)`` with `.send`. `nil` waits forever. Default 30 s.
     public var sendTimeout: Duration? = .seconds(30)
 
+    /// Limits with the given values (defaults 1 MiB, 256 KiB, 64 events, 4 MiB, 30 s).
+    /// `lowWaterMark` is lowered to `highWaterMark` if above it; `maxBufferedEvents` and
+    /// `inboundBudget` are raised to at least 1.
     public init(highWaterMark: Int = 1 << 20, lowWaterMark: Int = 256 << 10, maxBufferedEvents: Int = 64,
                 inboundBudget: Int = 4 << 20, sendTimeout: Duration? = .seconds(30)) {
         self.highWaterMark = highWaterMark

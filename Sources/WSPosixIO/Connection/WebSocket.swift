@@ -16,7 +16,9 @@ public import WSProtocol
 ///
 /// Dropping the last reference to an open connection closes it with 1001 (going away).
 public final class WebSocket: AsyncSequence, Sendable {
+    /// Iteration yields ``WebSocketEvent``s.
     public typealias Element = WebSocketEvent
+    /// Iteration never throws: failures arrive as a ``WebSocketEvent/closed(_:)`` event.
     public typealias Failure = Never
 
     let channel: Channel
@@ -29,6 +31,8 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// ends when the iterating task is cancelled (the connection stays open).
     public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         let socket: WebSocket
+        /// The next event, suspending until one arrives; `nil` after `.closed` was returned,
+        /// or when the iterating task is cancelled.
         nonisolated(nonsending) public mutating func next() async -> WebSocketEvent? { await socket.channel.nextEvent() }
         /// The same as ``next()`` (what `for await` calls; one async frame fewer per waiting task).
         public mutating func next(isolation actor: isolated (any Actor)?) async -> WebSocketEvent? {
@@ -36,6 +40,8 @@ public final class WebSocket: AsyncSequence, Sendable {
         }
     }
 
+    /// An iterator over this connection's events. Every iterator of one connection takes from
+    /// the same queue, so each event reaches one of them.
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: self) }
 
     // MARK: sending

@@ -147,6 +147,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// One line for logs and stderr, e.g. `invalid argument: …`.
     public var description: String {
         switch self {
         case .invalidArgument(let why): return "invalid argument: \(why)"

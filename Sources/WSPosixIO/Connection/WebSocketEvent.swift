@@ -42,6 +42,7 @@ public struct CloseInfo: Hashable, Sendable, CustomStringConvertible {
     /// What went wrong, when something did (a transport error, a protocol violation, a timeout).
     public var error: WebSocketError?
 
+    /// A close report with each part as given (default: no reason, no core account, no error).
     public init(code: CloseCode, reason: String = "", closeReason: CloseReason? = nil, error: WebSocketError? = nil) {
         self.code = code; self.reason = reason; self.closeReason = closeReason; self.error = error
     }
@@ -52,6 +53,8 @@ public struct CloseInfo: Hashable, Sendable, CustomStringConvertible {
         return false
     }
 
+    /// One line for logs: `closed 1000`, then the reason in quotes and the error in
+    /// parentheses when there are any.
     public var description: String {
         var s = "closed \(code.rawValue)"
         if !reason.isEmpty { s += " \"\(reason)\"" }

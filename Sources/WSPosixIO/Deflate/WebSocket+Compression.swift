@@ -24,6 +24,9 @@ extension WebSocket {
         /// zlib tuning, not negotiated: level, memory level, smallest message compressed.
         public var options: PerMessageDeflate.Options
 
+        /// A setting with `preferences` (default: no restrictions, windows of 2^15) and zlib
+        /// `options` (default: level 6, memLevel 8, every message compressed); ``default``
+        /// is the smaller-memory choice.
         public init(preferences: PerMessageDeflateNegotiator.Preferences = .init(),
                     options: PerMessageDeflate.Options = .init()) {
             self.preferences = preferences; self.options = options

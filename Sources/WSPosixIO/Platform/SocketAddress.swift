@@ -4,7 +4,9 @@
 public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// The address family.
     public enum Family: Hashable, Sendable {
+        /// IPv4 (`AF_INET`): a 4-byte address.
         case ipv4
+        /// IPv6 (`AF_INET6`): a 16-byte address.
         case ipv6
     }
 

@@ -10,10 +10,13 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The call that failed, e.g. `connect`.
     public var operation: String
 
+    /// The failure of `operation` with `errno`.
     public init(errno: Int32, operation: String) {
         self.errno = errno
         self.operation = operation
     }
 
+    /// One line: the operation, the system's message and the number, e.g.
+    /// `connect: Connection refused (errno 111)`.
     public var description: String { "\(operation): \(Sys.errorDescription(errno)) (errno \(errno))" }
 }

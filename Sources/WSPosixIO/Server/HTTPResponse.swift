@@ -13,6 +13,8 @@ public struct HTTPResponse: Hashable, Sendable {
     /// The body.
     public var body: [UInt8]
 
+    /// A response with each part as given (default: the standard reason, no extra headers,
+    /// an empty body).
     public init(status: Int, reason: String? = nil, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status; self.reason = reason; self.headers = headers; self.body = body
     }

@@ -32,6 +32,9 @@ public struct OriginPolicy: Hashable, Sendable {
     /// at this server. Empty by default.
     public var sameOriginHosts: [String]
 
+    /// A policy allowing the `allowed` origins (default none), requests without `Origin`
+    /// unless `allowsMissingOrigin` is `false`, and the same-origin pages of `sameOriginHosts`
+    /// (default none). Entries are stored as given; one that does not parse matches nothing.
     public init(allowed: [String] = [], allowsMissingOrigin: Bool = true, sameOriginHosts: [String] = []) {
         self.allowed = allowed; self.allowsMissingOrigin = allowsMissingOrigin; self.sameOriginHosts = sameOriginHosts
     }

@@ -59,6 +59,8 @@ extension WebSocketServer {
         /// ``WebSocket/peer`` (``WebSocket/directPeer`` stays the TCP peer).
         var makeStages: (@Sendable (_ peer: SocketAddress?) -> [any StreamStage])? = nil
 
+        /// A configuration with the given fields; every other field (and each omitted one)
+        /// has the default its property documents.
         public init(connection: Connection.Configuration = .socketDefault, handshakeTimeout: Duration = .seconds(10),
                     maxConnections: Int = 10_000, flowControl: FlowControl = .init(),
                     compression: WebSocket.Compression? = nil) {

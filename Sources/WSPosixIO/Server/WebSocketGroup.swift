@@ -52,6 +52,7 @@ public final class WebSocketGroup: Sendable {
         /// Members that were already closing or closed (removed from the group).
         public var gone: Int
 
+        /// A delivery with the given counts (each 0 by default).
         public init(queued: Int = 0, skipped: Int = 0, closed: Int = 0, gone: Int = 0) {
             self.queued = queued; self.skipped = skipped; self.closed = closed; self.gone = gone
         }
@@ -65,6 +66,8 @@ public final class WebSocketGroup: Sendable {
 
     private let members = Mutex<[ObjectIdentifier: WebSocket]>([:])
 
+    /// An empty group. A negative `maxBufferedBytes` counts as 0.
+    ///
     /// - Parameters:
     ///   - policy: what to do with a member that is over `maxBufferedBytes` (default: skip).
     ///   - maxBufferedBytes: the unwritten bytes above which a member is slow (default 1 MiB).

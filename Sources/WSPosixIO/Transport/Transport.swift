@@ -45,7 +45,10 @@ extension Transport {
 public struct TransportContext: Hashable, Sendable {
     /// Which end of the connection this is.
     public enum Role: Hashable, Sendable {
-        case client, server
+        /// The connecting end (``WebSocket/connect(to:configuration:)``).
+        case client
+        /// The accepting end (``WebSocketServer``).
+        case server
     }
 
     /// Which end of the connection this is.
@@ -58,6 +61,7 @@ public struct TransportContext: Hashable, Sendable {
     /// (Client) whether the URL was `wss://` (or an encrypted connect was asked for).
     public var secure: Bool
 
+    /// A context with each part as given (default: no host or port, not secure).
     public init(role: Role, host: String? = nil, port: Int? = nil, secure: Bool = false) {
         self.role = role; self.host = host; self.port = port; self.secure = secure
     }
@@ -65,13 +69,18 @@ public struct TransportContext: Hashable, Sendable {
 
 /// Plain TCP as a transport: bytes pass through. (Configuring no transport at all is faster.)
 public struct PlainTransport: Transport {
+    /// A pass-through transport.
     public init() {}
+    /// Nothing to send first: returns no bytes.
     public mutating func start() throws(WebSocketError) -> [UInt8] { [] }
+    /// Appends `wire` to `plaintext` unchanged.
     public mutating func unwrap(_ wire: UnsafeRawBufferPointer, into plaintext: inout [UInt8]) throws(WebSocketError) {
         plaintext.append(contentsOf: wire)
     }
+    /// Appends `plaintext` to `wire` unchanged.
     public mutating func wrap(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(WebSocketError) {
         wire.append(contentsOf: plaintext)
     }
+    /// Never has pending output: returns no bytes.
     public mutating func takeOutput() -> [UInt8] { [] }
 }

@@ -18,7 +18,8 @@ public import WSProtocol
 public final class WebSocket: AsyncSequence, Sendable {
     /// Iteration yields ``WebSocketEvent``s.
     public typealias Element = WebSocketEvent
-    /// Iteration never throws: failures arrive as a ``WebSocketEvent/closed(_:)`` event.
+    /// Iteration never throws: how the connection ended, errors included, arrives as the last
+    /// event, ``WebSocketEvent/closed(_:)``.
     public typealias Failure = Never
 
     let channel: Channel

@@ -63,7 +63,7 @@ extension Connection {
 
         /// A configuration with every setting at the default its property documents (no
         /// keepalive, no message or idle timeout, no answer wait; WSPosixIO's
-        /// `Connection.Configuration.socketDefault` sets those).
+        /// `Connection.Configuration.socketDefault` turns on all of these but the idle timeout).
         public init() {}
     }
 }

@@ -62,8 +62,9 @@ public struct PerMessageDeflateNegotiator: ExtensionNegotiator {
     public func offers() -> [ExtensionOffer] { [offer.element] }
 
     /// The server's answer to one valid offer (RFC 7692 §7.1): each `*_no_context_takeover`
-    /// that the offer or the preferences ask for, and the smaller of the offered and preferred
-    /// window bits; `client_max_window_bits` only when the offer allows it.
+    /// that the offer or the preferences ask for, and for each window the smaller of the
+    /// offered and preferred bits (either one when only one is given, none when neither is);
+    /// `client_max_window_bits` only when the offer allows it.
     public func response(to offer: PerMessageDeflateParameters) -> PerMessageDeflateParameters {
         var r = PerMessageDeflateParameters()
         r.serverNoContextTakeover = offer.serverNoContextTakeover || preferences.serverNoContextTakeover

@@ -30,6 +30,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "WSNIO", package: "NIOIntegration"),
             ],
             // The scenarios keep their state (a connection, a channel) in closure captures; without
             // this, every access to a capture pays a dynamic exclusivity check that neither library

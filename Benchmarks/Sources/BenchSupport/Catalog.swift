@@ -82,7 +82,9 @@ public enum Catalog {
                 return [NIOScenarios.echo(key: key, reads: input.reads, messages: input.count, unit: unit,
                                           unitsPerCall: input.unitsPerCall),
                         OursScenarios.echo(key: key, reads: input.reads, messages: input.count, unit: unit,
-                                           unitsPerCall: input.unitsPerCall)]
+                                           unitsPerCall: input.unitsPerCall),
+                        BindingScenarios.echo(key: key, reads: input.reads, messages: input.count, unit: unit,
+                                              unitsPerCall: input.unitsPerCall)]
             }
         }
         groups.append { [Baselines.memcpyScenario(key: "decode.1MiB.64K", size: 1 << 20),

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// Something the application learns from the connection.
+///
+/// The close events are `indirect` (boxed; they come once per connection), so an event is at
+/// most 24 bytes and fits an existential's inline buffer: a driver that passes events as `Any`,
+/// such as NIO's `NIOAny`, does not allocate a box per message.
 public enum Event: Hashable, Sendable {
     /// A whole data message (the default delivery mode).
     case message(Message)
@@ -12,9 +16,9 @@ public enum Event: Hashable, Sendable {
     /// A pong arrived with this payload (RFC 6455 §5.5.3), solicited or not.
     case pong([UInt8])
     /// The peer's close frame arrived (RFC 6455 §5.5.1); the close handshake is under way.
-    case closeReceived(CloseFrame)
+    indirect case closeReceived(CloseFrame)
     /// The connection is closed; nothing more will be delivered or sent. Always the last event.
-    case closed(CloseReason)
+    indirect case closed(CloseReason)
 }
 
 /// The content of a close frame: a code and a UTF-8 reason (RFC 6455 §5.5.1).

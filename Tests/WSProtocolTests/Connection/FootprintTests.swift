@@ -9,4 +9,12 @@ struct FootprintTests {
     @Test func inlineStateIsSmall() {
         #expect(MemoryLayout<Connection>.size <= 400, "\(MemoryLayout<Connection>.size) bytes")
     }
+
+    /// An event fits a 3-word existential buffer (24 bytes), so a driver that passes events as
+    /// `Any` (NIO's `NIOAny`, `fireChannelRead`) does not box each one: the close events, once
+    /// per connection, are `indirect` so the message events stay small.
+    @Test func eventFitsAnExistentialBuffer() {
+        #expect(MemoryLayout<Event>.size <= 24, "\(MemoryLayout<Event>.size) bytes")
+        #expect(MemoryLayout<Connection.Output>.size <= 24, "\(MemoryLayout<Connection.Output>.size) bytes")
+    }
 }

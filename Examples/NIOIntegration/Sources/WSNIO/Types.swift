@@ -15,7 +15,7 @@ public enum WebSocketCommand: Sendable {
     /// Sends an unsolicited pong (at most 125 bytes).
     case pong([UInt8])
     /// Starts the close handshake.
-    case close(code: CloseCode, reason: String)
+    indirect case close(code: CloseCode, reason: String)
 }
 
 /// The user inbound event fired when the opening handshake succeeded.

@@ -13,9 +13,12 @@ import WSProtocol
 /// - Inputs: every `channelRead` feeds the core straight from the `ByteBuffer`'s storage
 ///   (`withUnsafeReadableBytes`, no copy); `channelInactive` is the end of stream; commands
 ///   arrive through `write`; the time is the event loop's `now`, so `EmbeddedEventLoop` moves it.
-/// - Outputs, in order: frames are appended to one reused `[UInt8]` and copied once into a
-///   `ByteBuffer` per call (``WebSocketCommand/sendBuffer(_:kind:)`` frames straight from the
-///   caller's buffer, without first making a `[UInt8]` of it); events go to `fireChannelRead`;
+/// - Outputs, in order: every byte to write (frames, pongs, handshake responses) is appended to
+///   one reused `[UInt8]`, which goes to NIO as one `ByteBuffer` when the channel flushes (or
+///   when it reaches 64 KiB), so a read that carries many messages costs one buffer and one
+///   queued write, not one per message; that buffer is reused once NIO has written it.
+///   (``WebSocketCommand/sendBuffer(_:kind:)`` frames straight from the caller's buffer,
+///   without first making a `[UInt8]` of it.) Events go to `fireChannelRead`;
 ///   `.shutdownWrite` and `.closeTransport` close the channel's output or the channel.
 /// - One timer: after every call, one task is scheduled on the event loop at the machine's
 ///   `nextDeadline` (rescheduled only when the deadline moves).
@@ -54,7 +57,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     private var clientHandshake: ClientHandshake?
     private var connection: Connection?
     private var outputs: [Connection.Output] = []
+    /// Bytes to write, not yet handed to NIO (see ``writeOutbound(context:)``).
     private var outbound: [UInt8] = []
+    /// The promises of the commands whose bytes are in `outbound`.
+    private var outboundPromises: [EventLoopPromise<Void>] = []
+    /// The last buffer handed to NIO, reused when NIO no longer holds it.
+    private var spare: ByteBuffer?
     private var timer: (deadline: Instant, task: Scheduled<Void>)?
     private var linger: Scheduled<Void>?
     private var heldRead = false
@@ -72,6 +80,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        dropOutbound()
         timer?.task.cancel()
         timer = nil
         linger?.cancel()
@@ -110,6 +119,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        dropOutbound()  // nothing can be written any more
         let now = Self.now(context)
         switch phase {
         case .open:
@@ -195,13 +205,19 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
             promise?.fail(error)
             return
         }
-        flushOutbound(context: context, promise: outputs.isEmpty ? promise : nil)
-        if !outputs.isEmpty { performOutputs(context: context, promise: promise) }
+        if outputs.isEmpty {
+            // A message: its frames are in `outbound` already.
+            if let promise { outboundPromises.append(promise) }
+            queued(context: context)
+        } else {
+            performOutputs(context: context, promise: promise)
+        }
         armTimer(context: context)
     }
 
     public func flush(context: ChannelHandlerContext) {
         needsFlush = false
+        writeOutbound(context: context)
         context.flush()
     }
 
@@ -325,23 +341,65 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     }
 
     private func write(_ bytes: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
-        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
-        needsFlush = true
+        outbound.append(contentsOf: bytes)
+        if let promise { outboundPromises.append(promise) }
+        queued(context: context)
     }
 
-    /// Writes the frames appended to the reused outbound array (one copy into a `ByteBuffer`).
-    private func flushOutbound(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    /// Bytes were appended to `outbound`: they go out at the next flush, or now if they are many.
+    private func queued(context: ChannelHandlerContext) {
+        needsFlush = true
+        if outbound.count >= Self.writeThreshold { writeOutbound(context: context) }
+    }
+
+    /// Hands `outbound` to NIO as one `ByteBuffer` (copied once), with the promises of the
+    /// commands in it. The buffer is the previous one when NIO has written and released it.
+    private func writeOutbound(context: ChannelHandlerContext) {
         guard !outbound.isEmpty else {
-            promise?.succeed()
+            for promise in outboundPromises { promise.succeed() }
+            outboundPromises.removeAll(keepingCapacity: true)
             return
         }
-        write(outbound, context: context, promise: promise)
-        outbound.removeAll(keepingCapacity: true)
+        var buffer: ByteBuffer
+        if var reused = spare.take(), reused.modifyIfUniquelyOwned({ $0.clear() }) != nil {
+            buffer = reused
+        } else {
+            buffer = context.channel.allocator.buffer(capacity: outbound.count)
+        }
+        buffer.writeBytes(outbound)
+        outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptCapacity)
+        let promise: EventLoopPromise<Void>?
+        switch outboundPromises.count {
+        case 0: promise = nil
+        case 1: promise = outboundPromises[0]
+        default:
+            let all = context.eventLoop.makePromise(of: Void.self)
+            for each in outboundPromises { all.futureResult.cascade(to: each) }
+            promise = all
+        }
+        outboundPromises.removeAll(keepingCapacity: true)
+        if buffer.capacity <= Self.keptCapacity { spare = buffer }
+        context.write(wrapOutboundOut(buffer), promise: promise)
     }
+
+    /// The channel is gone: what was not handed to NIO is dropped, its promises failed.
+    private func dropOutbound() {
+        outbound = []
+        spare = nil
+        let promises = outboundPromises
+        outboundPromises = []
+        for promise in promises { promise.fail(ChannelError.ioOnClosedChannel) }
+    }
+
+    /// `outbound` goes to NIO without waiting for a flush once it holds this many bytes.
+    private static let writeThreshold = 64 << 10
+    /// The largest `outbound` capacity and reused buffer kept between writes (per connection).
+    private static let keptCapacity = 128 << 10
 
     private func flushIfNeeded(context: ChannelHandlerContext) {
         guard needsFlush else { return }
         needsFlush = false
+        writeOutbound(context: context)
         context.flush()
     }
 

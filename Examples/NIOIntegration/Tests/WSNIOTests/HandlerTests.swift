@@ -53,6 +53,37 @@ struct HandlerTests {
         #expect(try Self.written(channel) == [0x82, 0x03, 9, 8, 7])
     }
 
+    @Test("The echoes of one read go out as one buffer at the flush, in order, their promises kept")
+    func coalescedWrites() throws {
+        let (channel, recorder) = try Self.openServer()
+        let echo = PromisingEcho()
+        try channel.pipeline.syncOperations.addHandler(echo, position: .before(recorder))
+        var two = ByteBuffer(bytes: Self.maskedHello)
+        two.writeBytes(Self.maskedHello)
+        try channel.writeInbound(two)
+        let hello: [UInt8] = [0x81, 0x05] + Array("Hello".utf8)
+        #expect(try channel.readOutbound(as: ByteBuffer.self).map { Array($0.readableBytesView) } == hello + hello)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(echo.results == [true, true])
+    }
+
+    @Test("Bytes still held when the channel closes are dropped and their promises failed")
+    func unflushedAtClose() throws {
+        let (channel, _) = try Self.openServer()
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        var failure: (any Error)?
+        promise.futureResult.assumeIsolated().whenFailure { failure = $0 }
+        channel.write(WebSocketCommand.send(.text("never flushed")), promise: promise)
+        try channel.close().wait()
+        #expect(failure as? ChannelError == .ioOnClosedChannel)
+    }
+
+    @Test("A command fits NIOAny's inline storage (24 bytes): writing one allocates no box")
+    func commandFitsInline() {
+        #expect(MemoryLayout<WebSocketCommand>.size <= 24, "\(MemoryLayout<WebSocketCommand>.size) bytes")
+        #expect(MemoryLayout<Event>.size <= 24, "\(MemoryLayout<Event>.size) bytes")
+    }
+
     @Test("A command before the handshake, or after close, fails its promise and writes nothing")
     func misuse() throws {
         let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(ServerSettings()))])
@@ -143,6 +174,24 @@ final class Recorder: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let opened = event as? WebSocketOpened { openedPaths.append(opened.request?.path ?? "?") }
     }
+}
+
+/// Echoes each message with a promise, flushes once per read batch, and records the outcomes.
+final class PromisingEcho: ChannelInboundHandler {
+    typealias InboundIn = Event
+    typealias OutboundOut = WebSocketCommand
+    var results: [Bool] = []
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .message(let message) = unwrapInboundIn(data) else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { [self] result in
+            if case .success = result { results.append(true) } else { results.append(false) }
+        }
+        context.write(wrapOutboundOut(.send(message)), promise: promise)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
 }
 
 /// Counts the read requests that reach the head of the pipeline.

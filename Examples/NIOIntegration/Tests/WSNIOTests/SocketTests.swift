@@ -56,11 +56,16 @@ struct SocketTests {
         let (server, port) = try await Self.startDemo(configuration: configuration)
         defer { server.close(promise: nil) }
         let client = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/echo", group: Peers.group)
+        var iterator = client.events.makeAsyncIterator()
         try await client.send(.binary(Self.pattern(1024)))
+        // The echo first: had both messages arrived in one read, the core would have failed the
+        // connection on the second before the server's handler could answer the first.
+        #expect(await iterator.next() == .message(.binary(Self.pattern(1024))))
         try await client.send(.binary(Self.pattern(1025)))
         let peer = CloseFrame(code: .messageTooBig, reason: "message too big")
-        #expect(await Self.collect(client) == [.message(.binary(Self.pattern(1024))), .closeReceived(peer),
-                                               .closed(.handshakeCompleted(peer: peer, initiatedLocally: false))])
+        #expect(await iterator.next() == .closeReceived(peer))
+        #expect(await iterator.next() == .closed(.handshakeCompleted(peer: peer, initiatedLocally: false)))
+        #expect(await iterator.next() == nil)
     }
 
     @Test("An unknown path is refused with the server's 404")

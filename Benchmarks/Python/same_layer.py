@@ -4,7 +4,8 @@ both do the same work at the same layer.
 
 Micro rows (BenchRunner, AllocCounter): ours against NIOWebSocket's decoder/encoder called by hand
 (`nio-direct`, no ByteToMessageHandler, no EmbeddedChannel I/O), ChaCha masking keys on both sides,
-and UTF-8 validation against `UTF8Span(validating:)` (validation only).
+UTF-8 validation against `UTF8Span(validating:)` (validation only), and our binding on NIO
+(`nio-ours`, WSNIO's ChannelHandler) against NIO's pipeline, both on EmbeddedChannel.
 End-to-end rows: our core on NIO (`nio-ours`, WSNIO's ChannelHandler) against NIOWebSocket's
 server (`nio`) on the same NIO, bootstrap, echo logic and load generator, with NIO's default
 64 KiB reads and again with 256 KiB reads (`-256k`). Target: >= 1.5x NIOWebSocket's messages
@@ -34,12 +35,17 @@ MICRO = [
     ("encode.1MiB.client", "encode+mask 1 MiB, client, ChaCha key", "ours-chacha", "nio-direct-chacha"),
     ("utf8.ascii", "UTF-8 validation only, 1 MiB ASCII", "ours", "stdlib-validate"),
     ("utf8.mixed", "UTF-8 validation only, 1 MiB mixed", "ours", "stdlib-validate"),
+    ("echo.16B.64K", "receive+send 16 B, 64 KiB reads: our binding vs NIO's pipeline, both on EmbeddedChannel", "nio-ours", "nio"),
+    ("echo.16B.1msg", "receive+send 16 B, 1 msg/read: our binding vs NIO's pipeline", "nio-ours", "nio"),
+    ("echo.125B.64K", "receive+send 125 B, 64 KiB reads: our binding vs NIO's pipeline", "nio-ours", "nio"),
+    ("echo.1MiB.64K", "receive+send 1 MiB, 64 KiB reads: our binding vs NIO's pipeline", "nio-ours", "nio"),
+    ("alloc.echo.16B.1msg", "allocations per 16 B message echoed: our binding vs NIO's pipeline", "nio-ours", "nio"),
     ("alloc.decode.16B.1frame", "allocations per 16 B message received (1/read)", "ours", "nio-direct"),
     ("alloc.decode.16B.64K", "allocations per 16 B message received (64 KiB reads)", "ours", "nio-direct"),
     ("alloc.encode.16B.server", "allocations per 16 B message sent (server)", "ours", "nio-direct"),
     ("alloc.encode.16B.client", "allocations per 16 B message sent (client)", "ours", "nio-direct"),
 ]
-NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha)", "nio-direct": "NIO codec direct",
+NAMES = {"ours": "ours", "nio-ours": "our binding (WSNIO)", "nio": "NIO pipeline", "ours-chacha": "ours (ChaCha)", "nio-direct": "NIO codec direct",
          "nio-direct-chacha": "NIO codec direct (ChaCha)", "nio-chacha": "NIO pipeline (ChaCha)",
          "stdlib-validate": "UTF8Span(validating:)"}
 

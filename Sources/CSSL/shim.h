@@ -23,6 +23,8 @@ static inline int cssl_set_tlsext_host_name(SSL *ssl, const char *name) { return
 static inline void cssl_bio_set_mem_eof_return(BIO *bio, int value) { (void)BIO_set_mem_eof_return(bio, value); }
 static inline long cssl_bio_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
 static inline int cssl_bio_reset(BIO *bio) { return (int)BIO_reset(bio); }
+static inline void cssl_bio_set_retry_read(BIO *bio) { BIO_set_retry_read(bio); }
+static inline void cssl_bio_clear_retry_flags(BIO *bio) { BIO_clear_retry_flags(bio); }
 static inline int cssl_stack_x509_count(STACK_OF(X509) *stack) { return stack ? sk_X509_num(stack) : 0; }
 static inline X509 *cssl_stack_x509_at(STACK_OF(X509) *stack, int i) { return sk_X509_value(stack, i); }
 static inline void cssl_stack_x509_free_all(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }

@@ -4,10 +4,11 @@ internal import CSSL
 /// A sans-I/O TLS connection over the system OpenSSL: bytes from the network in, plaintext
 /// and bytes to send out. No socket, no thread, no clock: any driver can run it.
 ///
-/// The engine holds an `SSL` between two memory BIOs. Feed what the network delivered to
-/// ``receive(_:into:)`` (plaintext is appended to the buffer you pass), pass what the
-/// application sends to ``send(_:)``, and after every call write what ``takeOutput(into:)``
-/// returns. Application bytes sent before the handshake finished are held (up to the
+/// The engine holds an `SSL` on a BIO of its own: OpenSSL reads the records straight from the
+/// bytes passed to ``receive(_:into:)`` (plaintext is appended to the buffer you pass; nothing of
+/// the input is copied or kept outside OpenSSL) and writes its records to an output the engine
+/// holds until ``takeOutput(into:)``. Pass what the application sends to ``send(_:)`` (or
+/// ``send(_:into:)``), and after every call write what ``takeOutput(into:)`` returns. Application bytes sent before the handshake finished are held (up to the
 /// configuration's `maxPendingBytes`) and encrypted only once the peer is verified, so nothing
 /// is ever sent in clear or to an unverified peer.
 ///
@@ -15,6 +16,12 @@ internal import CSSL
 ///  handshaking ──(handshake done, peer verified)──▶ established ──(close_notify both ways)──▶ closed
 ///       └──────────────(any failure: the error is thrown, an alert may be in the output)─────────▲
 /// ```
+///
+/// Idle, an engine keeps little: no input, the output's capacity only as large as the last
+/// application records it held (none after the handshake's flights, session tickets or alerts,
+/// none after a burst over 256 KiB), and
+/// the context sets `SSL_MODE_RELEASE_BUFFERS`, so OpenSSL frees its record buffers once they
+/// are empty (a partial record waits in them).
 ///
 /// An engine is used by one owner at a time (it is not `Sendable`); OpenSSL's error queue is
 /// per thread, and every call starts and ends with it empty.
@@ -42,12 +49,12 @@ public final class TLSEngine {
     public private(set) var failure: TLSError? = nil
 
     private let ssl: OpaquePointer
-    private let inbound: OpaquePointer   // network → OpenSSL
-    private let outbound: OpaquePointer  // OpenSSL → network
+    private let io = RecordIO()          // what the engine's BIO reads from and writes to
     private let context: TLSContext      // keeps the SSL_CTX alive
     private let record: VerificationRecord
     private var pending: [UInt8] = []    // application bytes sent before the handshake finished
     private var closeRequested = false   // close() was called (close_notify follows the handshake)
+    private var outputHasRecords = false // the output holds application records (from write)
 
     /// Makes an engine for one connection.
     ///
@@ -58,16 +65,17 @@ public final class TLSEngine {
     ///     verifies the chain only.
     public init(context: TLSContext, serverName: String? = nil) throws(TLSError) {
         ERR_clear_error()
-        guard let ssl = SSL_new(context.ctx), let inbound = BIO_new(BIO_s_mem()), let outbound = BIO_new(BIO_s_mem()) else {
+        guard let ssl = SSL_new(context.ctx) else {
             throw .invalidConfiguration("SSL_new failed: \(OpenSSLErrors.drain())")
         }
-        // An empty memory BIO means "no data yet" (retry), never end of stream: the driver
-        // reports the end of the stream with receiveEndOfStream().
-        cssl_bio_set_mem_eof_return(inbound, -1)
-        SSL_set_bio(ssl, inbound, outbound)
+        guard let bio = BIO_new(RecordIO.method) else {
+            SSL_free(ssl)
+            throw .invalidConfiguration("BIO_new failed: \(OpenSSLErrors.drain())")
+        }
+        // The BIO points at `io`, which lives as long as the engine (SSL_free frees the BIO).
+        BIO_set_data(bio, Unmanaged.passUnretained(io).toOpaque())
+        SSL_set_bio(ssl, bio, bio)  // one BIO both ways: one reference consumed
         self.ssl = ssl
-        self.inbound = inbound
-        self.outbound = outbound
         self.context = context
         self.record = VerificationRecord(policy: context.policy)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(record).toOpaque())
@@ -89,7 +97,7 @@ public final class TLSEngine {
         }
     }
 
-    deinit { SSL_free(ssl) }  // frees both BIOs
+    deinit { SSL_free(ssl) }  // frees the BIO
 
     /// Starts the handshake: a client's ClientHello goes to the output. A server waits for one.
     public func start() throws(TLSError) {
@@ -105,14 +113,11 @@ public final class TLSEngine {
         if let failure { throw failure }
         guard state != .closed else { return }
         ERR_clear_error()
-        if wire.count > 0 {
-            var offset = 0
-            while offset < wire.count {
-                let n = BIO_write(inbound, wire.baseAddress! + offset, Int32(min(wire.count - offset, Int(Int32.max))))
-                guard n > 0 else { throw fail(.protocolError(reason: "memory BIO write failed")) }
-                offset += Int(n)
-            }
-        }
+        // OpenSSL reads from `wire` during this call only: it takes every byte (a partial
+        // record waits in its read buffer) before it asks for more, and ends the call asking.
+        io.input = wire
+        io.inputOffset = 0
+        defer { io.input = UnsafeRawBufferPointer(start: nil, count: 0) }
         if state == .handshaking {
             try advanceHandshake()
             guard state == .established else { return }
@@ -153,6 +158,15 @@ public final class TLSEngine {
         try write(plaintext)
     }
 
+    /// Application bytes to send, their records appended to `wire` after what was waiting in
+    /// the output (held until the handshake is done, like ``send(_:)``).
+    ///
+    /// - Throws: as ``send(_:)``.
+    public func send(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(TLSError) {
+        try send(plaintext)
+        takeOutput(into: &wire)
+    }
+
     /// Ends the connection cleanly: sends close_notify (once). During the handshake, the bytes
     /// already sent wait for it to finish, then go out followed by close_notify. The peer's
     /// data can still be received until its close_notify arrives.
@@ -172,15 +186,18 @@ public final class TLSEngine {
     }
 
     /// Whether bytes wait to be written to the network.
-    public var hasOutput: Bool { BIO_ctrl_pending(outbound) > 0 }
+    public var hasOutput: Bool { !io.output.isEmpty }
 
-    /// Appends the bytes to write to the network (records, alerts) to `wire`.
+    /// Appends the bytes to write to the network (records, alerts) to `wire`; the engine keeps
+    /// no buffer afterwards (into an empty `wire`, the output is handed over without a copy).
     public func takeOutput(into wire: inout [UInt8]) {
-        var data: UnsafeMutablePointer<CChar>? = nil
-        let count = cssl_bio_get_mem_data(outbound, &data)
-        guard count > 0, let data else { return }
-        wire.append(contentsOf: UnsafeRawBufferPointer(start: data, count: count))
-        _ = cssl_bio_reset(outbound)
+        guard !io.output.isEmpty else { return }
+        wire.append(contentsOf: io.output)
+        // The capacity of application records stays for the next ones (no allocation, no fresh
+        // pages per message), unless it grew past the bound; handshake flights, session tickets
+        // and alerts leave none behind.
+        io.output.removeAll(keepingCapacity: outputHasRecords && io.output.capacity <= RecordIO.keptOutputCapacity)
+        outputHasRecords = false
     }
 
     /// The bytes to write to the network (records, alerts).
@@ -189,6 +206,10 @@ public final class TLSEngine {
         takeOutput(into: &wire)
         return wire
     }
+
+    /// The bytes of buffer capacity the engine itself holds outside OpenSSL (its output and
+    /// what waits for the handshake).
+    var heldBufferCapacity: Int { io.output.capacity + pending.capacity + io.input.count }
 
     // MARK: - Handshake and records
 
@@ -254,6 +275,7 @@ public final class TLSEngine {
 
     private func write(_ plaintext: UnsafeRawBufferPointer) throws(TLSError) {
         ERR_clear_error()
+        outputHasRecords = true
         var offset = 0
         while offset < plaintext.count {
             var written = 0
@@ -282,5 +304,71 @@ public final class TLSEngine {
         return TLSSessionInfo(version: version, cipher: cipher, applicationProtocol: protocolName,
                               peerCertificate: SSL_get0_peer_certificate(ssl).map(PeerCertificate.init),
                               ignoredFailures: record.ignoredSeen)
+    }
+}
+
+/// What the engine's BIO reads and writes: the bytes of the current ``TLSEngine/receive(_:into:)``
+/// call, and the output.
+final class RecordIO {
+    var input = UnsafeRawBufferPointer(start: nil, count: 0)
+    var inputOffset = 0
+    var output: [UInt8] = []
+    /// The most output capacity kept between calls (256 KiB): a connection that once sent a
+    /// larger burst does not keep that much while idle.
+    static let keptOutputCapacity = 256 << 10
+
+    /// The BIO method: reads copy from `input` (retry when it is used up: more comes with the
+    /// next receive, and the end of the stream is reported by receiveEndOfStream()), writes
+    /// append to `output` and always take everything; flush succeeds.
+    nonisolated(unsafe) static let method: OpaquePointer = {
+        let method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "WSTLS record I/O")!
+        _ = BIO_meth_set_read_ex(method, recordIORead)
+        _ = BIO_meth_set_write_ex(method, recordIOWrite)
+        _ = BIO_meth_set_ctrl(method, recordIOControl)
+        _ = BIO_meth_set_create(method, { bio in
+            BIO_set_init(bio, 1)
+            return 1
+        })
+        return method
+    }()
+}
+
+private func recordIO(_ bio: OpaquePointer?) -> RecordIO {
+    Unmanaged<RecordIO>.fromOpaque(BIO_get_data(bio)!).takeUnretainedValue()
+}
+
+private func recordIORead(_ bio: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int,
+                          _ read: UnsafeMutablePointer<Int>?) -> Int32 {
+    cssl_bio_clear_retry_flags(bio)
+    let io = recordIO(bio)
+    let count = min(size, io.input.count - io.inputOffset)
+    guard count > 0, let buffer, let base = io.input.baseAddress else {
+        cssl_bio_set_retry_read(bio)
+        read?.pointee = 0
+        return 0
+    }
+    UnsafeMutableRawPointer(buffer).copyMemory(from: base + io.inputOffset, byteCount: count)
+    io.inputOffset += count
+    read?.pointee = count
+    return 1
+}
+
+private func recordIOWrite(_ bio: OpaquePointer?, _ buffer: UnsafePointer<CChar>?, _ size: Int,
+                           _ written: UnsafeMutablePointer<Int>?) -> Int32 {
+    cssl_bio_clear_retry_flags(bio)
+    let io = recordIO(bio)
+    if size > 0, let buffer {
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: size)
+        io.output.append(contentsOf: bytes)
+    }
+    written?.pointee = size
+    return 1
+}
+
+private func recordIOControl(_ bio: OpaquePointer?, _ command: Int32, _ argument: Int, _ pointer: UnsafeMutableRawPointer?) -> Int {
+    switch command {
+    case BIO_CTRL_FLUSH: return 1
+    case BIO_CTRL_PENDING, BIO_CTRL_WPENDING: return 0
+    default: return 0
     }
 }

@@ -45,8 +45,7 @@ public struct TLSTransport: Transport, @unchecked Sendable {
 
     public mutating func wrap(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(WebSocketError) {
         guard let engine else { throw .closed }
-        do { try engine.send(plaintext) } catch { throw .tls(error) }
-        engine.takeOutput(into: &wire)
+        do { try engine.send(plaintext, into: &wire) } catch { throw .tls(error) }
     }
 
     public mutating func takeOutput() -> [UInt8] { engine?.takeOutput() ?? [] }

@@ -66,28 +66,6 @@ static uint64_t msgs, bytes, errors;
 static int recording, idle_mode;
 static char request[256]; static size_t request_len;
 
-static uint64_t cpu_ns(void) {
-    struct rusage ru; getrusage(RUSAGE_SELF, &ru);
-    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull
-         + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
-}
-
-/* Another process's user+system CPU time in ns (all its threads), from /proc/PID/stat; 0 if
- * unreadable. Resolution: one clock tick (10 ms), so over a 2 s run it is good to 0.5 %. */
-static uint64_t proc_cpu_ns(int pid) {
-    char path[64]; snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char buf[1024]; size_t n = fread(buf, 1, sizeof buf - 1, f); fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');  /* the command name may contain spaces: fields follow the last ')' */
-    if (!p) return 0;
-    unsigned long long ut = 0, st = 0;
-    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
-    return (ut + st) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
-
 static void build_frame(size_t size, int binary) {
     payload_len = size;
     frame = malloc(size + 14);

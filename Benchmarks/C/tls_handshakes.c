@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "ws_common.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -54,31 +55,6 @@ static char request[256]; static size_t request_len;
 static unsigned long long done, errors, counter;
 static int recording;
 static uint32_t *samples; static size_t nsamples, samples_cap = 1u << 22;
-
-static uint64_t now_ns(void) {
-    struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t cpu_ns(void) {
-    struct rusage ru; getrusage(RUSAGE_SELF, &ru);
-    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull
-         + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
-}
-
-/* Another process's user+system CPU time (all threads) from /proc/PID/stat; 0 if unreadable. */
-static uint64_t proc_cpu_ns(int pid) {
-    char path[64]; snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char buf[1024]; size_t n = fread(buf, 1, sizeof buf - 1, f); fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    if (!p) return 0;
-    unsigned long long ut = 0, st = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
-    return (ut + st) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
 
 static void arm(struct slot *s, int out) {
     struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.ptr = s};

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
  * Small helpers shared by the C benchmark programs: SHA-1 (FIPS 180-4) and Base64 (RFC 4648)
- * for the Sec-WebSocket-Accept value (RFC 6455 §4.2.2), a UTF-8 check (RFC 3629), and a clock.
+ * for the Sec-WebSocket-Accept value (RFC 6455 §4.2.2), a UTF-8 check (RFC 3629), clocks (wall,
+ * this process's CPU time, another process's CPU time).
  * Written for the benchmark; header-only so each program is one `cc -O2` command.
  */
 #ifndef WS_COMMON_H
@@ -11,11 +12,37 @@
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static inline uint64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* This process's user+system CPU time in ns. */
+static inline uint64_t cpu_ns(void) {
+    struct rusage ru; getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull
+         + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+/* Another process's user+system CPU time in ns (all its threads), from /proc/PID/stat; 0 if
+ * unreadable. Resolution: one clock tick (10 ms), so over a 2 s run it is good to 0.5 %. */
+static inline uint64_t proc_cpu_ns(int pid) {
+    char path[64]; snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char buf[1024]; size_t n = fread(buf, 1, sizeof buf - 1, f); fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');  /* the command name may contain spaces: fields follow the last ')' */
+    if (!p) return 0;
+    unsigned long long ut = 0, st = 0;
+    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
+    return (ut + st) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
 static inline uint32_t rol32(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }

@@ -78,6 +78,21 @@ private final class RawPeer {
 /// handshake it started with "no renegotiation", and our engine stays established.
 @Suite("TLS engine: renegotiation refused")
 struct RenegotiationTests {
+    /// Feeds the peer's request for a new handshake to our engine and returns its answer: one
+    /// alert record (TLS 1.2 AES-GCM: a 5-byte header, an 8-byte explicit nonce, the 2-byte
+    /// alert, a 16-byte tag; no handshake record, type 22), no plaintext, still established.
+    private static func refusal(of request: [UInt8], by engine: TLSEngine) throws -> [UInt8] {
+        var plaintext: [UInt8] = []
+        try request.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+        #expect(plaintext.isEmpty)
+        #expect(engine.state == .established)
+        #expect(engine.failure == nil)
+        let answer = engine.takeOutput()
+        #expect(answer.count == 5 + 8 + 2 + 16)
+        #expect(answer.prefix(3) == [21, 3, 3])  // content type alert, TLS 1.2
+        return answer
+    }
+
     /// OpenSSL 3 servers refuse a client's renegotiation by default too (unless
     /// `SSL_OP_ALLOW_CLIENT_RENEGOTIATION`); this pins the outcome whichever of the two decides.
     @Test("A client-initiated renegotiation is refused by our server")
@@ -101,16 +116,7 @@ struct RenegotiationTests {
         #expect(asked.result == -1 && asked.error == SSL_ERROR_WANT_READ)
         let hello = client.takeOutput()
         #expect(hello.count > 100)
-        try hello.withUnsafeBytes { try server.receive($0, into: &plaintext) }
-        // Our server answers with one alert record (TLS 1.2 AES-GCM: a 5-byte header, an 8-byte
-        // explicit nonce, the 2-byte alert, a 16-byte tag) and stays established.
-        #expect(plaintext.isEmpty)
-        #expect(server.state == .established)
-        #expect(server.failure == nil)
-        let answer = server.takeOutput()
-        #expect(answer.count == 5 + 8 + 2 + 16)
-        #expect(answer.prefix(3) == [21, 3, 3])  // content type alert, TLS 1.2
-        client.feed(answer)
+        client.feed(try Self.refusal(of: hello, by: server))
         let refused = client.handshake()
         #expect(refused.result == -1)
         #expect(refused.error == SSL_ERROR_SSL)
@@ -138,15 +144,7 @@ struct RenegotiationTests {
         #expect(server.handshake().result == 1)
         let request = server.takeOutput()
         #expect(request.count > 0)
-        try request.withUnsafeBytes { try client.receive($0, into: &plaintext) }
-        #expect(plaintext.isEmpty)
-        #expect(client.state == .established)
-        #expect(client.failure == nil)
-        // One alert record back (no ClientHello, which would be a handshake record, type 22).
-        let answer = client.takeOutput()
-        #expect(answer.count == 5 + 8 + 2 + 16)
-        #expect(answer.prefix(3) == [21, 3, 3])
-        server.feed(answer)
+        server.feed(try Self.refusal(of: request, by: client))
         let refused = server.readStep()
         #expect(refused.result == -1)
         #expect(refused.error == SSL_ERROR_SSL)

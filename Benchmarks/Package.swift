@@ -58,7 +58,8 @@ let package = Package(
             ]
         ),
         // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows; with
-        // --tls-cert/--tls-key it serves wss:// through NIOSSL.
+        // --tls-cert/--tls-key it serves wss:// through NIOSSL; with --ours it serves our core on
+        // the same NIO (Examples/NIOIntegration's ChannelHandler) for the same-layer rows.
         .executableTarget(
             name: "NIOEchoServer",
             dependencies: [
@@ -67,17 +68,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
-            ]
-        ),
-        // Our core on the same NIO as NIOEchoServer: WSNIO's WebSocketChannelHandler (ServerHandshake
-        // and Connection) with an echo handler, for the same-layer end-to-end rows.
-        .executableTarget(
-            name: "NIOOursEchoServer",
-            dependencies: [
                 .product(name: "WSNIO", package: "NIOIntegration"),
                 .product(name: "WSProtocol", package: "swift-websocket-sansio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ]

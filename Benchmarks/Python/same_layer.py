@@ -16,6 +16,8 @@ Cells are the medians in the raw file; a ratio is ours / peer for rates, peer / 
 and allocations (> 1 = ours better)."""
 import sys
 
+from table import fmt  # the main table's number format
+
 MICRO = [
     # (key, label, ours impl, peer impl)
     ("decode.16B.64K", "decode 16 B masked frames, 64 KiB reads", "ours", "nio-direct"),
@@ -62,22 +64,6 @@ E2E_PAIRS = [  # (ours, peer, label, judged against the target?)
 ]
 SERVERS = {"nio-ours": "our core on NIO", "nio-ours-256k": "our core on NIO, 256 KiB reads", "nio": "NIOWebSocket",
            "nio-256k": "NIOWebSocket, 256 KiB reads"}
-
-
-def fmt(v, unit):
-    if v is None:
-        return "—"
-    if unit == "GB/s":
-        return f"{v:.2f}"
-    if unit.startswith("allocs"):
-        return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else str(int(v))
-    if unit == "us":
-        return f"{v:.2f}"
-    if v >= 1e6:
-        return f"{v / 1e6:.2f} M"
-    if v >= 1e4:
-        return f"{v / 1e3:.1f} k"
-    return f"{v:.0f}" if v >= 100 else f"{v:.2f}"
 
 
 def main():

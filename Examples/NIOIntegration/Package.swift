@@ -9,7 +9,7 @@ import PackageDescription
 let package = Package(
     name: "NIOIntegration",
     products: [
-        // For Benchmarks/ (its NIOOursEchoServer serves the end-to-end rows on this handler).
+        // For Benchmarks/ (NIOEchoServer --ours serves the same-layer end-to-end rows on this handler).
         .library(name: "WSNIO", targets: ["WSNIO"]),
     ],
     dependencies: [

@@ -41,12 +41,7 @@ public enum BindingScenarios {
         let inputs = NIOScenarios.buffers(reads)
         return Scenario(key: key, impl: "nio-ours", unit: unit, unitsPerCall: unitsPerCall) {
             let before = echo.messages
-            var written = 0
-            for buffer in inputs {
-                channel.pipeline.fireChannelRead(buffer)
-                channel.pipeline.fireChannelReadComplete()
-                while let out = try! channel.readOutbound(as: ByteBuffer.self) { written &+= out.readableBytes }
-            }
+            let written = NIOScenarios.feed(channel, inputs)
             precondition(echo.messages - before == messages, "WSNIO echoed \(echo.messages - before), expected \(messages)")
             return written
         }

@@ -83,15 +83,22 @@ public enum NIOScenarios {
         let inputs = buffers(reads)
         return Scenario(key: key, impl: "nio", unit: unit, unitsPerCall: unitsPerCall) {
             let before = echo.messages
-            var written = 0
-            for buffer in inputs {
-                channel.pipeline.fireChannelRead(buffer)
-                channel.pipeline.fireChannelReadComplete()
-                while let out = try! channel.readOutbound(as: ByteBuffer.self) { written &+= out.readableBytes }
-            }
+            let written = feed(channel, inputs)
             precondition(echo.messages - before == messages, "NIO echoed \(echo.messages - before), expected \(messages)")
             return written
         }
+    }
+
+    /// Feeds each read as a socket channel does (`fireChannelRead` + `fireChannelReadComplete`)
+    /// and drains what the pipeline wrote after each; returns the bytes written.
+    static func feed(_ channel: EmbeddedChannel, _ inputs: [ByteBuffer]) -> Int {
+        var written = 0
+        for buffer in inputs {
+            channel.pipeline.fireChannelRead(buffer)
+            channel.pipeline.fireChannelReadComplete()
+            while let out = try! channel.readOutbound(as: ByteBuffer.self) { written &+= out.readableBytes }
+        }
+        return written
     }
 
     /// `batch` frames of `payload` written through `WebSocketFrameEncoder` and flushed, then

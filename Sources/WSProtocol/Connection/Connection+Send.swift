@@ -59,9 +59,11 @@ extension Connection {
     /// (a server, RFC 6455 §5.1; no extension; no fragmentation, §5.4), appends only that
     /// frame's header to `outbound` and returns `true`; the caller must write exactly `payload`
     /// right after it, before anything else appended later. Returns `false` (nothing appended)
-    /// when the message needs the whole encoding (``send(_:kind:now:into:)``).
+    /// when the message needs the whole encoding (``send(_:kind:extensions:now:into:)``).
+    /// Drivers whose transport takes several buffers per write use it: WSPosixIO's socket
+    /// writer, and Examples/NIOIntegration, which writes a `ByteBuffer` payload as it is.
     /// - Throws: ``UsageError/sendAfterClose``; ``UsageError/invalidUTF8`` for text that is not UTF-8.
-    package mutating func sendHeader(for payload: UnsafeRawBufferPointer, kind: Message.Kind,
+    public mutating func sendHeader(for payload: UnsafeRawBufferPointer, kind: Message.Kind,
                                     extensions use: ExtensionUse = .apply, now: Instant,
                                     into outbound: inout [UInt8]) throws(UsageError) -> Bool {
         guard canSend else { throw .sendAfterClose }

@@ -2,7 +2,7 @@
 import Testing
 import WSProtocol
 
-/// `sendHeader(for:kind:now:into:)`: the header of a frame whose payload the driver writes itself.
+/// `sendHeader(for:kind:extensions:now:into:)`: the header of a frame whose payload the driver writes itself.
 @Suite("RFC 6455 §5.2 Header-only sending of a large server frame")
 struct SendHeaderTests {
     static func connection(_ role: Role = .server, _ configure: (inout Connection.Configuration) -> Void = { _ in }) -> Connection {

@@ -6,9 +6,10 @@ import WSProtocol
 public enum WebSocketCommand: Sendable {
     /// Sends a whole message.
     case send(Message)
-    /// Sends `payload` as one message of `kind`, framed straight from the buffer's bytes (no
-    /// intermediate `[UInt8]`). Writing the buffer itself after a header, with no copy at all,
-    /// would need the core's `sendHeader(for:kind:now:into:)`, which is `package` access.
+    /// Sends `payload` as one message of `kind`. On a server, a payload of 16 KiB or more is
+    /// written as it is after its frame header, with no copy (the core's
+    /// `sendHeader(for:kind:extensions:now:into:)`, unless an extension or fragmentation needs
+    /// the whole encoding); otherwise it is framed straight from the buffer's bytes.
     case sendBuffer(ByteBuffer, kind: Message.Kind)
     /// Sends a ping (at most 125 bytes).
     case ping([UInt8])

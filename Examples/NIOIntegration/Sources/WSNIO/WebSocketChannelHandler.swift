@@ -185,13 +185,24 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
             return
         }
         let now = Self.now(context)
+        var large: LargePayload?
         do {
             switch unwrapOutboundIn(data) {
             case .send(let message):
-                try connection!.send(message, now: now, into: &outbound)
+                if case .binary(let bytes) = message, bytes.count >= Self.largePayload,
+                   try bytes.withUnsafeBytes({ try connection!.sendHeader(for: $0, kind: .binary, now: now, into: &outbound) }) {
+                    large = .array(bytes)
+                } else {
+                    try connection!.send(message, now: now, into: &outbound)
+                }
             case .sendBuffer(let payload, let kind):
-                try payload.withUnsafeReadableBytes { bytes throws(UsageError) in
-                    try connection!.send(bytes, kind: kind, now: now, into: &outbound)
+                if payload.readableBytes >= Self.largePayload,
+                   try payload.withUnsafeReadableBytes({ try connection!.sendHeader(for: $0, kind: kind, now: now, into: &outbound) }) {
+                    large = .buffer(payload)
+                } else {
+                    try payload.withUnsafeReadableBytes { bytes throws(UsageError) in
+                        try connection!.send(bytes, kind: kind, now: now, into: &outbound)
+                    }
                 }
             case .ping(let payload):
                 outputs = try connection!.ping(payload, now: now)
@@ -205,11 +216,22 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
             promise?.fail(error)
             return
         }
-        if outputs.isEmpty {
+        switch large {
+        case .array(let bytes)?:
+            // The header is in `outbound`: the payload follows it into the same buffer.
+            if let promise { outboundPromises.append(promise) }
+            bytes.withUnsafeBytes { writeOutbound(context: context, appending: $0) }
+            needsFlush = true
+        case .buffer(let payload)?:
+            // The header (and what was queued before it) in one buffer, the payload as it is.
+            writeOutbound(context: context)
+            context.write(wrapOutboundOut(payload), promise: promise)
+            needsFlush = true
+        case nil where outputs.isEmpty:
             // A message: its frames are in `outbound` already.
             if let promise { outboundPromises.append(promise) }
             queued(context: context)
-        } else {
+        case nil:
             performOutputs(context: context, promise: promise)
         }
         armTimer(context: context)
@@ -352,10 +374,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
         if outbound.count >= Self.writeThreshold { writeOutbound(context: context) }
     }
 
-    /// Hands `outbound` to NIO as one `ByteBuffer` (copied once), with the promises of the
-    /// commands in it. The buffer is the previous one when NIO has written and released it.
-    private func writeOutbound(context: ChannelHandlerContext) {
-        guard !outbound.isEmpty else {
+    /// Hands `outbound` (then `extra`) to NIO as one `ByteBuffer` (copied once), with the
+    /// promises of the commands in it. The buffer is the previous one when NIO has written and
+    /// released it.
+    private func writeOutbound(context: ChannelHandlerContext, appending extra: UnsafeRawBufferPointer? = nil) {
+        let extraCount = extra?.count ?? 0
+        guard !outbound.isEmpty || extraCount > 0 else {
             for promise in outboundPromises { promise.succeed() }
             outboundPromises.removeAll(keepingCapacity: true)
             return
@@ -364,9 +388,10 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
         if var reused = spare.take(), reused.modifyIfUniquelyOwned({ $0.clear() }) != nil {
             buffer = reused
         } else {
-            buffer = context.channel.allocator.buffer(capacity: outbound.count)
+            buffer = context.channel.allocator.buffer(capacity: outbound.count + extraCount)
         }
         buffer.writeBytes(outbound)
+        if let extra { buffer.writeBytes(extra) }
         outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptCapacity)
         let promise: EventLoopPromise<Void>?
         switch outboundPromises.count {
@@ -391,6 +416,16 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
         for promise in promises { promise.fail(ChannelError.ioOnClosedChannel) }
     }
 
+    /// A server's binary payload of at least this many bytes is not framed into `outbound`: the
+    /// core appends only the header (when no extension or fragmentation needs the whole
+    /// encoding), and the payload is copied once, into the buffer NIO writes (a `[UInt8]`), or
+    /// written as it is (a `ByteBuffer`).
+    private static let largePayload = 16 << 10
+    /// A payload written after its header (see `largePayload`).
+    private enum LargePayload {
+        case array([UInt8])
+        case buffer(ByteBuffer)
+    }
     /// `outbound` goes to NIO without waiting for a flush once it holds this many bytes.
     private static let writeThreshold = 64 << 10
     /// The largest `outbound` capacity and reused buffer kept between writes (per connection).

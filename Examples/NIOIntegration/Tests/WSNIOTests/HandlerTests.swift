@@ -67,6 +67,23 @@ struct HandlerTests {
         #expect(echo.results == [true, true])
     }
 
+    @Test("A 16 KiB payload follows its header: copied once from a [UInt8], a ByteBuffer written as it is")
+    func largePayloads() throws {
+        let (channel, _) = try Self.openServer()
+        let payload = (0..<(16 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let header: [UInt8] = [0x82, 0x7E, 0x40, 0x00]  // binary, FIN, 16-bit length 16384 (RFC 6455 §5.2)
+        try channel.writeOutbound(WebSocketCommand.send(.binary(payload)))
+        #expect(try Self.written(channel) == header + payload)
+        let buffer = ByteBuffer(bytes: payload)
+        try channel.writeOutbound(WebSocketCommand.sendBuffer(buffer, kind: .binary))
+        #expect(try channel.readOutbound(as: ByteBuffer.self).map { Array($0.readableBytesView) } == header)
+        let written = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(written == buffer)
+        let sameStorage = written.withUnsafeReadableBytes { w in buffer.withUnsafeReadableBytes { $0.baseAddress == w.baseAddress } }
+        #expect(sameStorage)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+    }
+
     @Test("Bytes still held when the channel closes are dropped and their promises failed")
     func unflushedAtClose() throws {
         let (channel, _) = try Self.openServer()

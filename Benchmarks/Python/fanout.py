@@ -4,17 +4,21 @@
 one of them sends messages carrying their send time; every member's receipt is a delivery.
 
     fanout.py [--members 100] [--messages 2000] [--window 16] [--latency-messages 200]
-              [--latency-rate 50] URL [URL ...]
+              [--latency-rate 50] [--watch LABEL=PID ...] URL [URL ...]
 
 Two phases, one JSON line out:
 - throughput: MESSAGES messages, at most WINDOW not yet back at the sender (a closed loop, so
   the room is never flooded past what it delivers); deliveries per second over the phase;
 - latency: LATENCY_MESSAGES at LATENCY_RATE per second (an open loop well under capacity);
   p50/p99/max of send-to-receipt over every delivery.
+With --watch, the CPU time (user + system, from /proc) each watched process spent during the
+throughput phase is reported per delivery (`cpu_us_per_delivery`), next to the generator's own
+(`client`): where the time goes, and whether the generator was the limit (its CPU near 1 s
+per second of the phase).
 The generator is one asyncio process (the Python websockets client): on a small machine it
 may be the limit; compare configurations measured in the same run, not absolute numbers.
 """
-import argparse, asyncio, json, struct, sys, time
+import argparse, asyncio, json, os, struct, sys, time
 
 import websockets
 
@@ -27,7 +31,23 @@ async def main():
     ap.add_argument("--window", type=int, default=16)
     ap.add_argument("--latency-messages", type=int, default=200)
     ap.add_argument("--latency-rate", type=float, default=50.0)
+    ap.add_argument("--watch", action="append", default=[], metavar="LABEL=PID")
     a = ap.parse_args()
+    watched = {}
+    for item in a.watch:
+        label, _, pid = item.partition("=")
+        if not label or not pid.isdigit():
+            ap.error(f"--watch {item!r} is not LABEL=PID")
+        watched[label] = int(pid)
+
+    def cpu_seconds():
+        out = {"client": time.process_time()}
+        ticks = os.sysconf("SC_CLK_TCK")
+        for label, pid in watched.items():
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[label] = (int(fields[11]) + int(fields[12])) / ticks
+        return out
 
     members = []
     for i in range(a.members):
@@ -65,6 +85,7 @@ async def main():
     payload_pad = b"x" * 24
 
     # Throughput (closed loop with a window).
+    cpu_start = cpu_seconds()
     start = time.perf_counter_ns()
     counts["deliveries"] = 0
     in_flight = 0
@@ -82,6 +103,8 @@ async def main():
         await asyncio.sleep(0.001)
     elapsed = (time.perf_counter_ns() - start) / 1e9
     delivered = counts["deliveries"]
+    cpu_end = cpu_seconds()
+    cpu = {k: cpu_end[k] - cpu_start[k] for k in cpu_end}
 
     # Latency (open loop, well under capacity).
     counts["record"] = True
@@ -101,6 +124,8 @@ async def main():
         "deliveries": delivered, "expected": expected, "seconds": round(elapsed, 3),
         "deliveries_per_s": round(delivered / elapsed), "messages_per_s": round(delivered / elapsed / a.members),
         "latency_samples": len(latencies), "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0),
+        "cpu_cores": {k: round(v / elapsed, 2) for k, v in cpu.items()},
+        "cpu_us_per_delivery": {k: round(v * 1e6 / max(delivered, 1), 2) for k, v in cpu.items()},
     }))
     for t in tasks:
         t.cancel()

@@ -35,11 +35,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     public typealias OutboundOut = ByteBuffer
 
     /// Which side of the handshake this channel runs.
+    /// (Its cases are `indirect`, a pointer in each handler instead of the settings inline.)
     public enum Mode: Sendable {
         /// Accept upgrades as ``ServerSettings`` decides.
-        case server(ServerSettings)
+        indirect case server(ServerSettings)
         /// Send the upgrade request these options describe.
-        case client(ClientHandshake.Options)
+        indirect case client(ClientHandshake.Options)
     }
 
     private enum Phase {
@@ -53,8 +54,10 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     private let mode: Mode
     private var phase = Phase.waitingForActive
     // The machines live beside the phase (not in its payloads), so mutating one copies nothing.
-    private var serverHandshake: ServerHandshake?
-    private var clientHandshake: ClientHandshake?
+    // The handshakes are boxed: inline, their optionals took about 900 bytes of every open
+    // connection's handler (the client's even on servers).
+    private var serverHandshake: Box<ServerHandshake>?
+    private var clientHandshake: Box<ClientHandshake>?
     private var connection: Connection?
     private var outputs: [Connection.Output] = []
     /// Bytes to write, not yet handed to NIO (see ``writeOutbound(context:)``).
@@ -101,12 +104,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
         let now = Self.now(context)
         switch mode {
         case .server(let settings):
-            serverHandshake = ServerHandshake(options: settings.handshake, now: now)
+            serverHandshake = Box(ServerHandshake(options: settings.handshake, now: now))
             phase = .serverHandshake
         case .client(let options):
             do {
                 let handshake = try ClientHandshake(options: options, now: now, entropy: ChaChaRandomNumberGenerator())
-                clientHandshake = handshake
+                clientHandshake = Box(handshake)
                 phase = .clientHandshake
                 write(handshake.requestBytes, context: context)
                 flushIfNeeded(context: context)
@@ -125,7 +128,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
         case .open:
             connection!.receiveEndOfStream(now: now).forEach { perform($0, context: context) }
         case .clientHandshake:
-            if case .failed(let error) = clientHandshake!.receiveEndOfStream(now: now) {
+            if case .failed(let error) = clientHandshake!.value.receiveEndOfStream(now: now) {
                 failHandshake(error, response: [], context: context)
             }
         case .serverHandshake, .waitingForActive, .closed:
@@ -149,9 +152,9 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
             buffer.withUnsafeReadableBytes { connection!.receive($0, now: now, into: &outputs) }
             performOutputs(context: context)
         case .serverHandshake:
-            handleServer(serverHandshake!.receive(buffer.readableBytesView, now: now), context: context)
+            handleServer(serverHandshake!.value.receive(buffer.readableBytesView, now: now), context: context)
         case .clientHandshake:
-            handleClient(clientHandshake!.receive(buffer.readableBytesView, now: now), context: context)
+            handleClient(clientHandshake!.value.receive(buffer.readableBytesView, now: now), context: context)
         case .waitingForActive, .closed:
             break  // nothing reads before activation; after closing, nothing more is wanted
         }
@@ -263,7 +266,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
             switch settings.decide(request) {
             case .accept(let subprotocol, let headers):
                 do {
-                    let (response, accepted, leftover) = try serverHandshake!.accept(
+                    let (response, accepted, leftover) = try serverHandshake!.value.accept(
                         request, subprotocol: subprotocol, extensions: settings.extensions, headers: headers,
                         configuration: settings.configuration, now: Self.now(context))
                     write(response, context: context)
@@ -273,7 +276,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
                     respondAndClose(ServerHandshake.errorResponse(for: .invalidArgument("\(error)")), context: context)
                 }
             case .reject(let status, let headers, let body):
-                respondAndClose(serverHandshake!.reject(status: status, headers: headers, body: body), context: context)
+                respondAndClose(serverHandshake!.value.reject(status: status, headers: headers, body: body), context: context)
             }
         case .notAnUpgrade(let head):
             let answer = settings.respond(head)
@@ -446,8 +449,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
 
     private var nextDeadline: Instant? {
         switch phase {
-        case .serverHandshake: return serverHandshake!.nextDeadline
-        case .clientHandshake: return clientHandshake!.nextDeadline
+        case .serverHandshake: return serverHandshake!.value.nextDeadline
+        case .clientHandshake: return clientHandshake!.value.nextDeadline
         case .open: return connection!.nextDeadline
         case .waitingForActive, .closed: return nil
         }
@@ -476,9 +479,9 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
             outputs = connection!.handleTimeout(now: now)
             performOutputs(context: context)
         case .serverHandshake:
-            if let step = serverHandshake!.handleTimeout(now: now) { handleServer(step, context: context) }
+            if let step = serverHandshake!.value.handleTimeout(now: now) { handleServer(step, context: context) }
         case .clientHandshake:
-            if let step = clientHandshake!.handleTimeout(now: now) { handleClient(step, context: context) }
+            if let step = clientHandshake!.value.handleTimeout(now: now) { handleClient(step, context: context) }
         case .waitingForActive, .closed:
             break
         }
@@ -489,3 +492,9 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension WebSocketChannelHandler: Sendable {}
+
+/// A value kept on the heap, mutated in place (the handler's handshakes).
+private final class Box<Value> {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}

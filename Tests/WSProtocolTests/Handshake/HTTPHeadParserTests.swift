@@ -88,6 +88,7 @@ struct HTTPHeadParserTests {
         ("G(T / HTTP/1.1\r\n\r\n", .malformedHead("invalid method"), 400),
         (" GET / HTTP/1.1\r\n\r\n", .malformedHead("invalid method"), 400),
         ("GET / HTTP/11\r\n\r\n", .malformedHead("invalid HTTP version"), 400),
+        ("GET / HTTP/1x1\r\n\r\n", .malformedHead("invalid HTTP version"), 400),  // the dot (DIGIT "." DIGIT)
         ("GET / http/1.1\r\n\r\n", .malformedHead("invalid HTTP version"), 400),
         ("GET \u{7F} HTTP/1.1\r\n\r\n", .malformedHead("invalid request target"), 400),
         ("\r\nGET / HTTP/1.1\r\n\r\n", .malformedHead("empty start line"), 400),
@@ -133,6 +134,15 @@ struct HTTPHeadParserTests {
         // Exactly at the limits is fine.
         let atLimit = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n".bytes
         if case .success? = feed([atLimit], kind: .request, limits: limits) {} else { Issue.record("at limit failed") }
+        // The head size boundary, to the byte: a head of exactly maxHeadSize bytes (its final
+        // CRLF included) is read; one byte more is refused.
+        let sized = { (n: Int) -> [UInt8] in
+            let frame = "GET / HTTP/1.1\r\nX: \r\n\r\n".bytes.count
+            return ("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: n - frame) + "\r\n\r\n").bytes
+        }
+        #expect(sized(200).count == 200)
+        if case .success? = feed([sized(200)], kind: .request, limits: limits) {} else { Issue.record("a head of maxHeadSize bytes failed") }
+        #expect(outcome(feed([sized(201)], kind: .request, limits: limits)) == "error \(HandshakeError.headTooLarge(limit: 200))")
         // An endless head without CRLF never buffers past the limit.
         var p = HTTPHeadParser(kind: .response, limits: limits)
         #expect(throws: HandshakeError.headTooLarge(limit: 200)) {

@@ -182,6 +182,24 @@ struct ClientHandshakeTests {
         }
     }
 
+    /// Found by Scripts/mutate: only 101 opens the connection (RFC 6455 §4.1, response item 1),
+    /// even when every other field of a valid upgrade response is there.
+    @Test("A 200 with every upgrade field is a refusal, not a connection")
+    func twoHundredIsARefusal() throws {
+        var hs = try Self.make()
+        let text = String(decoding: Self.response(replacing: "HTTP/1.1 101 Switching Protocols", with: "HTTP/1.1 200 OK"),
+                          as: UTF8.self).replacing("Upgrade: websocket\r\n", with: "Upgrade: websocket\r\nContent-Length: 0\r\n")
+        let step = hs.receive(text.bytes, now: .zero)
+        guard case .refused(let status, let reason, let headers, let body)? = failure(step) else {
+            Issue.record("expected a refusal, got \(step)")
+            return
+        }
+        #expect(status == 200)
+        #expect(reason == "OK")
+        #expect(headers.first(name: "Sec-WebSocket-Accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        #expect(body.isEmpty)
+    }
+
     @Test("A refusal keeps status, reason, headers and the start of the body, even when the body arrives later")
     func refusal() throws {
         let head = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"ws\"\r\nContent-Length: 11\r\n\r\n".bytes

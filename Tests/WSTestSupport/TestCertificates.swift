@@ -112,7 +112,9 @@ public enum TestCertificates {
       openssl ca -config ca.cnf -batch -notext -cert "$3.pem" -keyfile "$3.key" -in "$1.csr" -out "$1.pem" \
         -extensions "$4" -startdate "$5" -enddate "$6" 2>/dev/null
     }
-    start=$(date -u -d '-1 day' +%Y%m%d%H%M%SZ); end=$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)
+    # One clock reading for both ends (two could straddle a second: 31 days and 1 s).
+    now=$(date -u +%s)
+    start=$(date -u -d "@$((now - 86400))" +%Y%m%d%H%M%SZ); end=$(date -u -d "@$((now + 30 * 86400))" +%Y%m%d%H%M%SZ)
     ca ca "WSTLS Test CA"
     ca otherca "WSTLS Other CA"
     leaf server localhost ca server_ext "$start" "$end"

@@ -148,7 +148,6 @@ extension Channel {
         if w.needsLoop { loop.execute { [self] in service() } }
         if let server {
             if w.bufferedDelta != 0 { server.addBuffered(w.bufferedDelta) }
-            if w.finished { server.remove(self) }
             if let request = w.rare?.decide { server.decide(request, on: self) }
             if let head = w.rare?.answer { server.answer(head, on: self) }
             if w.opened { server.opened(self) }

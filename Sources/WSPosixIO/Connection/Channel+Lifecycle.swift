@@ -280,6 +280,9 @@ extension Channel {
     /// Deregisters and closes the socket (exactly once), and settles everyone waiting. Loop thread.
     func closeSocket(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         guard st.lifecycle.isLive else { return }
+        // The server stops counting the connection before the descriptor closes: a peer that
+        // sees the close never finds it still in `connectionCount`.
+        server?.remove(self)
         loop.deregister(fd: fd)
         loop.outputs.removeAll(keepingCapacity: true)
         st.lifecycle.close(now: loop.now, &loop.outputs)  // closes the descriptor

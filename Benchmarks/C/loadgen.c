@@ -11,7 +11,8 @@
  * -S speaks TLS (wss://, OpenSSL on the socket, no certificate verification: a load generator);
  * build with -DWITH_OPENSSL ... -lssl -lcrypto for it. -b sends binary instead of text. Prints one line of key=value pairs:
  *   msgs, msgs_per_s, p50_us, p99_us, mb_per_s (echoed payload bytes received per second, 10^6),
- *   cpu (this process's user+system CPU time over wall time, 1.0 = one core), errors.
+ *   cpu (this process's user+system CPU time over wall time, 1.0 = one core), errors (connections
+ *   that failed, including every echo whose bytes or opcode differ from what was sent).
  * With -P SERVER_PID it also prints a second line: server_cpu (the server's CPU time over the
  * same window, all threads, from /proc/PID/stat) and server_us_per_msg (that time per message):
  * the server's cost independent of whether the generator or the server is the bottleneck.
@@ -50,7 +51,7 @@ struct client {
     size_t woff;          /* bytes of the current outgoing frame already written */
     const uint8_t *wdata; size_t wsize;
     uint64_t sent_at;
-    int got_echo;
+    int got_echo, in_message;
 #ifdef WITH_OPENSSL
     SSL *ssl;
 #endif
@@ -64,6 +65,7 @@ static uint8_t *frame; static size_t frame_len; static size_t payload_len;
 static uint32_t *samples; static size_t nsamples, samples_cap = 4u << 20;
 static uint64_t msgs, bytes, errors;
 static int recording, idle_mode;
+static uint8_t *payload; static uint8_t payload_opcode;  /* what every echo must bring back */
 static char request[256]; static size_t request_len;
 
 static void build_frame(size_t size, int binary) {
@@ -76,10 +78,10 @@ static void build_frame(size_t size, int binary) {
     else { frame[h++] = 0x80 | 127; for (int i = 7; i >= 0; i--) frame[h++] = (uint8_t)((uint64_t)size >> (8 * i)); }
     static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
     memcpy(frame + h, key, 4); h += 4;
-    uint8_t *plain = malloc(size);
-    for (size_t i = 0; i < size; i++) plain[i] = (uint8_t)('a' + i % 26);
-    mask_copy(frame + h, plain, size, key);
-    free(plain);
+    payload = malloc(size ? size : 1);
+    for (size_t i = 0; i < size; i++) payload[i] = (uint8_t)('a' + i % 26);
+    payload_opcode = binary ? 0x2 : 0x1;
+    mask_copy(frame + h, payload, size, key);
     frame_len = h + size;
 }
 
@@ -204,11 +206,17 @@ static void on_event(struct client *c, uint32_t events) {
             if (hl + len > c->rcap) { c->rcap = hl + len + 4096; c->rbuf = realloc(c->rbuf, c->rcap); }
             break;
         }
-        pos += hl + len;
         uint8_t op = b0 & 0x0F;
-        if (op >= 0x8) { if (op == 0x8) { kill_client(c); return; } continue; }
+        if (op >= 0x8) { pos += hl + len; if (op == 0x8) { kill_client(c); return; } continue; }
+        /* Correctness while measuring: the echo is the same message, byte for byte, with the
+         * same opcode (the first frame's; continuations are 0), or the connection counts as an
+         * error (and the run's errors field is not 0). */
+        if (op != (c->in_message ? 0x0 : payload_opcode) || (size_t)c->got_echo + len > payload_len
+            || memcmp(c->rbuf + pos + hl, payload + c->got_echo, len) != 0) { kill_client(c); return; }
+        pos += hl + len;
         c->got_echo += (int)len;
-        if (!(b0 & 0x80)) continue;
+        c->in_message = !(b0 & 0x80);
+        if (c->in_message) continue;
         if ((size_t)c->got_echo != payload_len) { kill_client(c); return; }
         c->got_echo = 0;
         uint64_t t = now_ns();

@@ -40,7 +40,6 @@ extension Channel {
 
     /// The next event, suspending until one arrives; `nil` after `.closed` was returned, or when
     /// the waiting task is cancelled.
-    @inline(__always)
     nonisolated(nonsending) func nextEvent() async -> WebSocketEvent? {
         // The async frames stay small (everything under the lock runs in synchronous helpers):
         // a task parked here keeps this chain of frames for as long as the connection is idle,

@@ -11,11 +11,17 @@
  * -S speaks TLS (wss://, OpenSSL on the socket, no certificate verification: a load generator);
  * build with -DWITH_OPENSSL ... -lssl -lcrypto for it. -b sends binary instead of text. Prints one line of key=value pairs:
  *   msgs, msgs_per_s, p50_us, p99_us, mb_per_s (echoed payload bytes received per second, 10^6),
- *   cpu (this process's user+system CPU time over wall time, 1.0 = one core), errors (connections
- *   that failed, including every echo whose bytes or opcode differ from what was sent).
- * With -P SERVER_PID it also prints a second line: server_cpu (the server's CPU time over the
- * same window, all threads, from /proc/PID/stat) and server_us_per_msg (that time per message):
- * the server's cost independent of whether the generator or the server is the bottleneck.
+ *   cpu (this process's user+system CPU time over wall time, 1.0 = one core; the generator is one
+ *   thread, so near 1.0 it is the bottleneck, not the server), user_cpu, sys_cpu (the same split),
+ *   errors (connections lost or echoes that differ), mismatches (echoes that differ).
+ * With -P SERVER_PID it also prints a second line over the same window, from /proc/PID/stat (all
+ * threads; one clock tick, 10 ms, of resolution): server_cpu, server_user_cpu, server_sys_cpu
+ * (CPU time over wall time) and server_us_per_msg, server_user_us_per_msg, server_sys_us_per_msg
+ * (that time per echoed message): the server's cost whichever side is the bottleneck.
+ * Every echo is checked while measuring: each frame's opcode (the sent one, then continuations),
+ * no mask and no RSV bits from the server (§5.1, §5.2), and every payload byte against what was
+ * sent; a difference closes that connection and counts as an error. The exit status is 1 if any
+ * error happened or no message came back, so a row with errors fails.
  * Idle mode opens IDLE_CONNS connections (at most 64 handshakes in flight), exchanges one
  * 32-byte text message on each, waits SETTLE seconds (default 1) and reads the server's VmRSS before and after from
  * /proc/PID/status: rss_before_kb, rss_after_kb, bytes_per_conn, conns.
@@ -51,7 +57,8 @@ struct client {
     size_t woff;          /* bytes of the current outgoing frame already written */
     const uint8_t *wdata; size_t wsize;
     uint64_t sent_at;
-    int got_echo, in_message;
+    int got_echo;         /* payload bytes of the current echo checked so far */
+    int in_message;       /* a first frame of the current echo arrived (even an empty one) */
 #ifdef WITH_OPENSSL
     SSL *ssl;
 #endif
@@ -62,26 +69,53 @@ static int ep;
 static const char *host = "127.0.0.1";
 static int port = 9001;
 static uint8_t *frame; static size_t frame_len; static size_t payload_len;
+static uint8_t *plain; static uint8_t sent_opcode;  /* what every echo must equal */
 static uint32_t *samples; static size_t nsamples, samples_cap = 4u << 20;
-static uint64_t msgs, bytes, errors;
+static uint64_t msgs, bytes, errors, mismatches;
 static int recording, idle_mode;
-static uint8_t *payload; static uint8_t payload_opcode;  /* what every echo must bring back */
 static char request[256]; static size_t request_len;
+
+struct cpu_time { uint64_t user_ns, sys_ns; };
+
+static struct cpu_time cpu_self(void) {
+    struct rusage ru; getrusage(RUSAGE_SELF, &ru);
+    return (struct cpu_time){
+        (uint64_t)ru.ru_utime.tv_sec * 1000000000ull + (uint64_t)ru.ru_utime.tv_usec * 1000ull,
+        (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000ull};
+}
+
+/* Another process's user and system CPU time in ns (all its threads), from /proc/PID/stat;
+ * {0, 0} if unreadable. Resolution: one clock tick (10 ms), so over a 2 s run it is good to 0.5 %. */
+static struct cpu_time proc_cpu(int pid) {
+    struct cpu_time none = {0, 0};
+    char path[64]; snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return none;
+    char buf[1024]; size_t n = fread(buf, 1, sizeof buf - 1, f); fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');  /* the command name may contain spaces: fields follow the last ')' */
+    if (!p) return none;
+    unsigned long long ut = 0, st = 0;
+    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return none;
+    unsigned long long tick = 1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK);
+    return (struct cpu_time){ut * tick, st * tick};
+}
 
 static void build_frame(size_t size, int binary) {
     payload_len = size;
+    sent_opcode = binary ? 0x2 : 0x1;
     frame = malloc(size + 14);
     size_t h = 0;
-    frame[h++] = binary ? 0x82 : 0x81;
+    frame[h++] = 0x80 | sent_opcode;
     if (size < 126) frame[h++] = 0x80 | (uint8_t)size;
     else if (size < 65536) { frame[h++] = 0x80 | 126; frame[h++] = (uint8_t)(size >> 8); frame[h++] = (uint8_t)size; }
     else { frame[h++] = 0x80 | 127; for (int i = 7; i >= 0; i--) frame[h++] = (uint8_t)((uint64_t)size >> (8 * i)); }
     static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
     memcpy(frame + h, key, 4); h += 4;
-    payload = malloc(size ? size : 1);
-    for (size_t i = 0; i < size; i++) payload[i] = (uint8_t)('a' + i % 26);
-    payload_opcode = binary ? 0x2 : 0x1;
-    mask_copy(frame + h, payload, size, key);
+    plain = malloc(size ? size : 1);
+    for (size_t i = 0; i < size; i++) plain[i] = (uint8_t)('a' + i % 26);
+    mask_copy(frame + h, plain, size, key);
     frame_len = h + size;
 }
 
@@ -99,6 +133,12 @@ static void kill_client(struct client *c) {
     if (c->ssl) { SSL_free(c->ssl); c->ssl = NULL; }
 #endif
     errors++;
+}
+
+/* An echo that differs from what was sent: counted, and the connection is dropped. */
+static void mismatch(struct client *c) {
+    mismatches++;
+    kill_client(c);
 }
 
 static int open_client(struct client *c, int idx) {
@@ -206,19 +246,24 @@ static void on_event(struct client *c, uint32_t events) {
             if (hl + len > c->rcap) { c->rcap = hl + len + 4096; c->rbuf = realloc(c->rbuf, c->rcap); }
             break;
         }
-        uint8_t op = b0 & 0x0F;
-        if (op >= 0x8) { pos += hl + len; if (op == 0x8) { kill_client(c); return; } continue; }
-        /* Correctness while measuring: the echo is the same message, byte for byte, with the
-         * same opcode (the first frame's; continuations are 0), or the connection counts as an
-         * error (and the run's errors field is not 0). */
-        if (op != (c->in_message ? 0x0 : payload_opcode) || (size_t)c->got_echo + len > payload_len
-            || memcmp(c->rbuf + pos + hl, payload + c->got_echo, len) != 0) { kill_client(c); return; }
+        const uint8_t *payload = c->rbuf + pos + hl;
         pos += hl + len;
+        uint8_t op = b0 & 0x0F;
+        /* Server frames carry no mask and, with no extension negotiated, no RSV bits. */
+        if ((b1 & 0x80) || (b0 & 0x70)) { mismatch(c); return; }
+        if (op >= 0x8) { if (op == 0x8 || op > 0xA) { kill_client(c); return; } continue; }
+        /* The echo: the sent opcode on its first frame, continuations after, the sent bytes. */
+        if (op != (c->in_message ? 0x0 : sent_opcode)) {
+            mismatch(c); return;
+        }
+        if (len > payload_len - (size_t)c->got_echo || memcmp(payload, plain + c->got_echo, (size_t)len) != 0) {
+            mismatch(c); return;
+        }
         c->got_echo += (int)len;
-        c->in_message = !(b0 & 0x80);
-        if (c->in_message) continue;
-        if ((size_t)c->got_echo != payload_len) { kill_client(c); return; }
-        c->got_echo = 0;
+        c->in_message = 1;
+        if (!(b0 & 0x80)) continue;
+        if ((size_t)c->got_echo != payload_len) { mismatch(c); return; }
+        c->got_echo = 0; c->in_message = 0;
         uint64_t t = now_ns();
         if (recording) {
             msgs++; bytes += payload_len;
@@ -327,9 +372,12 @@ int main(int argc, char **argv) {
     uint64_t warm_end = t0 + (uint64_t)(warmup * 1e9), end = warm_end + (uint64_t)(seconds * 1e9);
     while (now_ns() < warm_end) pump(5);
     recording = 1;
-    uint64_t m0 = now_ns(), c0 = cpu_ns(), s0 = pid > 0 ? proc_cpu_ns(pid) : 0;
+    struct cpu_time none = {0, 0};
+    uint64_t m0 = now_ns();
+    struct cpu_time c0 = cpu_self(), s0 = pid > 0 ? proc_cpu(pid) : none;
     while (now_ns() < end) pump(5);
-    uint64_t m1 = now_ns(), c1 = cpu_ns(), s1 = pid > 0 ? proc_cpu_ns(pid) : 0;
+    uint64_t m1 = now_ns();
+    struct cpu_time c1 = cpu_self(), s1 = pid > 0 ? proc_cpu(pid) : none;
     recording = 0;
     double wall = (double)(m1 - m0) / 1e9;
     double p50 = 0, p99 = 0;
@@ -338,10 +386,19 @@ int main(int argc, char **argv) {
         p50 = samples[nsamples / 2] / 100.0;
         p99 = samples[(size_t)((double)nsamples * 0.99)] / 100.0;
     }
-    printf("msgs=%llu msgs_per_s=%.0f p50_us=%.1f p99_us=%.1f mb_per_s=%.1f cpu=%.2f errors=%llu\n",
+    double cu = (double)(c1.user_ns - c0.user_ns), csy = (double)(c1.sys_ns - c0.sys_ns);
+    printf("msgs=%llu msgs_per_s=%.0f p50_us=%.1f p99_us=%.1f mb_per_s=%.1f cpu=%.2f user_cpu=%.2f sys_cpu=%.2f errors=%llu mismatches=%llu\n",
            (unsigned long long)msgs, (double)msgs / wall, p50, p99, (double)bytes / wall / 1e6,
-           (double)(c1 - c0) / 1e9 / wall, (unsigned long long)errors);
-    if (pid > 0 && s1 >= s0 && msgs)
-        printf("server_cpu=%.2f server_us_per_msg=%.2f\n", (double)(s1 - s0) / 1e9 / wall, (double)(s1 - s0) / 1e3 / (double)msgs);
-    return msgs ? 0 : 1;
+           (cu + csy) / 1e9 / wall, cu / 1e9 / wall, csy / 1e9 / wall,
+           (unsigned long long)errors, (unsigned long long)mismatches);
+    if (pid > 0 && s1.user_ns >= s0.user_ns && s1.sys_ns >= s0.sys_ns && msgs) {
+        double su = (double)(s1.user_ns - s0.user_ns), ss = (double)(s1.sys_ns - s0.sys_ns);
+        printf("server_cpu=%.2f server_user_cpu=%.2f server_sys_cpu=%.2f server_us_per_msg=%.3f "
+               "server_user_us_per_msg=%.3f server_sys_us_per_msg=%.3f\n",
+               (su + ss) / 1e9 / wall, su / 1e9 / wall, ss / 1e9 / wall,
+               (su + ss) / 1e3 / (double)msgs, su / 1e3 / (double)msgs, ss / 1e3 / (double)msgs);
+    }
+    if (errors) fprintf(stderr, "loadgen: %llu errors (%llu echoes differed from what was sent)\n",
+                        (unsigned long long)errors, (unsigned long long)mismatches);
+    return msgs && !errors ? 0 : 1;
 }

@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The end-to-end summary of Scripts/bench, from the raw `e2e` lines of one results file.
+
+Usage: e2e_summary.py RESULTS.tsv [--append-rows]
+
+Raw lines (TSV, one per repetition, server and row, written by Scripts/bench):
+    e2e  REP  SERVER  ROW  STATUS  key=value key=value ...   (the load generator's output)
+STATUS is the load generator's exit status: non-zero when any connection was lost or any echo
+differed from what was sent (bytes or opcode), or no message came back.
+
+For every row and server it prints the median and min–max over the repetitions of the rate, the
+server's user and system CPU per message, and the load generator's own CPU (a row whose generator
+used >= 0.90 of its one core is marked client-bound: the generator, not the server, set the rate).
+Ratios against a floor are the median of the paired per-repetition ratios (server ÷ floor, both
+measured in the same repetition) with their min–max. A target counts as met only when the whole
+min–max range clears it. Floors: `c-fast` (Benchmarks/C/echo_server_fast.c, the one targets use)
+and `c-floor` (the simple Benchmarks/C/echo_server.c).
+
+--append-rows appends `row` lines (medians) to RESULTS.tsv for table.py and same_layer.py.
+Exit status 1 when any measured row had an error (the row is marked ERRORS in the table)."""
+import statistics
+import sys
+
+FAST, SIMPLE = "c-fast", "c-floor"
+ROW_LABELS = {"small.1": "1 conn, 32 B text", "small.50": "50 conns, 32 B text",
+              "big.1": "1 conn, 64 KiB binary", "big.50": "50 conns, 64 KiB binary"}
+CLIENT_BOUND = 0.90  # load generator CPU (of its one core) at which it is the bottleneck
+# Targets on user CPU per message ÷ the optimised floor (≤), and on the rate (≥), per server.
+USER_CPU_TARGETS = {"ours": 1.5, "ws-serve": 2.0, "ours-async": 2.0}
+RATE_TARGETS = {"ours": 0.9}
+# (raw field, `row` metric key, unit) for the median rows table.py and same_layer.py read.
+MEDIAN_ROWS = [("msgs_per_s", "rate", "msgs/s"), ("p50_us", "p50", "us"), ("p99_us", "p99", "us"),
+               ("mb_per_s", "mbps", "MB/s"), ("cpu", "cpu", "cores"), ("server_cpu", "srvcpu", "cores"),
+               ("server_us_per_msg", "srvus", "us"), ("server_user_us_per_msg", "srvuser", "us"),
+               ("server_sys_us_per_msg", "srvsys", "us")]
+
+
+def load(path):
+    runs = {}  # (row, server) -> {rep: {field: value}, ...}
+    order, seed = [], None
+    for line in open(path):
+        parts = line.rstrip("\n").split("\t")
+        if parts[0] == "seed":
+            seed = parts[1]
+        if parts[0] != "e2e" or len(parts) < 5:
+            continue
+        rep, server, row, status = int(parts[1]), parts[2], parts[3], int(parts[4])
+        fields = {"status": status}
+        for kv in " ".join(parts[5:]).split():
+            k, _, v = kv.partition("=")
+            try:
+                fields[k] = float(v)
+            except ValueError:
+                pass
+        runs.setdefault((row, server), {})[rep] = fields
+        if row not in order:
+            order.append(row)
+    return runs, order, seed
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return statistics.median(values), min(values), max(values)
+
+
+def paired(runs, row, server, ref, field):
+    """Per-repetition ratios server ÷ ref of `field` where both have it (median, min, max)."""
+    a, b = runs.get((row, server), {}), runs.get((row, ref), {})
+    ratios = [a[r][field] / b[r][field] for r in a if r in b
+              and a[r].get(field) is not None and b[r].get(field) and a[r]["status"] == 0 and b[r]["status"] == 0]
+    return spread(ratios)
+
+
+def fmt_num(v):
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if v >= 1e4:
+        return f"{v / 1e3:.1f} k"
+    return f"{v:.0f}" if v >= 100 else f"{v:.2f}"
+
+
+def cell(s, f=fmt_num, suffix=""):
+    if s is None:
+        return "—"
+    med, lo, hi = s
+    return f"{f(med)}{suffix} [{f(lo)}–{f(hi)}]"
+
+
+def ratio_cell(s):
+    return cell(s, lambda v: f"{v:.2f}", "×")
+
+
+def main():
+    path = sys.argv[1]
+    runs, rows, seed = load(path)
+    servers = []
+    for (_, server) in runs:
+        if server not in servers:
+            servers.append(server)
+    failed, missed, medians = [], [], []
+    print(f"End to end: median [min–max] over repetitions in a randomised server order (seed {seed}).")
+    print("CPU per message: the server's user and system time (/proc/PID/stat, all threads) per echoed message.")
+    print(f"Ratios: median [min–max] of the paired per-repetition ratios, server ÷ floor; {FAST} = optimised C "
+          f"floor (targets), {SIMPLE} = simple C floor. Targets are met only when the whole range clears them.")
+    for row in rows:
+        big = row.startswith("big")
+        rate_field = "mb_per_s" if big else "msgs_per_s"
+        print()
+        print(f"### e2e {row}: {ROW_LABELS.get(row, row)}")
+        print()
+        header = ["server", "MB/s" if big else "msgs/s", "user µs/msg", "sys µs/msg", "generator CPU",
+                  f"rate ÷ {FAST}", f"user CPU ÷ {FAST}", f"rate ÷ {SIMPLE}", f"user CPU ÷ {SIMPLE}", "notes"]
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for server in servers:
+            reps = runs.get((row, server))
+            if not reps:
+                continue
+            ok = [f for f in reps.values() if f["status"] == 0]
+            bad = len(reps) - len(ok)
+            gen = spread([f.get("cpu") for f in ok])
+            user = spread([f.get("server_user_us_per_msg") for f in ok])
+            notes = []
+            if bad:
+                errs = sum(int(f.get("errors", 0)) for f in reps.values())
+                mism = sum(int(f.get("mismatches", 0)) for f in reps.values())
+                notes.append(f"ERRORS in {bad}/{len(reps)} repetitions ({errs} errors, {mism} wrong echoes)")
+                failed.append(f"{row} {server}")
+            bound = sum(1 for f in ok if f.get("cpu", 0) >= CLIENT_BOUND)
+            if bound:
+                notes.append(f"client-bound in {bound}/{len(ok)}")
+            r_rate = paired(runs, row, server, FAST, rate_field) if server != FAST else None
+            r_user = paired(runs, row, server, FAST, "server_user_us_per_msg") if server != FAST else None
+            if server in USER_CPU_TARGETS:
+                t = USER_CPU_TARGETS[server]
+                met = r_user is not None and r_user[2] <= t and not bad
+                notes.append(f"user CPU ≤ {t:g}× {FAST}: {'met' if met else 'NOT met'}")
+                if not met:
+                    missed.append(f"MISSED e2e.{row} {server}: user CPU per message ≤ {t:g}× {FAST} "
+                                  f"(paired ratio {ratio_cell(r_user)})")
+            if server in RATE_TARGETS:
+                t = RATE_TARGETS[server]
+                met = r_rate is not None and r_rate[1] >= t and not bad
+                notes.append(f"rate ≥ {t:g}× {FAST}: {'met' if met else 'NOT met'}")
+                if not met:
+                    missed.append(f"MISSED e2e.{row} {server}: rate ≥ {t:g}× {FAST} (paired ratio {ratio_cell(r_rate)})")
+            cells = [server, cell(spread([f.get(rate_field) for f in ok])),
+                     cell(user, lambda v: f"{v:.2f}"),
+                     cell(spread([f.get("server_sys_us_per_msg") for f in ok]), lambda v: f"{v:.2f}"),
+                     cell(gen, lambda v: f"{v:.2f}"),
+                     ratio_cell(r_rate), ratio_cell(r_user),
+                     ratio_cell(paired(runs, row, server, SIMPLE, rate_field) if server != SIMPLE else None),
+                     ratio_cell(paired(runs, row, server, SIMPLE, "server_user_us_per_msg") if server != SIMPLE else None),
+                     "; ".join(notes) or "—"]
+            print("| " + " | ".join(cells) + " |")
+            for field, key, unit in MEDIAN_ROWS:
+                s = spread([f.get(field) for f in ok])
+                if s is not None:
+                    medians.append(f"row\te2e.{row}.{key}\t{server}\t{s[0]:g}\t{unit}\t{s[1]:g}\t{s[2]:g}")
+    if missed:
+        print()
+        print("\n".join(missed))
+    if failed:
+        print()
+        print("FAILED (a measured row had errors: lost connections or echoes that differ): " + ", ".join(failed))
+    if "--append-rows" in sys.argv[2:]:
+        with open(path, "a") as f:
+            f.write("".join(m + "\n" for m in medians))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -135,7 +135,10 @@ enum Lifecycle: ~Copyable {
     /// Server: the application decides on the request; reading is off.
     case awaitingDecision(Link, AwaitingDecision)
     /// The WebSocket connection is open; the core knows whether a close handshake is under way.
-    case open(Link, Connection)
+    /// The core lives in a box (``OpenCore``) so that every step mutates it in place: as a
+    /// payload of this enum it was copied and destroyed on each read and send (a copy of every
+    /// stored property, with its retains), about a sixth of the driver's user CPU per message.
+    case open(Link, OpenCore)
     /// The core is finished (or the server shuts down before open): what is queued is written,
     /// then the socket closes, at the latest at `deadline`.
     case closing(Link, deadline: Instant)
@@ -276,24 +279,24 @@ extension Lifecycle {
     mutating func receive(_ wire: UnsafeRawBufferPointer, now: Instant, _ out: inout OutboundBuffer,
                           _ outputs: inout [Connection.Output], _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
         switch consume self {
-        case .open(var link, var connection):
+        case .open(var link, let core):
             // The hot path: plain TCP goes straight to the core.
             guard link.transport != nil else {
-                connection.receive(wire, now: now, into: &outputs)
-                let assembling = connection.bufferedIncomingBytes
-                self = .open(link, connection)
+                core.connection.receive(wire, now: now, into: &outputs)
+                let assembling = core.connection.bufferedIncomingBytes
+                self = .open(link, core)
                 return .outputs(assembling: assembling)
             }
             let plain: [UInt8]
             switch Self.unwrap(wire, &link, &out) {
             case .success(let p): plain = p
             case .failure(let error):
-                self = .open(link, connection)
+                self = .open(link, core)
                 return .failed(error)
             }
-            plain.withUnsafeBytes { connection.receive($0, now: now, into: &outputs) }
-            let assembling = connection.bufferedIncomingBytes
-            self = .open(link, connection)
+            plain.withUnsafeBytes { core.connection.receive($0, now: now, into: &outputs) }
+            let assembling = core.connection.bufferedIncomingBytes
+            self = .open(link, core)
             return .outputs(assembling: assembling)
         case .staging(let link, var staging):
             let step = staging.stage.receive(wire, now: now)
@@ -351,9 +354,9 @@ extension Lifecycle {
     @_optimize(none) mutating func receiveEndOfStream(now: Instant, pending: Int, _ out: inout OutboundBuffer,
                                      _ outputs: inout [Connection.Output], _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
         switch consume self {
-        case .open(let link, var connection):
-            outputs.append(contentsOf: connection.receiveEndOfStream(now: now))
-            self = .open(link, connection)
+        case .open(let link, let core):
+            outputs.append(contentsOf: core.connection.receiveEndOfStream(now: now))
+            self = .open(link, core)
             return .outputs(assembling: 0)
         case .staging(let link, var staging):
             let step = staging.stage.receiveEndOfStream(now: now)
@@ -437,14 +440,14 @@ extension Lifecycle {
             let deadline = Self.responseDeadline(link, now: now)
             self = .httpResponse(link, deadline: deadline)
             return .responding
-        case .open(let link, var connection):
-            if let d = connection.nextDeadline, now >= d {
-                outputs.append(contentsOf: connection.handleTimeout(now: now))
-                let assembling = connection.bufferedIncomingBytes
-                self = .open(link, connection)
+        case .open(let link, let core):
+            if let d = core.connection.nextDeadline, now >= d {
+                outputs.append(contentsOf: core.connection.handleTimeout(now: now))
+                let assembling = core.connection.bufferedIncomingBytes
+                self = .open(link, core)
                 return .outputs(assembling: assembling)
             }
-            self = .open(link, connection)
+            self = .open(link, core)
             return .none
         case .closing(let link, let deadline):
             // The peer stopped reading while we wait to flush before closing.
@@ -469,7 +472,7 @@ extension Lifecycle {
         case .clientHandshake(_, let handshake): return handshake.machine.nextDeadline
         case .serverHandshake(_, let handshake): return handshake.nextDeadline
         case .awaitingDecision(_, let awaiting): return awaiting.deadline
-        case .open(_, let connection): return connection.nextDeadline
+        case .open(_, let core): return core.connection.nextDeadline
         case .closing(_, let deadline): return deadline
         case .httpResponse(_, let deadline): return deadline
         case .closed: return nil
@@ -523,7 +526,7 @@ extension Lifecycle {
         case .connected(var connection, let leftover, let response):
             if !leftover.isEmpty { outputs.append(contentsOf: connection.receive(leftover, now: now)) }
             result = .connected(response, request: handshake.machine.request)
-            return .open(link, connection)
+            return .open(link, OpenCore(connection))
         case .failed(let error):
             result = .handshakeFailed(error == .timedOut ? .timeout(.handshake) : .handshakeFailed(error),
                                       request: handshake.machine.request)
@@ -608,7 +611,7 @@ extension Lifecycle {
             out.append(response)
             if !leftover.isEmpty { outputs.append(contentsOf: connection.receive(leftover, now: now)) }
             result = .accepted
-            return .open(link, connection)
+            return .open(link, OpenCore(connection))
         } catch {
             // The application asked for something the handshake cannot write.
             out.append(HTTPResponse(status: 500, text: "Internal Server Error: \(error.reasonText)").bytes)
@@ -722,8 +725,8 @@ extension Lifecycle {
     /// the wait for an open connection, ``httpLinger`` for the others.
     @_optimize(none) mutating func finish(now: Instant) {
         switch consume self {
-        case .open(let link, let connection):
-            self = .closing(link, deadline: now + connection.configuration.closeTimeout)
+        case .open(let link, let core):
+            self = .closing(link, deadline: now + core.connection.configuration.closeTimeout)
         case .connecting(let link, let dropped, let droppedDeadline): _ = dropped; _ = droppedDeadline; self = .closing(link, deadline: now + Self.httpLinger)
         case .staging(let link, let dropped): _ = dropped; self = .closing(link, deadline: now + Self.httpLinger)
         case .clientHandshake(let link, let dropped): _ = dropped; self = .closing(link, deadline: now + Self.httpLinger)
@@ -741,8 +744,8 @@ extension Lifecycle {
     /// yet learns that the transport ended (`.closed` with 1006 or the reason it had).
     @_optimize(none) mutating func close(now: Instant, _ outputs: inout [Connection.Output]) {
         switch consume self {
-        case .open(let link, var connection):
-            if !connection.isClosed { outputs.append(contentsOf: connection.receiveEndOfStream(now: now)) }
+        case .open(let link, let core):
+            if !core.connection.isClosed { outputs.append(contentsOf: core.connection.receiveEndOfStream(now: now)) }
             _ = consume link  // closes the descriptor
         // In the other phases the link (and its descriptor) goes with the consumed value.
         case .connecting: break
@@ -762,10 +765,10 @@ extension Lifecycle {
     mutating func withConnection<R, E: Error>(_ out: inout OutboundBuffer,
                                               _ body: (inout Connection, inout OutboundBuffer) throws(E) -> R) throws(E) -> R? {
         switch consume self {
-        case .open(let link, var connection):
+        case .open(let link, let core):
             let result: Result<R, E>
-            do throws(E) { result = .success(try body(&connection, &out)) } catch { result = .failure(error) }
-            self = .open(link, connection)
+            do throws(E) { result = .success(try body(&core.connection, &out)) } catch { result = .failure(error) }
+            self = .open(link, core)
             return try result.get()
         case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
         case .staging(let link, let s): self = .staging(link, s)
@@ -854,4 +857,13 @@ extension Lifecycle {
             self = .closed; return nil
         }
     }
+}
+
+/// The open phase's core, boxed: one owner (the channel's ``Lifecycle``, under the channel's
+/// lock), mutated in place. Not shared, so the core keeps its value semantics in practice.
+/// `@unchecked Sendable`: like the rest of the channel's state it is only touched under the
+/// channel's lock, which is what makes that state `Sendable`.
+final class OpenCore: @unchecked Sendable {
+    var connection: Connection
+    init(_ connection: Connection) { self.connection = connection }
 }

@@ -75,13 +75,13 @@ extension Connection {
         switch state {
         case .open:
             var earliest: Instant? = nil
-            if let keepalive = configuration.keepalive { earliest = keepalivePongDeadline ?? (lastReceived + keepalive.interval) }
-            if let timeout = configuration.messageTimeout, isReceivingFrame {
-                let d = lastReceived + timeout
+            if configuration.keepalive != nil { earliest = keepalivePongDeadline ?? lastReceived.adding(nanoseconds: timerNanoseconds.keepaliveInterval) }
+            if configuration.messageTimeout != nil, isReceivingFrame {
+                let d = lastReceived.adding(nanoseconds: timerNanoseconds.message)
                 earliest = earliest.map { min($0, d) } ?? d
             }
-            if let timeout = configuration.idleTimeout {
-                let d = lastDataActivity + timeout
+            if configuration.idleTimeout != nil {
+                let d = lastDataActivity.adding(nanoseconds: timerNanoseconds.idle)
                 earliest = earliest.map { min($0, d) } ?? d
             }
             return earliest
@@ -272,7 +272,7 @@ extension Connection {
     mutating func fireTimers(now: Instant) -> [Output] {
         switch state {
         case .open:
-            if let timeout = configuration.messageTimeout, isReceivingFrame, now >= lastReceived + timeout {
+            if configuration.messageTimeout != nil, isReceivingFrame, now >= lastReceived.adding(nanoseconds: timerNanoseconds.message) {
                 // A started frame or message stalled: fail with 1008 (the peer trickles or is gone;
                 // we do not wait for its close frame).
                 var out: [UInt8] = []
@@ -281,7 +281,7 @@ extension Connection {
                 finish(.timedOut(.message), into: &outputs)
                 return outputs
             }
-            if let timeout = configuration.idleTimeout, now >= lastDataActivity + timeout {
+            if configuration.idleTimeout != nil, now >= lastDataActivity.adding(nanoseconds: timerNanoseconds.idle) {
                 // No data either way for too long: a normal close handshake, 1001.
                 return (try? close(code: .goingAway, reason: "idle timeout", now: now)) ?? []
             }
@@ -295,7 +295,7 @@ extension Connection {
                 finish(.timedOut(.keepalive), into: &outputs)
                 return outputs
             }
-            guard now >= lastReceived + keepalive.interval else { return [] }
+            guard now >= lastReceived.adding(nanoseconds: timerNanoseconds.keepaliveInterval) else { return [] }
             keepaliveCount &+= 1
             keepalivePongDeadline = now + keepalive.timeout
             var out: [UInt8] = []
@@ -315,5 +315,18 @@ extension Connection {
         case .closed:
             return []
         }
+    }
+}
+
+/// The durations ``Connection/deadline`` adds to instants, in nanoseconds (0 where unset).
+struct TimerNanoseconds: Sendable {
+    var keepaliveInterval: UInt64
+    var message: UInt64
+    var idle: UInt64
+
+    init(_ configuration: Connection.Configuration) {
+        keepaliveInterval = configuration.keepalive.map { Instant.zero + $0.interval }?.nanoseconds ?? 0
+        message = configuration.messageTimeout.map { Instant.zero + $0 }?.nanoseconds ?? 0
+        idle = configuration.idleTimeout.map { Instant.zero + $0 }?.nanoseconds ?? 0
     }
 }

@@ -40,6 +40,10 @@ public struct Connection: Sendable {
     var lastReceived: Instant
     /// When a data frame last arrived or a message was last sent (``Configuration/idleTimeout``).
     var lastDataActivity: Instant
+    /// The keepalive interval and the message and idle timeouts in nanoseconds, converted once:
+    /// ``deadline`` is asked after every read and send, and `Instant + Duration` divides the
+    /// duration's 128-bit attoseconds each time.
+    let timerNanoseconds: TimerNanoseconds
     // The small fields sit together after the 9-byte optional, the 4-byte counter last:
     // Swift lays a struct out in declaration order, and each of these between 8-byte fields
     // cost up to 7 bytes of padding (FootprintTests).
@@ -71,6 +75,7 @@ public struct Connection: Sendable {
         self.entropy = entropy
         self.lastReceived = now
         self.lastDataActivity = now
+        self.timerNanoseconds = TimerNanoseconds(configuration)
     }
 
     /// Feeds bytes read from the transport.

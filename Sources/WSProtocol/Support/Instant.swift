@@ -32,6 +32,13 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
         return (o1 || o2) ? Instant(nanoseconds: .max) : Instant(nanoseconds: sum)
     }
 
+    /// The instant `nanoseconds` later, saturating at the end of time.
+    @inlinable
+    public func adding(nanoseconds delta: UInt64) -> Instant {
+        let (sum, overflow) = nanoseconds.addingReportingOverflow(delta)
+        return Instant(nanoseconds: overflow ? .max : sum)
+    }
+
     /// The nanoseconds since the origin, e.g. `"Instant(1500000000ns)"`.
     public var description: String { "Instant(\(nanoseconds)ns)" }
 }

@@ -18,6 +18,9 @@
  * threads; one clock tick, 10 ms, of resolution): server_cpu, server_user_cpu, server_sys_cpu
  * (CPU time over wall time) and server_us_per_msg, server_user_us_per_msg, server_sys_us_per_msg
  * (that time per echoed message): the server's cost whichever side is the bottleneck.
+ * With -M FILE (the MALLOC_COUNT_FILE of a server started with LD_PRELOAD=bin/malloc_count.so,
+ * see C/malloc_count.c) a third line: server_allocs_per_msg and server_reallocs_per_msg, the
+ * server process's heap allocations over the same window per echoed message.
  * Every echo is checked while measuring: each frame's opcode (the sent one, then continuations),
  * no mask and no RSV bits from the server (§5.1, §5.2), and every payload byte against what was
  * sent; a difference closes that connection and counts as an error. The exit status is 1 if any
@@ -36,7 +39,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -325,12 +330,23 @@ static int run_idle(int n, int pid, double limit_s, double settle_s) {
     return alive == n ? 0 : 1;
 }
 
+/* The server's allocation counters (C/malloc_count.c), mapped from its MALLOC_COUNT_FILE. */
+static const char *alloc_file;
+static volatile uint64_t *alloc_counters(void) {
+    if (!alloc_file) return NULL;
+    int fd = open(alloc_file, O_RDONLY);
+    if (fd < 0) return NULL;
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 int main(int argc, char **argv) {
     int conns = 1, binary = 0, idle = 0, pid = 0, opt;
     size_t size = 32;
     double seconds = 2.0, warmup = 0.5, settle = 1.0;
     const char *resource = "/";  /* -r PATH: the request target (ws serve answers /echo) */
-    while ((opt = getopt(argc, argv, "h:p:c:s:bt:w:i:P:W:Sr:")) != -1) {
+    while ((opt = getopt(argc, argv, "h:p:c:s:bt:w:i:P:W:Sr:M:")) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -342,6 +358,7 @@ int main(int argc, char **argv) {
         case 'i': idle = atoi(optarg); break;
         case 'P': pid = atoi(optarg); break;
         case 'W': settle = atof(optarg); break;
+        case 'M': alloc_file = optarg; break;
         case 'r': resource = optarg; break;
         case 'S':
 #ifdef WITH_OPENSSL
@@ -371,6 +388,8 @@ int main(int argc, char **argv) {
     uint64_t t0 = now_ns();
     uint64_t warm_end = t0 + (uint64_t)(warmup * 1e9), end = warm_end + (uint64_t)(seconds * 1e9);
     while (now_ns() < warm_end) pump(5);
+    volatile uint64_t *ac = alloc_counters();
+    uint64_t a0 = ac ? ac[0] : 0, r0 = ac ? ac[1] : 0;
     recording = 1;
     struct cpu_time none = {0, 0};
     uint64_t m0 = now_ns();
@@ -378,6 +397,7 @@ int main(int argc, char **argv) {
     while (now_ns() < end) pump(5);
     uint64_t m1 = now_ns();
     struct cpu_time c1 = cpu_self(), s1 = pid > 0 ? proc_cpu(pid) : none;
+    uint64_t a1 = ac ? ac[0] : 0, r1 = ac ? ac[1] : 0;
     recording = 0;
     double wall = (double)(m1 - m0) / 1e9;
     double p50 = 0, p99 = 0;
@@ -398,6 +418,9 @@ int main(int argc, char **argv) {
                (su + ss) / 1e9 / wall, su / 1e9 / wall, ss / 1e9 / wall,
                (su + ss) / 1e3 / (double)msgs, su / 1e3 / (double)msgs, ss / 1e3 / (double)msgs);
     }
+    if (ac && msgs)
+        printf("server_allocs_per_msg=%.3f server_reallocs_per_msg=%.3f\n",
+               (double)(a1 - a0) / (double)msgs, (double)(r1 - r0) / (double)msgs);
     if (errors) fprintf(stderr, "loadgen: %llu errors (%llu echoes differed from what was sent)\n",
                         (unsigned long long)errors, (unsigned long long)mismatches);
     return msgs && !errors ? 0 : 1;

@@ -142,12 +142,13 @@ struct OutboundBuffer {
             segmentHead = 0
         }
         if count == 0 {
-            // Keep a small array for the next messages; give big ones back (idle memory is a
-            // few KiB per connection).
+            // Keep small arrays for the next messages; give big ones back (idle memory is a
+            // few KiB per connection). A few segment slots stay: freeing them made every large
+            // message sent cost a malloc of its own.
             if bytes.capacity > 4 << 10 { bytes = [] } else if !bytes.isEmpty { bytes.removeAll(keepingCapacity: true) }
             start = 0
             plainStart = 0
-            if segments.capacity > 0 { segments = [] }
+            if segments.capacity > 4 { segments = [] }
         } else if start > (1 << 20) && start > bytes.count / 2 {
             // Drop the written head of a long backlog so the array does not only grow.
             bytes.removeFirst(start)

@@ -135,7 +135,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     private func run() {
         threadID.store(Sys.currentThread(), ordering: .releasing)
         var events: [PollEvent] = []
-        events.reserveCapacity(256)
+        events.reserveCapacity(Sys.pollBatch)
+        let scratch = Sys.PollScratch()
         while true {
             var timeout: Int32 = -1
             if !localTasks.isEmpty {
@@ -150,7 +151,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 }
             }
             do {
-                try Sys.pollerWait(poller.raw, into: &events, timeoutMilliseconds: timeout)
+                try Sys.pollerWait(poller.raw, into: &events, scratch: scratch, timeoutMilliseconds: timeout)
             } catch {
                 fatalError("event loop poll failed: \(error)")
             }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// One readiness notification from ``Sys/pollerWait(_:into:timeoutMilliseconds:)``.
+/// One readiness notification from ``Sys/pollerWait(_:into:scratch:timeoutMilliseconds:)``.
 struct PollEvent {
     var fd: Int32
     var readable: Bool

@@ -15,6 +15,9 @@ import Darwin
 #endif
 
 extension Sys {
+    /// The most readiness records one wait returns.
+    static let pollBatch = 256
+
     #if canImport(Darwin)
     // kqueue sketch: compiled on Darwin only; Linux is the supported, tested platform.
     static func pollerCreate() throws(SystemError) -> Int32 { try check("kqueue") { kqueue() } }
@@ -37,14 +40,21 @@ extension Sys {
         _ = kevent(kq, &changes, 2, nil, 0, nil)
     }
 
-    static func pollerWait(_ kq: Int32, into events: inout [PollEvent], timeoutMilliseconds: Int32) throws(SystemError) {
+    /// The kernel's readiness records for one wait, allocated once per loop thread.
+    struct PollScratch: ~Copyable {
+        let raw = UnsafeMutablePointer<kevent>.allocate(capacity: Sys.pollBatch)
+        deinit { raw.deallocate() }
+    }
+
+    static func pollerWait(_ kq: Int32, into events: inout [PollEvent], scratch: borrowing PollScratch,
+                           timeoutMilliseconds: Int32) throws(SystemError) {
         events.removeAll(keepingCapacity: true)
-        var raw = [kevent](repeating: kevent(), count: 256)
+        let raw = scratch.raw
         var ts = timespec(tv_sec: Int(timeoutMilliseconds / 1000), tv_nsec: Int(timeoutMilliseconds % 1000) * 1_000_000)
         let n = try check("kevent") {
-            timeoutMilliseconds < 0 ? kevent(kq, nil, 0, &raw, 256, nil) : kevent(kq, nil, 0, &raw, 256, &ts)
+            timeoutMilliseconds < 0 ? kevent(kq, nil, 0, raw, Int32(pollBatch), nil) : kevent(kq, nil, 0, raw, Int32(pollBatch), &ts)
         }
-        for e in raw.prefix(Int(n)) {
+        for e in UnsafeBufferPointer(start: raw, count: Int(n)) {
             let fd = Int32(e.ident)
             let eof = e.flags & UInt16(EV_EOF) != 0 || e.flags & UInt16(EV_ERROR) != 0
             events.append(PollEvent(fd: fd, readable: e.filter == Int16(EVFILT_READ) || eof,
@@ -92,17 +102,24 @@ extension Sys {
     }
 
     /// Waits for readiness (`-1`: no timeout) and replaces `events` with what is ready.
-    static func pollerWait(_ ep: Int32, into events: inout [PollEvent], timeoutMilliseconds: Int32) throws(SystemError) {
+    /// The kernel's readiness records for one wait, allocated once per loop thread (3 KiB: a
+    /// temporary allocation of that size per wait went to the heap, one malloc per loop round).
+    struct PollScratch: ~Copyable {
+        let raw = UnsafeMutablePointer<epoll_event>.allocate(capacity: Sys.pollBatch)
+        deinit { raw.deallocate() }
+    }
+
+    static func pollerWait(_ ep: Int32, into events: inout [PollEvent], scratch: borrowing PollScratch,
+                           timeoutMilliseconds: Int32) throws(SystemError) {
         events.removeAll(keepingCapacity: true)
-        try withUnsafeTemporaryAllocation(of: epoll_event.self, capacity: 256) { (raw) throws(SystemError) in
-            guard let n = try retrying("epoll_wait", { epoll_wait(ep, raw.baseAddress, 256, timeoutMilliseconds) }) else { return }
-            for i in 0..<Int(n) {
-                let flags = raw[i].events
-                let hangup = flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
-                events.append(PollEvent(fd: raw[i].data.fd,
-                                        readable: flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 || hangup,
-                                        writable: flags & EPOLLOUT.rawValue != 0, hangup: hangup))
-            }
+        let raw = scratch.raw
+        guard let n = try retrying("epoll_wait", { epoll_wait(ep, raw, Int32(pollBatch), timeoutMilliseconds) }) else { return }
+        for i in 0..<Int(n) {
+            let flags = raw[i].events
+            let hangup = flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
+            events.append(PollEvent(fd: raw[i].data.fd,
+                                    readable: flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 || hangup,
+                                    writable: flags & EPOLLOUT.rawValue != 0, hangup: hangup))
         }
     }
 

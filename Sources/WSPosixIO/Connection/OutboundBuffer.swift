@@ -88,20 +88,22 @@ struct OutboundBuffer {
     func withNextWrite<R>(limit: Int, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> R) -> R {
         bytes.withUnsafeBytes { out in
             var left = limit
-            func take(_ part: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+            // `left` goes in and out explicitly: captured by a local function it was boxed and
+            // its accesses checked at run time.
+            func take(_ part: UnsafeRawBufferPointer, _ left: inout Int) -> UnsafeRawBufferPointer {
                 let n = min(part.count, left)
                 left -= n
                 return UnsafeRawBufferPointer(rebasing: part[0..<n])
             }
             guard segmentHead < segments.count else {
-                return body(take(UnsafeRawBufferPointer(rebasing: out[start...])), .init(start: nil, count: 0), .init(start: nil, count: 0))
+                return body(take(UnsafeRawBufferPointer(rebasing: out[start...]), &left), .init(start: nil, count: 0), .init(start: nil, count: 0))
             }
             let head = segments[segmentHead]
             let next = segmentHead + 1 < segments.count ? segments[segmentHead + 1].at : bytes.count
             return head.bytes.withUnsafeBytes { payload in
-                let first = take(UnsafeRawBufferPointer(rebasing: out[start..<head.at]))
-                let second = take(UnsafeRawBufferPointer(rebasing: payload[segmentOffset...]))
-                let third = take(UnsafeRawBufferPointer(rebasing: out[head.at..<next]))
+                let first = take(UnsafeRawBufferPointer(rebasing: out[start..<head.at]), &left)
+                let second = take(UnsafeRawBufferPointer(rebasing: payload[segmentOffset...]), &left)
+                let third = take(UnsafeRawBufferPointer(rebasing: out[head.at..<next]), &left)
                 return body(first, second, third)
             }
         }

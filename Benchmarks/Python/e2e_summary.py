@@ -16,6 +16,8 @@ measured in the same repetition) with their min–max. A target counts as met on
 min–max range clears it. Floors: `c-fast` (Benchmarks/C/echo_server_fast.c, the one targets use)
 and `c-floor` (the simple Benchmarks/C/echo_server.c).
 
+With a server `ours-before` (Scripts/bench BENCH_BEFORE=REV) it also prints ours ÷ ours-before.
+
 --append-rows appends `row` lines (medians) to RESULTS.tsv for table.py and same_layer.py.
 Exit status 1 when any measured row had an error (the row is marked ERRORS in the table)."""
 import statistics
@@ -159,6 +161,17 @@ def main():
                 s = spread([f.get(field) for f in ok])
                 if s is not None:
                     medians.append(f"row\te2e.{row}.{key}\t{server}\t{s[0]:g}\t{unit}\t{s[1]:g}\t{s[2]:g}")
+    if "ours-before" in servers:
+        # BENCH_BEFORE: the loop-thread server before and after a change, paired per repetition.
+        print()
+        print("Before and after (ours ÷ ours-before, paired per repetition; < 1 for CPU = cheaper now):")
+        print()
+        print("| row | rate | user µs/msg | sys µs/msg | server µs/msg |")
+        print("|---|---|---|---|---|")
+        for row in rows:
+            rate_field = "mb_per_s" if row.startswith("big") else "msgs_per_s"
+            print(f"| {row} | " + " | ".join(ratio_cell(paired(runs, row, "ours", "ours-before", f)) for f in
+                  (rate_field, "server_user_us_per_msg", "server_sys_us_per_msg", "server_us_per_msg")) + " |")
     if missed:
         print()
         print("\n".join(missed))

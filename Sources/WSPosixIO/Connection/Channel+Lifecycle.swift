@@ -198,7 +198,7 @@ extension Channel {
 
     private func accept(_ request: UpgradeRequest, decision: UpgradeDecision, now: Instant,
                         _ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        loop.outputs.removeAll(keepingCapacity: true)
+        loop.outputs.clearKeepingCapacity()
         switch decision {
         case .accept(let subprotocol, let extensions, let headers):
             let extensions = WebSocket.Compression.extensions(extensions, adding: server?.configuration.compression)
@@ -284,7 +284,7 @@ extension Channel {
         // sees the close never finds it still in `connectionCount`.
         server?.remove(self)
         loop.deregister(fd: fd)
-        loop.outputs.removeAll(keepingCapacity: true)
+        loop.outputs.clearKeepingCapacity()
         st.lifecycle.close(now: loop.now, &loop.outputs)  // closes the descriptor
         st.outbound.removeAll()
         st.sendStallDeadline = nil

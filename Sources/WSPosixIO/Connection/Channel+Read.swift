@@ -38,8 +38,10 @@ extension Channel {
                 endOfStream(&st, &w)
                 return false
             }
-            loop.outputs.removeAll(keepingCapacity: true)
-            var reported = st.reportedPeer  // a stage may report the client (a PROXY header)
+            loop.outputs.clearKeepingCapacity()
+            // A stage may report the client (a PROXY header); the phases only ever set it, so it
+            // starts empty (reading the stored one cost a retain per read).
+            var reported: SocketAddress? = nil
             let step = st.lifecycle.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: loop.now,
                                             &st.outbound, &loop.outputs, &reported)
             if let reported { st.reportedPeer = reported }
@@ -55,8 +57,8 @@ extension Channel {
     /// The peer closed its side (or the socket failed).
     func endOfStream(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         st.endOfStream = true
-        loop.outputs.removeAll(keepingCapacity: true)
-        var reported = st.reportedPeer
+        loop.outputs.clearKeepingCapacity()
+        var reported: SocketAddress? = nil  // set only by a stage that reports the client
         let step = st.lifecycle.receiveEndOfStream(now: loop.now, pending: st.pendingBytes, &st.outbound,
                                                    &loop.outputs, &reported)
         if let reported { st.reportedPeer = reported }

@@ -91,8 +91,8 @@ final class Channel: LoopHandler, @unchecked Sendable {
                 st.transportError = .timeout(.send)
                 abortConnection(&st, &w)
             } else {
-                loop.outputs.removeAll(keepingCapacity: true)
-                var reported = st.reportedPeer
+                loop.outputs.clearKeepingCapacity()
+                var reported: SocketAddress? = nil  // set only by a stage that reports the client
                 let step = st.lifecycle.handleTimeout(now: now, &st.outbound, &loop.outputs, &reported)
                 if let reported { st.reportedPeer = reported }
                 take(step, &st, &w)

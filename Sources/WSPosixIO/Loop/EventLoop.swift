@@ -207,3 +207,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
     }
 }
+
+extension Array {
+    /// Empties the array and keeps its storage, element by element from the end: for the one to
+    /// three outputs of a typical read this is a few instructions, where
+    /// `removeAll(keepingCapacity: true)` went through the general `replaceSubrange`
+    /// (about a sixteenth of the loop thread's user CPU per 32 B echo).
+    @inlinable mutating func clearKeepingCapacity() {
+        while !isEmpty { removeLast() }
+    }
+}

@@ -6,6 +6,16 @@ import WSProtocol
 
 @Suite("Close paths: nothing queued is lost, nothing hangs", .timeLimit(.minutes(1)))
 struct ClosePathTests {
+    /// Waits (bounded: 10 s) until the server holds at least `bytes` it could not write yet:
+    /// the explicit sign that the peer is not reading and the kernel's buffers are full.
+    static func backlog(_ server: WebSocketServer, atLeast bytes: Int) async throws -> Bool {
+        for _ in 0..<5000 {
+            if server.bufferedBytes >= bytes { return true }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return false
+    }
+
     /// A response far bigger than the socket buffers reaches a reader that starts late (the
     /// 2 s linger only starts once everything is written).
     @Test func aLargeHTTPResponseReachesASlowReader() async throws {
@@ -15,7 +25,14 @@ struct ClosePathTests {
         }) { _ in }
         let raw = try await RawTCP.connect(server.localAddress)
         try raw.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        // The response backs up (24 MiB against a few MiB of socket buffers)...
+        #expect(try await Self.backlog(server, atLeast: 8 << 20))
+        // ...and stays queued, connection open, for longer than the 2 s linger: the linger has
+        // not started while bytes wait. (This wait is the duration under test, not a guess
+        // that something has happened: both sides of it are checked.)
         try await Task.sleep(for: .milliseconds(2500))
+        #expect(server.bufferedBytes >= 8 << 20)
+        #expect(server.connectionCount == 1)
         let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(20))
         #expect(eof)
         let head = Array("HTTP/1.1 200 OK\r\n".utf8)
@@ -34,7 +51,8 @@ struct ClosePathTests {
         let raw = try await RawTCP.connect(server.localAddress)
         try raw.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
         raw.shutdownWrite()
-        try await Task.sleep(for: .milliseconds(300))
+        // The server saw the half-close with most of the response still queued.
+        #expect(try await Self.backlog(server, atLeast: 4 << 20))
         let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(20))
         #expect(eof)
         let split = bytes.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound ?? bytes.count
@@ -77,7 +95,8 @@ struct ClosePathTests {
         })
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         try await ws.send(.text("go"))
-        try await Task.sleep(for: .milliseconds(200))  // let the server's buffer back up
+        // The server's buffer backs up (16 MiB queued before the close frame) before we read.
+        #expect(try await Self.backlog(server, atLeast: 4 << 20))
         var it = ws.makeAsyncIterator()
         let events = await Echo.drain(&it)
         #expect(events.count == 5)

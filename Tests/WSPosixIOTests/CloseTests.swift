@@ -180,13 +180,19 @@ struct CloseTests {
     @Test func dataBeforeAVanishedPeerIsDeliveredThen1006() async throws {
         let server = try await WebSocketServer.bind(port: 0) { ws in
             for i in 0..<10 { try? await ws.send(.text("n\(i)")) }
-            try? await Task.sleep(for: .milliseconds(50))
+            // Everything is written to the kernel before the peer vanishes (bounded wait).
+            for _ in 0..<2500 where ws.bufferedAmount > 0 { try? await Task.sleep(for: .milliseconds(2)) }
             ws.disconnect()
         }
         var config = WebSocket.ClientConfiguration()
         config.flowControl = FlowControl(maxBufferedEvents: 2)
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
-        try await Task.sleep(for: .milliseconds(200))  // reading is paused meanwhile
+        // The server is gone while our reading is paused (2 events held, the rest in the kernel).
+        for _ in 0..<2500 where server.connectionCount > 0 || !ws.isReadingPaused {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(server.connectionCount == 0)
+        #expect(ws.isReadingPaused)
         var it = ws.makeAsyncIterator()
         let events = await Echo.drain(&it)
         let expected: [WebSocketEvent] = (0..<10).map { (i: Int) -> WebSocketEvent in .text("n\(i)") }

@@ -139,38 +139,45 @@ struct ServeCommand {
     ///
     /// An idle connection's task stays parked in here for as long as the connection lives, so
     /// the async frames are kept small: everything that is not a loop over events runs in
-    /// synchronous code (``Visit``), and each path has its own small loop. Measured with
+    /// synchronous code (``Route``), and each path has its own small loop. Measured with
     /// `loadgen -i 1000`: the whole chain then fits in the task allocator's first 1,000-byte
     /// slab, ≈ 1 KiB per idle connection less than one function holding it all.
+    @inline(__always)
     static func serve(_ ws: WebSocket, room: WebSocketGroup, fanOut: ChatFanOut?) async {
-        let visit = Visit(ws, room: room)
-        switch visit.route {
+        let route = Route.open(ws, room: room)
+        switch route {
         case .echo: await echo(ws)
         case .chat: await chat(ws, room: room, fanOut: fanOut)
         case .report: await report(ws)
         }
-        visit.end(room: room)
+        route.end(ws, room: room)
     }
 
     // The loops keep no `CloseInfo` across a suspension (it is large: it may carry a
-    // `WebSocketError`); ``Visit/end(room:)`` reads it from the socket once they end.
+    // `WebSocketError`); ``Route/end(_:room:)`` reads it from the socket once they end.
 
     /// `/echo`: each message back, same type, same bytes.
     @inline(never)
     static func echo(_ ws: WebSocket) async {
         var events = ws.makeAsyncIterator()
         while let event = await events.next() {
-            guard let message = event.message else { continue }
             // This task runs on the connection's loop thread, so the non-suspending form
             // works; `send` (which suspends) only when the outbound buffer is full.
-            do {
-                try ws.enqueue(message)
-            } catch .sendBufferFull {
-                await sendWaiting(ws, message)
-            } catch {
-                continue  // closing or closed: the loop ends with the close event
-            }
+            if let message = event.message, !enqueued(ws, message) { await sendWaiting(ws, message) }
         }
+    }
+
+    /// Queues `message` without suspending; `false` when the outbound buffer is full. The
+    /// typed error stays in this synchronous frame, out of the loop's async one. Closing or
+    /// closed counts as done: the loop ends with the close event.
+    @inline(never)
+    static func enqueued(_ ws: WebSocket, _ message: Message) -> Bool {
+        do {
+            try ws.enqueue(message)
+        } catch .sendBufferFull {
+            return false
+        } catch {}
+        return true
     }
 
     /// `send` for a slow peer, in its own frame (the error it may throw stays out of the
@@ -199,32 +206,43 @@ struct ServeCommand {
         }
     }
 
-    /// One connection's path and peer, and its log lines.
-    final class Visit {
-        enum Route { case echo, chat, report }
-        let route: Route
-        let ws: WebSocket
-        let path: String
-        let peer: String
+    /// One connection's path (the upgrade handler accepts only these three), and its log lines.
+    /// Nothing about the connection is kept while it runs (no object, no strings): the peer
+    /// is read from the socket again for the closing line.
+    enum Route: UInt8 {
+        case echo, chat, report
 
-        @inline(never)
-        init(_ ws: WebSocket, room: WebSocketGroup) {
-            self.ws = ws
-            path = ws.request?.path ?? "/"
-            route = path == "/chat" ? .chat : path == "/report" ? .report : .echo
-            var peer = ws.peer.map { "\($0)" } ?? "?"
-            // Behind a proxy: the real client first, then the hop it came through.
-            if let direct = ws.directPeer, direct != ws.peer { peer += " via \(direct)" }
-            self.peer = peer
-            Terminal.error("ws: open \(peer) \(path)")
-            if route == .chat { room.add(ws) }
+        var path: String {
+            switch self {
+            case .echo: "/echo"
+            case .chat: "/chat"
+            case .report: "/report"
+            }
         }
 
+        /// The peer as logged: the real client first, then the hop it came through (behind a proxy).
+        static func peer(of ws: WebSocket) -> String {
+            var peer = ws.peer.map { "\($0)" } ?? "?"
+            if let direct = ws.directPeer, direct != ws.peer { peer += " via \(direct)" }
+            return peer
+        }
+
+        /// Logs the opening, joins `/chat`'s room; the route for `ws`'s path.
         @inline(never)
-        func end(room: WebSocketGroup) {
-            if route == .chat { room.remove(ws) }
+        static func open(_ ws: WebSocket, room: WebSocketGroup) -> Route {
+            let path = ws.request?.path ?? "/"
+            let route: Route = path == "/chat" ? .chat : path == "/report" ? .report : .echo
+            Terminal.error("ws: open \(peer(of: ws)) \(route.path)")
+            if route == .chat { room.add(ws) }
+            return route
+        }
+
+        /// Leaves `/chat`'s room, logs how the connection ended.
+        @inline(never)
+        func end(_ ws: WebSocket, room: WebSocketGroup) {
+            if self == .chat { room.remove(ws) }
             let ending = ws.closeInfo ?? CloseInfo(code: .abnormalClosure)
-            Terminal.error("ws: \(ending) \(peer) \(path)")
+            Terminal.error("ws: \(ending) \(Self.peer(of: ws)) \(path)")
         }
     }
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Synchronization
 import Testing
 @testable import WSPosixIO
 import WSProtocol
@@ -41,6 +42,40 @@ struct HandshakeTests {
                 #expect(error.location == "ws://127.0.0.1/elsewhere")
             }
         }
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// `discardRequest()` drops the upgrade request (and the forwarding headers read from it);
+    /// what the handshake negotiated and the connection itself stay.
+    @Test func discardRequestForgetsTheRequestOnly() async throws {
+        struct Seen: Sendable, Equatable {
+            var path: String?
+            var forwarded: Bool
+            var requestAfter: Bool
+            var forwardedAfter: Bool
+            var subprotocolAfter: String?
+            var peerAfter: Bool
+        }
+        let seen = Mutex<Seen?>(nil)
+        let server = try await WebSocketServer.bind(port: 0, onUpgrade: { _ in .accept(subprotocol: "chat.v2") }) { ws in
+            let path = ws.request?.path
+            let forwarded = ws.forwarded?.forwardedFor?.count == 1
+            ws.discardRequest()
+            seen.withLock {
+                $0 = Seen(path: path, forwarded: forwarded, requestAfter: ws.request != nil, forwardedAfter: ws.forwarded != nil,
+                          subprotocolAfter: ws.subprotocol, peerAfter: ws.peer != nil)
+            }
+            for await e in ws { if let m = e.message { try? ws.enqueue(m) } }
+        }
+        var config = WebSocket.ClientConfiguration(subprotocols: ["chat.v2"])
+        config.headers = ["X-Forwarded-For": "192.0.2.7"]
+        let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(server.port)/room", configuration: config)
+        try await ws.send(.text("still open"))
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("still open"))
+        #expect(seen.withLock { $0 } == Seen(path: "/room", forwarded: true, requestAfter: false, forwardedAfter: false,
+                                             subprotocolAfter: "chat.v2", peerAfter: true))
+        try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
 

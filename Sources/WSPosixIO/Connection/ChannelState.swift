@@ -74,9 +74,20 @@ struct ChannelState: ~Copyable {
             return box
         }
     }
+    /// The client side's facts, in a box of their own (see ``ChannelFacts/client``).
+    private var clientFacts: ClientFacts {
+        mutating get {
+            let facts = facts
+            if let box = facts.client { return box }
+            let box = ClientFacts()
+            facts.client = box
+            return box
+        }
+    }
+    /// Client: the server's 101 response.
     var response: HTTPResponseHead? {
-        get { factsBox?.response }
-        set { if newValue != nil || factsBox != nil { facts.response = newValue } }
+        get { factsBox?.client?.response }
+        set { if newValue != nil || factsBox?.client != nil { clientFacts.response = newValue } }
     }
     var request: UpgradeRequest? {
         get { factsBox?.request }
@@ -84,14 +95,14 @@ struct ChannelState: ~Copyable {
     }
     /// Client: the request head sent.
     var handshakeRequest: HTTPRequestHead? {
-        get { factsBox?.handshakeRequest }
-        set { if newValue != nil || factsBox != nil { facts.handshakeRequest = newValue } }
+        get { factsBox?.client?.handshakeRequest }
+        set { if newValue != nil || factsBox?.client != nil { clientFacts.handshakeRequest = newValue } }
     }
     /// Client over TLS: what the TLS handshake agreed on, kept when the opening handshake ends
     /// (the transport is gone after close).
     var tlsSession: TLSSessionInfo? {
-        get { factsBox?.tlsSession }
-        set { if newValue != nil || factsBox != nil { facts.tlsSession = newValue } }
+        get { factsBox?.client?.tlsSession }
+        set { if newValue != nil || factsBox?.client != nil { clientFacts.tlsSession = newValue } }
     }
     var localAddress: SocketAddress? {
         get { factsBox?.localAddress }
@@ -178,13 +189,22 @@ struct ChannelWakeups {
 }
 
 /// What a channel's handshake exchanged (guarded by the channel's lock, like the rest).
+///
+/// A server keeps one per connection for as long as the connection lives, so what only a
+/// client has (the 101 response, the request sent, the TLS session) lives in ``client``, made
+/// only on the client side.
 final class ChannelFacts: @unchecked Sendable {
-    var response: HTTPResponseHead?
     var request: UpgradeRequest?
-    var handshakeRequest: HTTPRequestHead?
-    var tlsSession: TLSSessionInfo?
+    var client: ClientFacts?
     var localAddress: SocketAddress?
     var reportedPeer: SocketAddress?
     var subprotocol: String?
     var extensionNames: [String] = []
+}
+
+/// What only a client's handshake exchanged (see ``ChannelFacts/client``).
+final class ClientFacts: @unchecked Sendable {
+    var response: HTTPResponseHead?
+    var handshakeRequest: HTTPRequestHead?
+    var tlsSession: TLSSessionInfo?
 }

@@ -133,7 +133,8 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// The socket's own peer: the proxy, when ``peer`` reports a client behind one.
     public var directPeer: SocketAddress? { channel.peer }
     /// Server: the request's `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto`, parsed
-    /// (whoever sent them: trust them only from a proxy you know); `nil` when there are none.
+    /// (whoever sent them: trust them only from a proxy you know); `nil` when there are none
+    /// or after ``discardRequest()``.
     public var forwarded: ForwardedHeaders? {
         guard let headers = request?.headers else { return nil }
         let parsed = ForwardedHeaders(headers: headers)
@@ -150,8 +151,13 @@ public final class WebSocket: AsyncSequence, Sendable {
     public var handshakeRequest: HTTPRequestHead? { channel.state.withLock { $0.handshakeRequest } }
     /// Client: the server's 101 response.
     public var response: HTTPResponseHead? { channel.state.withLock { $0.response } }
-    /// Server: the client's upgrade request.
+    /// Server: the client's upgrade request (`nil` after ``discardRequest()``).
     public var request: UpgradeRequest? { channel.state.withLock { $0.request } }
+    /// Server: forgets the upgrade request, so that a long-lived connection stops holding its
+    /// header fields (a few hundred bytes per connection): ``request`` and ``forwarded`` are
+    /// `nil` from then on; ``peer``, ``subprotocol`` and ``extensions`` stay. For a handler that
+    /// has read what it needs from the request (`ws serve` does, once it has the path).
+    public func discardRequest() { channel.state.withLock { $0.request = nil } }
 
     /// Bytes queued but not yet written to the socket.
     public var bufferedAmount: Int { channel.state.withLock { $0.pendingBytes } }

@@ -14,6 +14,14 @@
  * compared byte for byte with what was sent; any mismatch, close or wrong opcode is an error,
  * and a run with errors exits 1.
  *
+ * -Z (no server): the zlib floor. Does in this process, for -t seconds, exactly the zlib work a
+ * server does per message of this load: inflate the client's message (a fresh stream, as
+ * client_no_context_takeover allows; the 00 00 FF FF tail appended) and deflate the echo with one
+ * stream kept across messages (level 6, 12-bit window, memLevel 5, Z_SYNC_FLUSH, the tail
+ * removed), and prints zlib_us_per_msg (CPU time per message) and wire_in_per_msg: a server
+ * that did nothing else would spend that much; a ratio of two servers' rates cannot exceed the
+ * slower server's CPU per message over it.
+ *
  * One line out: msgs_per_s, p50_us, p99_us, wire bytes per message each way (compressed
  * payloads), errors, this process's CPU (cores) and, with -P, the server's CPU (cores) and
  * server_us_per_msg.
@@ -29,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -98,6 +107,52 @@ static void build_frames(void) {
         frames[v] = f; frame_len[v] = h + zn;
         free(z);
     }
+}
+
+/* The server's zlib work per message, alone (see -Z above). */
+static int run_zlib_floor(void) {
+    z_stream out; memset(&out, 0, sizeof out);
+    if (deflateInit2(&out, 6, Z_DEFLATED, -12, 5, Z_DEFAULT_STRATEGY) != Z_OK) return 1;
+    uint8_t *text = malloc((size_t)size + 64), *echo = malloc((size_t)size * 2 + 1024);
+    uint8_t *wire[VARIANTS]; size_t wire_len[VARIANTS];
+    for (int v = 0; v < VARIANTS; v++) {  /* each message's compressed bytes, unmasked, with the tail */
+        size_t h = frame_len[v] - wire_out[v];
+        wire[v] = malloc(wire_out[v] + 4);
+        const uint8_t *key = frames[v] + h - 4;
+        for (size_t i = 0; i < wire_out[v]; i++) wire[v][i] = frames[v][h + i] ^ key[i & 3];
+        memcpy(wire[v] + wire_out[v], "\x00\x00\xff\xff", 4);
+        wire_len[v] = wire_out[v] + 4;
+    }
+    uint64_t msgs = 0, in_bytes = 0;
+    struct timespec c0, c1, w0, w1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0); clock_gettime(CLOCK_MONOTONIC, &w0);
+    for (;;) {
+        int v = (int)(msgs % VARIANTS);
+        z_stream in; memset(&in, 0, sizeof in);
+        if (inflateInit2(&in, -12) != Z_OK) return 1;
+        in.next_in = wire[v]; in.avail_in = (uInt)wire_len[v];
+        in.next_out = text; in.avail_out = (uInt)size + 64;
+        int rc = inflate(&in, Z_SYNC_FLUSH);
+        if ((rc != Z_OK && rc != Z_STREAM_END) || size + 64 - (int)in.avail_out != size || memcmp(text, plain[v], (size_t)size) != 0) {
+            fprintf(stderr, "loadgen_deflate: zlib floor: inflate mismatch\n"); return 1;
+        }
+        inflateEnd(&in);
+        out.next_in = text; out.avail_in = (uInt)size;
+        out.next_out = echo; out.avail_out = (uInt)size * 2 + 1024;
+        if (deflate(&out, Z_SYNC_FLUSH) != Z_OK || out.avail_in != 0) return 1;
+        size_t n = (size_t)size * 2 + 1024 - out.avail_out;
+        if (n < 4 || memcmp(echo + n - 4, "\x00\x00\xff\xff", 4) != 0) return 1;
+        msgs++; in_bytes += wire_out[v];
+        if ((msgs & 63) == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &w1);
+            if ((double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9 >= seconds) break;
+        }
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    printf("zlib_us_per_msg=%.2f msgs=%llu wire_in_per_msg=%.1f\n", cpu * 1e6 / (double)msgs,
+           (unsigned long long)msgs, (double)in_bytes / (double)msgs);
+    return 0;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n) {
@@ -213,7 +268,8 @@ static int cmp_u32(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     int opt;
-    while ((opt = getopt(argc, argv, "p:r:c:s:t:w:P:")) != -1) {
+    int zlib_floor = 0;
+    while ((opt = getopt(argc, argv, "p:r:c:s:t:w:P:Z")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'r': path = optarg; break;
@@ -222,13 +278,15 @@ int main(int argc, char **argv) {
         case 't': seconds = atof(optarg); break;
         case 'w': warmup = atof(optarg); break;
         case 'P': pid = atoi(optarg); break;
-        default: fprintf(stderr, "usage: loadgen_deflate -p PORT [-r PATH] [-c CONNS] [-s SIZE] [-t S] [-w S] [-P PID]\n"); return 2;
+        case 'Z': zlib_floor = 1; break;
+        default: fprintf(stderr, "usage: loadgen_deflate -p PORT [-r PATH] [-c CONNS] [-s SIZE] [-t S] [-w S] [-P PID] | -Z [-s SIZE] [-t S]\n"); return 2;
         }
     }
     if (port <= 0 || port > 65535 || conns < 1 || conns > 1000 || size < 1 || size > (16 << 20) || seconds <= 0 || warmup < 0) {
         fprintf(stderr, "loadgen_deflate: bad arguments\n"); return 2;
     }
     build_frames();
+    if (zlib_floor) return run_zlib_floor();
     struct worker *ws = calloc((size_t)conns, sizeof *ws);
     for (int i = 0; i < conns; i++) { ws[i].index = i; pthread_create(&ws[i].thread, NULL, run, &ws[i]); }
     usleep((useconds_t)(warmup * 1e6));

@@ -57,6 +57,12 @@ let package = Package(
                 .product(name: "WSTLS", package: "swift-websocket-sansio"),
             ]
         ),
+        // WSTLS engines back to back in memory, one thread: the engine's own CPU per handshake
+        // and per 32-byte round trip (natively, or its instructions under callgrind).
+        .executableTarget(
+            name: "TLSEngineBench",
+            dependencies: [.product(name: "WSTLS", package: "swift-websocket-sansio")]
+        ),
         // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows; with
         // --tls-cert/--tls-key it serves wss:// through NIOSSL; with --ours it serves our core on
         // the same NIO (Examples/NIOIntegration's ChannelHandler) for the same-layer rows.

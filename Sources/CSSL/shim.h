@@ -32,4 +32,5 @@ static inline void cssl_free(void *p) { OPENSSL_free(p); }
 static inline unsigned long cssl_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
 static inline uint64_t cssl_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline uint64_t cssl_op_no_compression(void) { return SSL_OP_NO_COMPRESSION; }
+static inline uint64_t cssl_op_cipher_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
 #endif

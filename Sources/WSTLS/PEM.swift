@@ -59,6 +59,14 @@ extension PEMSource {
 
 /// OpenSSL's thread-local error queue.
 enum OpenSSLErrors {
+    /// Empties the queue if anything was left in it (by other code on this thread), so that
+    /// `SSL_get_error` reads only what our next call puts there. Peeking costs less than
+    /// clearing, and on the engine's paths the queue is nearly always empty already.
+    @inline(__always)
+    static func clearStale() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
+
     /// Empties the queue and returns the reason of its first (earliest) entry, e.g.
     /// "wrong version number"; "unknown error" when empty.
     static func drain() -> String {

@@ -30,7 +30,7 @@ public struct PeerCertificate: Hashable, Sendable {
 public struct TLSSessionInfo: Hashable, Sendable {
     /// The protocol version ("TLSv1.3").
     public var version: String
-    /// The cipher suite's OpenSSL name ("TLS_AES_256_GCM_SHA384").
+    /// The cipher suite's OpenSSL name ("TLS_AES_128_GCM_SHA256").
     public var cipher: String
     /// The ALPN protocol agreed on (RFC 7301), if any.
     public var applicationProtocol: String?

@@ -49,7 +49,7 @@ public final class TLSEngine {
     public private(set) var failure: TLSError? = nil
 
     private let ssl: OpaquePointer
-    private let io = RecordIO()          // what the engine's BIO reads from and writes to
+    private let io = RecordIO()          // what the engine's BIO reads from and writes to (io.state)
     private let context: TLSContext      // keeps the SSL_CTX alive
     private let record: VerificationRecord
     private var pending: [UInt8] = []    // application bytes sent before the handshake finished
@@ -72,8 +72,8 @@ public final class TLSEngine {
             SSL_free(ssl)
             throw .invalidConfiguration("BIO_new failed: \(OpenSSLErrors.drain())")
         }
-        // The BIO points at `io`, which lives as long as the engine (SSL_free frees the BIO).
-        BIO_set_data(bio, Unmanaged.passUnretained(io).toOpaque())
+        // The BIO points at `io`'s state, which lives as long as the engine (SSL_free frees the BIO).
+        BIO_set_data(bio, UnsafeMutableRawPointer(io.state))
         SSL_set_bio(ssl, bio, bio)  // one BIO both ways: one reference consumed
         self.ssl = ssl
         self.context = context
@@ -112,12 +112,13 @@ public final class TLSEngine {
     public func receive(_ wire: UnsafeRawBufferPointer, into plaintext: inout [UInt8]) throws(TLSError) {
         if let failure { throw failure }
         guard state != .closed else { return }
-        ERR_clear_error()
+        OpenSSLErrors.clearStale()
         // OpenSSL reads from `wire` during this call only: it takes every byte (a partial
         // record waits in its read buffer) before it asks for more, and ends the call asking.
-        io.input = wire
-        io.inputOffset = 0
-        defer { io.input = UnsafeRawBufferPointer(start: nil, count: 0) }
+        let io = self.io.state
+        io.pointee.input = wire
+        io.pointee.inputOffset = 0
+        defer { io.pointee.input = UnsafeRawBufferPointer(start: nil, count: 0) }
         if state == .handshaking {
             try advanceHandshake()
             guard state == .established else { return }
@@ -186,17 +187,24 @@ public final class TLSEngine {
     }
 
     /// Whether bytes wait to be written to the network.
-    public var hasOutput: Bool { !io.output.isEmpty }
+    public var hasOutput: Bool { !io.state.pointee.output.isEmpty }
 
     /// Appends the bytes to write to the network (records, alerts) to `wire`; the engine keeps
     /// no buffer afterwards (into an empty `wire`, the output is handed over without a copy).
     public func takeOutput(into wire: inout [UInt8]) {
-        guard !io.output.isEmpty else { return }
-        wire.append(contentsOf: io.output)
+        let io = self.io.state
+        guard !io.pointee.output.isEmpty else { return }
+        if wire.isEmpty && !outputHasRecords {
+            // Handshake flights, session tickets, alerts: handed over whole, nothing kept.
+            wire = io.pointee.output
+            io.pointee.output = []
+            return
+        }
+        wire.append(contentsOf: io.pointee.output)
         // The capacity of application records stays for the next ones (no allocation, no fresh
         // pages per message), unless it grew past the bound; handshake flights, session tickets
         // and alerts leave none behind.
-        io.output.removeAll(keepingCapacity: outputHasRecords && io.output.capacity <= RecordIO.keptOutputCapacity)
+        io.pointee.output.removeAll(keepingCapacity: outputHasRecords && io.pointee.output.capacity <= RecordIO.keptOutputCapacity)
         outputHasRecords = false
     }
 
@@ -209,7 +217,7 @@ public final class TLSEngine {
 
     /// The bytes of buffer capacity the engine itself holds outside OpenSSL (its output and
     /// what waits for the handshake).
-    var heldBufferCapacity: Int { io.output.capacity + pending.capacity + io.input.count }
+    var heldBufferCapacity: Int { io.state.pointee.output.capacity + pending.capacity + io.state.pointee.input.count }
 
     // MARK: - Handshake and records
 
@@ -253,6 +261,12 @@ public final class TLSEngine {
                 let result = SSL_read_ex(ssl, scratch.baseAddress, chunk, &n)
                 if result == 1 {
                     plaintext.append(contentsOf: UnsafeRawBufferPointer(start: scratch.baseAddress, count: n))
+                    // Every byte given was read into OpenSSL and the record it ended is used up
+                    // (OpenSSL reads no further than the record it is on): another SSL_read could
+                    // only ask for more (WANT_READ), after taking and freeing its read buffer.
+                    if io.state.pointee.inputOffset == io.state.pointee.input.count, SSL_pending(ssl) == 0 {
+                        return nil
+                    }
                     continue
                 }
                 switch SSL_get_error(ssl, result) {
@@ -274,7 +288,7 @@ public final class TLSEngine {
     }
 
     private func write(_ plaintext: UnsafeRawBufferPointer) throws(TLSError) {
-        ERR_clear_error()
+        OpenSSLErrors.clearStale()
         outputHasRecords = true
         var offset = 0
         while offset < plaintext.count {
@@ -309,10 +323,27 @@ public final class TLSEngine {
 
 /// What the engine's BIO reads and writes: the bytes of the current ``TLSEngine/receive(_:into:)``
 /// call, and the output.
-final class RecordIO {
+struct RecordIOState {
     var input = UnsafeRawBufferPointer(start: nil, count: 0)
     var inputOffset = 0
     var output: [UInt8] = []
+}
+
+/// Owns the ``RecordIOState`` the BIO callbacks reach through a pointer (a class property would
+/// pay a dynamic exclusivity check on every access, several per record).
+final class RecordIO {
+    let state: UnsafeMutablePointer<RecordIOState>
+
+    init() {
+        state = .allocate(capacity: 1)
+        state.initialize(to: RecordIOState())
+    }
+
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
     /// The most output capacity kept between calls (256 KiB): a connection that once sent a
     /// larger burst does not keep that much while idle.
     static let keptOutputCapacity = 256 << 10
@@ -333,22 +364,22 @@ final class RecordIO {
     }()
 }
 
-private func recordIO(_ bio: OpaquePointer?) -> RecordIO {
-    Unmanaged<RecordIO>.fromOpaque(BIO_get_data(bio)!).takeUnretainedValue()
+private func recordIO(_ bio: OpaquePointer?) -> UnsafeMutablePointer<RecordIOState> {
+    BIO_get_data(bio)!.assumingMemoryBound(to: RecordIOState.self)
 }
 
 private func recordIORead(_ bio: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int,
                           _ read: UnsafeMutablePointer<Int>?) -> Int32 {
     cssl_bio_clear_retry_flags(bio)
     let io = recordIO(bio)
-    let count = min(size, io.input.count - io.inputOffset)
-    guard count > 0, let buffer, let base = io.input.baseAddress else {
+    let count = min(size, io.pointee.input.count - io.pointee.inputOffset)
+    guard count > 0, let buffer, let base = io.pointee.input.baseAddress else {
         cssl_bio_set_retry_read(bio)
         read?.pointee = 0
         return 0
     }
-    UnsafeMutableRawPointer(buffer).copyMemory(from: base + io.inputOffset, byteCount: count)
-    io.inputOffset += count
+    UnsafeMutableRawPointer(buffer).copyMemory(from: base + io.pointee.inputOffset, byteCount: count)
+    io.pointee.inputOffset += count
     read?.pointee = count
     return 1
 }
@@ -359,7 +390,7 @@ private func recordIOWrite(_ bio: OpaquePointer?, _ buffer: UnsafePointer<CChar>
     let io = recordIO(bio)
     if size > 0, let buffer {
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: size)
-        io.output.append(contentsOf: bytes)
+        io.pointee.output.append(contentsOf: bytes)
     }
     written?.pointee = size
     return 1

@@ -16,7 +16,7 @@ struct EngineHandshakeTests {
         let session = try #require(pair.client.session)
         #expect(session.version == version.rawValue)
         #expect(pair.server.session?.version == version.rawValue)
-        #expect(session.cipher == (version == .v1_3 ? "TLS_AES_256_GCM_SHA384" : "ECDHE-ECDSA-AES256-GCM-SHA384"))
+        #expect(session.cipher == (version == .v1_3 ? "TLS_AES_128_GCM_SHA256" : "ECDHE-ECDSA-AES256-GCM-SHA384"))
         #expect(session.applicationProtocol == "http/1.1")
         #expect(session.ignoredFailures.isEmpty)
         let certificate = try #require(session.peerCertificate)

@@ -3,6 +3,9 @@
 // Micro-benchmarks: every implementation of a workload runs on identical inputs in the same
 // process; each prints `row` lines that Scripts/bench turns into one table.
 //   BenchRunner [--quick] [--filter SUBSTRING] [--impl NAME]   (--impl: ours, nio, ...)
+// Each workload's implementations run in 9 rounds (3 with --quick), each round in an order
+// shuffled from the seed; besides each implementation's median (`row` lines) it prints the
+// per-round ratios of ours to every other implementation (`pair` lines: median, min, max).
 import BenchSupport
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +14,10 @@ import Glibc
 var plan = TimingPlan.full
 var filter: String? = nil
 var implFilter: String? = nil
+// The seed of the rounds' shuffled order (printed; BENCH_SEED repeats a run's order).
+var seed = UInt64(monotonicNanoseconds() & 0xFFFF_FFFF)
+if let text = getenv("BENCH_SEED").map({ String(cString: $0) }), let value = UInt64(text) { seed = value }
+print("microseed\t\(seed)")
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
@@ -30,8 +37,15 @@ for make in Catalog.all {
     for s in scenarios where !keys.contains(s.key) { keys.append(s.key) }
     for key in keys {
         let group = scenarios.filter { $0.key == key }
-        for (scenario, t) in zip(group, timeInterleaved(group, plan: plan)) {
+        let timings = timeInterleaved(group, plan: plan, seed: seed &+ UInt64(keys.firstIndex(of: key)!))
+        for (scenario, t) in zip(group, timings) {
             emit(scenario.key, scenario.impl, t.median, scenario.unit, min: t.min, max: t.max)
+        }
+        // Ours against every other implementation of the workload, paired per round.
+        if let o = group.firstIndex(where: { $0.impl == "ours" }) {
+            for (i, other) in group.enumerated() where i != o {
+                if let ratio = pairedRatio(timings[o], timings[i]) { emitPair(key, "ours", other.impl, ratio) }
+            }
         }
     }
 }

@@ -43,7 +43,7 @@ public struct TimingPlan: Sendable {
     /// Number of runs; the median rate is reported.
     public var runs: Int
 
-    public static let full = TimingPlan(runNanoseconds: 150_000_000, runs: 7)
+    public static let full = TimingPlan(runNanoseconds: 150_000_000, runs: 9)
     public static let quick = TimingPlan(runNanoseconds: 10_000_000, runs: 3)
 }
 
@@ -52,6 +52,18 @@ public struct Timing {
     public var median: Double
     public var min: Double
     public var max: Double
+    /// The rate of every round, in round order (round k of every scenario of a workload ran in
+    /// the same round, so `rates[k]` of two scenarios make a pair).
+    public var rates: [Double] = []
+}
+
+/// Median, min and max of the per-round ratios `a.rates[k] / b.rates[k]`.
+public func pairedRatio(_ a: Timing, _ b: Timing) -> (median: Double, min: Double, max: Double)? {
+    let ratios = zip(a.rates, b.rates).compactMap { $1 > 0 ? $0 / $1 : nil }.sorted()
+    guard !ratios.isEmpty else { return nil }
+    let n = ratios.count
+    let median = n % 2 == 1 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2
+    return (median, ratios.first!, ratios.last!)
 }
 
 /// Warms `scenario` up and returns the iteration count that fills one run of `plan`.
@@ -80,18 +92,31 @@ public func measureOnce(_ scenario: Scenario, iterations: Int) -> Double {
 }
 
 /// Times the scenarios of one workload together: after calibrating each, the runs are
-/// interleaved (A B C A B C ...), so a change in machine load during the measurement hits every
-/// implementation alike and the ratios stay fair. Returns one median per scenario.
-public func timeInterleaved(_ scenarios: [Scenario], plan: TimingPlan) -> [Timing] {
+/// interleaved in rounds, every scenario once per round in an order shuffled from `seed` (so a
+/// change in machine load hits every implementation alike, and none always runs right after
+/// another). Returns one median per scenario, with every round's rate for paired ratios.
+public func timeInterleaved(_ scenarios: [Scenario], plan: TimingPlan, seed: UInt64 = 1) -> [Timing] {
     let iterations = scenarios.map { calibrate($0, plan: plan) }
     var rates = [[Double]](repeating: [], count: scenarios.count)
+    var rng = SplitMix64(seed: seed)
     for _ in 0..<plan.runs {
-        for (i, scenario) in scenarios.enumerated() { rates[i].append(measureOnce(scenario, iterations: iterations[i])) }
+        for i in scenarios.indices.shuffled(using: &rng) {
+            rates[i].append(measureOnce(scenarios[i], iterations: iterations[i]))
+        }
     }
     return rates.map { r in
         let sorted = r.sorted()
-        return Timing(median: sorted[sorted.count / 2], min: sorted.first!, max: sorted.last!)
+        let n = sorted.count
+        let median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+        return Timing(median: median, min: sorted.first!, max: sorted.last!, rates: r)
     }
+}
+
+/// One paired-ratio line for Scripts/bench: `pair <TAB> key <TAB> a <TAB> b <TAB> median <TAB>
+/// min <TAB> max` (the per-round ratios a ÷ b of two implementations of one workload).
+public func emitPair(_ key: String, _ a: String, _ b: String, _ ratio: (median: Double, min: Double, max: Double)) {
+    func f(_ x: Double) -> String { String(Double(Int(x * 1000)) / 1000) }
+    print("pair\t\(key)\t\(a)\t\(b)\t\(f(ratio.median))\t\(f(ratio.min))\t\(f(ratio.max))")
 }
 
 /// One output line for Scripts/bench: `row <TAB> key <TAB> impl <TAB> value <TAB> unit <TAB> min <TAB> max`.

@@ -12,7 +12,8 @@ server (`nio`) on the same NIO, bootstrap, echo logic and load generator, with N
 per second on the 32 B rows, never slower (>= 1.0x) on any row.
 
 Usage: same_layer.py RESULTS.tsv
-Cells are the medians in the raw file; a ratio is ours / peer for rates, peer / ours for times
+Cells are the medians in the raw file; a micro ratio is the median [min–max] of the per-round
+paired ratios (BenchRunner's `pair` lines) where the run has them; otherwise a ratio is ours / peer for rates, peer / ours for times
 and allocations (> 1 = ours better)."""
 import sys
 
@@ -67,12 +68,15 @@ SERVERS = {"nio-ours": "our core on NIO", "nio-ours-256k": "our core on NIO, 256
 
 
 def main():
-    data, units = {}, {}
+    data, units, pairs = {}, {}, {}
     quick = False
     for line in open(sys.argv[1]):
         parts = line.rstrip("\n").split("\t")
         if parts[0] == "machine":
             quick = "quick=1" in parts
+        if parts[0] == "pair" and len(parts) >= 7:  # per-round paired ratio a ÷ b: median, min, max
+            pairs[(parts[1], parts[2], parts[3])] = (float(parts[4]), float(parts[5]), float(parts[6]))
+            continue
         if len(parts) < 5 or parts[0] != "row":
             continue
         data.setdefault(parts[1], {})[parts[2]] = float(parts[3])
@@ -90,8 +94,12 @@ def main():
             ratio = peer / ours if unit.startswith("allocs") else ours / peer
         if unit.startswith("allocs") and ours == 0 and peer:
             ratio = float("inf")
-        lines.append(f"| {label} | {unit} | {fmt(ours, unit)} | {NAMES[peer_impl]} | {fmt(peer, unit)} | "
-                     + (f"{ratio:.2f}×" if ratio is not None and ratio != float("inf") else ("∞" if ratio else "—")) + " |")
+        paired = pairs.get((key, ours_impl, peer_impl))
+        if paired and not unit.startswith("allocs"):
+            text = f"{paired[0]:.2f}× [{paired[1]:.2f}–{paired[2]:.2f}]"  # median of per-round ratios, range
+        else:
+            text = f"{ratio:.2f}×" if ratio is not None and ratio != float("inf") else ("∞" if ratio else "—")
+        lines.append(f"| {label} | {unit} | {fmt(ours, unit)} | {NAMES[peer_impl]} | {fmt(peer, unit)} | {text} |")
     print("\n".join(lines))
     print()
 

@@ -106,8 +106,9 @@ def main():
         if parts[0] == "machine":
             quick = "quick=1" in parts
         if parts[0] == "pair" and len(parts) >= 7:
-            # BenchRunner: per-round ratios of ours to another implementation (median, min, max).
-            pairs[(parts[1], parts[3])] = (float(parts[4]), float(parts[5]), float(parts[6]))
+            # BenchRunner: per-round ratios of two implementations (median, min, max); ours ÷ peer here.
+            if parts[2] == "ours":
+                pairs[(parts[1], parts[3])] = (float(parts[4]), float(parts[5]), float(parts[6]))
             continue
         if len(parts) < 5 or parts[0] != "row":
             continue

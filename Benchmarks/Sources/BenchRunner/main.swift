@@ -5,7 +5,7 @@
 //   BenchRunner [--quick] [--filter SUBSTRING] [--impl NAME]   (--impl: ours, nio, ...)
 // Each workload's implementations run in 9 rounds (3 with --quick), each round in an order
 // shuffled from the seed; besides each implementation's median (`row` lines) it prints the
-// per-round ratios of ours to every other implementation (`pair` lines: median, min, max).
+// per-round ratios of every implementation to every other (`pair` lines: median, min, max).
 import BenchSupport
 #if canImport(Glibc)
 import Glibc
@@ -41,10 +41,10 @@ for make in Catalog.all {
         for (scenario, t) in zip(group, timings) {
             emit(scenario.key, scenario.impl, t.median, scenario.unit, min: t.min, max: t.max)
         }
-        // Ours against every other implementation of the workload, paired per round.
-        if let o = group.firstIndex(where: { $0.impl == "ours" }) {
-            for (i, other) in group.enumerated() where i != o {
-                if let ratio = pairedRatio(timings[o], timings[i]) { emitPair(key, "ours", other.impl, ratio) }
+        // Every implementation of the workload against every other, paired per round.
+        for (i, a) in group.enumerated() {
+            for (j, b) in group.enumerated() where j != i {
+                if let ratio = pairedRatio(timings[i], timings[j]) { emitPair(key, a.impl, b.impl, ratio) }
             }
         }
     }

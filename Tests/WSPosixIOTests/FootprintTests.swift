@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Synchronization
 import Testing
 @testable import WSPosixIO
 import WSProtocol
@@ -12,5 +13,34 @@ struct FootprintTests {
         let event = MemoryLayout<WebSocketEvent>.size
         #expect(state <= 1024, "ChannelState is \(state) bytes")  // 1000 today; the client handshake and the setup are boxed
         #expect(event <= 32, "WebSocketEvent is \(event) bytes")
+    }
+
+    /// An open, idle server connection keeps nothing of its handshake that it does not need:
+    /// no outbound array (the 101 response's is given back once written), no client-side facts
+    /// box (clients have one), no upgrade request after `discardRequest()`.
+    @Test func anIdleServerConnectionKeepsNoHandshakeLeftovers() async throws {
+        struct Seen: Sendable, Equatable {
+            var outboundCapacity: Int
+            var clientFacts: Bool
+            var request: Bool
+        }
+        let seen = Mutex<Seen?>(nil)
+        let ready = Signal()
+        let server = try await WebSocketServer.bind(port: 0, onUpgrade: { _ in .accept() }) { ws in
+            ws.discardRequest()
+            seen.withLock {
+                $0 = ws.channel.state.withLock { Seen(outboundCapacity: $0.outbound.bytes.capacity,
+                                                      clientFacts: $0.hasClientFacts, request: $0.request != nil) }
+            }
+            ready.fire()
+            for await _ in ws {}
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        #expect(await ready.wait(timeout: .seconds(10)))
+        #expect(seen.withLock { $0 } == Seen(outboundCapacity: 0, clientFacts: false, request: false))
+        #expect(ws.channel.state.withLock { $0.hasClientFacts })
+        #expect(ws.response?.status == 101)
+        try ws.close()
+        await server.shutdown(timeout: .seconds(1))
     }
 }

@@ -211,6 +211,13 @@ extension Channel {
         }
     }
 
+    /// Server, once the connection is open (after the lock that opened it, so the 101 response
+    /// has been written when the socket took it, as on loopback and most links): gives the
+    /// outbound array back, so that an idle connection holds no outbound storage.
+    func releaseHandshakeStorage() {
+        state.withLock { st in if st.outbound.isEmpty { st.outbound.removeAll() } }
+    }
+
     // MARK: ending
 
     /// The application dropped its handle: discard events from now on and close (1001 if open).

@@ -123,6 +123,9 @@ struct ChannelState: ~Copyable {
         set { if !newValue.isEmpty || factsBox != nil { facts.extensionNames = newValue } }
     }
 
+    /// Whether the client-side facts box exists (only clients make one; for FootprintTests).
+    var hasClientFacts: Bool { factsBox?.client != nil }
+
     init(lifecycle: consuming Lifecycle) {
         self.lifecycle = lifecycle
     }

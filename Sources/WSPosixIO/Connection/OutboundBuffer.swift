@@ -160,7 +160,8 @@ struct OutboundBuffer {
         }
     }
 
-    /// Drops everything queued (the socket is gone or failed).
+    /// Drops everything queued and gives the storage back (the socket is gone or failed, or
+    /// nothing is queued and the connection is about to sit idle).
     mutating func removeAll() {
         bytes = []
         start = 0

@@ -115,6 +115,7 @@ final class ServerContext: Sendable {
     }
 
     func opened(_ channel: Channel) {
+        channel.releaseHandshakeStorage()
         guard let handler = onConnection else { return }
         let socket = WebSocket(channel: channel)
         // The handler runs on the connection's loop thread (see ``EventLoop``): events reach it

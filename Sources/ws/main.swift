@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,6 +10,19 @@ import Darwin
 
 // A peer that goes away must not kill the tool with SIGPIPE; the write fails instead.
 signal(SIGPIPE, SIG_IGN)
+
+// The concurrency runtime runs on libdispatch, whose event loop needs descriptors of its own
+// (epoll, eventfd, timerfd) and traps when it cannot make them, whenever that first happens:
+// with too few free, say so now; otherwise make it set up now (a timer armed far ahead, kept),
+// so that descriptors running out later (a connection flood) cannot take the runtime down.
+if !Descriptors.haveFree(8) {
+    Terminal.error("ws: out of resources")
+    exit(1)
+}
+let dispatchWarmUp = DispatchSource.makeTimerSource()
+dispatchWarmUp.schedule(deadline: .now() + .seconds(365 * 86_400))
+dispatchWarmUp.setEventHandler {}
+dispatchWarmUp.resume()
 
 let options: CommandLineOptions
 do {
@@ -32,3 +46,17 @@ case .autobahnClient(let url, let agent):
     status = await AutobahnClientCommand(url: url, agent: agent).run()
 }
 exit(status)
+
+/// Whether the process can still open `count` descriptors (probed with `dup`, closed again).
+enum Descriptors {
+    static func haveFree(_ count: Int) -> Bool {
+        var probes: [Int32] = []
+        defer { for fd in probes { close(fd) } }
+        for _ in 0..<count {
+            let fd = dup(2)
+            guard fd >= 0 else { return errno != EMFILE && errno != ENFILE }
+            probes.append(fd)
+        }
+        return true
+    }
+}

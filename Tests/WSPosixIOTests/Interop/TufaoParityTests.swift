@@ -127,18 +127,26 @@ struct TufaoParityTests {
         // `.outOfResources` from `connect`, not a fatal error).
         // The child may also inherit descriptors from this test process (other suites run at
         // the same time), so the scan goes up until the socket is granted, and a little past.
+        // Every limit from 4 up (at 3 the dynamic loader cannot open the shared libraries, before
+        // any code of ours) ends in one line and status 1: "out of resources" until the socket
+        // and the loops fit, then "connection refused" from the closed port. Never a crash (at 4
+        // the concurrency runtime's first worker thread used to trap in libdispatch).
         var outputs: [String] = []
+        var sawOutOfResources = false
         var pastTheBoundary = 0
-        for limit in 3...1024 where pastTheBoundary < 4 {
+        for limit in 4...1024 where pastTheBoundary < 4 {
             let tool = try Subprocess(["/usr/bin/prlimit", "--nofile=\(limit)", ws, "connect", "ws://127.0.0.1:9/"])
             defer { tool.stop() }
             tool.closeInput()
             let status = await tool.waitForExit()
             outputs.append(tool.errorOutput)
-            #expect(!tool.errorOutput.contains("Fatal error"), "limit \(limit): \(tool.errorOutput)")
-            if status == 1 && tool.errorOutput == "ws: out of resources\n" { return }
+            #expect(status == 1, "limit \(limit): status \(status), \(tool.errorOutput)")
+            #expect(tool.errorOutput == "ws: out of resources\n" || tool.errorOutput == "ws: connection refused\n",
+                    "limit \(limit): \(tool.errorOutput)")
+            if tool.errorOutput == "ws: out of resources\n" { sawOutOfResources = true }
             if tool.errorOutput == "ws: connection refused\n" { pastTheBoundary += 1 }
         }
-        Issue.record("no limit gave 'out of resources': \(outputs.suffix(3))")
+        #expect(sawOutOfResources, "no limit gave 'out of resources': \(outputs.prefix(3))")
+        #expect(pastTheBoundary == 4, "never got past the limit: \(outputs.suffix(3))")
     }
 }

@@ -9,6 +9,7 @@
 #define WS_COMMON_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -199,5 +200,30 @@ static inline ssize_t io_write(int fd, SSL *ssl, const uint8_t *buf, size_t n) {
 #define io_read(fd, ssl, buf, n) read((fd), (buf), (n))
 #define io_write(fd, ssl, buf, n) write((fd), (buf), (n))
 #endif
+
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+/* The echo servers' common start: the descriptor limit raised to its maximum, a non-blocking
+ * listener on 127.0.0.1:port (backlog 4096), and an epoll instance watching it with a NULL
+ * data pointer (the listener's mark). Returns the listener; *epoll_fd gets the epoll instance.
+ * Exits on failure. */
+static inline int listen_loopback(int port, int *epoll_fd) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET; a.sin_port = htons((uint16_t)port); a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0) { perror("listen"); exit(1); }
+    *epoll_fd = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl(*epoll_fd, EPOLL_CTL_ADD, lfd, &ev);
+    return lfd;
+}
 
 #endif

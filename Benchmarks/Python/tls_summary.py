@@ -10,8 +10,9 @@ Rows: wss.1x32, wss.1x64k, wss.50x64k (loadgen -S: msgs_per_s, server_us_per_msg
 handshakes (tls_handshakes: conns_per_s, server_us_per_conn).
 
 For every row and server: the rate's and the server's CPU per operation's median [min-max] over
-the repetitions, and the paired per-repetition ratios ours ÷ nio and ours ÷ c-floor (both measured
-in the same repetition; the servers run in a shuffled order each repetition) as median [min-max].
+the repetitions, and the paired per-repetition ratios of the rate to nio's and to c-floor's and of
+the CPU per operation to nio's (both measured in the same repetition; the servers run in a
+shuffled order each repetition) as median [min-max].
 Targets (issue 9): every row ahead of NIOSSL (ours ÷ nio > 1) and at least 0.85 of the C OpenSSL
 floor; handshakes per second ahead of NIOSSL; idle memory per connection no more than NIOSSL's.
 A target counts as met only when the whole min-max range clears it.
@@ -45,16 +46,14 @@ def idle_lines(path):
 def main():
     path = sys.argv[1]
     runs, _, seed = load(path)
-    servers = []
-    for (_, server) in runs:
-        if server not in servers:
-            servers.append(server)
+    servers = list(dict.fromkeys(server for (_, server) in runs))  # in first-seen order
     failed, verdicts = [], []
     print(f"wss:// end to end: median [min–max] over repetitions in a shuffled server order (seed {seed}).")
     print("Ratios: median [min–max] of the paired per-repetition ratios. A target is met only when the "
           "whole range clears it.")
     print()
-    header = ["row", "server", "rate", "server CPU µs/op", f"rate ÷ {NIO}", f"rate ÷ {FLOOR}", "notes"]
+    header = ["row", "server", "rate", "server CPU µs/op", f"rate ÷ {NIO}", f"rate ÷ {FLOOR}", f"CPU/op ÷ {NIO}",
+              "notes"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row, (label, rate, unit, cpu) in ROWS.items():
@@ -71,7 +70,9 @@ def main():
             to_floor = paired(runs, row, server, FLOOR, rate) if server != FLOOR else None
             print(f"| {label} | {server} | {cell(spread([f.get(rate) for f in ok]))} {unit} | "
                   f"{cell(spread([f.get(cpu) for f in ok]), lambda v: f'{v:.1f}')} | "
-                  f"{ratio_cell(to_nio)} | {ratio_cell(to_floor)} | {'; '.join(notes) or '—'} |")
+                  f"{ratio_cell(to_nio)} | {ratio_cell(to_floor)} | "
+                  f"{ratio_cell(paired(runs, row, server, NIO, cpu) if server != NIO else None)} | "
+                  f"{'; '.join(notes) or '—'} |")
             if server != OURS:
                 continue
             bad = len(ok) < len(reps)

@@ -11,7 +11,9 @@ struct FootprintTests {
     @Test func channelStateIsSmall() {
         let state = MemoryLayout<ChannelState>.size
         let event = MemoryLayout<WebSocketEvent>.size
-        #expect(state <= 1024, "ChannelState is \(state) bytes")  // 1000 today; the client handshake and the setup are boxed
+        // 520 today: the client and server handshake machines and the setup are boxed (the
+        // server's inline made it 696), so the open phase does not carry their size.
+        #expect(state <= 560, "ChannelState is \(state) bytes")
         #expect(event <= 32, "WebSocketEvent is \(event) bytes")
     }
 

@@ -166,6 +166,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 } else if Int(event.fd) < handlers.count, let handler = handlers[Int(event.fd)],
                           staleInBatch.isEmpty || !staleInBatch.contains(event.fd) {
                     handler.handleReadiness(event)
+                    // A task this read woke (a connection's handler awaiting its next event)
+                    // runs now, while the message it gets is still in the cache, instead of
+                    // after the whole batch has been read (50 connections x 64 KiB is more
+                    // than the caches hold).
+                    if !localTasks.isEmpty { runLocalTasks() }
                 }
             }
             dispatching = false

@@ -48,14 +48,7 @@ struct ChannelState: ~Copyable {
     /// How the connection ended and why a connection attempt failed, in a box made when the
     /// connection ends (inline they were 138 bytes of every live channel's state).
     private var endingBox: ChannelEnding?
-    private var ending: ChannelEnding {
-        mutating get {
-            if let box = endingBox { return box }
-            let box = ChannelEnding()
-            endingBox = box
-            return box
-        }
-    }
+    private var ending: ChannelEnding { mutating get { Self.box(&endingBox, ChannelEnding.init) } }
     /// Why the connection attempt failed (client, before open).
     var connectError: WebSocketError? {
         get { endingBox?.connectError }
@@ -83,24 +76,9 @@ struct ChannelState: ~Copyable {
     // What the handshake exchanged, kept after close: in a box made at the first write (an
     // idle connection's state stays small; nothing on the data path touches it).
     private var factsBox: ChannelFacts?
-    private var facts: ChannelFacts {
-        mutating get {
-            if let box = factsBox { return box }
-            let box = ChannelFacts()
-            factsBox = box
-            return box
-        }
-    }
+    private var facts: ChannelFacts { mutating get { Self.box(&factsBox, ChannelFacts.init) } }
     /// The client side's facts, in a box of their own (see ``ChannelFacts/client``).
-    private var clientFacts: ClientFacts {
-        mutating get {
-            let facts = facts
-            if let box = facts.client { return box }
-            let box = ClientFacts()
-            facts.client = box
-            return box
-        }
-    }
+    private var clientFacts: ClientFacts { mutating get { Self.box(&facts.client, ClientFacts.init) } }
     /// Client: the server's 101 response.
     var response: HTTPResponseHead? {
         get { factsBox?.client?.response }
@@ -138,6 +116,14 @@ struct ChannelState: ~Copyable {
     var extensionNames: [String] {
         get { factsBox?.extensionNames ?? [] }
         set { if !newValue.isEmpty || factsBox != nil { facts.extensionNames = newValue } }
+    }
+
+    /// The box in `slot`, made on first use.
+    private static func box<Box: AnyObject>(_ slot: inout Box?, _ make: () -> Box) -> Box {
+        if let box = slot { return box }
+        let box = make()
+        slot = box
+        return box
     }
 
     /// Whether the client-side facts box exists (only clients make one; for FootprintTests).

@@ -62,6 +62,7 @@ ROWS = [
     ("e2e.big.50.srvuser", "  server user CPU per message", "lo", []),
     ("e2e.big.50.srvsys", "  server system CPU per message", "lo", []),
     ("e2e.idle.bytes", "resident memory per idle connection", "lo", [("max", 5120)]),
+    ("e2e.idle.1000.bytes", "  at 1,000 connections", "lo", []),
     # Issue 16: at most one allocation per echoed message through the loop-thread handler, the
     # whole server process counted (C/malloc_count.c).
     ("e2e.allocs.small.1", "server allocations per echoed message, 1 conn x 32 B (whole process)", "lo", [("max", 1)]),

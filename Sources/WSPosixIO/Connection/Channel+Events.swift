@@ -43,7 +43,10 @@ extension Channel {
     nonisolated(nonsending) func nextEvent() async -> WebSocketEvent? {
         // The async frames stay small (everything under the lock runs in synchronous helpers):
         // a task parked here keeps this chain of frames for as long as the connection is idle,
-        // and the task allocator's first slab (1,000 bytes) holds it all only if it is short.
+        // and the task allocator's first slab (984 usable bytes) holds it all only if it is
+        // short. `ws serve`'s `/echo` task uses 960 of them (Docs/Performance.md, "Where an idle
+        // async connection's bytes go"): 25 bytes more anywhere on the chain, this frame
+        // included, cost a second slab, about 1 KiB per idle connection.
         switch takeEvent() {
         case .event(let e): return e
         case .yieldThen(let e):

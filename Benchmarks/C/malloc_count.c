@@ -34,7 +34,7 @@ static uint64_t *counters = fallback;
 __attribute__((constructor)) static void malloc_count_init(void) {
     const char *path = getenv("MALLOC_COUNT_FILE");
     if (!path) return;
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
     if (fd < 0) return;
     if (ftruncate(fd, 4096) == 0) {
         void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

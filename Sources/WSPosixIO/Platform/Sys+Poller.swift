@@ -101,7 +101,6 @@ extension Sys {
         _ = epoll_ctl(ep, EPOLL_CTL_DEL, fd, &ev)
     }
 
-    /// Waits for readiness (`-1`: no timeout) and replaces `events` with what is ready.
     /// The kernel's readiness records for one wait, allocated once per loop thread (3 KiB: a
     /// temporary allocation of that size per wait went to the heap, one malloc per loop round).
     struct PollScratch: ~Copyable {
@@ -109,6 +108,7 @@ extension Sys {
         deinit { raw.deallocate() }
     }
 
+    /// Waits for readiness (`-1`: no timeout) and replaces `events` with what is ready.
     static func pollerWait(_ ep: Int32, into events: inout [PollEvent], scratch: borrowing PollScratch,
                            timeoutMilliseconds: Int32) throws(SystemError) {
         events.removeAll(keepingCapacity: true)

@@ -143,6 +143,66 @@ struct MessagingTests {
 extension WebSocket {
     /// A consumer is suspended in `next()`, waiting for an event.
     var hasParkedConsumer: Bool { channel.state.withLock { $0.eventWaiter != nil } }
+    /// The calling task is the one the server started for this connection's handler.
+    var isServerHandlerTask: Bool {
+        let current = Channel.currentTask
+        return current != 0 && channel.state.withLock { $0.handlerTask } == current
+    }
+    /// Some task is recorded as the server's handler task.
+    var hasServerHandlerTask: Bool { channel.state.withLock { $0.handlerTask != 0 } }
+}
+
+/// The server's own handler task waits for events without a cancellation handler per wait
+/// (nothing outside can cancel it); any other task keeps one, so cancelling it still ends its
+/// iteration.
+@Suite("The server's handler task", .timeLimit(.minutes(1)))
+struct HandlerTaskTests {
+    @Test func onlyTheHandlersOwnTaskSkipsTheCancellationHandler() async throws {
+        struct Seen { var inHandler = false, inOtherTask = true, otherTaskEnded = false, otherCount = -1 }
+        let seen = Mutex(Seen())
+        let handlerReturned = Signal()
+        let otherDone = Signal()
+        let socketHolder = Mutex<WebSocket?>(nil)
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            socketHolder.withLock { $0 = ws }
+            let mine = ws.isServerHandlerTask
+            // Another task iterating the same connection: parked, then cancelled; it must wake.
+            let other = Task { () -> (Bool, Int) in
+                let flag = ws.isServerHandlerTask
+                var n = 0
+                for await _ in ws { n += 1 }
+                return (flag, n)
+            }
+            for _ in 0..<5000 where !ws.hasParkedConsumer { await Task.yield(); try? await Task.sleep(for: .milliseconds(1)) }
+            other.cancel()
+            let (flag, n) = await other.value
+            seen.withLock { $0 = Seen(inHandler: mine, inOtherTask: flag, otherTaskEnded: true, otherCount: n) }
+            otherDone.fire()
+            // Then the handler's own iteration: the echo of one message, until the close.
+            for await event in ws {
+                if case .text(let t) = event { try? await ws.send(.text(t)) }
+            }
+            handlerReturned.fire()
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        // Nothing is sent before the other task's iteration ended (it would take the message).
+        #expect(await otherDone.wait(timeout: .seconds(10)))
+        try await ws.send(.text("after the other task"))
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("after the other task"))
+        let s = seen.withLock { $0 }
+        #expect(s.inHandler)
+        #expect(!s.inOtherTask)
+        #expect(s.otherTaskEnded)
+        #expect(s.otherCount == 0)
+        try ws.close()
+        #expect(await handlerReturned.wait(timeout: .seconds(10)))
+        // The record ends with the handler (a finished task's identity may be reused).
+        let serverSide = try #require(socketHolder.withLock { $0 })
+        for _ in 0..<5000 where serverSide.hasServerHandlerTask { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(!serverSide.hasServerHandlerTask)
+        await server.shutdown(timeout: .seconds(1))
+    }
 }
 
 @Suite("Control frames from a loop-thread event handler", .timeLimit(.minutes(1)))

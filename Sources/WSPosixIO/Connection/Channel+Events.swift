@@ -53,6 +53,12 @@ extension Channel {
             await Task.yield()
             return e
         case .end: return nil
+        case .waitUncancellable:
+            // The server's own handler task: nothing but itself can cancel it, and it is
+            // waiting here, so no cancellation can come while it waits (`park` checks for one
+            // that came before). A handler per wait cost four locked updates of the task's
+            // status records and an executor check on every message.
+            return await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in park(c) }
         case .wait: break
         }
         return await withTaskCancellationHandler {
@@ -62,7 +68,7 @@ extension Channel {
         }
     }
 
-    private enum NextEvent { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait }
+    private enum NextEvent { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait, waitUncancellable }
 
     /// ``nextEvent()``'s synchronous part: an event from the backlog, the end, or `.wait`.
     @inline(never)
@@ -82,7 +88,8 @@ extension Channel {
             // close held for the answers goes out now (Channel+Answers.swift).
             eventsAnswered(&st, &w)
             if let e = popEvent(&st, &w) { return .event(e) }
-            return st.events.ending == .closedTaken ? .end : .wait
+            if st.events.ending == .closedTaken { return .end }
+            return st.handlerTask != 0 && st.handlerTask == Self.currentTask ? .waitUncancellable : .wait
         }
         wake(w)
         return first
@@ -106,6 +113,22 @@ extension Channel {
         case .end: c.resume(returning: nil)
         case .parked: break
         }
+    }
+
+    /// The current task's identity (0 outside a task), to compare with ``ChannelState/handlerTask``.
+    static var currentTask: UInt {
+        withUnsafeCurrentTask { task in task.map { unsafeBitCast($0, to: UInt.self) } ?? 0 }
+    }
+
+    /// Records the calling task as the server's handler task for this connection, until
+    /// ``handlerTaskEnded()`` (the identity of a finished task may be reused).
+    func handlerTaskStarted() {
+        let task = Self.currentTask
+        state.withLock { $0.handlerTask = task }
+    }
+
+    func handlerTaskEnded() {
+        state.withLock { $0.handlerTask = 0 }
     }
 
     /// A cancelled consumer stops waiting (iteration ends); the connection stays as it is.

@@ -40,6 +40,10 @@ struct ChannelState: ~Copyable {
     /// The parked consumer (an unsafe continuation: no allocation per wait on the hot path; the
     /// lock guarantees it is resumed exactly once).
     var eventWaiter: UnsafeContinuation<WebSocketEvent?, Never>?
+    /// The task the server started for this connection's handler (its identity, while it runs;
+    /// 0 otherwise). Nothing outside can cancel that task (no one holds a handle to it), so
+    /// it waits for events without a cancellation handler of its own (see ``Channel/nextEvent()``).
+    var handlerTask: UInt = 0
 
     var sendWaiters: [CheckedContinuation<Void, Never>] = []
     var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?

@@ -120,6 +120,10 @@ final class ServerContext: Sendable {
         let socket = WebSocket(channel: channel)
         // The handler runs on the connection's loop thread (see ``EventLoop``): events reach it
         // and its replies reach the socket without a thread switch.
-        Task(executorPreference: channel.loop) { await handler(socket) }
+        Task(executorPreference: channel.loop) {
+            channel.handlerTaskStarted()
+            await handler(socket)
+            channel.handlerTaskEnded()
+        }
     }
 }

@@ -63,6 +63,14 @@ let package = Package(
             name: "TLSEngineBench",
             dependencies: [.product(name: "WSTLS", package: "swift-websocket-sansio")]
         ),
+        // The Swift floor: c-fast's work and shape in Swift (`sync`), and with one task per
+        // connection on the loop's task executor (`async`), so that the end-to-end rows show
+        // what the language and its concurrency runtime cost apart from what our library costs.
+        .systemLibrary(name: "CFloorShims", path: "Sources/CFloorShims"),
+        .executableTarget(
+            name: "SwiftFloor",
+            dependencies: ["CFloorShims", .product(name: "WSProtocol", package: "swift-websocket-sansio")]
+        ),
         // The SwiftNIO echo server (NIOWebSocket server upgrader) for the end-to-end rows; with
         // --tls-cert/--tls-key it serves wss:// through NIOSSL; with --ours it serves our core on
         // the same NIO (Examples/NIOIntegration's ChannelHandler) for the same-layer rows.

@@ -16,7 +16,10 @@ measured in the same repetition) with their min–max. A target counts as met on
 min–max range clears it. Floors: `c-fast` (Benchmarks/C/echo_server_fast.c, the one targets use)
 and `c-floor` (the simple Benchmarks/C/echo_server.c).
 
-With a server `ours-before` (Scripts/bench BENCH_BEFORE=REV) it also prints ours ÷ ours-before.
+With a server `ours-before` (Scripts/bench BENCH_BEFORE=REV) it also prints ours ÷ ours-before; with
+the Swift floors (`swift-floor`, `swift-async-floor`: Sources/SwiftFloor) it prints them against
+c-fast and our servers against them, and a CEILING line for each row where even the Swift async
+floor's whole range is above the async targets.
 
 --append-rows appends `row` lines (medians) to RESULTS.tsv for table.py and same_layer.py.
 Exit status 1 when any measured row had an error (the row is marked ERRORS in the table)."""
@@ -172,6 +175,31 @@ def main():
             rate_field = "mb_per_s" if row.startswith("big") else "msgs_per_s"
             print(f"| {row} | " + " | ".join(ratio_cell(paired(runs, row, "ours", "ours-before", f)) for f in
                   (rate_field, "server_user_us_per_msg", "server_sys_us_per_msg", "server_us_per_msg")) + " |")
+    if "swift-floor" in servers or "swift-async-floor" in servers:
+        # The Swift floors (Sources/SwiftFloor): c-fast's work in Swift, inline and with one task
+        # per connection. What the language and its task model cost per message, apart from
+        # what our library adds; a target below a Swift floor is out of reach for Swift code.
+        print()
+        print("Swift floors (SwiftFloor: c-fast's work in Swift; `swift-floor` answers on the loop thread, "
+              "`swift-async-floor` with one task per connection on the loop's task executor), paired per repetition:")
+        print()
+        print(f"| row | swift-floor user ÷ {FAST} | swift-async-floor user ÷ {FAST} | ours user ÷ swift-floor | "
+              f"ws-serve user ÷ swift-async-floor | ours-async user ÷ swift-async-floor | swift-floor rate ÷ {SIMPLE} | "
+              f"swift-async-floor rate ÷ {SIMPLE} |")
+        print("|---|---|---|---|---|---|---|---|")
+        user = "server_user_us_per_msg"
+        for row in rows:
+            rate_field = "mb_per_s" if row.startswith("big") else "msgs_per_s"
+            cells = [paired(runs, row, "swift-floor", FAST, user), paired(runs, row, "swift-async-floor", FAST, user),
+                     paired(runs, row, "ours", "swift-floor", user), paired(runs, row, "ws-serve", "swift-async-floor", user),
+                     paired(runs, row, "ours-async", "swift-async-floor", user),
+                     paired(runs, row, "swift-floor", SIMPLE, rate_field), paired(runs, row, "swift-async-floor", SIMPLE, rate_field)]
+            print(f"| {row} | " + " | ".join(ratio_cell(c) for c in cells) + " |")
+        for row in rows:
+            floor = paired(runs, row, "swift-async-floor", FAST, user)
+            if floor is not None and floor[1] > USER_CPU_TARGETS["ws-serve"]:
+                print(f"CEILING e2e.{row}: the async targets (user CPU ≤ {USER_CPU_TARGETS['ws-serve']:g}× {FAST}) are below "
+                      f"the Swift async floor itself ({ratio_cell(floor)})")
     if missed:
         print()
         print("\n".join(missed))

@@ -17,7 +17,7 @@ extension Channel {
                 st.inlineSocket = nil  // breaks the channel ↔ handle cycle; released after the lock
             }
             w.inlineTarget = target
-            if w.inlineFirst == nil { w.inlineFirst = event } else { w.inlineMore.append(event) }
+            if w.inlineFirst == nil { w.inlineFirst = event } else { w.addInline(event) }
             return
         }
         if st.abandoned {
@@ -152,9 +152,12 @@ extension Channel {
 
     /// Runs the continuations collected under the lock.
     func wake(_ w: ChannelWakeups) {
+        if w.isEmpty { return }  // (most sends: nothing to wake, no reference touched)
         if let c = w.eventWaiter { c.resume(returning: w.event) }
-        for c in w.senders { c.resume() }
-        if let rare = w.rare, let c = rare.connectWaiter { c.resume(returning: rare.connectResult) }
+        if let rare = w.rare {
+            for c in rare.senders { c.resume() }
+            if let c = rare.connectWaiter { c.resume(returning: rare.connectResult) }
+        }
         if let target = w.inlineTarget {
             if let handler = server?.onEvent {
                 if loop.inEventLoop {
@@ -171,7 +174,7 @@ extension Channel {
             }
         }
         if w.needsLoop { loop.execute { [self] in service() } }
-        if let server {
+        if w.bufferedDelta != 0 || w.rare != nil || w.opened, let server {
             if w.bufferedDelta != 0 { server.addBuffered(w.bufferedDelta) }
             if let request = w.rare?.decide { server.decide(request, on: self) }
             if let head = w.rare?.answer { server.answer(head, on: self) }
@@ -191,8 +194,6 @@ extension Channel {
             eventsAnswered(&st, &after)  // the handler has answered this batch (Channel+Answers.swift)
             settle(&st, &after)
         }
-        if after.inlineTarget != nil || after.needsLoop || after.finished || !after.senders.isEmpty || after.bufferedDelta != 0 {
-            wake(after)
-        }
+        wake(after)
     }
 }

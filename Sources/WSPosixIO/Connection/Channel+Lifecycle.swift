@@ -306,7 +306,7 @@ extension Channel {
             w.connectWaiter = c
             w.connectResult = .failure(st.connectError ?? st.transportError ?? .remoteHostClosed)
         }
-        w.senders.append(contentsOf: st.sendWaiters)
+        w.addSenders(st.sendWaiters)
         st.sendWaiters.removeAll()
         account(&st, &w)
         w.finished = true

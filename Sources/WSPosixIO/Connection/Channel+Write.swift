@@ -233,7 +233,7 @@ extension Channel {
             }
         }
         if !st.sendWaiters.isEmpty && (st.pendingBytes <= flow.lowWaterMark || !st.lifecycle.isLive) {
-            w.senders.append(contentsOf: st.sendWaiters)
+            w.addSenders(st.sendWaiters)
             st.sendWaiters.removeAll()
         }
     }

@@ -85,7 +85,7 @@ extension Channel {
             return
         case .outputs(let assembling):
             st.assembling = assembling
-            perform(loop.outputs, &st, &w)
+            performLoopOutputs(&st, &w)
             if st.abandoned { eventsAnswered(&st, &w) }  // nobody will answer (Channel+Answers.swift)
             if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
         case .connected(let response, let request):

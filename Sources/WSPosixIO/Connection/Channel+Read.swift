@@ -68,22 +68,41 @@ extension Channel {
     /// Performs the core's outputs in order (any thread, under the lock). Closing the socket is
     /// left to ``settle(_:_:)`` on the loop thread.
     func perform(_ outputs: [Connection.Output], _ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        for output in outputs {
-            switch output {
-            case .write(let bytes):
-                if !st.writeShutDown && st.lifecycle.isLive { st.outbound.append(bytes) }
-            case .deliver(let event):
-                deliver(event, &st, &w)
-            case .shutdownWrite:
-                finishTransport(&st)
-                st.shutdownAfterFlush = true
-            case .closeTransport:
-                // The core is finished: write what it queued (its close frame, then a
-                // transport's closing bytes), then close.
-                finishTransport(&st)
-                st.lifecycle.finish(now: loop.inEventLoop ? loop.now : MonotonicClock.now())
-                w.needsLoop = true
+        for output in outputs { perform(output, &st, &w) }
+    }
+
+    /// Performs the loop's outputs array (loop thread; what a read produced), moving each
+    /// output out instead of copying it: a copy retained its payload, and clearing the array
+    /// before the next read released it again (two reference-count calls per message).
+    func performLoopOutputs(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        var i = 0
+        while i < loop.outputs.count {
+            let output = loop.outputs.withUnsafeMutableBufferPointer { buffer -> Connection.Output in
+                let slot = buffer.baseAddress! + i
+                let output = slot.move()
+                slot.initialize(to: .shutdownWrite)  // no payload: nothing to release when cleared
+                return output
             }
+            perform(output, &st, &w)
+            i += 1
+        }
+    }
+
+    private func perform(_ output: consuming Connection.Output, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        switch consume output {
+        case .write(let bytes):
+            if !st.writeShutDown && st.lifecycle.isLive { st.outbound.append(bytes) }
+        case .deliver(let event):
+            deliver(event, &st, &w)
+        case .shutdownWrite:
+            finishTransport(&st)
+            st.shutdownAfterFlush = true
+        case .closeTransport:
+            // The core is finished: write what it queued (its close frame, then a
+            // transport's closing bytes), then close.
+            finishTransport(&st)
+            st.lifecycle.finish(now: loop.inEventLoop ? loop.now : MonotonicClock.now())
+            w.needsLoop = true
         }
     }
 

@@ -70,10 +70,18 @@ enum Sys {
 @inline(__always) func sysBind(_ fd: Int32, _ sa: UnsafePointer<sockaddr>, _ len: socklen_t) -> Int32 { bind(fd, sa, len) }
 @inline(__always) func sysListen(_ fd: Int32, _ backlog: Int32) -> Int32 { listen(fd, backlog) }
 @inline(__always) func sysConnect(_ fd: Int32, _ sa: UnsafePointer<sockaddr>, _ len: socklen_t) -> Int32 { connect(fd, sa, len) }
+#if canImport(Darwin)
 @inline(__always) func sysRead(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { read(fd, p, n) }
 @inline(__always) func sysWrite(_ fd: Int32, _ p: UnsafeRawPointer?, _ n: Int) -> Int { write(fd, p, n) }
 @inline(__always) func sysSend(_ fd: Int32, _ p: UnsafeRawPointer?, _ n: Int, _ flags: Int32) -> Int { send(fd, p, n, flags) }
 @inline(__always) func sysSendmsg(_ fd: Int32, _ m: UnsafePointer<msghdr>, _ flags: Int32) -> Int { sendmsg(fd, m, flags) }
+#else
+// Plain system calls, not glibc's cancellation-point wrappers (see CWSPosixShims.h).
+@inline(__always) func sysRead(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { cwsposix_read(fd, p, n) }
+@inline(__always) func sysWrite(_ fd: Int32, _ p: UnsafeRawPointer?, _ n: Int) -> Int { cwsposix_write(fd, p, n) }
+@inline(__always) func sysSend(_ fd: Int32, _ p: UnsafeRawPointer?, _ n: Int, _ flags: Int32) -> Int { cwsposix_send(fd, p, n, flags) }
+@inline(__always) func sysSendmsg(_ fd: Int32, _ m: UnsafePointer<msghdr>, _ flags: Int32) -> Int { cwsposix_sendmsg(fd, m, flags) }
+#endif
 @inline(__always) func sysShutdown(_ fd: Int32, _ how: Int32) -> Int32 { shutdown(fd, how) }
 @inline(__always) func sysClose(_ fd: Int32) -> Int32 { close(fd) }
 #if canImport(Darwin)

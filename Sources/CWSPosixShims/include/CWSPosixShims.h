@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 
 /// accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) (needs _GNU_SOURCE, which the
 /// Swift Glibc module does not define).
@@ -31,6 +32,21 @@ static inline long cwsposix_send(int fd, const void *buffer, size_t count, int f
 }
 static inline long cwsposix_sendmsg(int fd, const struct msghdr *message, int flags) {
     return syscall(SYS_sendmsg, fd, message, flags);
+}
+
+/// A non-blocking, close-on-exec timerfd on CLOCK_MONOTONIC (-1 with errno on failure).
+static inline int cwsposix_timer_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+
+/// Arms `fd` to expire once at `nanoseconds` on CLOCK_MONOTONIC (absolute; a time already
+/// past expires at once). Returns 0, or -1 with errno set.
+static inline int cwsposix_timer_arm(int fd, unsigned long long nanoseconds) {
+    struct itimerspec spec = {0};
+    if (nanoseconds == 0) nanoseconds = 1;  /* all zero would disarm */
+    spec.it_value.tv_sec = (time_t)(nanoseconds / 1000000000ull);
+    spec.it_value.tv_nsec = (long)(nanoseconds % 1000000000ull);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, (struct itimerspec *)0);
 }
 
 /// sched_getaffinity(0, size, mask): the CPUs this thread may run on, one bit per CPU

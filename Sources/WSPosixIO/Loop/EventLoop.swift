@@ -18,6 +18,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     private let wakerRead: FileDescriptor
     private let wakerWrite: FileDescriptor?
     private let wakerWriteRaw: Int32
+    #if !canImport(Darwin)
+    /// The timerfd the loop waits on for its earliest timer (Linux), and the instant it is
+    /// armed for (loop thread only; `nil`: not armed). It is re-armed only for an earlier
+    /// deadline: a deadline that moves later (keepalive, at every message) costs nothing, and
+    /// the early expiry finds nothing due and arms for the next.
+    private let timerFD: FileDescriptor
+    @exclusivity(unchecked) private var armedDeadline: Instant?
+    #endif
     private let threadID = Atomic<UInt>(0)
     private struct Jobs {
         var queue: [@Sendable () -> Void] = []
@@ -60,6 +68,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         wakerWrite = w.read == w.write ? nil : FileDescriptor(w.write)
         wakerWriteRaw = w.write
         try Sys.pollerSet(poller.raw, fd: w.read, read: true, write: false, isNew: true)
+        #if !canImport(Darwin)
+        timerFD = FileDescriptor(try Sys.timerCreate())
+        try Sys.pollerSet(poller.raw, fd: timerFD.raw, read: true, write: false, isNew: true)
+        #endif
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 4096)
         outputs.reserveCapacity(64)
         now = MonotonicClock.now()
@@ -144,6 +156,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             if !localTasks.isEmpty {
                 timeout = 0
             } else if let next = timers.earliest {
+                #if canImport(Darwin)
                 let current = MonotonicClock.now()
                 if next <= current {
                     timeout = 0
@@ -151,6 +164,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                     let ms = (next.nanoseconds - current.nanoseconds + 999_999) / 1_000_000
                     timeout = Int32(min(ms, 60_000))
                 }
+                #else
+                if armedDeadline.map({ next < $0 }) ?? true {
+                    Sys.timerArm(timerFD.raw, atNanoseconds: next.nanoseconds)
+                    armedDeadline = next
+                }
+                #endif
             }
             do {
                 try Sys.pollerWait(poller.raw, into: &events, scratch: scratch, timeoutMilliseconds: timeout)
@@ -163,6 +182,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 if event.fd == wakerRead.raw {
                     Sys.wakerDrain(wakerRead.raw)
                     runJobs()
+                } else if isTimer(event.fd) {
+                    // Expired: the timers due run after this batch (`fireTimers`).
+                    timerExpired()
                 } else if Int(event.fd) < handlers.count, let handler = handlers[Int(event.fd)],
                           staleInBatch.isEmpty || !staleInBatch.contains(event.fd) {
                     handler.handleReadiness(event)
@@ -201,6 +223,21 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         now = MonotonicClock.now()
         for job in batch { job() }
         for task in tasks { task.runSynchronously(on: asUnownedTaskExecutor()) }
+    }
+
+    @inline(__always) private func isTimer(_ fd: Int32) -> Bool {
+        #if canImport(Darwin)
+        return false
+        #else
+        return fd == timerFD.raw
+        #endif
+    }
+
+    private func timerExpired() {
+        #if !canImport(Darwin)
+        Sys.timerDrain(timerFD.raw)
+        armedDeadline = nil
+        #endif
     }
 
     private func fireTimers() {

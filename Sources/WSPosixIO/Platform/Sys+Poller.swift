@@ -131,5 +131,13 @@ extension Sys {
 
     static func wakerSignal(_ writeEnd: Int32) { var one: UInt64 = 1; _ = sysWrite(writeEnd, &one, 8) }
     static func wakerDrain(_ readEnd: Int32) { var value: UInt64 = 0; _ = sysRead(readEnd, &value, 8) }
+
+    /// The loop's timer: a timerfd, so that the loop waits without a timeout (a finite
+    /// `epoll_wait` timeout arms and cancels a kernel timer on every wait that sleeps; measured
+    /// on one 32 B ping-pong connection: about 1 µs of server CPU per message).
+    static func timerCreate() throws(SystemError) -> Int32 { try check("timerfd_create") { cwsposix_timer_create() } }
+    /// Expires once at `deadline` (at once if it has passed).
+    static func timerArm(_ fd: Int32, atNanoseconds deadline: UInt64) { _ = cwsposix_timer_arm(fd, deadline) }
+    static func timerDrain(_ fd: Int32) { var count: UInt64 = 0; _ = sysRead(fd, &count, 8) }
     #endif
 }

@@ -28,6 +28,8 @@ mkdir -p "$RUN_DIR"
 pids=()
 cleanup() {
     trap - EXIT INT TERM
+    # Twice: `ws serve` drains at the first SIGTERM and stops draining at the second.
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }

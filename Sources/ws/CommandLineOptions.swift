@@ -253,7 +253,7 @@ enum CommandLineOptions: Equatable {
           the system chose). Ctrl-C or SIGTERM closes every connection with 1001 and exits;
           with --drain SECONDS, /healthz says "draining" (503) for that long first, and new
           upgrades get 503 (so a load balancer stops routing here), while open connections
-          keep working.
+          keep working; a second Ctrl-C or SIGTERM ends the draining at once.
           --threads N runs N event-loop threads (default: one per CPU this process may use,
           after its CPU affinity and cgroup CPU quota).
           permessage-deflate offers are accepted (windows of at most 2^12 bytes, zlib

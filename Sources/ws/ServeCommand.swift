@@ -108,8 +108,16 @@ struct ServeCommand {
         }
         health.startDraining()
         if options.drainSeconds > 0 {
-            Terminal.error("ws: signal \(signal), draining: /healthz answers 503 for \(options.drainSeconds) s")
-            try? await Task.sleep(for: .seconds(options.drainSeconds))
+            Terminal.error("ws: signal \(signal), draining: /healthz answers 503 for \(options.drainSeconds) s (another signal ends it)")
+            // A second SIGTERM or SIGINT (an operator's second Ctrl-C) ends the draining early;
+            // a SIGHUP meanwhile changes nothing (the certificates in use serve out the drain).
+            let end = ContinuousClock.now + .seconds(options.drainSeconds)
+            while case let left = end - ContinuousClock.now, left > .zero,
+                  let again = await SignalWaiter.waitForTermination(timeout: left) {
+                if again == SIGHUP { continue }
+                Terminal.error("ws: signal \(again), draining ended early")
+                break
+            }
         }
         Terminal.error("ws: signal \(signal), closing \(server.connectionCount) connection(s) with 1001")
         await server.shutdown(timeout: .seconds(5))

@@ -43,6 +43,61 @@ enum SignalWaiter {
         }
     }
 
+    /// Waits until SIGINT, SIGTERM or SIGHUP arrives or `timeout` has passed; returns the
+    /// signal number, or `nil` at the timeout (how `ws serve` lets a second signal end draining).
+    static func waitForTermination(timeout: Duration) async -> Int32? {
+        let (seconds, attoseconds) = timeout.components
+        let deadline = Sys.now() + UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000
+        let fd = signalPipe.read
+        guard fd >= 0 else {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        return await withCheckedContinuation { continuation in
+            let box = TimedBox(continuation: continuation, fd: fd, deadline: deadline)
+            var thread = pthread_t()
+            let started = pthread_create(&thread, nil, { raw in
+                let box = Unmanaged<TimedBox>.fromOpaque(raw!).takeRetainedValue()
+                var result: Int32? = nil
+                while true {
+                    let now = Sys.now()
+                    if now >= box.deadline { break }
+                    var entry = pollfd(fd: box.fd, events: Int16(POLLIN), revents: 0)
+                    let milliseconds = Int32(clamping: (box.deadline - now + 999_999) / 1_000_000)
+                    let ready = poll(&entry, 1, milliseconds)
+                    if ready < 0 && errno == EINTR { continue }  // a signal landed on this thread: poll again
+                    if ready > 0 {
+                        var number: UInt8 = 0
+                        if read(box.fd, &number, 1) == 1 { result = Int32(number) }
+                        break
+                    }
+                    if ready < 0 { break }
+                }
+                box.continuation.resume(returning: result)
+                return nil
+            }, Unmanaged.passRetained(box).toOpaque())
+            if started == 0 { pthread_detach(thread) } else { continuation.resume(returning: nil) }
+        }
+    }
+
+    private final class TimedBox: @unchecked Sendable {
+        let continuation: CheckedContinuation<Int32?, Never>
+        let fd: Int32
+        let deadline: UInt64
+        init(continuation: CheckedContinuation<Int32?, Never>, fd: Int32, deadline: UInt64) {
+            self.continuation = continuation; self.fd = fd; self.deadline = deadline
+        }
+    }
+
+    /// CLOCK_MONOTONIC in nanoseconds.
+    private enum Sys {
+        static func now() -> UInt64 {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        }
+    }
+
     private final class Box: @unchecked Sendable {
         let continuation: CheckedContinuation<Int32, Never>
         let fd: Int32

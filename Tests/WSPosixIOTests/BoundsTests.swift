@@ -141,7 +141,9 @@ struct BoundsTests {
     /// once no byte came for ``Connection/Configuration/messageTimeout``.
     @Test func aTrickledFrameIsFailedWith1008() async throws {
         var configuration = WebSocketServer.Configuration()
-        configuration.connection.messageTimeout = .seconds(2)
+        // Long enough that this test's own pauses between bytes, however the whole suite running
+        // delays it, do not reach it (2 s did not always suffice; the bytes must be progress).
+        configuration.connection.messageTimeout = .seconds(6)
         let closed = Mutex<CloseInfo?>(nil)
         let server = try await WebSocketServer.bind(port: 0, configuration: configuration) { ws in
             for await event in ws { if case .closed(let info) = event { closed.withLock { $0 = info } } }
@@ -152,7 +154,7 @@ struct BoundsTests {
             try raw.write(bytes: [byte])
             try await Task.sleep(for: .milliseconds(20))  // progress: each byte moves the deadline
         }
-        let (bytes, sawEOF) = try await raw.readToEnd(timeout: .seconds(5))
+        let (bytes, sawEOF) = try await raw.readToEnd(timeout: .seconds(20))
         #expect(bytes == [0x88, 17, 0x03, 0xF0] + Array("message timeout".utf8))
         #expect(sawEOF)
         #expect(closed.withLock { $0 }?.error == .timeout(.message))

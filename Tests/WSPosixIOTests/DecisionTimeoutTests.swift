@@ -33,7 +33,7 @@ struct DecisionTimeoutTests {
     static let upgradeRequest = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
-    /// The server answers 503 at the deadline, then lingers (up to 2 s) for the client to close.
+    /// The server answers 503 at the deadline, then lingers (``responseLinger``) for the client to close.
     /// The late decision arrives while that socket is still open, and must change nothing: no
     /// 101 after the 503, no connection handed to the application.
     @Test func anUndecidedUpgradeGets503AndTheLateDecisionIsIgnored() async throws {
@@ -44,6 +44,10 @@ struct DecisionTimeoutTests {
         var config = WebSocketServer.Configuration()
         config.group = group
         config.decisionTimeout = .milliseconds(200)
+        // The answered socket lingers far longer than any scheduling delay of this test under
+        // load (the default 2 s was not always enough with the whole suite running), and the
+        // test ends it by closing its side.
+        config.responseLinger = .seconds(60)
         let server = try await WebSocketServer.bind(port: 0, configuration: config, onUpgrade: { _ in
             await handler.hold(on: loop)
             return .accept()
@@ -85,6 +89,10 @@ struct DecisionTimeoutTests {
         var config = WebSocketServer.Configuration()
         config.group = group
         config.decisionTimeout = .milliseconds(200)
+        // The answered socket lingers far longer than any scheduling delay of this test under
+        // load (the default 2 s was not always enough with the whole suite running), and the
+        // test ends it by closing its side.
+        config.responseLinger = .seconds(60)
         let server = try await WebSocketServer.bind(port: 0, configuration: config, onHTTPRequest: { _ in
             await handler.hold(on: loop)
             return HTTPResponse(status: 200, text: "too late")

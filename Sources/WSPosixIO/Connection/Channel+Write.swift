@@ -246,6 +246,6 @@ extension Channel {
             st.writeShutDown = true
             Sys.shutdownWrite(fd)
         }
-        if responding { st.lifecycle.responseWritten(now: now) }
+        if responding { st.lifecycle.responseWritten(now: now, linger: server?.configuration.responseLinger ?? Lifecycle.httpLinger) }
     }
 }

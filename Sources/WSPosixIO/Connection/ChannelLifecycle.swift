@@ -697,10 +697,11 @@ extension Lifecycle {
         return .none
     }
 
-    /// The response is written and the write side shut down: the peer has ``httpLinger`` to close.
-    @_optimize(none) mutating func responseWritten(now: Instant) {
+    /// The response is written and the write side shut down: the peer has `linger` (by
+    /// default ``httpLinger``) to close.
+    @_optimize(none) mutating func responseWritten(now: Instant, linger: Duration = Self.httpLinger) {
         switch consume self {
-        case .httpResponse(let link, let dropped): _ = dropped; self = .httpResponse(link, deadline: now + Self.httpLinger)
+        case .httpResponse(let link, let dropped): _ = dropped; self = .httpResponse(link, deadline: now + linger)
         case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
         case .staging(let link, let s): self = .staging(link, s)
         case .clientHandshake(let link, let h): self = .clientHandshake(link, h)

@@ -34,6 +34,10 @@ extension WebSocketServer {
         /// ``WebSocketServer/bufferedBytes``) are at or above this; `nil` (default) for no cap.
         /// Each connection stays bounded by its own ``flowControl`` either way.
         public var maxBufferedBytes: Int? = nil
+        /// After a plain HTTP response (a refusal, a 503, an answered request) is written and
+        /// the write side shut down, how long the connection waits for the client to close
+        /// before closing it (so the client reads the response, not a reset). Default 2 s.
+        public var responseLinger: Duration = .seconds(2)
         /// The listen backlog.
         public var backlog: Int32 = 1024
         /// Serve over TLS (`wss://`, and `https://` for plain HTTP requests) with this certificate

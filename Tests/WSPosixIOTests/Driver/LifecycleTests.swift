@@ -225,6 +225,19 @@ struct LifecycleTests {
         #expect(v48 == .close)
     }
 
+    /// The linger after a written response is the server's ``WebSocketServer/Configuration/responseLinger``.
+    @Test func theLingerAfterAResponseIsConfigurable() throws {
+        var b = try Bench(Self.serverSetup())
+        _ = b.lifecycle.tcpUp(now: .zero, &b.out, &b.peer)
+        _ = b.receive(Self.request)
+        b.lifecycle.awaitDecision(until: .zero + .seconds(5))
+        _ = b.tick(.zero + .seconds(5))
+        b.lifecycle.responseWritten(now: .zero + .seconds(5), linger: .seconds(60))
+        let deadline = b.lifecycle.nextDeadline()
+        #expect(deadline == Instant.zero + .seconds(65))
+        #expect(WebSocketServer.Configuration().responseLinger == Lifecycle.httpLinger)
+    }
+
     /// A bad request head gets its error response, then the socket closes.
     @Test func aBadHeadGetsItsErrorResponse() throws {
         var b = try Bench(Self.serverSetup())

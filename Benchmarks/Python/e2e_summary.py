@@ -97,6 +97,18 @@ def ratio_cell(s):
     return cell(s, lambda v: f"{v:.2f}", "×")
 
 
+def print_before_after(runs, rows, server, before):
+    print()
+    print(f"Before and after ({server} ÷ {before}, paired per repetition; < 1 for CPU = cheaper now):")
+    print()
+    print("| row | rate | user µs/msg | sys µs/msg | server µs/msg |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        rate_field = "mb_per_s" if row.startswith("big") else "msgs_per_s"
+        print(f"| {row} | " + " | ".join(ratio_cell(paired(runs, row, server, before, f)) for f in
+              (rate_field, "server_user_us_per_msg", "server_sys_us_per_msg", "server_us_per_msg")) + " |")
+
+
 def main():
     path = sys.argv[1]
     runs, rows, seed = load(path)
@@ -164,27 +176,10 @@ def main():
                 s = spread([f.get(field) for f in ok])
                 if s is not None:
                     medians.append(f"row\te2e.{row}.{key}\t{server}\t{s[0]:g}\t{unit}\t{s[1]:g}\t{s[2]:g}")
-    if "ws-serve-before" in servers:
-        print()
-        print("Before and after (ws-serve ÷ ws-serve-before, paired per repetition; < 1 for CPU = cheaper now):")
-        print()
-        print("| row | rate | user µs/msg | sys µs/msg | server µs/msg |")
-        print("|---|---|---|---|---|")
-        for row in rows:
-            rate_field = "mb_per_s" if row.startswith("big") else "msgs_per_s"
-            print(f"| {row} | " + " | ".join(ratio_cell(paired(runs, row, "ws-serve", "ws-serve-before", f)) for f in
-                  (rate_field, "server_user_us_per_msg", "server_sys_us_per_msg", "server_us_per_msg")) + " |")
-    if "ours-before" in servers:
-        # BENCH_BEFORE: the loop-thread server before and after a change, paired per repetition.
-        print()
-        print("Before and after (ours ÷ ours-before, paired per repetition; < 1 for CPU = cheaper now):")
-        print()
-        print("| row | rate | user µs/msg | sys µs/msg | server µs/msg |")
-        print("|---|---|---|---|---|")
-        for row in rows:
-            rate_field = "mb_per_s" if row.startswith("big") else "msgs_per_s"
-            print(f"| {row} | " + " | ".join(ratio_cell(paired(runs, row, "ours", "ours-before", f)) for f in
-                  (rate_field, "server_user_us_per_msg", "server_sys_us_per_msg", "server_us_per_msg")) + " |")
+    # BENCH_BEFORE: the loop-thread server and `ws serve` before and after a change, paired per repetition.
+    for server, before in (("ws-serve", "ws-serve-before"), ("ours", "ours-before")):
+        if before in servers:
+            print_before_after(runs, rows, server, before)
     if "swift-floor" in servers or "swift-async-floor" in servers:
         # The Swift floors (Sources/SwiftFloor): c-fast's work in Swift, inline and with one task
         # per connection. What the language and its task model cost per message, apart from

@@ -136,6 +136,8 @@ public struct OutputChecker {
                 guard case .advance = op, closeCalled, closeReceived == nil else { violation("close timeout from \(op)") }
             case .timedOut(.keepalive):
                 guard case .advance = op, configuration.keepalive != nil, !closeCalled else { violation("keepalive timeout from \(op)") }
+            case .timedOut(.message):
+                guard case .advance = op, configuration.messageTimeout != nil else { violation("message timeout from \(op)") }
             @unknown default:
                 break
             }

@@ -6,6 +6,8 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import WSPosixIO
+import WSProtocol
 
 /// Turns SIGINT, SIGTERM and SIGHUP into an async wait, so `ws serve` can shut down gracefully
 /// (and reload its certificates on SIGHUP).
@@ -25,45 +27,42 @@ enum SignalWaiter {
         signal(SIGHUP, onTerminationSignal)
     }
 
-    /// Waits until SIGINT, SIGTERM or SIGHUP arrives; returns the signal number.
+    /// Waits until SIGINT, SIGTERM or SIGHUP arrives; returns the signal number (SIGTERM if
+    /// the waiting thread cannot be started).
     static func waitForTermination() async -> Int32 {
-        let fd = signalPipe.read
-        guard fd >= 0 else { return await withCheckedContinuation { _ in } }  // never: no pipe
-        return await withCheckedContinuation { continuation in
-            let box = Box(continuation: continuation, fd: fd)
-            var thread = pthread_t()
-            let started = pthread_create(&thread, nil, { raw in
-                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-                var number: UInt8 = 0
-                while read(box.fd, &number, 1) < 0 && errno == EINTR {}
-                box.continuation.resume(returning: Int32(number))
-                return nil
-            }, Unmanaged.passRetained(box).toOpaque())
-            if started == 0 { pthread_detach(thread) } else { continuation.resume(returning: SIGTERM) }
-        }
+        await wait(timeout: nil) ?? SIGTERM
     }
 
     /// Waits until SIGINT, SIGTERM or SIGHUP arrives or `timeout` has passed; returns the
     /// signal number, or `nil` at the timeout (how `ws serve` lets a second signal end draining).
     static func waitForTermination(timeout: Duration) async -> Int32? {
-        let (seconds, attoseconds) = timeout.components
-        let deadline = Sys.now() + UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000
+        await wait(timeout: timeout)
+    }
+
+    /// A dedicated thread polls the pipe until a signal number arrives or the deadline (if
+    /// any) passes; `nil` at the deadline or when the thread cannot start.
+    private static func wait(timeout: Duration?) async -> Int32? {
+        let deadline = timeout.map { MonotonicClock.now() + $0 }
         let fd = signalPipe.read
-        guard fd >= 0 else {
+        guard fd >= 0 else {  // no pipe: no signal ever arrives
+            guard let timeout else { return await withCheckedContinuation { _ in } }
             try? await Task.sleep(for: timeout)
             return nil
         }
         return await withCheckedContinuation { continuation in
-            let box = TimedBox(continuation: continuation, fd: fd, deadline: deadline)
+            let box = Box(continuation: continuation, fd: fd, deadline: deadline)
             var thread = pthread_t()
             let started = pthread_create(&thread, nil, { raw in
-                let box = Unmanaged<TimedBox>.fromOpaque(raw!).takeRetainedValue()
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
                 var result: Int32? = nil
                 while true {
-                    let now = Sys.now()
-                    if now >= box.deadline { break }
+                    var milliseconds: Int32 = -1
+                    if let deadline = box.deadline {
+                        let now = MonotonicClock.now()
+                        if now >= deadline { break }
+                        milliseconds = Int32(clamping: (deadline.nanoseconds - now.nanoseconds + 999_999) / 1_000_000)
+                    }
                     var entry = pollfd(fd: box.fd, events: Int16(POLLIN), revents: 0)
-                    let milliseconds = Int32(clamping: (box.deadline - now + 999_999) / 1_000_000)
                     let ready = poll(&entry, 1, milliseconds)
                     if ready < 0 && errno == EINTR { continue }  // a signal landed on this thread: poll again
                     if ready > 0 {
@@ -80,29 +79,12 @@ enum SignalWaiter {
         }
     }
 
-    private final class TimedBox: @unchecked Sendable {
+    private final class Box: @unchecked Sendable {
         let continuation: CheckedContinuation<Int32?, Never>
         let fd: Int32
-        let deadline: UInt64
-        init(continuation: CheckedContinuation<Int32?, Never>, fd: Int32, deadline: UInt64) {
+        let deadline: Instant?
+        init(continuation: CheckedContinuation<Int32?, Never>, fd: Int32, deadline: Instant?) {
             self.continuation = continuation; self.fd = fd; self.deadline = deadline
-        }
-    }
-
-    /// CLOCK_MONOTONIC in nanoseconds.
-    private enum Sys {
-        static func now() -> UInt64 {
-            var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-        }
-    }
-
-    private final class Box: @unchecked Sendable {
-        let continuation: CheckedContinuation<Int32, Never>
-        let fd: Int32
-        init(continuation: CheckedContinuation<Int32, Never>, fd: Int32) {
-            self.continuation = continuation; self.fd = fd
         }
     }
 }

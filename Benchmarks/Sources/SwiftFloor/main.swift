@@ -275,7 +275,7 @@ final class Floor: @unchecked Sendable {
             }
             niov = 0
             nheads = 0
-            if c.closing { return c.out.count > c.outOffset ? true : false }
+            if c.closing { return c.out.count > c.outOffset }  // the close echo still going out: drop after it
             if used < have {
                 if used > 0 { (buffer).copyMemory(from: buffer + used, byteCount: have - used) }
                 have -= used

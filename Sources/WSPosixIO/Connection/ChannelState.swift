@@ -52,7 +52,7 @@ struct ChannelState: ~Copyable {
     /// How the connection ended and why a connection attempt failed, in a box made when the
     /// connection ends (inline they were 138 bytes of every live channel's state).
     private var endingBox: ChannelEnding?
-    private var ending: ChannelEnding { mutating get { Self.box(&endingBox, ChannelEnding.init) } }
+    private var ending: ChannelEnding { mutating get { boxed(&endingBox, ChannelEnding.init) } }
     /// Why the connection attempt failed (client, before open).
     var connectError: WebSocketError? {
         get { endingBox?.connectError }
@@ -80,9 +80,9 @@ struct ChannelState: ~Copyable {
     // What the handshake exchanged, kept after close: in a box made at the first write (an
     // idle connection's state stays small; nothing on the data path touches it).
     private var factsBox: ChannelFacts?
-    private var facts: ChannelFacts { mutating get { Self.box(&factsBox, ChannelFacts.init) } }
+    private var facts: ChannelFacts { mutating get { boxed(&factsBox, ChannelFacts.init) } }
     /// The client side's facts, in a box of their own (see ``ChannelFacts/client``).
-    private var clientFacts: ClientFacts { mutating get { Self.box(&facts.client, ClientFacts.init) } }
+    private var clientFacts: ClientFacts { mutating get { boxed(&facts.client, ClientFacts.init) } }
     /// Client: the server's 101 response.
     var response: HTTPResponseHead? {
         get { factsBox?.client?.response }
@@ -120,14 +120,6 @@ struct ChannelState: ~Copyable {
     var extensionNames: [String] {
         get { factsBox?.extensionNames ?? [] }
         set { if !newValue.isEmpty || factsBox != nil { facts.extensionNames = newValue } }
-    }
-
-    /// The box in `slot`, made on first use.
-    private static func box<Box: AnyObject>(_ slot: inout Box?, _ make: () -> Box) -> Box {
-        if let box = slot { return box }
-        let box = make()
-        slot = box
-        return box
     }
 
     /// Whether the client-side facts box exists (only clients make one; for FootprintTests).
@@ -180,12 +172,7 @@ struct ChannelWakeups {
         var answer: HTTPRequestHead?
     }
 
-    private mutating func rareBox() -> RareWakeups {
-        if let rare { return rare }
-        let box = RareWakeups()
-        rare = box
-        return box
-    }
+    private mutating func rareBox() -> RareWakeups { boxed(&rare, RareWakeups.init) }
 
     /// Whether running these wakeups has nothing to do (checked without touching a reference count).
     var isEmpty: Bool {
@@ -193,7 +180,6 @@ struct ChannelWakeups {
     }
 
     /// Tasks waiting in `send` for the buffer to drain, to resume.
-    var senders: [CheckedContinuation<Void, Never>] { rare?.senders ?? [] }
     mutating func addSenders(_ waiting: [CheckedContinuation<Void, Never>]) {
         if !waiting.isEmpty { rareBox().senders.append(contentsOf: waiting) }
     }
@@ -247,4 +233,13 @@ final class ClientFacts: @unchecked Sendable {
 final class ChannelEnding: @unchecked Sendable {
     var closeInfo: CloseInfo?
     var connectError: WebSocketError?
+}
+
+/// The box in `slot`, made on first use (the boxes above keep rarely used state out of the
+/// structs every connection and every wakeup carries).
+private func boxed<Box: AnyObject>(_ slot: inout Box?, _ make: () -> Box) -> Box {
+    if let box = slot { return box }
+    let box = make()
+    slot = box
+    return box
 }

@@ -237,14 +237,15 @@ struct ServeCommand {
             return peer
         }
 
-        /// Logs the opening, joins `/chat`'s room; the route for `ws`'s path.
+        /// Joins `/chat`'s room, then logs the opening (so a `/chat` member's "open" line means
+        /// it hears the room); the route for `ws`'s path.
         @inline(never)
         static func open(_ ws: WebSocket, room: WebSocketGroup) -> Route {
             let path = ws.request?.path ?? "/"
             let route: Route = path == "/chat" ? .chat : path == "/report" ? .report : .echo
             ws.discardRequest()  // its header fields are not needed any more (≈ 0.4 KiB per connection)
-            Terminal.error("ws: open \(peer(of: ws)) \(route.path)")
             if route == .chat { room.add(ws) }
+            Terminal.error("ws: open \(peer(of: ws)) \(route.path)")
             return route
         }
 

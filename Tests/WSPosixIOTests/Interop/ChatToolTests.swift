@@ -20,6 +20,9 @@ struct ChatToolTests {
         #expect(head.starts(with: Array("HTTP/1.1 101 ".utf8)))
         try await serve.waitForError(containing: "ws: open")
         let a = try await ScaleOutToolTests.connect(port, "/chat"), b = try await ScaleOutToolTests.connect(port, "/chat")
+        // Both have joined the room (the server logs "open" after joining): a member that joined
+        // late would miss the first broadcast, and the test would wait for it forever.
+        try await serve.waitForError(containing: "ws: open", count: 3)
         // 120 rounds put 7.7 MiB toward the silent member: past the kernel's buffers and the
         // 1 MiB limit, where the old room stopped for good.
         let rounds = try await BroadcastTests.talk(a, b, rounds: 120)

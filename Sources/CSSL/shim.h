@@ -33,4 +33,6 @@ static inline unsigned long cssl_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253;
 static inline uint64_t cssl_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline uint64_t cssl_op_no_compression(void) { return SSL_OP_NO_COMPRESSION; }
 static inline uint64_t cssl_op_cipher_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
+static inline uint64_t cssl_op_no_ticket(void) { return SSL_OP_NO_TICKET; }
+static inline long cssl_ctx_set_session_cache_off(SSL_CTX *ctx) { return SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); }
 #endif

@@ -74,6 +74,14 @@ public final class TLSContext: @unchecked Sendable {
         }
         let sessionContext: [UInt8] = Array("wstls".utf8)
         _ = SSL_CTX_set_session_id_context(ctx, sessionContext, UInt32(sessionContext.count))
+        guard configuration.sessionTickets >= 0 else {
+            throw .invalidConfiguration("session tickets \(configuration.sessionTickets) is negative")
+        }
+        _ = SSL_CTX_set_num_tickets(ctx, configuration.sessionTickets)
+        if configuration.sessionTickets == 0 {
+            _ = SSL_CTX_set_options(ctx, cssl_op_no_ticket())
+            _ = cssl_ctx_set_session_cache_off(ctx)
+        }
         if !configuration.applicationProtocols.isEmpty {
             SSL_CTX_set_alpn_select_cb(ctx, alpnSelectCallback, UnsafeMutableRawPointer(alpnWire.baseAddress))
         }

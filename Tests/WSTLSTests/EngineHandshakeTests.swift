@@ -38,6 +38,52 @@ struct EngineHandshakeTests {
         #expect(pair.clientReceived == big)
     }
 
+    @Test("TLS 1.3: no session ticket by default, the configured number otherwise", arguments: [0, 1, 2])
+    func sessionTicketsTLS13(count: Int) throws {
+        var server = try TLSServerConfiguration.test()
+        if count > 0 { server.sessionTickets = count }
+        var pair = try EnginePair(client: .test(), server: server)
+        try pair.client.start()
+        try pair.toServer()  // ClientHello
+        try pair.toClient()  // ServerHello ... Finished
+        try pair.toServer()  // the client's Finished: the server is done, and sends its tickets
+        #expect(pair.server.state == .established)
+        let afterHandshake = pair.server.takeOutput()
+        // Each NewSessionTicket is one encrypted record (outer type 23, application data).
+        let records = try tlsRecords(afterHandshake)
+        #expect(records.map(\.type) == Array(repeating: 23, count: count))
+        try afterHandshake.withUnsafeBytes { try pair.client.receive($0, into: &pair.clientReceived) }
+        #expect(pair.client.state == .established)
+        #expect(pair.clientReceived.isEmpty)
+    }
+
+    @Test("TLS 1.2: no ticket by default, one when tickets are on", arguments: [0, 1])
+    func sessionTicketsTLS12(count: Int) throws {
+        var client = try TLSClientConfiguration.test()
+        client.maximumVersion = .v1_2
+        var server = try TLSServerConfiguration.test()
+        server.sessionTickets = count
+        var pair = try EnginePair(client: client, server: server)
+        try pair.client.start()
+        try pair.toServer()  // ClientHello
+        try pair.toClient()  // ServerHello, Certificate, ServerKeyExchange, ServerHelloDone
+        try pair.toServer()  // ClientKeyExchange, ChangeCipherSpec, Finished
+        let finalFlight = try tlsRecords(pair.server.takeOutput())
+        // NewSessionTicket (handshake type 4, in clear before ChangeCipherSpec), then
+        // ChangeCipherSpec (record type 20) and the encrypted Finished (22).
+        let expected: [UInt8] = count > 0 ? [22, 20, 22] : [20, 22]
+        #expect(finalFlight.map(\.type) == expected)
+        if count > 0 { #expect(finalFlight[0].firstByte == 4) }
+    }
+
+    @Test func aNegativeTicketCountIsAConfigurationError() throws {
+        var server = try TLSServerConfiguration.test()
+        server.sessionTickets = -1
+        #expect(throws: TLSError.invalidConfiguration("session tickets -1 is negative")) {
+            _ = try TLSContext(server: server)
+        }
+    }
+
     @Test func anIPAddressIsVerifiedAgainstTheCertificate() throws {
         var pair = try EnginePair(client: .test(), server: .test(), serverName: "127.0.0.1")
         try pair.handshake()
@@ -144,4 +190,18 @@ func base64(_ bytes: [UInt8]) -> String {
         i += 3
     }
     return out
+}
+
+/// The records of a TLS byte stream: each record's content type and the first byte of its body.
+private func tlsRecords(_ bytes: [UInt8]) throws -> [(type: UInt8, firstByte: UInt8)] {
+    var records: [(type: UInt8, firstByte: UInt8)] = []
+    var index = 0
+    while index < bytes.count {
+        try #require(index + 5 <= bytes.count)
+        let length = Int(bytes[index + 3]) << 8 | Int(bytes[index + 4])
+        try #require(length > 0 && index + 5 + length <= bytes.count)
+        records.append((bytes[index], bytes[index + 5]))
+        index += 5 + length
+    }
+    return records
 }

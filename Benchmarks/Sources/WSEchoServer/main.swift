@@ -6,9 +6,11 @@
 //   per connection, no task switch per message, one write per batch of events);
 // - `async`: a task per connection iterating the events and `await`ing `send` per message.
 //
-// With --tls-cert FILE --tls-key FILE it serves wss:// (WSTLS over the system OpenSSL).
+// With --tls-cert FILE --tls-key FILE it serves wss:// (WSTLS over the system OpenSSL);
+// --tls-session-tickets N sends N TLS 1.3 session tickets per handshake (WSTLS's default: 0;
+// Scripts/bench-tls passes 2, the number NIOSSL's and OpenSSL's servers send, for equal work).
 //
-// Usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE] [inline|async] PORT
+// Usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE [--tls-session-tickets N]] [inline|async] PORT
 import WSPosixIO
 import WSProtocol
 import WSTLS
@@ -18,12 +20,14 @@ var mode = "inline"
 var threads = 1
 var certificate: String?
 var key: String?
+var tickets: Int?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--threads": threads = arguments.popFirst().flatMap { Int($0) } ?? 1
     case "--tls-cert": certificate = arguments.popFirst()
     case "--tls-key": key = arguments.popFirst()
+    case "--tls-session-tickets": tickets = arguments.popFirst().flatMap { Int($0) }
     case "inline", "async": mode = argument
     default:
         guard let p = Int(argument) else { fatalError("usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE] [inline|async] PORT") }
@@ -36,7 +40,9 @@ configuration.group = EventLoopGroup(threadCount: threads)
 configuration.maxConnections = 20_000
 configuration.backlog = 4096
 if let certificate, let key {
-    configuration.tls = TLSServerConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+    var tls = TLSServerConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+    if let tickets { tls.sessionTickets = tickets }
+    configuration.tls = tls
 }
 
 let server: WebSocketServer

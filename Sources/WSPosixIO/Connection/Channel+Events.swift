@@ -41,13 +41,20 @@ extension Channel {
     /// The next event, suspending until one arrives; `nil` after `.closed` was returned, or when
     /// the waiting task is cancelled.
     nonisolated(nonsending) func nextEvent() async -> WebSocketEvent? {
+        await nextEvent(after: takeEvent())
+    }
+
+    /// ``nextEvent()`` once ``takeEvent()`` said what to do. `WebSocket.AsyncIterator` (inlined
+    /// into the iterating task) handles an event at hand and the handler task's plain wait
+    /// itself, and calls this for the rest.
+    @usableFromInline nonisolated(nonsending) func nextEvent(after first: NextEvent) async -> WebSocketEvent? {
         // The async frames stay small (everything under the lock runs in synchronous helpers):
         // a task parked here keeps this chain of frames for as long as the connection is idle,
         // and the task allocator's first slab (984 usable bytes) holds it all only if it is
-        // short. `ws serve`'s `/echo` task uses 960 of them (Docs/Performance.md, "Where an idle
-        // async connection's bytes go"): 25 bytes more anywhere on the chain, this frame
-        // included, cost a second slab, about 1 KiB per idle connection.
-        switch takeEvent() {
+        // short (Docs/Performance.md, "Where an idle async connection's bytes go"): a few bytes
+        // more anywhere on the chain, this frame included, cost a second slab, about 1 KiB per
+        // idle connection.
+        switch first {
         case .event(let e): return e
         case .yieldThen(let e):
             await Task.yield()
@@ -68,11 +75,11 @@ extension Channel {
         }
     }
 
-    private enum NextEvent { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait, waitUncancellable }
+    @usableFromInline enum NextEvent { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait, waitUncancellable }
 
     /// ``nextEvent()``'s synchronous part: an event from the backlog, the end, or `.wait`.
-    @inline(never)
-    private func takeEvent() -> NextEvent {
+    @usableFromInline @inline(never)
+    func takeEvent() -> NextEvent {
         var w = ChannelWakeups()
         let first = state.withLock { st -> NextEvent in
             if let e = popEvent(&st, &w) {
@@ -96,8 +103,8 @@ extension Channel {
     }
 
     /// Resumes `c` at once with a queued event or the end, or leaves it as the event waiter.
-    @inline(never)
-    private func park(_ c: UnsafeContinuation<WebSocketEvent?, Never>) {
+    @usableFromInline @inline(never)
+    func park(_ c: UnsafeContinuation<WebSocketEvent?, Never>) {
         enum Now { case event(WebSocketEvent), end, parked }
         var w = ChannelWakeups()
         let now = state.withLock { st -> Now in

@@ -6,37 +6,40 @@ import WSProtocol
 // `OutboundBuffer`; `flush` writes it with one `write`/`writev` where it can.
 
 extension Channel {
-    private enum SendOutcome {
-        case done
-        case wait
-        case failed(WebSocketError)
-    }
-
     /// Queues a data message and writes it at once when nothing else is queued (no hop to the
-    /// loop); suspends while more than the high-water mark is unwritten.
+    /// loop); returns `true` when more than the high-water mark is now unwritten, and the
+    /// sender must then wait (``waitForDrain()``) before it returns.
+    ///
+    /// The async `send` is this, then the wait only when needed: `WebSocket.send` is inlined
+    /// into the sending task, so a message that does not wait makes no async call into the
+    /// library (each cost an async frame from the task allocator).
     ///
     /// `payload` (with its `kind`, `nil` for the connection's default) is the message's payload
     /// when it is one byte array: a large one may then go to the socket as it is (see
     /// ``queuePayload(_:kind:now:_:_:)``); otherwise `encode` appends the frames.
-    /// - Throws: ``WebSocketError/timeout(_:)`` with `.send` when the bytes queued before made
-    ///   no progress for ``FlowControl/sendTimeout`` (the connection is dropped).
-    nonisolated(nonsending) func send(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
-              _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) async throws(WebSocketError) {
-        let now = MonotonicClock.now()
+    func queueForSend(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
+                      _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) -> Bool {
+        // On the loop thread (the server's handler tasks run there), the loop's time of this
+        // iteration, as `sendNow` uses: no clock read per message.
+        let now = loop.inEventLoop ? loop.now : MonotonicClock.now()
         var w = ChannelWakeups()
-        let outcome = state.withLock { st -> SendOutcome in
-            if let failure = queue(payload: payload, kind: kind, now: now, encode, &st) { return .failed(failure) }
+        let outcome = state.withLock { st -> Result<Bool, WebSocketError> in
+            if let failure = queue(payload: payload, kind: kind, now: now, encode, &st) { return .failure(failure) }
             if !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: now) }
             nudgeTimer(&st, &w)
             account(&st, &w)
-            return st.pendingBytes > flow.highWaterMark ? .wait : .done
+            return .success(st.pendingBytes > flow.highWaterMark)
         }
         wake(w)
-        switch outcome {
-        case .done: return
-        case .failed(let error): throw error
-        case .wait: if let error = await waitForDrain() { throw error }
-        }
+        return try outcome.get()
+    }
+
+    /// What a sender whose message went over the high-water mark waits for: the unwritten bytes
+    /// falling to the low-water mark, or the socket closing.
+    /// - Throws: ``WebSocketError/timeout(_:)`` with `.send` when the bytes queued made no
+    ///   progress for ``FlowControl/sendTimeout`` (the connection is dropped).
+    @usableFromInline nonisolated(nonsending) func waitForDrain() async throws(WebSocketError) {
+        if let error = await drained() { throw error }
     }
 
     /// Queues a data message without waiting (for event handlers on the loop thread).
@@ -108,7 +111,7 @@ extension Channel {
 
     /// Suspends until the unwritten bytes fall to the low-water mark or the socket closes.
     /// Returns the send timeout when that is why the socket closed.
-    nonisolated(nonsending) private func waitForDrain() async -> WebSocketError? {
+    nonisolated(nonsending) private func drained() async -> WebSocketError? {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { st -> Bool in
                 if st.pendingBytes <= flow.lowWaterMark || !st.lifecycle.isLive { return true }

@@ -18,7 +18,7 @@ import WSProtocol
 /// that follows every input; `Channel+Read.swift` takes a read down to the event;
 /// `Channel+Write.swift` queues and writes; `Channel+Events.swift` hands events to the
 /// application; `Channel+Lifecycle.swift` starts, decides and ends.
-final class Channel: LoopHandler, @unchecked Sendable {
+@usableFromInline final class Channel: LoopHandler, @unchecked Sendable {
     let loop: EventLoop
     let state: Lock<ChannelState>
     let role: Role

@@ -22,7 +22,7 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// event, ``WebSocketEvent/closed(_:)``.
     public typealias Failure = Never
 
-    let channel: Channel
+    @usableFromInline let channel: Channel
 
     init(channel: Channel) { self.channel = channel }
 
@@ -31,13 +31,24 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// Iterates the events: messages, pings, pongs, then `.closed` (always last). Iteration also
     /// ends when the iterating task is cancelled (the connection stays open).
     public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
-        let socket: WebSocket
+        @usableFromInline let socket: WebSocket
         /// The next event, suspending until one arrives; `nil` after `.closed` was returned,
         /// or when the iterating task is cancelled.
         nonisolated(nonsending) public mutating func next() async -> WebSocketEvent? { await socket.channel.nextEvent() }
-        /// The same as ``next()`` (what `for await` calls; one async frame fewer per waiting task).
-        public mutating func next(isolation actor: isolated (any Actor)?) async -> WebSocketEvent? {
-            await socket.channel.nextEvent()
+        /// The same as ``next()`` (what `for await` calls). Inlined into the iterating task: an
+        /// event at hand is returned, and the server's handler task suspends, without an async
+        /// call into the library (each cost an executor check under the task's status-record
+        /// lock and an async frame, on every message).
+        @inlinable public mutating func next(isolation actor: isolated (any Actor)?) async -> WebSocketEvent? {
+            let channel = socket.channel
+            switch channel.takeEvent() {
+            case .event(let e): return e
+            case .waitUncancellable:
+                return await withUnsafeContinuation(isolation: actor) { (c: UnsafeContinuation<WebSocketEvent?, Never>) in
+                    channel.park(c)
+                }
+            case let first: return await channel.nextEvent(after: first)
+            }
         }
     }
 
@@ -64,9 +75,17 @@ public final class WebSocket: AsyncSequence, Sendable {
     ///   - compress: `false` sends this message uncompressed (RSV1 clear) even when
     ///     permessage-deflate was negotiated (RFC 7692 §6.1), e.g. for data already compressed.
     /// - Throws: ``WebSocketError/closed`` once the connection is closing or closed.
-    nonisolated(nonsending) public func send(_ message: Message, compress: Bool = true) async throws(WebSocketError) {
+    @inlinable nonisolated(nonsending) public func send(_ message: Message, compress: Bool = true) async throws(WebSocketError) {
+        // Inlined into the sending task: a message that does not have to wait for the buffer
+        // to drain makes no async call into the library.
+        if try queueForSend(message, compress: compress) { try await channel.waitForDrain() }
+    }
+
+    /// ``send(_:compress:)`` up to the wait: queues the message (writing it at once when
+    /// nothing else is queued); `true` when the sender must wait for the buffer to drain.
+    @usableFromInline func queueForSend(_ message: Message, compress: Bool) throws(WebSocketError) -> Bool {
         let use = Self.extensionUse(compress)
-        try await channel.send(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
+        return try channel.queueForSend(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
             try c.send(message, extensions: use, now: now, into: &out)
         }
     }

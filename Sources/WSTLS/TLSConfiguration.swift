@@ -107,7 +107,7 @@ public struct TLSServerConfiguration: Hashable, Sendable {
     /// encrypts tickets with a key it makes at start and never rotates, so one stolen key
     /// opens every session resumed with it (hardening guides such as CIS's for nginx turn
     /// tickets off for that reason); a ticket resumes only on the process that issued it (not across a
-    /// fleet behind a load balancer); each costs the server about 25 µs of CPU per handshake
+    /// fleet behind a load balancer); each costs the server 10-25 µs of CPU per handshake
     /// (OpenSSL 3.0), and WebSocket connections live long enough that resuming saves little.
     /// Set 1 or 2 (OpenSSL's and BoringSSL's default) for clients that reconnect often to the
     /// same process; TLS 1.2 clients then get a ticket too.

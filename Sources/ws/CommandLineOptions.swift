@@ -25,6 +25,8 @@ enum CommandLineOptions: Equatable {
         /// PEM certificate chain and key: serve over TLS (`wss://`, `https://`).
         var tlsCertificate: String?
         var tlsKey: String?
+        /// TLS 1.3 session tickets per handshake (`--tls-session-tickets N`; default none).
+        var tlsSessionTickets = 0
         /// Expect a PROXY protocol header from trusted proxies (refuse one from anyone else).
         var proxyProtocol = false
         /// Trusted proxies besides loopback (for the PROXY protocol and forwarding headers).
@@ -93,6 +95,12 @@ enum CommandLineOptions: Equatable {
                 case "--no-deflate": serve.deflate = false
                 case "--tls-cert": serve.tlsCertificate = try value(of: option, in: &rest)
                 case "--tls-key": serve.tlsKey = try value(of: option, in: &rest)
+                case "--tls-session-tickets":
+                    let text = try value(of: option, in: &rest)
+                    guard let count = Int(text), (0...16).contains(count) else {
+                        throw UsageError(message: "--tls-session-tickets: '\(text)' is not a number of tickets (0-16)")
+                    }
+                    serve.tlsSessionTickets = count
                 case "--proxy-protocol": serve.proxyProtocol = true
                 case "--forwarded": serve.forwarded = true
                 case "--trusted-proxy":
@@ -130,6 +138,9 @@ enum CommandLineOptions: Equatable {
             }
             guard (serve.tlsCertificate == nil) == (serve.tlsKey == nil) else {
                 throw UsageError(message: "serve: --tls-cert and --tls-key go together")
+            }
+            guard serve.tlsSessionTickets == 0 || serve.tlsCertificate != nil else {
+                throw UsageError(message: "serve: --tls-session-tickets needs --tls-cert and --tls-key")
             }
             return .serve(serve)
         case "connect":
@@ -237,7 +248,8 @@ enum CommandLineOptions: Equatable {
     ws — a WebSocket client, server and test tool (RFC 6455)
 
     USAGE
-      ws serve [--host 127.0.0.1] [--port 8080] [--no-deflate] [--tls-cert FILE --tls-key FILE]
+      ws serve [--host 127.0.0.1] [--port 8080] [--no-deflate]
+               [--tls-cert FILE --tls-key FILE [--tls-session-tickets N]]
                [--proxy-protocol] [--trusted-proxy ADDRESS/PREFIX]... [--forwarded]
                [--redis redis://HOST:PORT[/N]]
                [--drain SECONDS]
@@ -262,7 +274,8 @@ enum CommandLineOptions: Equatable {
           everything is served over TLS: the page on https://, the endpoints on wss://, and
           the first line is "listening on wss://HOST:PORT". SIGHUP reloads both files (new
           connections get the new certificate; on error the old one stays and one line is
-          printed on standard error).
+          printed on standard error). No session tickets are sent (every client runs a full
+          handshake) unless --tls-session-tickets N (0-16) asks for N per handshake.
           Behind a load balancer:
             --proxy-protocol    every connection from a trusted proxy must start with a PROXY
                                 protocol header (v1 or v2, as HAProxy's send-proxy[-v2]

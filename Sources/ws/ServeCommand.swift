@@ -36,7 +36,9 @@ struct ServeCommand {
 
     var tls: TLSServerConfiguration? {
         guard let certificate = options.tlsCertificate, let key = options.tlsKey else { return nil }
-        return TLSServerConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+        var configuration = TLSServerConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+        configuration.sessionTickets = options.tlsSessionTickets
+        return configuration
     }
 
     /// The `Origin` check: the page this server serves (reached by the bind host or a loopback

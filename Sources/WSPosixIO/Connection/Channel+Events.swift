@@ -35,18 +35,13 @@ extension Channel {
         if st.events.updateBudget(assembling: st.assembling, flow: flow) { updateInterest(&st) }
     }
 
-    /// Events a consumer takes from the backlog before ``nextEvent()`` yields once.
+    /// Events a consumer takes from the backlog before ``nextEvent(after:)`` yields once.
     static let eventsBetweenYields = 64
 
-    /// The next event, suspending until one arrives; `nil` after `.closed` was returned, or when
-    /// the waiting task is cancelled.
-    nonisolated(nonsending) func nextEvent() async -> WebSocketEvent? {
-        await nextEvent(after: takeEvent())
-    }
-
-    /// ``nextEvent()`` once ``takeEvent()`` said what to do. `WebSocket.AsyncIterator` (inlined
-    /// into the iterating task) handles an event at hand and the handler task's plain wait
-    /// itself, and calls this for the rest.
+    /// The next event once ``takeEvent()`` said what to do, suspending until one arrives; `nil`
+    /// after `.closed` was returned, or when the waiting task is cancelled.
+    /// `WebSocket.AsyncIterator` (inlined into the iterating task) calls ``takeEvent()``, handles
+    /// an event at hand and the handler task's plain wait itself, and calls this for the rest.
     @usableFromInline nonisolated(nonsending) func nextEvent(after first: NextEvent) async -> WebSocketEvent? {
         // The async frames stay small (everything under the lock runs in synchronous helpers):
         // a task parked here keeps this chain of frames for as long as the connection is idle,
@@ -77,7 +72,7 @@ extension Channel {
 
     @usableFromInline enum NextEvent { case event(WebSocketEvent), yieldThen(WebSocketEvent), end, wait, waitUncancellable }
 
-    /// ``nextEvent()``'s synchronous part: an event from the backlog, the end, or `.wait`.
+    /// The synchronous part of waiting for an event: an event from the backlog, the end, or `.wait`.
     @usableFromInline @inline(never)
     func takeEvent() -> NextEvent {
         var w = ChannelWakeups()

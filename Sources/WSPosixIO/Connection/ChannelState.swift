@@ -42,7 +42,7 @@ struct ChannelState: ~Copyable {
     var eventWaiter: UnsafeContinuation<WebSocketEvent?, Never>?
     /// The task the server started for this connection's handler (its identity, while it runs;
     /// 0 otherwise). Nothing outside can cancel that task (no one holds a handle to it), so
-    /// it waits for events without a cancellation handler of its own (see ``Channel/nextEvent()``).
+    /// it waits for events without a cancellation handler of its own (see ``Channel/nextEvent(after:)``).
     var handlerTask: UInt = 0
 
     var sendWaiters: [CheckedContinuation<Void, Never>] = []

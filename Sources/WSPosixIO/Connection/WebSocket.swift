@@ -34,11 +34,20 @@ public final class WebSocket: AsyncSequence, Sendable {
         @usableFromInline let socket: WebSocket
         /// The next event, suspending until one arrives; `nil` after `.closed` was returned,
         /// or when the iterating task is cancelled.
-        nonisolated(nonsending) public mutating func next() async -> WebSocketEvent? { await socket.channel.nextEvent() }
-        /// The same as ``next()`` (what `for await` calls). Inlined into the iterating task: an
-        /// event at hand is returned, and the server's handler task suspends, without an async
-        /// call into the library (each cost an executor check under the task's status-record
-        /// lock and an async frame, on every message).
+        ///
+        /// Inlined into the iterating task: an event at hand is returned, and the server's
+        /// handler task suspends, without an async call into the library (each cost an async
+        /// frame and an executor check under the task's status-record lock, on every message).
+        @inlinable nonisolated(nonsending) public mutating func next() async -> WebSocketEvent? {
+            let channel = socket.channel
+            switch channel.takeEvent() {
+            case .event(let e): return e
+            case .waitUncancellable:
+                return await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in channel.park(c) }
+            case let first: return await channel.nextEvent(after: first)
+            }
+        }
+        /// The same as ``next()`` (what `for await` calls), inlined the same way.
         @inlinable public mutating func next(isolation actor: isolated (any Actor)?) async -> WebSocketEvent? {
             let channel = socket.channel
             switch channel.takeEvent() {

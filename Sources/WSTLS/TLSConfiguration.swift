@@ -102,16 +102,19 @@ public struct TLSServerConfiguration: Hashable, Sendable {
     /// Application bytes a connection holds while its handshake runs. Default 256 KiB.
     public var maxPendingBytes: Int = 256 * 1024
     /// Session tickets sent after each TLS 1.3 handshake (RFC 8446 §4.6.1), so that a client
-    /// can resume instead of running a full handshake again. Default 0: no tickets and no
-    /// session resumption at all (no TLS 1.2 tickets, no server-side session cache). OpenSSL
-    /// encrypts tickets with a key it makes at start and never rotates, so one stolen key
-    /// opens every session resumed with it (hardening guides such as CIS's for nginx turn
-    /// tickets off for that reason); a ticket resumes only on the process that issued it (not across a
-    /// fleet behind a load balancer); each costs the server 10-25 µs of CPU per handshake
-    /// (OpenSSL 3.0), and WebSocket connections live long enough that resuming saves little.
-    /// Set 1 or 2 (OpenSSL's and BoringSSL's default) for clients that reconnect often to the
-    /// same process; TLS 1.2 clients then get a ticket too.
+    /// can resume instead of running a full handshake again; 0 to 16 (``sessionTicketRange``,
+    /// more is a configuration error). Default 0: no tickets and no session resumption at all
+    /// (no TLS 1.2 tickets, no server-side session cache). OpenSSL encrypts tickets with a key
+    /// it makes at start and never rotates, so one stolen key opens every session resumed with
+    /// it (hardening guides such as CIS's for nginx turn tickets off for that reason); a ticket
+    /// resumes only on the process that issued it (not across a fleet behind a load balancer);
+    /// each costs the server 10-25 µs of CPU per handshake (OpenSSL 3.0), and WebSocket
+    /// connections live long enough that resuming saves little. Set 1 or 2 (OpenSSL's and
+    /// BoringSSL's default) for clients that reconnect often to the same process; TLS 1.2
+    /// clients then get a ticket too.
     public var sessionTickets: Int = 0
+    /// The session ticket counts a server accepts (each one is work and bytes per handshake).
+    public static let sessionTicketRange = 0...16
 
     /// A server configuration that presents `certificateChain` (the server's certificate
     /// first) with its `privateKey`.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import WSPosixIO
+import WSTLS
 
 /// What the user asked `ws` to do, parsed by hand from the arguments (the package has no
 /// dependencies, so no ArgumentParser).
@@ -97,7 +98,7 @@ enum CommandLineOptions: Equatable {
                 case "--tls-key": serve.tlsKey = try value(of: option, in: &rest)
                 case "--tls-session-tickets":
                     let text = try value(of: option, in: &rest)
-                    guard let count = Int(text), (0...16).contains(count) else {
+                    guard let count = Int(text), TLSServerConfiguration.sessionTicketRange.contains(count) else {
                         throw UsageError(message: "--tls-session-tickets: '\(text)' is not a number of tickets (0-16)")
                     }
                     serve.tlsSessionTickets = count

@@ -76,13 +76,15 @@ struct EngineHandshakeTests {
         if count > 0 { #expect(finalFlight[0].firstByte == 4) }
     }
 
-    @Test func aNegativeTicketCountIsAConfigurationError() throws {
+    @Test("A ticket count outside 0...16 is a configuration error", arguments: [-1, 17, Int.max])
+    func aTicketCountOutOfRangeIsAConfigurationError(count: Int) throws {
         var server = try TLSServerConfiguration.test()
-        server.sessionTickets = -1
-        #expect(throws: TLSError.invalidConfiguration("session tickets -1 is negative")) {
+        server.sessionTickets = count
+        #expect(throws: TLSError.invalidConfiguration("session tickets \(count) not in 0...16")) {
             _ = try TLSContext(server: server)
         }
     }
+
 
     @Test func anIPAddressIsVerifiedAgainstTheCertificate() throws {
         var pair = try EnginePair(client: .test(), server: .test(), serverName: "127.0.0.1")

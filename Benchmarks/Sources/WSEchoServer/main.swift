@@ -30,7 +30,7 @@ while let argument = arguments.popFirst() {
     case "--tls-session-tickets": tickets = arguments.popFirst().flatMap { Int($0) }
     case "inline", "async": mode = argument
     default:
-        guard let p = Int(argument) else { fatalError("usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE] [inline|async] PORT") }
+        guard let p = Int(argument) else { fatalError("usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE [--tls-session-tickets N]] [inline|async] PORT") }
         port = p
     }
 }

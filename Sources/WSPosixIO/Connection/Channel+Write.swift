@@ -39,7 +39,16 @@ extension Channel {
     /// - Throws: ``WebSocketError/timeout(_:)`` with `.send` when the bytes queued made no
     ///   progress for ``FlowControl/sendTimeout`` (the connection is dropped).
     @usableFromInline nonisolated(nonsending) func waitForDrain() async throws(WebSocketError) {
-        if let error = await drained() { throw error }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { st -> Bool in
+                if st.pendingBytes <= flow.lowWaterMark || !st.lifecycle.isLive { return true }
+                st.sendWaiters.append(c)
+                return false
+            }
+            if resumeNow { c.resume() }
+        }
+        let timedOut = state.withLock { st in !st.lifecycle.isLive && st.transportError == .timeout(.send) }
+        if timedOut { throw .timeout(.send) }
     }
 
     /// Queues a data message without waiting (for event handlers on the loop thread).
@@ -107,22 +116,6 @@ extension Channel {
         guard try result.get() else { return false }
         out.appendSegment(payload)
         return true
-    }
-
-    /// Suspends until the unwritten bytes fall to the low-water mark or the socket closes.
-    /// Returns the send timeout when that is why the socket closed.
-    nonisolated(nonsending) private func drained() async -> WebSocketError? {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { st -> Bool in
-                if st.pendingBytes <= flow.lowWaterMark || !st.lifecycle.isLive { return true }
-                st.sendWaiters.append(c)
-                return false
-            }
-            if resumeNow { c.resume() }
-        }
-        return state.withLock { st -> WebSocketError? in
-            !st.lifecycle.isLive && st.transportError == .timeout(.send) ? .timeout(.send) : nil
-        }
     }
 
     /// Runs a control command (ping, pong, close) against the core and performs its outputs.

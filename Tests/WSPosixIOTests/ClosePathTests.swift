@@ -84,7 +84,14 @@ struct ClosePathTests {
     }
 
     /// Everything queued before the server's close, even far more than the socket buffers
-    /// hold, reaches the client before the close frame.
+    /// hold, reaches the client before the close frame, byte for byte.
+    ///
+    /// The peer is a bare socket with a fixed 64 KiB receive buffer that reads nothing until
+    /// the server holds 8 MiB it could not write: with the kernel's receive buffer fixed (no
+    /// autotuning, which may grow to `tcp_rmem`'s maximum, 32 MiB on some machines, and would
+    /// take the whole 16 MiB) and the send buffer at most 4 MiB, at least 11.8 MiB stay queued.
+    /// (With `WebSocket.connect` as the peer, its reads and the kernel's autotuning decided
+    /// whether that backlog ever formed: the test failed once in a full run.)
     @Test func bigMessagesQueuedBeforeCloseArriveFirst() async throws {
         let message = Echo.bytes(count: 4 << 20, seed: 11)
         let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
@@ -93,17 +100,32 @@ struct ClosePathTests {
                 try? ws.close(code: CloseCode(4003), reason: "after the data")
             }
         })
-        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
-        try await ws.send(.text("go"))
-        // The server's buffer backs up (16 MiB queued before the close frame) before we read.
-        #expect(try await Self.backlog(server, atLeast: 4 << 20))
-        var it = ws.makeAsyncIterator()
-        let events = await Echo.drain(&it)
-        #expect(events.count == 5)
-        #expect(events.prefix(4).allSatisfy { $0 == .binary(message) })
-        guard case .closed(let info)? = events.last else { Issue.record("no close"); return }
-        #expect(info.code == CloseCode(4003))
-        #expect(info.isClean)
+        let raw = try await RawTCP.connect(server.localAddress, receiveBuffer: 64 << 10)
+        try raw.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        let head = try await raw.read(until: { $0.count >= 4 && $0.suffix(4) == [13, 10, 13, 10] }, timeout: .seconds(5))
+        #expect(String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101 "))
+        // "go", masked with the zero key (the payload is unchanged).
+        try raw.write(bytes: [0x81, 0x82, 0, 0, 0, 0] + Array("go".utf8))
+        #expect(try await Self.backlog(server, atLeast: 8 << 20))
+        // Four binary frames (64-bit length), then the close frame: nothing else, in this order.
+        var expected: [UInt8] = []
+        for _ in 0..<4 {
+            expected += [0x82, 127] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: message.count >> ($0 * 8)) }
+            expected += message
+        }
+        let reason = Array("after the data".utf8)
+        expected += [0x88, UInt8(2 + reason.count), UInt8(4003 >> 8), UInt8(4003 & 0xFF)] + reason
+        let received = try await raw.read(until: { $0.count >= expected.count }, timeout: .seconds(20))
+        #expect(received.count == expected.count)
+        let firstDifference = (0..<min(received.count, expected.count)).first { received[$0] != expected[$0] }
+        #expect(firstDifference == nil)
+        // The close handshake completes: our masked close reply, then the server closes the TCP
+        // connection with nothing more.
+        try raw.write(bytes: [0x88, 0x82, 0, 0, 0, 0, UInt8(4003 >> 8), UInt8(4003 & 0xFF)])
+        let (rest, eof) = try await raw.readToEnd(timeout: .seconds(5))
+        #expect(rest.isEmpty)
+        #expect(eof)
         await server.shutdown(timeout: .seconds(1))
     }
 }

@@ -16,6 +16,8 @@ extension Connection {
         /// Where this call's outputs start in the caller's array (to tell whether this call
         /// delivered messages before a failure or the peer's close frame).
         let firstOutput: Int
+        /// This call delivered a message in place (not among the outputs).
+        var deliveredInPlace = false
 
         init(now: Instant, firstOutput: Int) { self.now = now; self.firstOutput = firstOutput }
 
@@ -26,8 +28,11 @@ extension Connection {
         }
     }
 
-    /// Parses `input` frame by frame; see ``receive(_:now:into:)``.
-    mutating func receiveBytes(_ input: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output]) {
+    /// Parses `input` frame by frame; see ``receive(_:now:into:)``. With `inPlace` (the same
+    /// memory as `input`, writable), whole single-frame messages are unmasked there and reported
+    /// in `messages`; see ``receive(inPlace:now:into:messages:)``.
+    mutating func receiveBytes(_ input: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output],
+                               inPlace: UnsafeMutableRawBufferPointer?, messages: inout [InPlaceMessage]) {
         switch state {
         case .open, .closeSent:
             break
@@ -64,9 +69,13 @@ extension Connection {
                 // Fast path: a whole single-frame message already in the input is built in one
                 // pass (copy fused with the unmask), with no intermediate buffer.
                 if sink == .message, header.fin, header.opcode != .continuation, end - pos >= frameRemaining {
-                    let payload = UnsafeRawBufferPointer(rebasing: input[pos ..< pos + frameRemaining])
+                    let range = pos ..< pos + frameRemaining
                     pos += frameRemaining
-                    deliverWholeFrameMessage(payload, &context, into: &outputs)
+                    if let inPlace {
+                        deliverInPlace(range, in: inPlace, &context, into: &outputs, messages: &messages)
+                    } else {
+                        deliverWholeFrameMessage(UnsafeRawBufferPointer(rebasing: input[range]), &context, into: &outputs)
+                    }
                 }
             } else {
                 let need = headerBuffer.count < 2 ? 2 : FrameHeader.encodedLength(byte1: headerBuffer[1])
@@ -80,7 +89,7 @@ extension Connection {
         }
         guard !context.stopped else { return }
         if configuration.answerTimeout != nil && !unansweredMessages {
-            unansweredMessages = Self.deliversMessages(outputs[context.firstOutput...])
+            unansweredMessages = context.deliveredInPlace || Self.deliversMessages(outputs[context.firstOutput...])
         }
         switch state {
         case .open: writeDeferredPong(&context)
@@ -203,6 +212,25 @@ extension Connection {
             }
             outputs.append(.deliver(.message(.text(text))))
         }
+    }
+
+    /// Unmasks a single-frame message whose payload is all at `range` of `buffer`, there, and
+    /// reports it in `messages` (the in-place fast path).
+    private mutating func deliverInPlace(_ range: Range<Int>, in buffer: UnsafeMutableRawBufferPointer,
+                                         _ context: inout ReceiveContext, into outputs: inout [Output],
+                                         messages: inout [InPlaceMessage]) {
+        inFrame = false
+        frameRemaining = 0
+        incoming.finish()
+        let payload = UnsafeMutableRawBufferPointer(rebasing: buffer[range])
+        if let key = frame.maskingKey { Masking.apply(key, offset: 0, to: payload) }
+        if incoming.kind == .text {
+            guard incoming.validator.validate(UnsafeRawBufferPointer(payload)), incoming.validator.isComplete else {
+                return fail(.invalidUTF8, &context, into: &outputs)
+            }
+        }
+        messages.append(InPlaceMessage(kind: incoming.kind, range: range, outputIndex: outputs.count))
+        context.deliveredInPlace = true
     }
 
     /// The current frame's payload is complete.

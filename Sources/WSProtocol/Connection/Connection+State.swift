@@ -105,7 +105,7 @@ extension Connection {
     /// in `closeSent` our close frame is already out, so there is nothing to hold.
     func holdsClose(_ context: ReceiveContext, _ outputs: [Output]) -> Duration? {
         guard let timeout = configuration.answerTimeout else { return nil }
-        if unansweredMessages || Self.deliversMessages(outputs[context.firstOutput...]) { return timeout }
+        if unansweredMessages || context.deliveredInPlace || Self.deliversMessages(outputs[context.firstOutput...]) { return timeout }
         return nil
     }
 

@@ -96,7 +96,29 @@ public struct Connection: Sendable {
     /// allocation on the hot path). Frames are parsed straight from `bytes`; only a partial header
     /// is kept between calls, and payloads are unmasked while they are copied into the message.
     public mutating func receive(_ bytes: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output]) {
-        receiveBytes(bytes, now: now, into: &outputs)
+        var none: [InPlaceMessage] = []
+        receiveBytes(bytes, now: now, into: &outputs, inPlace: nil, messages: &none)
+    }
+
+    /// Feeds bytes read from the transport, leaving whole messages where they are: a data
+    /// message that is one frame (FIN set, no extension bits) and lies entirely in `bytes` is
+    /// unmasked in place, its text checked as UTF-8 (RFC 6455 §8.1; invalid text fails the
+    /// connection with 1007 as usual), and reported in `messages` with its range in `bytes`
+    /// instead of as a `.deliver(.message)` output. No array or string is made for it.
+    ///
+    /// Everything else (fragmented messages, a frame split across reads, compressed messages,
+    /// control frames, the close handshake) is exactly as with ``receive(_:now:into:)``; merging
+    /// `messages` into `outputs` by ``InPlaceMessage/outputIndex`` gives what that call returns.
+    /// Only the payloads of whole single-frame messages are changed in `bytes` (unmasked).
+    /// - Parameters:
+    ///   - bytes: bytes read from the transport; in-place payloads are unmasked here, so the
+    ///     caller must not reuse the buffer before it has read them.
+    ///   - now: the current time.
+    ///   - outputs: outputs are appended, as with ``receive(_:now:into:)``.
+    ///   - messages: in-place messages are appended, in arrival order.
+    public mutating func receive(inPlace bytes: UnsafeMutableRawBufferPointer, now: Instant, into outputs: inout [Output],
+                                 messages: inout [InPlaceMessage]) {
+        receiveBytes(UnsafeRawBufferPointer(bytes), now: now, into: &outputs, inPlace: bytes, messages: &messages)
     }
 
     /// The transport reached end of stream (the peer closed or half-closed).

@@ -4,13 +4,15 @@
 // thread like the C floor and the NIO server. Two ways to serve, both as documented:
 // - `inline` (default): an event handler on the loop thread replying with `enqueue` (no task
 //   per connection, no task switch per message, one write per batch of events);
-// - `async`: a task per connection iterating the events and `await`ing `send` per message.
+// - `async`: a task per connection iterating the events and `await`ing `send` per message;
+// - `inplace`: a message handler on the loop thread that gets each message borrowed (in the
+//   read buffer, unmasked there, when it arrived whole) and replies with `enqueue(_:bytes:)`.
 //
 // With --tls-cert FILE --tls-key FILE it serves wss:// (WSTLS over the system OpenSSL);
 // --tls-session-tickets N sends N TLS 1.3 session tickets per handshake (WSTLS's default: 0;
 // Scripts/bench-tls passes 2, the number NIOSSL's and OpenSSL's servers send, for equal work).
 //
-// Usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE [--tls-session-tickets N]] [inline|async] PORT
+// Usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE [--tls-session-tickets N]] [inline|async|inplace] PORT
 import WSPosixIO
 import WSProtocol
 import WSTLS
@@ -28,9 +30,9 @@ while let argument = arguments.popFirst() {
     case "--tls-cert": certificate = arguments.popFirst()
     case "--tls-key": key = arguments.popFirst()
     case "--tls-session-tickets": tickets = arguments.popFirst().flatMap { Int($0) }
-    case "inline", "async": mode = argument
+    case "inline", "async", "inplace": mode = argument
     default:
-        guard let p = Int(argument) else { fatalError("usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE [--tls-session-tickets N]] [inline|async] PORT") }
+        guard let p = Int(argument) else { fatalError("usage: WSEchoServer [--threads N] [--tls-cert FILE --tls-key FILE [--tls-session-tickets N]] [inline|async|inplace] PORT") }
         port = p
     }
 }
@@ -57,6 +59,10 @@ case "async":
             }
         }
     }
+case "inplace":
+    server = try await WebSocketServer.bind(host: "127.0.0.1", port: port, configuration: configuration,
+                                            onMessage: { ws, kind, bytes in try? ws.enqueue(kind, bytes: bytes) },
+                                            onEvent: { _, _ in })
 default:
     server = try await WebSocketServer.bind(host: "127.0.0.1", port: port, configuration: configuration,
                                             onEvent: { ws, event in

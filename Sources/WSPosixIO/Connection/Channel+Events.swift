@@ -184,12 +184,53 @@ extension Channel {
         }
     }
 
+    /// A batch for a server with a message handler: the messages read in place (borrowed from
+    /// the loop's read buffer, which no read touches before this returns) and the data messages
+    /// among the events (borrowed from their array or string) go to `onMessage`, the other
+    /// events to `handler`, all in arrival order.
+    private func deliverMessages(to socket: WebSocket, onMessage: WebSocketServer.MessageHandler,
+                                 handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
+        precondition(w.inPlaceCount == 0 || loop.inEventLoop, "in-place messages are read on the loop thread")
+        var next = 0  // the next in-place message
+        func messages(after events: Int) {
+            while next < w.inPlaceCount && loop.inPlace[next].outputIndex <= events {
+                let message = loop.inPlace[next]
+                next += 1
+                onMessage(socket, message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]))
+            }
+        }
+        func event(_ event: WebSocketEvent) {
+            switch event {
+            case .text(var text): text.withUTF8 { onMessage(socket, .text, UnsafeRawBufferPointer($0)) }
+            case .binary(let bytes): bytes.withUnsafeBytes { onMessage(socket, .binary, $0) }
+            case .fragment, .ping, .pong, .closed: handler(socket, event)
+            }
+        }
+        messages(after: 0)
+        var delivered = 0
+        if let first = w.inlineFirst {
+            event(first)
+            delivered = 1
+            messages(after: 1)
+        }
+        for e in w.inlineMore {
+            event(e)
+            delivered += 1
+            messages(after: delivered)
+        }
+        messages(after: Int.max)
+    }
+
     /// Calls the server's event handler for a batch (loop thread), then writes everything it
     /// queued with one call.
     private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
         if !w.inlineMarked { state.withLock { $0.deliveringInline = true } }
-        if let first = w.inlineFirst { handler(socket, first) }
-        for event in w.inlineMore { handler(socket, event) }
+        if let onMessage = server?.onMessage {
+            deliverMessages(to: socket, onMessage: onMessage, handler: handler, w)
+        } else {
+            if let first = w.inlineFirst { handler(socket, first) }
+            for event in w.inlineMore { handler(socket, event) }
+        }
         var after = ChannelWakeups()
         state.withLock { st in
             st.deliveringInline = false

@@ -79,13 +79,13 @@ extension Channel {
 
     /// Does what a ``LifecycleStep`` asks. The core's outputs are in `loop.outputs` (loop
     /// thread) or `outputs` (a decision applied elsewhere).
-    func take(_ step: LifecycleStep, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+    func take(_ step: LifecycleStep, _ st: inout ChannelState, _ w: inout ChannelWakeups, inPlace: Bool = false) {
         switch step {
         case .none:
             return
         case .outputs(let assembling):
             st.assembling = assembling
-            performLoopOutputs(&st, &w)
+            performLoopOutputs(&st, &w, inPlace: inPlace)
             if st.abandoned { eventsAnswered(&st, &w) }  // nobody will answer (Channel+Answers.swift)
             if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
         case .connected(let response, let request):

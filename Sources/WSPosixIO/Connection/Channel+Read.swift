@@ -15,6 +15,8 @@ extension Channel {
     @discardableResult
     func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) -> Bool {
         let buffer = loop.readBuffer
+        // A server's message handler reads whole messages where they lie in the read buffer.
+        let inPlace = st.inlineSocket != nil && server?.onMessage != nil
         for _ in 0..<Self.readsPerWakeup {
             guard !st.endOfStream, st.lifecycle.isLive, st.lifecycle.phase != .awaitingDecision else { return false }
             let n: Int?
@@ -42,6 +44,19 @@ extension Channel {
             // A stage may report the client (a PROXY header); the phases only ever set it, so it
             // starts empty (reading the stored one cost a retain per read).
             var reported: SocketAddress? = nil
+            if inPlace {
+                loop.inPlace.removeAll(keepingCapacity: true)
+                if let step = st.lifecycle.receiveInPlace(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]),
+                                                          now: loop.now, &loop.outputs, &loop.inPlace) {
+                    take(step, &st, &w, inPlace: true)
+                    // The messages lie in the read buffer until the handler has seen them
+                    // (right after this lock): no further read into it in this wakeup.
+                    if w.inPlaceCount > 0 { return n == buffer.count }
+                    if st.events.isOverBudget || st.pendingBytes > flow.highWaterMark { return false }
+                    if !draining && n < buffer.count { return false }
+                    continue
+                }
+            }
             let step = st.lifecycle.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: loop.now,
                                             &st.outbound, &loop.outputs, &reported)
             if let reported { st.reportedPeer = reported }
@@ -74,13 +89,40 @@ extension Channel {
     /// Performs the loop's outputs array (loop thread; what a read produced), moving each
     /// output out instead of copying it: a copy retained its payload, and clearing the array
     /// before the next read released it again (two reference-count calls per message).
-    func performLoopOutputs(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+    func performLoopOutputs(_ st: inout ChannelState, _ w: inout ChannelWakeups, inPlace: Bool = false) {
+        if inPlace && !loop.inPlace.isEmpty { return performLoopOutputsInPlace(&st, &w) }
         var i = 0
         while i < loop.outputs.count {
             let output = loop.outputs.withUnsafeMutableBufferPointer { buffer -> Connection.Output in
                 let slot = buffer.baseAddress! + i
                 let output = slot.move()
                 slot.initialize(to: .shutdownWrite)  // no payload: nothing to release when cleared
+                return output
+            }
+            perform(output, &st, &w)
+            i += 1
+        }
+    }
+
+    /// ``performLoopOutputs(_:_:inPlace:)`` after an in-place read: the messages in
+    /// `loop.inPlace` join the batch for the message handler where they arrived among the
+    /// outputs. Each one's `outputIndex` is rewritten to the number of batch events that come
+    /// before it, the order ``deliverInline(to:handler:_:)`` follows.
+    private func performLoopOutputsInPlace(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        var i = 0, m = 0
+        let count = loop.outputs.count, messages = loop.inPlace.count
+        while i <= count {
+            while m < messages && loop.inPlace[m].outputIndex == i {
+                if let target = st.inlineSocket { w.inlineTarget = target }
+                loop.inPlace[m].outputIndex = w.inlineEventCount
+                m += 1
+                w.inPlaceCount = m
+            }
+            guard i < count else { break }
+            let output = loop.outputs.withUnsafeMutableBufferPointer { buffer -> Connection.Output in
+                let slot = buffer.baseAddress! + i
+                let output = slot.move()
+                slot.initialize(to: .shutdownWrite)
                 return output
             }
             perform(output, &st, &w)

@@ -469,6 +469,23 @@ extension Lifecycle {
         }
     }
 
+    /// The in-place read (a server with a ``WebSocketServer/MessageHandler``): open on plain
+    /// TCP, whole single-frame messages stay in `wire`, unmasked there, and are reported in
+    /// `messages` (see `Connection.receive(inPlace:now:into:messages:)`). `nil` in any other
+    /// phase or over a transport, whose plaintext is not the read buffer; the caller then
+    /// reads with ``receive(_:now:_:_:_:)``.
+    mutating func receiveInPlace(_ wire: UnsafeMutableRawBufferPointer, now: Instant,
+                                 _ outputs: inout [Connection.Output], _ messages: inout [InPlaceMessage]) -> LifecycleStep? {
+        // A borrowing switch: nothing moves (the core is a class, changed through its reference).
+        switch self {
+        case .open(let link, let core) where link.transport == nil:
+            core.connection.receive(inPlace: wire, now: now, into: &outputs, messages: &messages)
+            return .outputs(assembling: core.connection.bufferedIncomingBytes)
+        default:
+            return nil
+        }
+    }
+
     /// The earliest deadline of the phase (its own, or its machine's).
     mutating func nextDeadline() -> Instant? {
         // A borrowing switch: nothing moves (see ``Lifecycle`` on the compiler's crash).

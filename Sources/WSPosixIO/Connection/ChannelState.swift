@@ -155,6 +155,9 @@ struct ChannelWakeups {
     var inlineFirst: WebSocketEvent?
     /// `deliveringInline` was already set under the lock that collected these events.
     var inlineMarked = false
+    /// Messages of this batch lying in the loop's read buffer: `loop.inPlace[0 ..< inPlaceCount]`
+    /// (an in-place read; for the server's message handler, on the loop thread).
+    var inPlaceCount = 0
     /// The change in this channel's buffered bytes to add to the server's total.
     var bufferedDelta = 0
     /// Senders to resume, further inline events, handshake and connect follow-ups.
@@ -185,6 +188,8 @@ struct ChannelWakeups {
     }
     /// Inline events after ``inlineFirst``.
     var inlineMore: [WebSocketEvent] { rare?.inlineMore ?? [] }
+    /// The events collected for the event handler so far.
+    var inlineEventCount: Int { inlineFirst == nil ? 0 : 1 + (rare?.inlineMore.count ?? 0) }
     mutating func addInline(_ event: WebSocketEvent) { rareBox().inlineMore.append(event) }
 
     /// Client: the task waiting in `connect`, and what to resume it with.

@@ -115,6 +115,22 @@ public final class WebSocket: AsyncSequence, Sendable {
         }
     }
 
+    /// Queues a message of type `kind` whose payload is `bytes`, copied now (so `bytes` may be
+    /// borrowed, e.g. a ``WebSocketServer/MessageHandler``'s), without suspending; otherwise as
+    /// ``enqueue(_:compress:)``.
+    /// - Throws: as ``enqueue(_:compress:)``, and ``WebSocketError/usage(_:)`` with
+    ///   `UsageError.invalidUTF8` for `.text` bytes that are not UTF-8 (RFC 6455 §8.1).
+    public func enqueue(_ kind: Message.Kind, bytes: UnsafeRawBufferPointer, compress: Bool = true) throws(WebSocketError) {
+        let use = Self.extensionUse(compress)
+        // A large payload is copied once into an array of its own, which a server on plain TCP
+        // writes by reference (as it would the array of `.binary(_:)`) instead of growing the
+        // send buffer by the payload's size.
+        let payload: [UInt8]? = bytes.count >= Channel.payloadSegmentThreshold ? [UInt8](bytes) : nil
+        try channel.sendNow(payload: payload, kind: kind) { (c, now, out) throws(UsageError) in
+            try c.send(bytes, kind: kind, extensions: use, now: now, into: &out)
+        }
+    }
+
     /// With permessage-deflate, `compress: false` bypasses it for one message (RSV1 clear).
     private static func extensionUse(_ compress: Bool) -> Connection.ExtensionUse { compress ? .apply : .bypass }
 

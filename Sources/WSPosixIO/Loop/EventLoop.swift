@@ -43,6 +43,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// A reusable outputs array for the core's `receive(_:now:into:)` (loop thread only).
     @exclusivity(unchecked) var outputs: [Connection.Output] = []
+    /// The messages of the last in-place read, lying in ``readBuffer`` (loop thread only; read
+    /// by the message handler before this loop reads again).
+    @exclusivity(unchecked) var inPlace: [InPlaceMessage] = []
     /// The time read after the last poll (loop thread only).
     @exclusivity(unchecked) private(set) var now: Instant
     /// Task jobs enqueued from the loop thread itself (no wakeup needed), and the batch running.

@@ -85,4 +85,11 @@ extension WebSocketServer {
     /// the non-suspending ``WebSocket/enqueue(_:compress:)`` (and ``WebSocket/ping(_:)``,
     /// ``WebSocket/pong(_:)``, ``WebSocket/close(code:reason:)``, which never suspend). `.closed` comes last.
     public typealias EventHandler = @Sendable (WebSocket, WebSocketEvent) -> Void
+    /// Handles each data message of each connection on its loop thread, with the payload
+    /// borrowed: the bytes (text already checked as UTF-8) are valid only during the call, and
+    /// for a message that arrived whole in one read they are the read buffer itself, unmasked in
+    /// place (no array, no string, no copy). Copy what must outlive the call. Same rules as
+    /// ``EventHandler``: it must not block; reply with ``WebSocket/enqueue(_:bytes:compress:)``
+    /// (which copies from a borrowed buffer) or ``WebSocket/enqueue(_:compress:)``.
+    public typealias MessageHandler = @Sendable (WebSocket, Message.Kind, UnsafeRawBufferPointer) -> Void
 }

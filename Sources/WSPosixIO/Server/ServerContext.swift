@@ -11,6 +11,8 @@ final class ServerContext: Sendable {
     let onHTTPRequest: WebSocketServer.HTTPHandler?
     let onConnection: WebSocketServer.ConnectionHandler?
     let onEvent: WebSocketServer.EventHandler?
+    /// With it, data messages go here, borrowed (in place where they arrived whole), not to ``onEvent``.
+    let onMessage: WebSocketServer.MessageHandler?
 
     private struct Registry {
         var channels: [ObjectIdentifier: Channel] = [:]
@@ -35,13 +37,15 @@ final class ServerContext: Sendable {
 
     init(configuration: WebSocketServer.Configuration, onUpgrade: WebSocketServer.UpgradeHandler?,
          onHTTPRequest: WebSocketServer.HTTPHandler?, onConnection: WebSocketServer.ConnectionHandler?,
-         onEvent: WebSocketServer.EventHandler?, tlsContext: TLSContext?) {
+         onEvent: WebSocketServer.EventHandler?, onMessage: WebSocketServer.MessageHandler? = nil,
+         tlsContext: TLSContext?) {
         self.configuration = configuration
         self.tlsContext = Lock(tlsContext)
         self.onUpgrade = onUpgrade
         self.onHTTPRequest = onHTTPRequest
         self.onConnection = onConnection
         self.onEvent = onEvent
+        self.onMessage = onMessage
     }
 
     /// The transport for a new connection: the configured factory's, else TLS with the current

@@ -77,9 +77,29 @@ public final class WebSocketServer: Sendable {
                        onHTTPRequest: onHTTPRequest, onConnection: nil, onEvent: onEvent)
     }
 
+    /// Binds to `host` and `port` and serves on the loop threads with messages borrowed in
+    /// place: `onMessage` gets every data message as bytes that live only during the call (a
+    /// message that arrived whole in one read is read where it lies in the read buffer,
+    /// unmasked there: nothing is allocated or copied for it); `onEvent` gets everything else
+    /// (pings, pongs, fragments in streaming mode, `.closed` last), in arrival order with the
+    /// messages. Otherwise as ``bind(host:port:configuration:onUpgrade:onHTTPRequest:onEvent:)``.
+    ///
+    /// ```swift
+    /// let server = try await WebSocketServer.bind(port: 0, onMessage: { ws, kind, bytes in
+    ///     try? ws.enqueue(kind, bytes: bytes)  // an echo: copied into the send buffer, framed
+    /// }, onEvent: { _, _ in })
+    /// ```
+    public static func bind(host: String = "127.0.0.1", port: Int = 0, configuration: Configuration = .init(),
+                            onUpgrade: UpgradeHandler? = nil, onHTTPRequest: HTTPHandler? = nil,
+                            onMessage: @escaping MessageHandler,
+                            onEvent: @escaping EventHandler) async throws(WebSocketError) -> WebSocketServer {
+        try await bind(host: host, port: port, configuration: configuration, onUpgrade: onUpgrade,
+                       onHTTPRequest: onHTTPRequest, onConnection: nil, onEvent: onEvent, onMessage: onMessage)
+    }
+
     private static func bind(host: String, port: Int, configuration: Configuration, onUpgrade: UpgradeHandler?,
                              onHTTPRequest: HTTPHandler?, onConnection: ConnectionHandler?,
-                             onEvent: EventHandler?) async throws(WebSocketError) -> WebSocketServer {
+                             onEvent: EventHandler?, onMessage: MessageHandler? = nil) async throws(WebSocketError) -> WebSocketServer {
         guard let port16 = UInt16(exactly: port) else { throw .invalidArgument("invalid port \(port)") }
         var tlsContext: TLSContext? = nil
         if let tls = configuration.tls {
@@ -106,7 +126,8 @@ public final class WebSocketServer: Sendable {
             throw WebSocketError(error)
         }
         let context = ServerContext(configuration: configuration, onUpgrade: onUpgrade, onHTTPRequest: onHTTPRequest,
-                                    onConnection: onConnection, onEvent: onEvent, tlsContext: tlsContext)
+                                    onConnection: onConnection, onEvent: onEvent, onMessage: onMessage,
+                                    tlsContext: tlsContext)
         let loop: EventLoop
         do {
             loop = try configuration.group.next()

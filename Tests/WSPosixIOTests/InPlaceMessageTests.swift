@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import Testing
+@testable import WSPosixIO
+import WSProtocol
+import WSTestSupport
+
+/// The server's message handler (`bind(onMessage:onEvent:)`): data messages borrowed, in place
+/// in the read buffer when they arrived whole, in arrival order with the other events.
+/// What the handlers saw, in order.
+final class HandlerLog: Sendable {
+    private let entries = Mutex<[String]>([])
+    func add(_ entry: String) { entries.withLock { $0.append(entry) } }
+    var all: [String] { entries.withLock { $0 } }
+}
+
+@Suite("Messages borrowed in place by the server's message handler", .timeLimit(.minutes(1)))
+struct InPlaceMessageTests {
+    /// The frames in `bytes` as a server sends them (unmasked), and whether the last one is whole.
+    static func frames(_ bytes: [UInt8]) -> [(opcode: UInt8, payload: [UInt8])] {
+        var result: [(UInt8, [UInt8])] = []
+        var i = 0
+        while bytes.count - i >= 2 {
+            var length = Int(bytes[i + 1] & 0x7F), header = 2
+            if length == 126 {
+                guard bytes.count - i >= 4 else { break }
+                length = Int(bytes[i + 2]) << 8 | Int(bytes[i + 3]); header = 4
+            } else if length == 127 {
+                guard bytes.count - i >= 10 else { break }
+                length = (0..<8).reduce(0) { $0 << 8 | Int(bytes[i + 2 + $1]) }; header = 10
+            }
+            guard bytes.count - i >= header + length else { break }
+            result.append((bytes[i] & 0x0F, Array(bytes[i + header ..< i + header + length])))
+            i += header + length
+        }
+        return result
+    }
+
+    /// A client frame masked with a non-zero key (so that unmasking in place is exercised).
+    static func masked(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {
+        let key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        switch payload.count {
+        case 0..<126: frame.append(0x80 | UInt8(payload.count))
+        case 126...0xFFFF: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: frame += [0x80 | 127] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: payload.count >> ($0 * 8)) }
+        }
+        return frame + key + payload.enumerated().map { $1 ^ key[$0 % 4] }
+    }
+
+    /// An echo server on the message handler that logs what each handler saw, in order.
+    static func loggingEchoServer(_ log: HandlerLog, closed: Signal,
+                                  configuration: WebSocketServer.Configuration = .init()) async throws -> WebSocketServer {
+        try await WebSocketServer.bind(port: 0, configuration: configuration, onMessage: { ws, kind, bytes in
+            let text = kind == .text ? String(decoding: bytes, as: UTF8.self) : bytes.map { String($0, radix: 16) }.joined()
+            log.add("\(kind):\(text)")
+            if text == "bad" {
+                do {
+                    try [UInt8]([0xC0]).withUnsafeBytes { try ws.enqueue(.text, bytes: $0) }
+                } catch {
+                    log.add("error:\(error)")
+                }
+            }
+            try? ws.enqueue(kind, bytes: bytes)
+        }, onEvent: { _, event in
+            switch event {
+            case .ping(let p): log.add("ping:\(String(decoding: p, as: UTF8.self))")
+            case .closed(let info):
+                log.add("closed:\(info.code.rawValue)")
+                closed.fire()
+            default: log.add("event:\(event)")
+            }
+        })
+    }
+
+    @Test func messagesAndEventsArriveInOrderAndEchoIntact() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await Self.loggingEchoServer(log, closed: closed)
+        let raw = try await BoundsTests.rawUpgrade(server.localAddress)
+        var burst = Self.masked(0x1, Array("a".utf8))
+        burst += Self.masked(0x9, Array("p".utf8))
+        burst += Self.masked(0x2, [1, 2, 3])
+        burst += Self.masked(0x1, Array("frag".utf8), fin: false)
+        burst += Self.masked(0x0, Array("ment".utf8))
+        burst += Self.masked(0x1, Array("bad".utf8))
+        try raw.write(bytes: burst)
+        let reply = try await raw.read(until: { Self.frames($0).count >= 5 }, timeout: .seconds(10))
+        let frames = Self.frames(reply)
+        // The data echoes in order (the pong goes out with the read that carried the ping).
+        #expect(frames.filter { $0.opcode != 0xA }.map { "\($0.opcode):\($0.payload)" } == [
+            "1:\(Array("a".utf8))", "2:[1, 2, 3]", "1:\(Array("fragment".utf8))", "1:\(Array("bad".utf8))",
+        ])
+        #expect(frames.filter { $0.opcode == 0xA }.map(\.payload) == [Array("p".utf8)])
+        try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        let (rest, eof) = try await raw.readToEnd(timeout: .seconds(5))
+        #expect(eof)
+        #expect(Self.frames(rest).map(\.opcode) == [0x8])
+        #expect(await closed.wait())
+        #expect(log.all == [
+            "text:a", "ping:p", "binary:123", "text:fragment", "text:bad",
+            "error:\(WebSocketError.usage(.invalidUTF8))", "closed:1000",
+        ])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// Far more small messages than one read buffer holds, written at once while the echoes
+    /// are read: every echo is intact and in order. The driver must not read into the buffer
+    /// again before the handler has seen the messages lying in it.
+    @Test func aBurstLargerThanTheReadBufferEchoesIntact() async throws {
+        let closed = Signal()
+        let server = try await WebSocketServer.bind(port: 0, onMessage: { ws, kind, bytes in
+            try? ws.enqueue(kind, bytes: bytes)
+        }, onEvent: { _, event in if case .closed = event { closed.fire() } })
+        let raw = try await BoundsTests.rawUpgrade(server.localAddress)
+        let count = 30_000  // 32 B messages, 38 B frames: 1.1 MB, more than four 256 KiB reads
+        let payloads = (0..<count).map { i in
+            let id = [UInt8(i & 0xFF), UInt8(i >> 8 & 0xFF), UInt8(i >> 16)]
+            return (0..<32).map { id[$0 % 3] ^ UInt8($0) }
+        }
+        let input = payloads.reduce(into: [UInt8]()) { $0 += Self.masked(0x2, $1) }
+        let expectedLength = count * (2 + 32)
+        async let echoed = raw.read(until: { $0.count >= expectedLength }, timeout: .seconds(30))
+        var offset = 0
+        while offset < input.count {
+            let n = try input.withUnsafeBytes { try Sys.write(raw.descriptor, UnsafeRawBufferPointer(rebasing: $0[offset...])) } ?? 0
+            offset += n
+            if n == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        let reply = try await echoed
+        #expect(reply.count == expectedLength)
+        let frames = Self.frames(reply)
+        #expect(frames.count == count)
+        let firstBad = frames.indices.first { frames[$0].opcode != 0x2 || frames[$0].payload != payloads[$0] }
+        #expect(firstBad == nil)
+        try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        #expect(await closed.wait())
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    @Test func invalidTextInPlaceClosesWith1007AfterTheMessagesBeforeIt() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await Self.loggingEchoServer(log, closed: closed)
+        let raw = try await BoundsTests.rawUpgrade(server.localAddress)
+        try raw.write(bytes: Self.masked(0x2, [9]) + Self.masked(0x1, [0x61, 0xED, 0xA0, 0x80]) + Self.masked(0x2, [8]))
+        let (reply, eof) = try await raw.readToEnd(timeout: .seconds(5))
+        #expect(eof)
+        let frames = Self.frames(reply)
+        // The handler's echo of the message before the bad one goes out first (the driver
+        // writes what the handler queued for the batch before the close frame), then the close.
+        #expect(frames.map(\.opcode) == [0x2, 0x8])
+        #expect(frames.first?.payload == [9])
+        #expect(frames.last?.payload == [0x03, 0xEF] + Array("invalid UTF-8".utf8))
+        #expect(await closed.wait())
+        // The message after the bad one was never read.
+        #expect(log.all == ["binary:9", "closed:1007"])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// Large messages over plain TCP, in place when they arrive whole in one read and through
+    /// the event path when they span reads; the echo copies a large borrowed payload once and
+    /// sends it by reference. Every size comes back intact.
+    @Test func largeMessagesEchoIntact() async throws {
+        let server = try await WebSocketServer.bind(port: 0, onMessage: { ws, kind, bytes in
+            try? ws.enqueue(kind, bytes: bytes)
+        }, onEvent: { _, _ in })
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        var it = ws.makeAsyncIterator()
+        for size in [(16 << 10) - 1, 16 << 10, 100_000, 1 << 20, 4 << 20] {
+            let bytes = Echo.bytes(count: size, seed: UInt64(size))
+            try await ws.send(.binary(bytes))
+            #expect(await Echo.nextData(&it) == .binary(bytes), "\(size) bytes")
+        }
+        let text = Echo.text(count: 70_000)
+        try await ws.send(.text(text))
+        #expect(await Echo.nextData(&it) == .text(text))
+        try ws.close()
+        _ = await Echo.drain(&it)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// Over TLS the plaintext is not the read buffer: messages come through the event path
+    /// and still reach the message handler, borrowed from their arrays.
+    @Test func overTLSMessagesReachTheMessageHandler() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await WebSocketServer.bind(port: 0, configuration: TLSLoopbackTests.serverConfiguration(), onMessage: { ws, kind, bytes in
+            log.add("\(kind):\(bytes.count)")
+            try? ws.enqueue(kind, bytes: bytes)
+        }, onEvent: { _, event in if case .closed = event { closed.fire() } })
+        let ws = try await WebSocket.connect(to: "wss://localhost:\(server.port)/",
+                                             configuration: TLSLoopbackTests.clientConfiguration())
+        var it = ws.makeAsyncIterator()
+        for size in [0, 125, 70_000] {
+            let bytes = Echo.bytes(count: size, seed: UInt64(size))
+            try await ws.send(.binary(bytes))
+            #expect(await Echo.nextData(&it) == .binary(bytes))
+        }
+        try await ws.send(.text("héllo"))
+        #expect(await Echo.nextData(&it) == .text("héllo"))
+        try ws.close()
+        _ = await Echo.drain(&it)
+        #expect(await closed.wait())
+        #expect(log.all == ["binary:0", "binary:125", "binary:70000", "text:6"])
+        await server.shutdown(timeout: .seconds(1))
+    }
+}

@@ -92,8 +92,9 @@ public struct ConnectionScript {
     }
 
     /// Runs the script on a fresh connection, checking every invariant; `split` feeds each
-    /// `receive` in pieces.
-    public func run(role: Role, split: Bool) -> Transcript {
+    /// `receive` in pieces; with `inPlace`, the pieces go to `receive(inPlace:now:into:messages:)`
+    /// and its in-place messages are merged back among the outputs (checked for order and range).
+    public func run(role: Role, split: Bool, inPlace: Bool = false) -> Transcript {
         var connection = Connection(role: role, configuration: configuration,
                                     extensions: useExtension ? [RunLengthExtension()] : [],
                                     now: .zero, entropy: SplitMix64(seed: 42))
@@ -105,7 +106,11 @@ public struct ConnectionScript {
             do throws(UsageError) {
                 switch op {
                 case .receive(let bytes):
-                    if split {
+                    if inPlace {
+                        for piece in Chunking.split(bytes, seed: chunkSeed) {
+                            Self.receiveInPlace(piece, &connection, now: now, into: &outputs)
+                        }
+                    } else if split {
                         for piece in Chunking.split(bytes, seed: chunkSeed) {
                             piece.withUnsafeBytes { connection.receive($0, now: now, into: &outputs) }
                         }
@@ -163,10 +168,47 @@ public struct ConnectionScript {
         return transcript
     }
 
-    /// The whole oracle: invariants on both runs, and equal transcripts when they must agree.
+    /// One in-place receive of `piece`, its messages merged into `outputs` where their output
+    /// indices put them; a message out of order or outside the piece is a violation.
+    static func receiveInPlace(_ piece: [UInt8], _ connection: inout Connection, now: Instant,
+                               into outputs: inout [Connection.Output]) {
+        var buffer = piece
+        var own: [Connection.Output] = [], messages: [InPlaceMessage] = []
+        buffer.withUnsafeMutableBytes { connection.receive(inPlace: $0, now: now, into: &own, messages: &messages) }
+        var next = 0, lastEnd = 0
+        for index in 0...own.count {
+            while next < messages.count && messages[next].outputIndex == index {
+                let m = messages[next]
+                if m.range.lowerBound < lastEnd || m.range.upperBound > buffer.count {
+                    violation("in-place message \(m) outside the piece (\(buffer.count) bytes) or before the last")
+                }
+                lastEnd = m.range.upperBound
+                let payload = Array(buffer[m.range])
+                switch m.kind {
+                case .binary: outputs.append(.deliver(.message(.binary(payload))))
+                case .text:
+                    guard let text = String(validating: payload, as: UTF8.self) else {
+                        violation("in-place text that is not UTF-8: \(payload)")
+                    }
+                    outputs.append(.deliver(.message(.text(text))))
+                }
+                next += 1
+            }
+            if index < own.count { outputs.append(own[index]) }
+        }
+        if next != messages.count { violation("in-place message indices out of order: \(messages), \(own.count) outputs") }
+    }
+
+    /// The whole oracle: invariants on every run, the in-place run equal to the split run (the
+    /// same calls), and the whole and split runs equal when they must agree.
     public func check(role: Role) {
         let whole = run(role: role, split: false)
         let split = run(role: role, split: true)
+        let inPlace = run(role: role, split: true, inPlace: true)
+        if inPlace.records != split.records || inPlace.written != split.written
+            || inPlace.finalClosed != split.finalClosed || inPlace.finalReason != split.finalReason {
+            violation("in-place and copying runs differ:\n in place: \(inPlace.records)\n copying: \(split.records)")
+        }
         guard comparesSplitRun else { return }
         if whole.records != split.records {
             violation("whole and split runs differ in events:\n whole: \(whole.records)\n split: \(split.records)")

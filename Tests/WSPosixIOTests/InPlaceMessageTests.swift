@@ -103,6 +103,30 @@ struct InPlaceMessageTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// Frames that arrive in the same read as the upgrade request (a client that does not wait
+    /// for the 101) reach the message handler too, through the event path, and in order.
+    @Test func framesReadWithTheUpgradeRequestReachTheHandler() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await Self.loggingEchoServer(log, closed: closed)
+        let raw = try await RawTCP.connect(server.localAddress)
+        var request = Array(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
+        request += Self.masked(0x1, Array("early".utf8))
+        request += Self.masked(0x2, [0xAB])
+        try raw.write(bytes: request)
+        let reply = try await raw.read(until: { bytes in
+            guard let end = bytes.firstRange(of: [13, 10, 13, 10])?.upperBound else { return false }
+            return Self.frames(Array(bytes[end...])).count >= 2
+        }, timeout: .seconds(10))
+        let end = try #require(reply.firstRange(of: [13, 10, 13, 10])?.upperBound)
+        #expect(String(decoding: reply[..<end], as: UTF8.self).hasPrefix("HTTP/1.1 101 "))
+        #expect(Self.frames(Array(reply[end...])).map { "\($0.opcode):\($0.payload)" } == ["1:\(Array("early".utf8))", "2:[171]"])
+        try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        #expect(await closed.wait())
+        #expect(log.all == ["text:early", "binary:ab", "closed:1000"])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     /// Far more small messages than one read buffer holds, written at once while the echoes
     /// are read: every echo is intact and in order. The driver must not read into the buffer
     /// again before the handler has seen the messages lying in it.

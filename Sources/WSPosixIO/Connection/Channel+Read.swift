@@ -50,8 +50,10 @@ extension Channel {
                                                           now: loop.now, &loop.outputs, &loop.inPlace) {
                     take(step, &st, &w, inPlace: true)
                     // The messages lie in the read buffer until the handler has seen them
-                    // (right after this lock): no further read into it in this wakeup.
-                    if w.inPlaceCount > 0 { return n == buffer.count }
+                    // (right after this lock): no further read into it in this wakeup. The
+                    // loop comes back for the rest (level-triggered); while draining after a
+                    // hang-up, `true` says so (`false` would end the connection unread).
+                    if w.inPlaceCount > 0 { return draining || n == buffer.count }
                     if st.events.isOverBudget || st.pendingBytes > flow.highWaterMark { return false }
                     if !draining && n < buffer.count { return false }
                     continue

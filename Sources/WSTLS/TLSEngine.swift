@@ -253,8 +253,12 @@ public final class TLSEngine {
     }
 
     private func readPlaintext(into plaintext: inout [UInt8]) throws(TLSError) {
-        // A record carries at most 16 KiB of plaintext (RFC 8446 §5.1).
-        let chunk = 16 * 1024
+        // A record carries at most 16 KiB of plaintext (RFC 8446 §5.1), and a read yields no
+        // more plaintext than it brought ciphertext, plus what OpenSSL holds from before: a
+        // scratch the size of the input (at least 512 bytes, at most a record) takes it in a
+        // few reads at most, and for small messages it lives on the stack (16 KiB went to the
+        // heap, an aligned allocation per read).
+        let chunk = min(16 * 1024, max(512, io.state.pointee.input.count, Int(SSL_pending(ssl))))
         let failed: TLSError? = withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 1) { scratch in
             while true {
                 var n = 0

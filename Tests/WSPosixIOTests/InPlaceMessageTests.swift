@@ -161,6 +161,30 @@ struct InPlaceMessageTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// A peer that sends small messages without end and never reads the echoes: the handler's
+    /// replies go over the high-water mark, reading stops, the peer's writes stall in the
+    /// kernel, and what the server holds stays near the mark plus one read's replies.
+    @Test func echoesNobodyReadsStopTheReading() async throws {
+        var configuration = WebSocketServer.Configuration()
+        configuration.flowControl = FlowControl(highWaterMark: 64 << 10, lowWaterMark: 16 << 10)
+        configuration.flowControl.sendTimeout = nil
+        let server = try await WebSocketServer.bind(port: 0, configuration: configuration, onMessage: { ws, kind, bytes in
+            try? ws.enqueue(kind, bytes: bytes)
+        }, onEvent: { _, _ in })
+        let raw = try await BoundsTests.rawUpgrade(server.localAddress)
+        let burst = (0..<1000).reduce(into: [UInt8]()) { b, i in b += Self.masked(0x2, [UInt8](repeating: UInt8(i % 256), count: 32)) }
+        // 2,000 bursts: 76 MB of frames, more than the kernel's buffers on both sides can take
+        // (the server's receive buffer alone may grow to `tcp_rmem`'s maximum, 32 MiB here).
+        let offered = 2000
+        let written = try await BoundsTests.writeUntilBlocked(raw, frame: burst, count: offered)
+        let highest = try await BoundsTests.settle { server.bufferedBytes }
+        #expect(written < offered, "the server read every message: it never stopped reading")
+        // The mark, one read's echoes (a 256 KiB read of 38-byte frames makes 34-byte echoes; an
+        // in-place read is the last of its wakeup), and the 64 KiB granularity of the count.
+        #expect(highest <= (64 << 10) + (256 << 10) + ServerContext.accountingGranule, "the server buffered \(highest) bytes")
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     @Test func invalidTextInPlaceClosesWith1007AfterTheMessagesBeforeIt() async throws {
         let log = HandlerLog(), closed = Signal()
         let server = try await Self.loggingEchoServer(log, closed: closed)

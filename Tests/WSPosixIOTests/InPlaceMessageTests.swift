@@ -226,6 +226,29 @@ struct InPlaceMessageTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// With permessage-deflate, a compressed message (RSV1) is inflated into an array and
+    /// reaches the message handler borrowed from it; an uncompressed one in the same read is
+    /// read in place. Both in order; the echoes go out compressed.
+    @Test func compressedAndPlainMessagesReachTheHandlerInOrder() async throws {
+        var configuration = WebSocketServer.Configuration()
+        configuration.compression = .default
+        let log = HandlerLog(), closed = Signal()
+        let server = try await Self.loggingEchoServer(log, closed: closed, configuration: configuration)
+        let (raw, head, _) = try await CompressionTests.rawUpgrade(server.localAddress, extensions: "permessage-deflate")
+        #expect(CompressionTests.extensionsHeader(head) == "permessage-deflate; server_max_window_bits=12")
+        // "Hello" compressed (RFC 7692 §7.2.3.1's example), then "go" uncompressed, masked with a zero key.
+        try raw.write(bytes: [0xC1, 0x87, 0, 0, 0, 0, 0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00]
+                      + [0x81, 0x82, 0, 0, 0, 0, 0x67, 0x6F])
+        let reply = try await raw.read(until: { Self.frames($0).count >= 2 }, timeout: .seconds(10))
+        // The first echo is the example's bytes again (a fresh context on our side too).
+        #expect(Array(reply.prefix(9)) == [0xC1, 0x07, 0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])
+        #expect(reply.count > 9 && reply[9] == 0xC1)  // the second echo is compressed too
+        try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        #expect(await closed.wait())
+        #expect(log.all == ["text:Hello", "text:go", "closed:1000"])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     /// Over TLS the plaintext is not the read buffer: messages come through the event path
     /// and still reach the message handler, borrowed from their arrays.
     @Test func overTLSMessagesReachTheMessageHandler() async throws {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 import Synchronization
 import Testing
 @testable import WSPosixIO
@@ -34,6 +35,15 @@ struct InPlaceMessageTests {
             i += header + length
         }
         return result
+    }
+
+    /// The largest size the kernel may give a TCP socket buffer (`net.ipv4.tcp_rmem` or
+    /// `tcp_wmem`, their third field), 32 MiB when it cannot be read.
+    static func largestSocketBuffer(_ name: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/\(name)", encoding: .utf8),
+              let last = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).last,
+              let value = Int(last) else { return 32 << 20 }
+        return value
     }
 
     /// A client frame masked with a non-zero key (so that unmasking in place is exercised).
@@ -173,9 +183,11 @@ struct InPlaceMessageTests {
         }, onEvent: { _, _ in })
         let raw = try await BoundsTests.rawUpgrade(server.localAddress)
         let burst = (0..<1000).reduce(into: [UInt8]()) { b, i in b += Self.masked(0x2, [UInt8](repeating: UInt8(i % 256), count: 32)) }
-        // 2,000 bursts: 76 MB of frames, more than the kernel's buffers on both sides can take
-        // (the server's receive buffer alone may grow to `tcp_rmem`'s maximum, 32 MiB here).
-        let offered = 2000
+        // More than the kernel's buffers on both sides can take: the server's receive buffer
+        // alone may grow to `tcp_rmem`'s maximum (32 MiB on the development machine), the send
+        // buffers to `tcp_wmem`'s; twice their sum and 16 MiB more, at least 76 MB.
+        let kernel = Self.largestSocketBuffer("tcp_rmem") + 2 * Self.largestSocketBuffer("tcp_wmem")
+        let offered = max(2000, (2 * kernel + (16 << 20)) / burst.count + 1)
         let written = try await BoundsTests.writeUntilBlocked(raw, frame: burst, count: offered)
         let highest = try await BoundsTests.settle { server.bufferedBytes }
         #expect(written < offered, "the server read every message: it never stopped reading")

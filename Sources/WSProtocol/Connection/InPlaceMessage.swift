@@ -9,9 +9,10 @@ public struct InPlaceMessage: Hashable, Sendable {
     public var kind: Message.Kind
     /// Where the payload lies in the buffer given to the call.
     public var range: Range<Int>
-    /// The message comes before `outputs[outputIndex]` of the same call (after every output
-    /// before that index; `outputs.count` when it comes after them all). Outputs and in-place
-    /// messages together keep the order in which the frames arrived.
+    /// The message comes before `outputs[outputIndex]`, an index into the caller's `outputs`
+    /// array as the call left it (after every output before that index; the array's count when
+    /// it comes after them all). Outputs and in-place messages together keep the order in which
+    /// the frames arrived.
     public var outputIndex: Int
 
     /// A message of `kind` at `range`, delivered before output `outputIndex`.

@@ -74,8 +74,8 @@ ROWS = [
 # Which implementation is the reference for "ours ÷ ref" per row family.
 REFERENCE = {"decode.1MiB.64K": "memcpy", "encode.1MiB.client": "memcpy", "echo.1MiB.64K": "memcpy",
              "utf8.ascii": "stdlib", "utf8.mixed": "stdlib"}
-PEERS = ["ours", "ours-chacha", "ours-async", "ws-serve", "nio", "c-fast", "c-floor", "websockets", "picows", "ref"]
-NAMES = {"ours": "ours", "ours-chacha": "ours (ChaCha RNG)", "ours-async": "ours (async API)", "ws-serve": "ws serve (async API)", "nio": "NIOWebSocket (micro: in a pipeline on EmbeddedChannel)", "c-floor": "C epoll floor (simple)", "c-fast": "C epoll floor (optimised)",
+PEERS = ["ours", "ours-inplace", "ours-chacha", "ours-async", "ws-serve", "nio", "c-fast", "c-floor", "websockets", "picows", "ref"]
+NAMES = {"ours": "ours", "ours-inplace": "ours (message handler, in place)", "ours-chacha": "ours (ChaCha RNG)", "ours-async": "ours (async API)", "ws-serve": "ws serve (async API)", "nio": "NIOWebSocket (micro: in a pipeline on EmbeddedChannel)", "c-floor": "C epoll floor (simple)", "c-fast": "C epoll floor (optimised)",
          "websockets": "websockets 17.4", "picows": "picows 2.3.1", "memcpy": "memcpy", "stdlib": "stdlib", "ref": "memcpy / stdlib"}
 
 

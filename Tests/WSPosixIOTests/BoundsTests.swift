@@ -144,9 +144,14 @@ struct BoundsTests {
         // Long enough that this test's own pauses between bytes, however the whole suite running
         // delays it, do not reach it (2 s did not always suffice; the bytes must be progress).
         configuration.connection.messageTimeout = .seconds(6)
-        let closed = Mutex<CloseInfo?>(nil)
+        let closed = Mutex<CloseInfo?>(nil), closedSeen = Signal()
         let server = try await WebSocketServer.bind(port: 0, configuration: configuration) { ws in
-            for await event in ws { if case .closed(let info) = event { closed.withLock { $0 = info } } }
+            for await event in ws {
+                if case .closed(let info) = event {
+                    closed.withLock { $0 = info }
+                    closedSeen.fire()
+                }
+            }
         }
         let raw = try await Self.rawUpgrade(server.localAddress)
         let frame = Self.masked(0x1, Array("a message that never ends".utf8))
@@ -157,6 +162,8 @@ struct BoundsTests {
         let (bytes, sawEOF) = try await raw.readToEnd(timeout: .seconds(20))
         #expect(bytes == [0x88, 17, 0x03, 0xF0] + Array("message timeout".utf8))
         #expect(sawEOF)
+        // The handler task sees `.closed` on its own schedule, not before our EOF: wait for it.
+        #expect(await closedSeen.wait())
         #expect(closed.withLock { $0 }?.error == .timeout(.message))
         #expect(closed.withLock { $0 }?.code == .policyViolation)
         await server.shutdown(timeout: .seconds(1))

@@ -25,9 +25,14 @@ final class Parking: Sendable {
 @Suite("RFC 6455 §7 Closing the connection, over loopback", .timeLimit(.minutes(1)))
 struct CloseTests {
     @Test func clientInitiatedCloseIsSeenByBothEnds() async throws {
-        let serverSide = Mutex<CloseInfo?>(nil)
+        let serverSide = Mutex<CloseInfo?>(nil), serverClosed = Signal()
         let server = try await WebSocketServer.bind(port: 0) { ws in
-            for await e in ws { if case .closed(let info) = e { serverSide.withLock { $0 = info } } }
+            for await e in ws {
+                if case .closed(let info) = e {
+                    serverSide.withLock { $0 = info }
+                    serverClosed.fire()
+                }
+            }
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         try ws.close(code: CloseCode(4001), reason: "done")
@@ -37,7 +42,7 @@ struct CloseTests {
         guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
         #expect(info.code == CloseCode(4001))   // the server echoes the code (RFC 6455 §5.5.1)
         #expect(info.closeReason == .handshakeCompleted(peer: CloseFrame(code: CloseCode(4001), reason: ""), initiatedLocally: true))
-        for _ in 0..<500 where serverSide.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(await serverClosed.wait())  // the server's task sees `.closed` on its own schedule
         let seen = serverSide.withLock { $0 }
         #expect(seen?.code == CloseCode(4001))
         #expect(seen?.reason == "done")
@@ -64,9 +69,14 @@ struct CloseTests {
     }
 
     @Test func abruptDisconnectIsReportedAs1006() async throws {
-        let serverSide = Mutex<CloseInfo?>(nil)
+        let serverSide = Mutex<CloseInfo?>(nil), serverClosed = Signal()
         let server = try await WebSocketServer.bind(port: 0) { ws in
-            for await e in ws { if case .closed(let info) = e { serverSide.withLock { $0 = info } } }
+            for await e in ws {
+                if case .closed(let info) = e {
+                    serverSide.withLock { $0 = info }
+                    serverClosed.fire()
+                }
+            }
         }
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
         ws.disconnect()
@@ -74,7 +84,7 @@ struct CloseTests {
         let events = await Echo.drain(&it)
         guard case .closed(let local)? = events.last else { Issue.record("\(events)"); return }
         #expect(local.code == .abnormalClosure)
-        for _ in 0..<500 where serverSide.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(await serverClosed.wait())  // the server's task sees `.closed` on its own schedule
         let seen = serverSide.withLock { $0 }
         #expect(seen?.code == .abnormalClosure)
         #expect(seen?.closeReason == .abnormal)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
+@testable import WSPosixIO
 
 /// A one-shot "it happened" that tasks wait for: what the socket tests synchronise on instead
 /// of sleeping. Waiting is bounded (the timeout is a failure, never the expected path).
@@ -9,7 +10,9 @@ final class Signal: Sendable {
         var nextID = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     }
-    private let state = Mutex(State())
+    // The driver's lock (a pthread mutex in ThreadSanitizer builds, which cannot see the standard
+    // library's futex-based `Mutex` and reported this helper's own state as racing).
+    private let state = Lock(State())
 
     /// Fires the signal (once; later calls do nothing) and wakes every waiter.
     func fire() {

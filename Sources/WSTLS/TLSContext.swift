@@ -75,7 +75,7 @@ public final class TLSContext: @unchecked Sendable {
         let sessionContext: [UInt8] = Array("wstls".utf8)
         _ = SSL_CTX_set_session_id_context(ctx, sessionContext, UInt32(sessionContext.count))
         guard TLSServerConfiguration.sessionTicketRange.contains(configuration.sessionTickets) else {
-            throw .invalidConfiguration("session tickets \(configuration.sessionTickets) not in 0...16")
+            throw .invalidConfiguration("session tickets \(configuration.sessionTickets) not in \(TLSServerConfiguration.sessionTicketRange)")
         }
         _ = SSL_CTX_set_num_tickets(ctx, configuration.sessionTickets)
         if configuration.sessionTickets == 0 {

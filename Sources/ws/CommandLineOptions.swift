@@ -98,8 +98,9 @@ enum CommandLineOptions: Equatable {
                 case "--tls-key": serve.tlsKey = try value(of: option, in: &rest)
                 case "--tls-session-tickets":
                     let text = try value(of: option, in: &rest)
-                    guard let count = Int(text), TLSServerConfiguration.sessionTicketRange.contains(count) else {
-                        throw UsageError(message: "--tls-session-tickets: '\(text)' is not a number of tickets (0-16)")
+                    let range = TLSServerConfiguration.sessionTicketRange
+                    guard let count = Int(text), range.contains(count) else {
+                        throw UsageError(message: "--tls-session-tickets: '\(text)' is not a number of tickets (\(range.lowerBound)-\(range.upperBound))")
                     }
                     serve.tlsSessionTickets = count
                 case "--proxy-protocol": serve.proxyProtocol = true

@@ -18,16 +18,16 @@ struct BoundsTests {
         return raw
     }
 
-    /// A client frame masked with the zero key (RFC 6455 §5.3: the payload is unchanged).
-    static func masked(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {
+    /// A client frame masked with `key`, by default the zero key (RFC 6455 §5.3: the payload
+    /// is unchanged), with the shortest length form.
+    static func masked(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, key: [UInt8] = [0, 0, 0, 0]) -> [UInt8] {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
-        if payload.count < 126 {
-            frame.append(0x80 | UInt8(payload.count))
-        } else {
-            frame.append(0x80 | 126)
-            frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        switch payload.count {
+        case 0..<126: frame.append(0x80 | UInt8(payload.count))
+        case 126...0xFFFF: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: frame += [0x80 | 127] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: payload.count >> ($0 * 8)) }
         }
-        return frame + [0, 0, 0, 0] + payload
+        return frame + key + payload.enumerated().map { $1 ^ key[$0 % 4] }
     }
 
     /// Polls `value` (and `progress`) every 20 ms until both stayed the same for 25 polls after

@@ -48,14 +48,7 @@ struct InPlaceMessageTests {
 
     /// A client frame masked with a non-zero key (so that unmasking in place is exercised).
     static func masked(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {
-        let key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
-        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
-        switch payload.count {
-        case 0..<126: frame.append(0x80 | UInt8(payload.count))
-        case 126...0xFFFF: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
-        default: frame += [0x80 | 127] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: payload.count >> ($0 * 8)) }
-        }
-        return frame + key + payload.enumerated().map { $1 ^ key[$0 % 4] }
+        BoundsTests.masked(opcode, payload, fin: fin, key: [0x37, 0xFA, 0x21, 0x3D])
     }
 
     /// An echo server on the message handler that logs what each handler saw, in order.

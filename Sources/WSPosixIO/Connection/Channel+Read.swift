@@ -15,7 +15,6 @@ extension Channel {
     @discardableResult
     func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) -> Bool {
         let buffer = loop.readBuffer
-        // A server's message handler reads whole messages where they lie in the read buffer.
         let inPlace = st.inlineSocket != nil && server?.onMessage != nil
         for _ in 0..<Self.readsPerWakeup {
             guard !st.endOfStream, st.lifecycle.isLive, st.lifecycle.phase != .awaitingDecision else { return false }
@@ -41,28 +40,29 @@ extension Channel {
                 return false
             }
             loop.outputs.clearKeepingCapacity()
-            // A stage may report the client (a PROXY header); the phases only ever set it, so it
-            // starts empty (reading the stored one cost a retain per read).
-            var reported: SocketAddress? = nil
+            // With a message handler, whole messages stay where they lie in the read buffer.
+            var placed: LifecycleStep? = nil
             if inPlace {
                 loop.inPlace.removeAll(keepingCapacity: true)
-                if let step = st.lifecycle.receiveInPlace(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]),
-                                                          now: loop.now, &loop.outputs, &loop.inPlace) {
-                    take(step, &st, &w, inPlace: true)
-                    // The messages lie in the read buffer until the handler has seen them
-                    // (right after this lock): no further read into it in this wakeup. The
-                    // loop comes back for the rest (level-triggered); while draining after a
-                    // hang-up, `true` says so (`false` would end the connection unread).
-                    if w.inPlaceCount > 0 { return draining || n == buffer.count }
-                    if st.events.isOverBudget || st.pendingBytes > flow.highWaterMark { return false }
-                    if !draining && n < buffer.count { return false }
-                    continue
-                }
+                placed = st.lifecycle.receiveInPlace(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]),
+                                                     now: loop.now, &loop.outputs, &loop.inPlace)
             }
-            let step = st.lifecycle.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: loop.now,
-                                            &st.outbound, &loop.outputs, &reported)
-            if let reported { st.reportedPeer = reported }
-            take(step, &st, &w)
+            if let placed {
+                take(placed, &st, &w, inPlace: true)
+            } else {
+                // A stage may report the client (a PROXY header); the phases only ever set it, so
+                // it starts empty (reading the stored one cost a retain per read).
+                var reported: SocketAddress? = nil
+                let step = st.lifecycle.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: loop.now,
+                                                &st.outbound, &loop.outputs, &reported)
+                if let reported { st.reportedPeer = reported }
+                take(step, &st, &w)
+            }
+            // Messages left in the read buffer stay there until the handler has seen them (right
+            // after this lock): no further read into it in this wakeup. The loop comes back for
+            // the rest (level-triggered); while draining after a hang-up, `true` says so
+            // (`false` would end the connection unread).
+            if w.inPlaceCount > 0 { return draining || n == buffer.count }
             // Over a byte budget, the rest stays in the kernel (the peer's TCP window closes).
             if st.events.isOverBudget || st.pendingBytes > flow.highWaterMark { return false }
             // Draining (the peer hung up): read on to end of stream, within the budget.
@@ -91,40 +91,26 @@ extension Channel {
     /// Performs the loop's outputs array (loop thread; what a read produced), moving each
     /// output out instead of copying it: a copy retained its payload, and clearing the array
     /// before the next read released it again (two reference-count calls per message).
+    ///
+    /// After an in-place read (`inPlace`), the messages in `loop.inPlace` join the batch for the
+    /// message handler where they arrived among the outputs: each one's `outputIndex` is
+    /// rewritten to the number of batch events that come before it, the order
+    /// ``deliverInline(to:handler:_:)`` follows.
     func performLoopOutputs(_ st: inout ChannelState, _ w: inout ChannelWakeups, inPlace: Bool = false) {
-        if inPlace && !loop.inPlace.isEmpty { return performLoopOutputsInPlace(&st, &w) }
-        var i = 0
-        while i < loop.outputs.count {
-            let output = loop.outputs.withUnsafeMutableBufferPointer { buffer -> Connection.Output in
-                let slot = buffer.baseAddress! + i
-                let output = slot.move()
-                slot.initialize(to: .shutdownWrite)  // no payload: nothing to release when cleared
-                return output
-            }
-            perform(output, &st, &w)
-            i += 1
-        }
-    }
-
-    /// ``performLoopOutputs(_:_:inPlace:)`` after an in-place read: the messages in
-    /// `loop.inPlace` join the batch for the message handler where they arrived among the
-    /// outputs. Each one's `outputIndex` is rewritten to the number of batch events that come
-    /// before it, the order ``deliverInline(to:handler:_:)`` follows.
-    private func performLoopOutputsInPlace(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        let messages = inPlace ? loop.inPlace.count : 0
         var i = 0, m = 0
-        let count = loop.outputs.count, messages = loop.inPlace.count
-        while i <= count {
+        while true {
             while m < messages && loop.inPlace[m].outputIndex == i {
                 if let target = st.inlineSocket { w.inlineTarget = target }
                 loop.inPlace[m].outputIndex = w.inlineEventCount
                 m += 1
                 w.inPlaceCount = m
             }
-            guard i < count else { break }
+            guard i < loop.outputs.count else { return }
             let output = loop.outputs.withUnsafeMutableBufferPointer { buffer -> Connection.Output in
                 let slot = buffer.baseAddress! + i
                 let output = slot.move()
-                slot.initialize(to: .shutdownWrite)
+                slot.initialize(to: .shutdownWrite)  // no payload: nothing to release when cleared
                 return output
             }
             perform(output, &st, &w)

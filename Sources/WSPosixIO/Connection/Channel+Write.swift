@@ -59,13 +59,15 @@ extension Channel {
     /// buffer over the mark and fails instead.
     /// - Throws: ``WebSocketError/sendBufferFull`` at once when more than the high-water mark is
     ///   already unwritten outside the connection's own event delivery (the message is not queued).
-    func sendNow(payload: [UInt8]? = nil, kind: Message.Kind? = nil,
+    /// `borrowed` is a payload the caller only lends: copied into an array of its own only if it
+    /// goes to the socket by reference (see ``queuePayload(_:borrowed:kind:now:_:_:)``).
+    func sendNow(payload: [UInt8]? = nil, borrowed: UnsafeRawBufferPointer? = nil, kind: Message.Kind? = nil,
                  _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) {
         let now = loop.inEventLoop ? loop.now : MonotonicClock.now()
         var w = ChannelWakeups()
         let failure = state.withLock { st -> WebSocketError? in
             if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return .sendBufferFull }
-            if let failure = queue(payload: payload, kind: kind, now: now, encode, &st) { return failure }
+            if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return failure }
             if !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: now) }
             nudgeTimer(&st, &w)
             account(&st, &w)
@@ -76,14 +78,14 @@ extension Channel {
     }
 
     /// Encodes a data message into the outbound buffer (or queues its payload by reference).
-    private func queue(payload: [UInt8]?, kind: Message.Kind?, now: Instant,
+    private func queue(payload: [UInt8]?, borrowed: UnsafeRawBufferPointer? = nil, kind: Message.Kind?, now: Instant,
                        _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void,
                        _ st: inout ChannelState) -> WebSocketError? {
         let byReference = role == .server && !st.writeShutDown && !st.outbound.wraps
         do throws(UsageError) {
             let queued: Void? = try st.lifecycle.withConnection(&st.outbound) { (c, out) throws(UsageError) in
                 var byPayload = false
-                if byReference { byPayload = try queuePayload(payload, kind: kind, now: now, &c, &out) }
+                if byReference { byPayload = try queuePayload(payload, borrowed: borrowed, kind: kind, now: now, &c, &out) }
                 if !byPayload {
                     try out.withAppendable { (bytes) throws(UsageError) in try encode(&c, now, &bytes) }
                 }
@@ -100,11 +102,12 @@ extension Channel {
     /// Server on plain TCP: queues a large payload by reference, after its frame header (one
     /// unmasked frame, RFC 6455 §5.2; the core checks the state and whether extensions or
     /// fragmentation need the whole encoding). Returns `false` when the caller must encode it.
-    private func queuePayload(_ payload: [UInt8]?, kind: Message.Kind?, now: Instant,
+    /// A `borrowed` payload is copied into an array of its own only here, once it is kept.
+    private func queuePayload(_ payload: [UInt8]?, borrowed: UnsafeRawBufferPointer?, kind: Message.Kind?, now: Instant,
                               _ connection: inout Connection, _ out: inout OutboundBuffer) throws(UsageError) -> Bool {
-        guard let payload, payload.count >= Self.payloadSegmentThreshold else { return false }
+        guard (payload?.count ?? borrowed?.count ?? 0) >= Self.payloadSegmentThreshold else { return false }
         let kind = kind ?? connection.configuration.defaultMessageKind
-        let result = payload.withUnsafeBytes { raw -> Result<Bool, UsageError> in
+        func header(_ raw: UnsafeRawBufferPointer) -> Result<Bool, UsageError> {
             do throws(UsageError) {
                 return .success(try out.withAppendable { (bytes) throws(UsageError) in
                     try connection.sendHeader(for: raw, kind: kind, now: now, into: &bytes)
@@ -113,8 +116,10 @@ extension Channel {
                 return .failure(error)
             }
         }
+        let result: Result<Bool, UsageError>
+        if let payload { result = payload.withUnsafeBytes { header($0) } } else { result = header(borrowed!) }
         guard try result.get() else { return false }
-        out.appendSegment(payload)
+        out.appendSegment(payload ?? [UInt8](borrowed!))
         return true
     }
 

@@ -122,11 +122,10 @@ public final class WebSocket: AsyncSequence, Sendable {
     ///   `UsageError.invalidUTF8` for `.text` bytes that are not UTF-8 (RFC 6455 §8.1).
     public func enqueue(_ kind: Message.Kind, bytes: UnsafeRawBufferPointer, compress: Bool = true) throws(WebSocketError) {
         let use = Self.extensionUse(compress)
-        // A large payload is copied once into an array of its own, which a server on plain TCP
-        // writes by reference (as it would the array of `.binary(_:)`) instead of growing the
-        // send buffer by the payload's size.
-        let payload: [UInt8]? = bytes.count >= Channel.payloadSegmentThreshold ? [UInt8](bytes) : nil
-        try channel.sendNow(payload: payload, kind: kind) { (c, now, out) throws(UsageError) in
+        // A large payload that a server on plain TCP writes by reference (as it would the array
+        // of `.binary(_:)`) is copied once into an array of its own; otherwise it is framed
+        // straight from `bytes` into the send buffer.
+        try channel.sendNow(borrowed: bytes, kind: kind) { (c, now, out) throws(UsageError) in
             try c.send(bytes, kind: kind, extensions: use, now: now, into: &out)
         }
     }

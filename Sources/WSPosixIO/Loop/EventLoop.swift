@@ -44,7 +44,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// A reusable outputs array for the core's `receive(_:now:into:)` (loop thread only).
     @exclusivity(unchecked) var outputs: [Connection.Output] = []
     /// The messages of the last in-place read, lying in ``readBuffer`` (loop thread only; read
-    /// by the message handler before this loop reads again).
+    /// by the message handler before this loop reads again). Bounded by one read: at most one
+    /// entry per 6 bytes (the smallest masked frame) of ``readBufferSize``, about 1.4 MB at
+    /// worst; its capacity is kept, as `outputs`' is.
     @exclusivity(unchecked) var inPlace: [InPlaceMessage] = []
     /// The time read after the last poll (loop thread only).
     @exclusivity(unchecked) private(set) var now: Instant

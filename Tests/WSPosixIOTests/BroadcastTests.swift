@@ -16,7 +16,7 @@ struct BroadcastTests {
             var maxSlowBuffered = 0
             var total = WebSocketGroup.Delivery()
         }
-        let state = Mutex(State())
+        let state = Lock(State())
         let slowJoined = Signal()
         let slowLeft = Signal()
         /// Fires once the broadcasts have queued this many messages in all.

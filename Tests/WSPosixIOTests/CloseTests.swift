@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
 import Testing
-import WSPosixIO
+@testable import WSPosixIO
 import WSProtocol
 
 /// Keeps a server-side connection until the test releases it, without reading its events.
 final class Parking: Sendable {
-    let sockets = Mutex<[WebSocket]>([])
+    let sockets = Lock<[WebSocket]>([])
     func park(_ ws: WebSocket) async {
         sockets.withLock { $0.append(ws) }
         while sockets.withLock({ !$0.isEmpty }) { try? await Task.sleep(for: .milliseconds(5)) }
@@ -25,7 +25,7 @@ final class Parking: Sendable {
 @Suite("RFC 6455 §7 Closing the connection, over loopback", .timeLimit(.minutes(1)))
 struct CloseTests {
     @Test func clientInitiatedCloseIsSeenByBothEnds() async throws {
-        let serverSide = Mutex<CloseInfo?>(nil), serverClosed = Signal()
+        let serverSide = Lock<CloseInfo?>(nil), serverClosed = Signal()
         let server = try await WebSocketServer.bind(port: 0) { ws in
             for await e in ws {
                 if case .closed(let info) = e {
@@ -69,7 +69,7 @@ struct CloseTests {
     }
 
     @Test func abruptDisconnectIsReportedAs1006() async throws {
-        let serverSide = Mutex<CloseInfo?>(nil), serverClosed = Signal()
+        let serverSide = Lock<CloseInfo?>(nil), serverClosed = Signal()
         let server = try await WebSocketServer.bind(port: 0) { ws in
             for await e in ws {
                 if case .closed(let info) = e {
@@ -170,7 +170,7 @@ struct CloseTests {
     }
 
     @Test func messagesSentBeforeCloseArriveBeforeIt() async throws {
-        let received = Mutex<[WebSocketEvent]>([])
+        let received = Lock<[WebSocketEvent]>([])
         let server = try await WebSocketServer.bind(port: 0) { ws in
             for await e in ws { received.withLock { $0.append(e) } }
         }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
 import Testing
-import WSPosixIO
+@testable import WSPosixIO
 import WSProtocol
 
 @Suite("Loopback: our client against our server", .timeLimit(.minutes(1)))
@@ -86,7 +86,7 @@ struct EchoTests {
     }
 
     @Test func clientTaskOnItsLoopRunsOnTheLoopThread() async throws {
-        let onLoop = Mutex<[Bool]>([])
+        let onLoop = Lock<[Bool]>([])
         let server = try await WebSocketServer.bind(port: 0) { ws in
             onLoop.withLock { $0.append(ws.eventLoop.inEventLoop) }  // server handlers run on the loop
             for await e in ws { if case .text(let t) = e { try? await ws.send(.text(t)) } }

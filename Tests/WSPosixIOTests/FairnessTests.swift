@@ -92,7 +92,7 @@ struct FairnessTests {
         let total = 3000
         let shared = TickerState()
         let backlogSent = Signal(), done = Signal()
-        let result = Mutex<(waiting: Int, seen: Int, longestRunWithoutTick: Int)?>(nil)
+        let result = Lock<(waiting: Int, seen: Int, longestRunWithoutTick: Int)?>(nil)
         var config = WebSocketServer.Configuration()
         config.flowControl = FlowControl(maxBufferedEvents: 100_000)  // let the backlog build up
         let server = try await WebSocketServer.bind(port: 0, configuration: config) { ws in

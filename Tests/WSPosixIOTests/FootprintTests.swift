@@ -27,7 +27,7 @@ struct FootprintTests {
             var clientFacts: Bool
             var request: Bool
         }
-        let seen = Mutex<Seen?>(nil)
+        let seen = Lock<Seen?>(nil)
         let ready = Signal()
         let server = try await WebSocketServer.bind(port: 0, onUpgrade: { _ in .accept() }) { ws in
             ws.discardRequest()

@@ -56,7 +56,7 @@ struct HandshakeTests {
             var subprotocolAfter: String?
             var peerAfter: Bool
         }
-        let seen = Mutex<Seen?>(nil)
+        let seen = Lock<Seen?>(nil)
         let server = try await WebSocketServer.bind(port: 0, onUpgrade: { _ in .accept(subprotocol: "chat.v2") }) { ws in
             let path = ws.request?.path
             let forwarded = ws.forwarded?.forwardedFor?.count == 1

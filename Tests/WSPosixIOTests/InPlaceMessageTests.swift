@@ -10,7 +10,7 @@ import WSTestSupport
 /// in the read buffer when they arrived whole, in arrival order with the other events.
 /// What the handlers saw, in order.
 final class HandlerLog: Sendable {
-    private let entries = Mutex<[String]>([])
+    private let entries = Lock<[String]>([])
     func add(_ entry: String) { entries.withLock { $0.append(entry) } }
     var all: [String] { entries.withLock { $0 } }
 }
@@ -181,7 +181,9 @@ struct InPlaceMessageTests {
         // buffers to `tcp_wmem`'s; twice their sum and 16 MiB more, at least 76 MB.
         let kernel = Self.largestSocketBuffer("tcp_rmem") + 2 * Self.largestSocketBuffer("tcp_wmem")
         let offered = max(2000, (2 * kernel + (16 << 20)) / burst.count + 1)
-        let written = try await BoundsTests.writeUntilBlocked(raw, frame: burst, count: offered)
+        let written = try await BoundsTests.writeUntilBlocked(raw, frame: burst, count: offered) {
+            server.bufferedBytes > 0  // echoes held: it reached its mark (the count moves in 64 KiB steps)
+        }
         let highest = try await BoundsTests.settle { server.bufferedBytes }
         #expect(written < offered, "the server read every message: it never stopped reading")
         // The mark, one read's echoes (a 256 KiB read of 38-byte frames makes 34-byte echoes; an

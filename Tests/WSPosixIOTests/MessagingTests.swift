@@ -33,7 +33,7 @@ struct MessagingTests {
     }
 
     @Test func streamingModeDeliversFragments() async throws {
-        let pieces = Mutex<[Fragment]>([])
+        let pieces = Lock<[Fragment]>([])
         let finalPiece = Signal()
         var serverConfig = WebSocketServer.Configuration()
         serverConfig.connection.deliversFragments = true
@@ -73,7 +73,7 @@ struct MessagingTests {
     }
 
     @Test func serverPingReachesTheClientAndPongComesBack() async throws {
-        let pongs = Mutex<[[UInt8]]>([])
+        let pongs = Lock<[[UInt8]]>([])
         let ponged = Signal()
         let server = try await WebSocketServer.bind(port: 0) { ws in
             do { try ws.ping(Array("are you there".utf8)) } catch { Issue.record("server ping: \(error)") }
@@ -159,10 +159,10 @@ extension WebSocket {
 struct HandlerTaskTests {
     @Test func onlyTheHandlersOwnTaskSkipsTheCancellationHandler() async throws {
         struct Seen { var inHandler = false, inOtherTask = true, otherTaskEnded = false, otherCount = -1 }
-        let seen = Mutex(Seen())
+        let seen = Lock(Seen())
         let handlerReturned = Signal()
         let otherDone = Signal()
-        let socketHolder = Mutex<WebSocket?>(nil)
+        let socketHolder = Lock<WebSocket?>(nil)
         let server = try await WebSocketServer.bind(port: 0) { ws in
             socketHolder.withLock { $0 = ws }
             let mine = ws.isServerHandlerTask
@@ -213,8 +213,8 @@ struct EnqueueControlTests {
     }
 
     @Test func handlerPingsPongsAndClosesWithoutSuspending() async throws {
-        let results = Mutex<[String: [WebSocketError?]]>([:])
-        let serverPongs = Mutex<[[UInt8]]>([])
+        let results = Lock<[String: [WebSocketError?]]>([:])
+        let serverPongs = Lock<[[UInt8]]>([])
         let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
             switch event {
             case .text("ping"):
@@ -258,7 +258,7 @@ struct EnqueueControlTests {
     }
 
     @Test func invalidCloseCodeIsAUsageError() async throws {
-        let result = Mutex<WebSocketError??>(nil)
+        let result = Lock<WebSocketError??>(nil)
         let server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
             if case .text = event {
                 let e = EnqueueControlTests.attempt { () throws(WebSocketError) in try ws.close(code: CloseCode(1005)) }

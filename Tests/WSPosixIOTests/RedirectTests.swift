@@ -42,7 +42,7 @@ struct RedirectResolutionTests {
 struct RedirectTests {
     /// What a server saw: the request paths and whether credentials came along.
     final class Seen: Sendable {
-        let requests = Mutex<[(path: String, authorization: String?, cookie: String?)]>([])
+        let requests = Lock<[(path: String, authorization: String?, cookie: String?)]>([])
         func record(_ request: UpgradeRequest) {
             requests.withLock {
                 $0.append((request.path + (request.query.map { "?" + $0 } ?? ""),
@@ -94,7 +94,7 @@ struct RedirectTests {
     func traceSeesEveryHop() async throws {
         let seen = Seen()
         let server = try await Self.server(seen)
-        let traces = Mutex<[WebSocket.HandshakeTrace]>([])
+        let traces = Lock<[WebSocket.HandshakeTrace]>([])
         var configuration = WebSocket.ClientConfiguration()
         configuration.onHandshake = { trace in traces.withLock { $0.append(trace) } }
         let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(server.port)/once", configuration: configuration)

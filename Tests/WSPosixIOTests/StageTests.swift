@@ -11,7 +11,7 @@ struct StageTests {
     static let claimed = SocketAddress(numericHost: "203.0.113.7", port: 4242)!
 
     @Test func stagesRunOnBothSidesAndTheReportedSourceBecomesThePeer() async throws {
-        let seen = Mutex<(peer: SocketAddress?, direct: SocketAddress?)>((nil, nil))
+        let seen = Lock<(peer: SocketAddress?, direct: SocketAddress?)>((nil, nil))
         var serverConfiguration = WebSocketServer.Configuration()
         serverConfiguration.makeStages = { _ in [LineStage(.server)] }
         let server = try await WebSocketServer.bind(port: 0, configuration: serverConfiguration) { ws in

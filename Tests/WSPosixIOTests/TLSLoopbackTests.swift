@@ -2,7 +2,7 @@
 import Foundation
 import Synchronization
 import Testing
-import WSPosixIO
+@testable import WSPosixIO
 import WSProtocol
 import WSTestSupport
 import WSTLS
@@ -239,7 +239,7 @@ struct TLSLoopbackTests {
     /// 7230 §5.4). Binding port 443 needs root (as Scripts/test runs in CI).
     @Test(.enabled(if: getuid() == 0))
     func theHostHeaderOfWssOnPort443HasNoPort() async throws {
-        let hosts = Mutex<[String]>([])
+        let hosts = Lock<[String]>([])
         var configuration = try Self.serverConfiguration()
         configuration.group = .shared
         let server = try await WebSocketServer.bind(host: "127.0.0.1", port: 443, configuration: configuration,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
 import Testing
-import WSPosixIO
+@testable import WSPosixIO
 import WSProtocol
 import WSTestSupport
 import WSTLS

@@ -12,7 +12,7 @@ import Synchronization
 public final class EventLoopGroup: Sendable {
     /// How many loops the group runs once used.
     public let threadCount: Int
-    private let made: Mutex<[EventLoop]>
+    private let made: Lock<[EventLoop]>
     private let counter = Atomic<Int>(0)
 
     /// Creates one loop per CPU this process may use (``ProcessLimits/processorCount``: the
@@ -23,7 +23,7 @@ public final class EventLoopGroup: Sendable {
     public init(threadCount: Int) {
         precondition(threadCount > 0, "an event loop group needs at least one thread")
         self.threadCount = threadCount
-        made = Mutex([])
+        made = Lock([])
     }
 
     /// The process-wide default group, one loop per usable CPU.

@@ -64,7 +64,7 @@ public final class WebSocketGroup: Sendable {
     /// ``FlowControl/highWaterMark``, where an async `send` would start waiting).
     public let maxBufferedBytes: Int
 
-    private let members = Mutex<[ObjectIdentifier: WebSocket]>([:])
+    private let members = Lock<[ObjectIdentifier: WebSocket]>([:])
 
     /// An empty group. A negative `maxBufferedBytes` counts as 0.
     ///

@@ -147,7 +147,7 @@ struct ConnectToolTests {
 
     @Test("--binary sends each line as a binary message", .enabled(if: Peers.available(Peers.wsBinary)))
     func binary() async throws {
-        let kinds = Mutex<[String]>([])
+        let kinds = Lock<[String]>([])
         let server = try await WebSocketServer.bind(port: 0) { ws in
             for await event in ws {
                 switch event {

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import WSDeflate
-import WSPosixIO
+@testable import WSPosixIO
 import WSProtocol
 
 /// permessage-deflate (RFC 7692, ``PerMessageDeflate``) against Python websockets 17.4 with its
@@ -73,8 +73,8 @@ struct DeflateInteropTests {
     @Test("A websockets client with compression against our server accepting permessage-deflate",
           .enabled(if: Peers.available(Peers.python)))
     func theirClientOurServer() async throws {
-        let received = Mutex<[Message]>([])
-        let negotiated = Mutex<[String]>([])
+        let received = Lock<[Message]>([])
+        let negotiated = Lock<[String]>([])
         var settings = WebSocketServer.Configuration()
         settings.group = Peers.loops
         let server = try await WebSocketServer.bind(

@@ -56,7 +56,7 @@ final class PubSubRecorder: Sendable {
         case message(String)
         case state(RedisPubSub.StateChange)
     }
-    private let entries = Mutex<[Entry]>([])
+    private let entries = Lock<[Entry]>([])
 
     func record(_ entry: Entry) { entries.withLock { $0.append(entry) } }
     var all: [Entry] { entries.withLock { $0 } }

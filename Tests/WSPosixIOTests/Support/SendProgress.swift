@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
-import WSPosixIO
+@testable import WSPosixIO
 
 /// What a sending server task reports: messages sent, and the most `bufferedAmount` it saw.
-typealias SendProgress = Mutex<(sent: Int, maxBuffered: Int)>
+typealias SendProgress = Lock<(sent: Int, maxBuffered: Int)>
 
 extension SendProgress {
     /// Waits (at most 100 polls of `interval`) until the server's sends stop moving while the

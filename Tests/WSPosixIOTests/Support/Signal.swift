@@ -54,3 +54,21 @@ final class Signal: Sendable {
         }
     }
 }
+
+/// A signal that fires once `count` arrivals are counted ("every client is connected").
+final class Countdown: Sendable {
+    private let remaining: Lock<Int>
+    private let signal = Signal()
+
+    init(_ count: Int) {
+        remaining = Lock(count)
+        if count <= 0 { signal.fire() }
+    }
+
+    func arrive() {
+        if remaining.withLock({ left -> Int in left -= 1; return left }) == 0 { signal.fire() }
+    }
+
+    /// Waits until every arrival was counted (`true`) or `timeout` passes (`false`).
+    func wait(timeout: Duration = .seconds(20)) async -> Bool { await signal.wait(timeout: timeout) }
+}

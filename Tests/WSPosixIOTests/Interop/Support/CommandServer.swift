@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
-import WSPosixIO
+@testable import WSPosixIO
 import WSProtocol
 import WSTLS
 
@@ -75,8 +75,8 @@ final class CommandServer: Sendable {
 
 /// The logs: open connections by identity, then the finished ones in the order they ended.
 private final class LogStore: Sendable {
-    let logs = Mutex<[CommandServer.Log]>([])
-    private let open = Mutex<[ObjectIdentifier: CommandServer.Log]>([:])
+    let logs = Lock<[CommandServer.Log]>([])
+    private let open = Lock<[ObjectIdentifier: CommandServer.Log]>([:])
 
     func handle(_ event: WebSocketEvent, on ws: WebSocket) {
         let id = ObjectIdentifier(ws)

@@ -8,6 +8,7 @@ import Darwin
 #endif
 import Foundation
 import Synchronization
+@testable import WSPosixIO
 
 /// Reads a pipe on its own thread and hands out complete lines.
 final class LineCollector: Sendable {
@@ -17,7 +18,7 @@ final class LineCollector: Sendable {
         var atEnd = false
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     init(fd: Int32) {
         let thread = Thread { [self] in

@@ -8,6 +8,7 @@ import Darwin
 #endif
 import Foundation
 import Synchronization
+@testable import WSPosixIO
 
 /// A child process for an interop test: a Python peer, the `ws` binary or a browser.
 ///
@@ -24,10 +25,10 @@ final class Subprocess: Sendable {
 
     let pid: pid_t
     let name: String
-    private let stdinFD: Mutex<Int32>
+    private let stdinFD: Lock<Int32>
     private let stdout: LineCollector
     private let stderr: LineCollector
-    private let exitStatus = Mutex<Int32?>(nil)
+    private let exitStatus = Lock<Int32?>(nil)
 
     /// Starts `argv[0]` (an absolute path) with the given arguments.
     init(_ argv: [String], environment: [String: String] = [:]) throws {
@@ -83,7 +84,7 @@ final class Subprocess: Sendable {
             throw Failure(description: "cannot start \(argv[0]): errno \(result)")
         }
         pid = child
-        stdinFD = Mutex(inPipe[1])
+        stdinFD = Lock(inPipe[1])
         stdout = LineCollector(fd: outPipe[0])
         stderr = LineCollector(fd: errPipe[0])
     }

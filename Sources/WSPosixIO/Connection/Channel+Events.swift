@@ -153,13 +153,16 @@ extension Channel {
     }
 
     /// Runs the continuations collected under the lock.
+    @inline(__always)
     func wake(_ w: ChannelWakeups) {
         if w.isEmpty { return }  // (most sends: nothing to wake, no reference touched)
+        wakeAll(w)
+    }
+
+    @inline(never)
+    private func wakeAll(_ w: ChannelWakeups) {
         if let c = w.eventWaiter { c.resume(returning: w.event) }
-        if let rare = w.rare {
-            for c in rare.senders { c.resume() }
-            if let c = rare.connectWaiter { c.resume(returning: rare.connectResult) }
-        }
+        if let rare = w.rare { resumeWaiters(rare) }
         if let target = w.inlineTarget {
             if let handler = server?.onEvent {
                 if loop.inEventLoop {
@@ -182,6 +185,14 @@ extension Channel {
             if let head = w.rare?.answer { server.answer(head, on: self) }
             if w.opened { server.opened(self) }
         }
+    }
+
+    /// The senders and the connecting task to resume (apart: their continuation types have a
+    /// layout known only at run time, which cost every wakeup a metadata lookup on entry).
+    @inline(never)
+    private func resumeWaiters(_ rare: ChannelWakeups.RareWakeups) {
+        for c in rare.senders { c.resume() }
+        if let c = rare.connectWaiter { c.resume(returning: rare.connectResult) }
     }
 
     /// A batch for a server with a message handler: the messages read in place (borrowed from

@@ -68,7 +68,10 @@ extension Channel {
         let failure = state.withLock { st -> WebSocketError? in
             if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return .sendBufferFull }
             if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return failure }
-            if !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: now) }
+            // While the loop delivers a batch to the event handler, the settling that follows it
+            // (``deliverInline``) flushes, accounts and sets the timer for the whole batch.
+            if st.deliveringInline { return nil }
+            if !st.wantsWrite { flush(&st, &w, now: now) }
             nudgeTimer(&st, &w)
             account(&st, &w)
             return nil

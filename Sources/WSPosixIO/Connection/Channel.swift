@@ -70,12 +70,15 @@ import WSProtocol
                     onReadable(&st, &w, draining: false)
                 }
             }
-            settle(&st, &w)
-            if w.inlineTarget != nil {
+            if w.inlineTarget != nil && server?.onEvent != nil {
                 // The batch goes to the event handler right after this lock (loop thread): mark
-                // it now, saving ``deliverInline`` a lock round of its own.
+                // it now, saving ``deliverInline`` a lock round of its own. Settling waits for
+                // the handler's replies (``deliverInline`` settles under its closing lock):
+                // settling here too flushed nothing and set the timer and interest twice.
                 st.deliveringInline = true
                 w.inlineMarked = true
+            } else {
+                settle(&st, &w)
             }
         }
         wake(w)

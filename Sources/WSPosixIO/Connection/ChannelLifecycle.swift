@@ -53,7 +53,10 @@ import WSProtocol
 struct Link: ~Copyable {
     let socket: FileDescriptor
     /// The transport (TLS), from the end of the stages on; `nil` for plain TCP.
-    var transport: (any Transport)?
+    var transport: (any Transport)? { didSet { isPlain = transport == nil } }
+    /// No transport: plain TCP. What the read path checks per read (`transport == nil` copied
+    /// the existential there, a retain and a release through its value witnesses).
+    private(set) var isPlain = true
 
     init(socket: consuming FileDescriptor) {
         self.socket = socket
@@ -288,7 +291,7 @@ extension Lifecycle {
         switch consume self {
         case .open(var link, let core):
             // The hot path: plain TCP goes straight to the core.
-            guard link.transport != nil else {
+            guard !link.isPlain else {
                 core.connection.receive(wire, now: now, into: &outputs)
                 let assembling = core.connection.bufferedIncomingBytes
                 self = .open(link, core)
@@ -478,7 +481,7 @@ extension Lifecycle {
                                  _ outputs: inout [Connection.Output], _ messages: inout [InPlaceMessage]) -> LifecycleStep? {
         // A borrowing switch: nothing moves (the core is a class, changed through its reference).
         switch self {
-        case .open(let link, let core) where link.transport == nil:
+        case .open(let link, let core) where link.isPlain:
             core.connection.receive(inPlace: wire, now: now, into: &outputs, messages: &messages)
             return .outputs(assembling: core.connection.bufferedIncomingBytes)
         default:

@@ -46,7 +46,13 @@ struct ChannelState: ~Copyable {
     var handlerTask: UInt = 0
 
     var sendWaiters: [CheckedContinuation<Void, Never>] = []
-    var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?
+    /// Client: the task waiting in `connect` (kept in ``ClientFacts``: a `CheckedContinuation`
+    /// stored here gave the whole state a layout known only at run time, so that every access
+    /// to a field after it called the type's metadata accessor).
+    var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>? {
+        get { factsBox?.client?.connectWaiter }
+        set { if newValue != nil || hasClientFacts { clientFacts.connectWaiter = newValue } }
+    }
     /// Why the socket failed, or why the driver ended it.
     var transportError: WebSocketError?
     /// How the connection ended and why a connection attempt failed, in a box made when the
@@ -232,6 +238,7 @@ final class ClientFacts: @unchecked Sendable {
     var response: HTTPResponseHead?
     var handshakeRequest: HTTPRequestHead?
     var tlsSession: TLSSessionInfo?
+    var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?
 }
 
 /// How a channel ended (see ``ChannelState/closeInfo``; guarded by the channel's lock).

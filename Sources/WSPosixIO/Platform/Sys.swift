@@ -30,7 +30,9 @@ enum Sys {
     static func retrying<T: BinaryInteger>(_ operation: StaticString, _ body: () -> T) throws(SystemError) -> T? {
         while true {
             let result = body()
-            if result >= 0 { return result }
+            // `T(0)`-typed zero: `>= 0` picked the mixed-type comparison, which called `Int`'s
+            // `<` through its protocol witness on every read and write.
+            if result >= (0 as T) { return result }
             let code = errno
             if code == EINTR { continue }
             if code == EAGAIN || code == EWOULDBLOCK { return nil }

@@ -16,7 +16,8 @@ measured in the same repetition) with their min–max. A target counts as met on
 min–max range clears it. Floors: `c-fast` (Benchmarks/C/echo_server_fast.c, the one targets use)
 and `c-floor` (the simple Benchmarks/C/echo_server.c).
 
-With a server `ours-before` (Scripts/bench BENCH_BEFORE=REV) it also prints ours ÷ ours-before; with
+With a server `ours-before` (Scripts/bench BENCH_BEFORE=REV) it also prints ours ÷ ours-before (and
+the same for `ws-serve-before` and `ours-inplace-before`); with
 the Swift floors (`swift-floor`, `swift-async-floor`: Sources/SwiftFloor) it prints them against
 c-fast and our servers against them, and a CEILING line for each row where even the Swift async
 floor's whole range is above the async targets.
@@ -177,7 +178,7 @@ def main():
                 if s is not None:
                     medians.append(f"row\te2e.{row}.{key}\t{server}\t{s[0]:g}\t{unit}\t{s[1]:g}\t{s[2]:g}")
     # BENCH_BEFORE: the loop-thread server and `ws serve` before and after a change, paired per repetition.
-    for server, before in (("ws-serve", "ws-serve-before"), ("ours", "ours-before")):
+    for server, before in (("ws-serve", "ws-serve-before"), ("ours", "ours-before"), ("ours-inplace", "ours-inplace-before")):
         if before in servers:
             print_before_after(runs, rows, server, before)
     if "swift-floor" in servers or "swift-async-floor" in servers:

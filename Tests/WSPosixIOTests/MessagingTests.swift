@@ -145,7 +145,7 @@ extension WebSocket {
     var hasParkedConsumer: Bool { channel.state.withLock { $0.eventWaiter != nil } }
     /// The calling task is the one the server started for this connection's handler.
     var isServerHandlerTask: Bool {
-        let current = Channel.currentTask
+        let current = channel.currentTask
         return current != 0 && channel.state.withLock { $0.handlerTask } == current
     }
     /// Some task is recorded as the server's handler task.

@@ -91,7 +91,7 @@ extension Channel {
             eventsAnswered(&st, &w)
             if let e = popEvent(&st, &w) { return .event(e) }
             if st.events.ending == .closedTaken { return .end }
-            return st.handlerTask != 0 && st.handlerTask == Self.currentTask ? .waitUncancellable : .wait
+            return st.handlerTask != 0 && st.handlerTask == currentTask ? .waitUncancellable : .wait
         }
         wake(w)
         return first
@@ -118,14 +118,24 @@ extension Channel {
     }
 
     /// The current task's identity (0 outside a task), to compare with ``ChannelState/handlerTask``.
-    static var currentTask: UInt {
+    /// On the loop thread, the job the loop runs (a task is its own job: the same address);
+    /// asking the runtime cost a thread-local lookup and a retain and release of the task, on
+    /// every wait of the async API.
+    var currentTask: UInt {
+        guard loop.inEventLoop else { return Self.runtimeCurrentTask }
+        let job = loop.runningJob
+        assert(job == Self.runtimeCurrentTask, "the loop's running job is the current task")
+        return job
+    }
+
+    static var runtimeCurrentTask: UInt {
         withUnsafeCurrentTask { task in task.map { unsafeBitCast($0, to: UInt.self) } ?? 0 }
     }
 
     /// Records the calling task as the server's handler task for this connection, until
     /// ``handlerTaskEnded()`` (the identity of a finished task may be reused).
     func handlerTaskStarted() {
-        let task = Self.currentTask
+        let task = currentTask
         state.withLock { $0.handlerTask = task }
     }
 

@@ -51,12 +51,17 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// The time read after the last poll (loop thread only).
     @exclusivity(unchecked) private(set) var now: Instant
     /// Task jobs enqueued from the loop thread itself (no wakeup needed), and the batch running.
-    private var localTasks: [UnownedJob] = []
-    private var runningTasks: [UnownedJob] = []
+    /// (Loop thread only, like the buffers above: unchecked, as a dynamic exclusivity check per
+    /// access cost a thread-local lookup on every task a loop ran.)
+    @exclusivity(unchecked) private var localTasks: [UnownedJob] = []
+    @exclusivity(unchecked) private var runningTasks: [UnownedJob] = []
+    /// The task job running on the loop thread, as an address (0 between jobs): the current
+    /// task's identity on this thread without asking the runtime (``Channel/currentTask``).
+    @exclusivity(unchecked) private(set) var runningJob: UInt = 0
     /// Descriptors deregistered while the current batch of readiness events is dispatched: any
     /// later event for them in the batch is stale, even if the number was reused meanwhile.
-    private var staleInBatch: [Int32] = []
-    private var dispatching = false
+    @exclusivity(unchecked) private var staleInBatch: [Int32] = []
+    @exclusivity(unchecked) private var dispatching = false
 
     /// Size of the shared read buffer: large enough that a 64 KiB message with its header arrives
     /// in one read, so its payload is unmasked in one pass straight from the buffer (measured:
@@ -212,7 +217,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     private func runLocalTasks() {
         for _ in 0..<4 where !localTasks.isEmpty {
             swap(&localTasks, &runningTasks)
-            for job in runningTasks { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            for job in runningTasks { run(job) }
             runningTasks.removeAll(keepingCapacity: true)
         }
     }
@@ -227,7 +232,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
         now = MonotonicClock.now()
         for job in batch { job() }
-        for task in tasks { task.runSynchronously(on: asUnownedTaskExecutor()) }
+        for task in tasks { run(task) }
+    }
+
+    @inline(__always) private func run(_ job: UnownedJob) {
+        runningJob = unsafeBitCast(job, to: UInt.self)
+        job.runSynchronously(on: asUnownedTaskExecutor())
+        runningJob = 0
     }
 
     @inline(__always) private func isTimer(_ fd: Int32) -> Bool {

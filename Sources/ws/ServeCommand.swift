@@ -149,7 +149,7 @@ struct ServeCommand {
     ///
     /// An idle connection's task stays parked in here for as long as the connection lives, so
     /// the async frames are kept small: everything that is not a loop over events runs in
-    /// synchronous code (``Route``, ``enqueued(_:_:)``), and each path has its own small loop.
+    /// synchronous code (``Route``, ``enqueued(_:_:_:)``), and each path has its own small loop.
     /// The chain a task parked in `/echo`'s `next()` holds fits the task allocator's first
     /// slab with 24 bytes to spare (960 of 984 bytes, measured with gdb on the allocator; see
     /// Docs/Performance.md): a larger frame on it costs a second slab, ≈ 1 KiB per idle connection.
@@ -167,28 +167,31 @@ struct ServeCommand {
     // The loops keep no `CloseInfo` across a suspension (it is large: it may carry a
     // `WebSocketError`); ``Route/end(_:room:)`` reads it from the socket once they end.
 
-    /// `/echo`: each message back, same type, same bytes.
+    /// `/echo`: each message back, same type, same bytes. Messages are borrowed where they
+    /// arrived (`next(message:)`: no `String` or array per message) and framed straight from
+    /// there.
     @inline(never)
     static func echo(_ ws: WebSocket) async {
         var events = ws.makeAsyncIterator()
-        while let event = await events.next() {
+        while let next = await events.next(message: { kind, bytes in enqueued(ws, kind, bytes) }) {
             // This task runs on the connection's loop thread, so the non-suspending form
             // works; `send` (which suspends) only when the outbound buffer is full.
-            if let message = event.message, !enqueued(ws, message) { await sendWaiting(ws, message) }
+            if case .message(let unsent?) = next { await sendWaiting(ws, unsent) }
         }
     }
 
-    /// Queues `message` without suspending; `false` when the outbound buffer is full. The
-    /// typed error stays in this synchronous frame, out of the loop's async one. Closing or
-    /// closed counts as done: the loop ends with the close event.
+    /// Queues a message without suspending; when the outbound buffer is full, returns it
+    /// (copied: the bytes are borrowed) for ``sendWaiting(_:_:)``. The typed error stays in
+    /// this synchronous frame, out of the loop's async one. Closing or closed counts as done:
+    /// the loop ends with the close event.
     @inline(never)
-    static func enqueued(_ ws: WebSocket, _ message: Message) -> Bool {
+    static func enqueued(_ ws: WebSocket, _ kind: Message.Kind, _ bytes: UnsafeRawBufferPointer) -> Message? {
         do {
-            try ws.enqueue(message)
+            try ws.enqueue(kind, bytes: bytes)
         } catch .sendBufferFull {
-            return false
+            return kind == .text ? .text(String(decoding: bytes, as: UTF8.self)) : .binary([UInt8](bytes))
         } catch {}
-        return true
+        return nil
     }
 
     /// `send` for a slow peer, in its own frame (the error it may throw stays out of the

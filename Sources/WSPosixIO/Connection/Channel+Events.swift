@@ -10,6 +10,9 @@ extension Channel {
     /// Queues an event, or hands it straight to a waiting consumer or to the event handler;
     /// stops reading when the backlog goes over its budget.
     func enqueue(_ event: WebSocketEvent, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        // Messages lent in place came first: they are queued (after the events queued before
+        // them) ahead of this event.
+        if st.inPlaceEnd != 0 { spillInPlace(&st, &w) }
         guard st.events.admit(event) else { return }
         if let target = st.inlineSocket {
             if case .closed = event {
@@ -107,6 +110,7 @@ extension Channel {
             if st.events.ending == .closedTaken || Task.isCancelled { return .end }
             precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
             st.eventWaiter = c
+            st.waiterTakesInPlace = false
             return .parked
         }
         if w.bufferedDelta != 0 { wake(w) }
@@ -144,7 +148,7 @@ extension Channel {
     }
 
     /// A cancelled consumer stops waiting (iteration ends); the connection stays as it is.
-    private func cancelWait() {
+    func cancelWait() {
         let waiter = state.withLock { st -> UnsafeContinuation<WebSocketEvent?, Never>? in
             defer { st.eventWaiter = nil }
             return st.eventWaiter
@@ -153,7 +157,10 @@ extension Channel {
     }
 
     /// Takes the oldest queued event; reading resumes once the backlog is back under budget.
-    private func popEvent(_ st: inout ChannelState, _ w: inout ChannelWakeups) -> WebSocketEvent? {
+    func popEvent(_ st: inout ChannelState, _ w: inout ChannelWakeups) -> WebSocketEvent? {
+        // Messages lent in place follow the queued events: once those are taken, a consumer
+        // that does not take the lent ones in place gets them here, copied.
+        if st.inPlaceEnd != 0 && st.events.isEmpty { spillInPlace(&st, &w) }
         guard let e = st.events.pop() else { return nil }
         if st.events.isOverBudget || st.events.isEmpty {
             if st.events.updateBudget(assembling: st.assembling, flow: flow) { updateInterest(&st) }

@@ -15,7 +15,10 @@ extension Channel {
     @discardableResult
     func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) -> Bool {
         let buffer = loop.readBuffer
-        let inPlace = st.inlineSocket != nil && server?.onMessage != nil
+        // In place for the server's message handler, or for an async consumer waiting on this
+        // loop in `next(message:)` with nothing queued (Channel+InPlace.swift).
+        let inPlace = st.inlineSocket != nil ? server?.onMessage != nil
+            : st.eventWaiter != nil && st.waiterTakesInPlace && !draining && st.events.isEmpty && st.inPlaceEnd == 0
         for _ in 0..<Self.readsPerWakeup {
             guard !st.endOfStream, st.lifecycle.isLive, st.lifecycle.phase != .awaitingDecision else { return false }
             let n: Int?
@@ -95,16 +98,30 @@ extension Channel {
     /// After an in-place read (`inPlace`), the messages in `loop.inPlace` join the batch for the
     /// message handler where they arrived among the outputs: each one's `outputIndex` is
     /// rewritten to the number of batch events that come before it, the order
-    /// ``deliverInline(to:handler:_:)`` follows.
+    /// ``deliverInline(to:handler:_:)`` follows. Without a message handler they were read for
+    /// the async consumer: lent to it when they follow all the read's other outputs, else
+    /// queued as events (copied) in their place (Channel+InPlace.swift).
     func performLoopOutputs(_ st: inout ChannelState, _ w: inout ChannelWakeups, inPlace: Bool = false) {
         let messages = inPlace ? loop.inPlace.count : 0
-        var i = 0, m = 0
+        // For the async consumer, messages that follow every output (the common case: a
+        // message completed from the previous read is the only output before them) are lent
+        // after the outputs are performed; others are copied into events in their place.
+        let lend = messages > 0 && st.inlineSocket == nil && !st.abandoned
+            && loop.inPlace[0].outputIndex == loop.outputs.count && messages <= Int(UInt16.max)
+        var i = 0, m = lend ? messages : 0
+        defer { if lend { lendInPlace(messages, &st, &w) } }
         while true {
             while m < messages && loop.inPlace[m].outputIndex == i {
-                if let target = st.inlineSocket { w.inlineTarget = target }
-                loop.inPlace[m].outputIndex = w.inlineEventCount
+                if let target = st.inlineSocket {
+                    w.inlineTarget = target
+                    loop.inPlace[m].outputIndex = w.inlineEventCount
+                    w.inPlaceCount = m + 1
+                } else {
+                    // Read in place for the async consumer, but among other events: queued,
+                    // copied, in order.
+                    enqueue(copiedEvent(loop.inPlace[m]), &st, &w)
+                }
                 m += 1
-                w.inPlaceCount = m
             }
             guard i < loop.outputs.count else { return }
             let output = loop.outputs.withUnsafeMutableBufferPointer { buffer -> Connection.Output in

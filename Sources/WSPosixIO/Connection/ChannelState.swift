@@ -27,6 +27,17 @@ struct ChannelState: ~Copyable {
     var shutdownAfterFlush = false
     /// The write side is shut down (`shutdown(SHUT_WR)` done); nothing more is written.
     var writeShutDown = false
+    /// ``eventWaiter`` is a consumer in ``WebSocket/AsyncIterator/next(message:)`` parked on
+    /// the loop thread: it runs there again right after the read that wakes it, so that read
+    /// goes in place and lends it the messages (`Channel+InPlace.swift`; resumed with `nil`,
+    /// it looks again).
+    var waiterTakesInPlace = false
+    /// Messages of the last read lent to the async consumer where they lie:
+    /// `loop.inPlace[inPlaceNext ..< inPlaceEnd]` (both 0 when none). One read holds at most
+    /// one message per 6 bytes of the 256 KiB buffer (43,690), so 16 bits do (the lifetime
+    /// footprint of every connection's state is what FootprintTests bounds).
+    var inPlaceNext: UInt16 = 0
+    var inPlaceEnd: UInt16 = 0
 
     /// Bytes of the message the core is assembling (read after each receive), counted with
     /// the queued events against ``FlowControl/inboundBudget``.
@@ -162,7 +173,8 @@ struct ChannelWakeups {
     /// `deliveringInline` was already set under the lock that collected these events.
     var inlineMarked = false
     /// Messages of this batch lying in the loop's read buffer: `loop.inPlace[0 ..< inPlaceCount]`
-    /// (an in-place read; for the server's message handler, on the loop thread).
+    /// (an in-place read, on the loop thread: for the server's message handler, or lent to the
+    /// async consumer); no further read into the buffer in this wakeup.
     var inPlaceCount = 0
     /// The change in this channel's buffered bytes to add to the server's total.
     var bufferedDelta = 0

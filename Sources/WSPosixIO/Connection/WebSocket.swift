@@ -61,6 +61,79 @@ public final class WebSocket: AsyncSequence, Sendable {
             case let first: return await channel.nextEvent(after: first)
             }
         }
+
+        /// The next event, as ``next()``, with each text or binary message handed to `body` as
+        /// borrowed bytes instead of a `String` or an array: bytes valid only during the call
+        /// (copy what must outlive it). Text is valid UTF-8 (checked on arrival). Returns
+        /// `.message` with `body`'s result, `.event` for the other events, `nil` after `.closed`
+        /// was returned or when the task is cancelled.
+        ///
+        /// In a task that runs on the connection's event loop (the server's handler tasks do,
+        /// or `Task(executorPreference: ws.eventLoop)`), a message that arrived whole in one
+        /// read is not copied at all: `bytes` point into the loop's read buffer. Elsewhere, and
+        /// for fragmented, compressed or TLS messages, they point into the message's own storage.
+        ///
+        /// ```swift
+        /// var events = ws.makeAsyncIterator()
+        /// while let next = await events.next(message: { kind, bytes in try? ws.enqueue(kind, bytes: bytes) }) {
+        ///     if case .event(.closed(let info)) = next { print(info) }
+        /// }
+        /// ```
+        @inlinable nonisolated(nonsending) public mutating func next<R, Failure: Error>(
+            message body: (_ kind: Message.Kind, _ bytes: UnsafeRawBufferPointer) throws(Failure) -> R
+        ) async throws(Failure) -> Received<R>? {
+            let channel = socket.channel
+            while true {
+                switch channel.takeInPlace() {
+                case .message(let kind, let bytes): return .message(try body(kind, bytes))
+                case .event(let event): return try Self.received(event, body)
+                case .yieldThen(let event):
+                    await Task.yield()
+                    return try Self.received(event, body)
+                case .end: return nil
+                case .waitUncancellable:
+                    // The server's own handler task: nothing else can cancel it (see `next()`).
+                    if let event = await withUnsafeContinuation({ (c: UnsafeContinuation<WebSocketEvent?, Never>) in
+                        channel.parkInPlace(c, cancellable: false)
+                    }) {
+                        return try Self.received(event, body)
+                    }
+                case .wait:
+                    if let event = await channel.waitInPlace() { return try Self.received(event, body) }
+                    if Task.isCancelled { return nil }
+                }
+            }
+        }
+
+        /// A queued event for ``next(message:)``: a data message lent from its storage.
+        @inlinable static func received<R, Failure: Error>(
+            _ event: WebSocketEvent, _ body: (Message.Kind, UnsafeRawBufferPointer) throws(Failure) -> R
+        ) throws(Failure) -> Received<R> {
+            switch event {
+            case .text(var text):
+                let result = text.withUTF8 { utf8 in
+                    Swift.Result { () throws(Failure) -> R in try body(.text, UnsafeRawBufferPointer(utf8)) }
+                }
+                return .message(try result.get())
+            case .binary(let bytes):
+                let result = bytes.withUnsafeBytes { raw in
+                    Swift.Result { () throws(Failure) -> R in try body(.binary, raw) }
+                }
+                return .message(try result.get())
+            case .fragment, .ping, .pong, .closed:
+                return .event(event)
+            }
+        }
+    }
+
+    /// What ``AsyncIterator/next(message:)`` took: a data message (what the closure made of
+    /// it) or another event.
+    public enum Received<Result> {
+        /// A text or binary message, handed to the closure; its result.
+        case message(Result)
+        /// A fragment (with `Connection.Configuration.deliversFragments` on), a ping, a pong, or
+        /// `.closed`.
+        case event(WebSocketEvent)
     }
 
     /// An iterator over this connection's events. Every iterator of one connection takes from
@@ -220,6 +293,10 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// the `.closed` event is queued (and ``closeInfo`` is set); false from then on.
     public var isConnected: Bool { channel.state.withLock { $0.lifecycle.isLive } }
 }
+
+extension WebSocket.Received: Sendable where Result: Sendable {}
+extension WebSocket.Received: Equatable where Result: Equatable {}
+extension WebSocket.Received: Hashable where Result: Hashable {}
 
 extension Message {
     /// The payload of a binary message (`nil` for text), which the driver may share without a copy.

@@ -48,6 +48,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// entry per 6 bytes (the smallest masked frame) of ``readBufferSize``, about 1.4 MB at
     /// worst; its capacity is kept, as `outputs`' is.
     @exclusivity(unchecked) var inPlace: [InPlaceMessage] = []
+    /// The channel that lent messages of ``inPlace`` to its async consumer and may still hold
+    /// some: spilled (copied into its events) before the loop reads again (loop thread only;
+    /// `Channel+InPlace.swift`).
+    @exclusivity(unchecked) var inPlaceOwner: Channel?
     /// The time read after the last poll (loop thread only).
     @exclusivity(unchecked) private(set) var now: Instant
     /// Task jobs enqueued from the loop thread itself (no wakeup needed), and the batch running.
@@ -203,6 +207,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                     // after the whole batch has been read (50 connections x 64 KiB is more
                     // than the caches hold).
                     if !localTasks.isEmpty { runLocalTasks() }
+                    // Messages lent in place and not taken by those tasks are copied out
+                    // before the next read reuses the buffer.
+                    if let owner = inPlaceOwner {
+                        inPlaceOwner = nil
+                        owner.spillInPlace()
+                    }
                 }
             }
             dispatching = false

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+public import WSProtocol
+
+// Messages lent in place to the async consumer (`WebSocket.AsyncIterator.next(message:)`).
+//
+// The loop-thread message handler gets each data message as borrowed bytes of the loop's read
+// buffer (Channel+Read.swift). A task can have the same when it runs on the connection's loop,
+// as the server's handler tasks do:
+//
+//   1. The consumer parks in `next(message:)` on the loop thread (`waiterTakesInPlace`).
+//   2. A read for this channel then goes in place. When its whole messages all come after its
+//      other outputs (typically none, or a message completed from the previous read), the
+//      outputs are performed and the messages *lent*: the channel records
+//      `loop.inPlace[0 ..< n]` as its own (`inPlaceNext ..< inPlaceEnd`), becomes the loop's
+//      `inPlaceOwner`, resumes the consumer and reads no more in this wakeup. Otherwise they
+//      are copied into events in their place among the outputs.
+//   3. The loop runs the task jobs this read made ready before it handles the next readiness
+//      event (EventLoop.run). The consumer resumes there and takes the lent messages one by
+//      one, each handed to its closure as a pointer into the read buffer, with no copy.
+//   4. Right after those jobs, the loop *spills* whatever is still lent (`spillInPlace()`):
+//      copied into events, in order, before anything reads into the buffer again. A consumer
+//      that suspended elsewhere meanwhile, or runs on another thread, gets them as events.
+//
+// Order: lent messages come after the events queued when they were lent (the outputs of
+// their own read) and before every later one. The consumer takes the queue first and the lent
+// messages once it is empty; an event queued while messages are lent spills them first
+// (`enqueue`), and so does a take from the emptied queue that cannot have them in place
+// (`popEvent`: another thread, or the plain `next()`). Only the loop thread hands out lent
+// bytes; another thread spills under the lock (reading the buffer, which the loop does not
+// write before its own spill, under the same lock).
+
+extension Channel {
+    /// Lends the messages of an in-place read to the async consumer (step 2 above). Loop thread,
+    /// under the lock.
+    func lendInPlace(_ count: Int, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        st.inPlaceNext = 0
+        st.inPlaceEnd = UInt16(count)
+        w.inPlaceCount = count
+        loop.inPlaceOwner = self
+        // The waiter, if still parked, is the in-place consumer this read was made for (an
+        // output of the read may have handed it an event already): resumed with `nil`, it looks again.
+        if let waiter = st.eventWaiter {
+            assert(st.waiterTakesInPlace, "messages are lent only to a consumer that takes them in place")
+            st.eventWaiter = nil
+            w.eventWaiter = waiter
+            w.event = nil
+        }
+    }
+
+    /// An in-place message of the last read as an event of its own (a copy).
+    func copiedEvent(_ message: InPlaceMessage) -> WebSocketEvent {
+        let bytes = UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range])
+        switch message.kind {
+        case .text: return .text(String(decoding: bytes, as: UTF8.self))  // checked by the core
+        case .binary: return .binary([UInt8](bytes))
+        }
+    }
+
+    /// Queues the messages still lent, copied, in order (under the lock; any thread).
+    func spillInPlace(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        let range = Int(st.inPlaceNext)..<Int(st.inPlaceEnd)
+        st.inPlaceNext = 0
+        st.inPlaceEnd = 0
+        for m in range { enqueue(copiedEvent(loop.inPlace[m]), &st, &w) }
+    }
+
+    /// Step 4: the loop is about to read into its buffer again (loop thread).
+    func spillInPlace() {
+        var w = ChannelWakeups()
+        state.withLock { st in
+            if st.inPlaceEnd != 0 { spillInPlace(&st, &w) }
+        }
+        wake(w)
+    }
+
+    @usableFromInline enum InPlaceNext {
+        /// A data message lent in place (valid until the caller returns to the loop).
+        case message(Message.Kind, UnsafeRawBufferPointer)
+        case event(WebSocketEvent)
+        case yieldThen(WebSocketEvent)
+        case end
+        case wait
+        case waitUncancellable
+    }
+
+    /// The synchronous part of `next(message:)`: a lent message, an event from the backlog, the
+    /// end, or what kind of wait.
+    @usableFromInline @inline(never)
+    func takeInPlace() -> InPlaceNext {
+        var w = ChannelWakeups()
+        let onLoop = loop.inEventLoop
+        let next = state.withLock { st -> InPlaceNext in
+            if st.inPlaceEnd != 0 && onLoop && st.events.isEmpty {
+                let message = loop.inPlace[Int(st.inPlaceNext)]
+                st.inPlaceNext += 1
+                if st.inPlaceNext == st.inPlaceEnd {
+                    st.inPlaceNext = 0
+                    st.inPlaceEnd = 0
+                    loop.inPlaceOwner = nil
+                }
+                st.eventStreak = 0
+                return .message(message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]))
+            }
+            if let e = popEvent(&st, &w) {
+                st.eventStreak += 1
+                if st.eventStreak < Self.eventsBetweenYields { return .event(e) }
+                st.eventStreak = 0
+                return .yieldThen(e)
+            }
+            st.eventStreak = 0
+            eventsAnswered(&st, &w)  // as in `takeEvent()`
+            if let e = popEvent(&st, &w) { return .event(e) }
+            if st.events.ending == .closedTaken { return .end }
+            return st.handlerTask != 0 && st.handlerTask == currentTask ? .waitUncancellable : .wait
+        }
+        wake(w)
+        return next
+    }
+
+    /// Parks the in-place consumer as the event waiter, or resumes it at once: with an event
+    /// from the queue, or with `nil` when it should look again (messages lent, the end, or, when
+    /// `cancellable`, its task cancelled). While parked, an event is handed to it directly
+    /// (`enqueue`), and lent messages wake it with `nil`.
+    @usableFromInline @inline(never)
+    func parkInPlace(_ c: UnsafeContinuation<WebSocketEvent?, Never>, cancellable: Bool) {
+        enum Now { case event(WebSocketEvent), lookAgain, parked }
+        let onLoop = loop.inEventLoop
+        var w = ChannelWakeups()
+        let now = state.withLock { st -> Now in
+            if st.inPlaceEnd != 0 || st.events.ending == .closedTaken { return .lookAgain }
+            if let e = popEvent(&st, &w) { return .event(e) }
+            if cancellable && Task.isCancelled { return .lookAgain }
+            precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
+            st.eventWaiter = c
+            st.waiterTakesInPlace = onLoop
+            return .parked
+        }
+        if w.bufferedDelta != 0 { wake(w) }
+        switch now {
+        case .event(let e): c.resume(returning: e)
+        case .lookAgain: c.resume(returning: nil)
+        case .parked: break
+        }
+    }
+
+    /// Waits (cancellably) for `next(message:)`: an event, or `nil` to look again (the caller
+    /// checks for cancellation).
+    @usableFromInline nonisolated(nonsending) func waitInPlace() async -> WebSocketEvent? {
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in parkInPlace(c, cancellable: true) }
+        } onCancel: {
+            cancelWait()
+        }
+    }
+}

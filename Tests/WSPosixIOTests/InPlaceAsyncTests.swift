@@ -230,6 +230,49 @@ struct InPlaceAsyncTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// Large binary messages, one assembled from fragments and one whole in a read (16 KiB or
+    /// more: not read in place, its array made by the unmask's copy), reach the closure
+    /// borrowed from their arrays and echo intact; while the closure runs, a send of exactly
+    /// those bytes on the loop finds the array (to write it by reference), a send of other
+    /// bytes does not, and nothing is lent after the closure.
+    @Test func aLargeAssembledMessageIsLentFromItsArray() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await WebSocketServer.bind(port: 0, onConnection: { ws in
+            Self.ready(ws)
+            var events = ws.makeAsyncIterator()
+            while let next = await events.next(message: { kind, bytes in
+                let lent = ws.channel.lentArray(matching: bytes)
+                let sameStorage = lent?.withUnsafeBytes { $0.baseAddress == bytes.baseAddress } ?? false
+                let part = ws.channel.lentArray(matching: UnsafeRawBufferPointer(rebasing: bytes[1...])) == nil
+                let copy = [UInt8](bytes)
+                let other = copy.withUnsafeBytes { ws.channel.lentArray(matching: $0) } == nil
+                log.add("\(kind) \(bytes.count) lent:\(sameStorage) part:\(part) copy:\(other)")
+                try? ws.enqueue(kind, bytes: bytes)
+                return bytes
+            }) {
+                if case .message(let bytes) = next {
+                    log.add("after: \(ws.channel.lentArray(matching: bytes) == nil)")
+                }
+            }
+            closed.fire()
+        })
+        let raw = try await Self.upgradeWhenReady(server.localAddress)
+        let payload = (0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try raw.write(bytes: Self.masked(0x2, Array(payload[..<25_000]), fin: false) + Self.masked(0x0, Array(payload[25_000...])))
+        let reply = try await raw.read(until: { Self.frames($0).count == 1 }, timeout: .seconds(10))
+        #expect(Self.frames(reply).map(\.opcode) == [0x2])
+        #expect(Self.frames(reply).first?.payload == payload)
+        let whole = Array(payload[..<(16 << 10)])
+        try raw.write(bytes: Self.masked(0x2, whole))
+        let second = try await raw.read(until: { Self.frames($0).count == 1 }, timeout: .seconds(10))
+        #expect(Self.frames(second).first?.payload == whole)
+        try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        #expect(await closed.wait())
+        #expect(log.all == ["binary 40000 lent:true part:true copy:true", "after: true",
+                            "binary 16384 lent:true part:true copy:true", "after: true"])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     /// A client task (not on the connection's loop) gets messages copied, intact, in order;
     /// cancelling it while it waits ends its iteration with `nil`.
     @Test func aConsumerOffTheLoopGetsCopiesAndCanBeCancelled() async throws {

@@ -192,6 +192,28 @@ struct InPlaceMessageTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// A message of 16 KiB or more is not read in place (the unmask's copy makes its array,
+    /// which goes out by reference): the handler borrows it from that array, and while it runs
+    /// a send of exactly those bytes finds the array; a small message lies in the read buffer.
+    @Test func largeMessagesAreLentFromTheirArrays() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await WebSocketServer.bind(port: 0, onMessage: { ws, kind, bytes in
+            let buffer = UnsafeRawBufferPointer(ws.eventLoop.readBuffer)
+            let inBuffer = bytes.baseAddress! >= buffer.baseAddress! && bytes.baseAddress! < buffer.baseAddress! + buffer.count
+            log.add("\(bytes.count) in buffer:\(inBuffer) lent:\(ws.channel.lentArray(matching: bytes) != nil)")
+            try? ws.enqueue(kind, bytes: bytes)
+        }, onEvent: { _, event in if case .closed = event { closed.fire() } })
+        let raw = try await BoundsTests.rawUpgrade(server.localAddress)
+        let small = [UInt8](repeating: 1, count: 100), large = (0..<(16 << 10)).map { UInt8(truncatingIfNeeded: $0) }
+        try raw.write(bytes: Self.masked(0x2, small) + Self.masked(0x2, large))
+        let reply = try await raw.read(until: { Self.frames($0).count == 2 }, timeout: .seconds(10))
+        #expect(Self.frames(reply).map(\.payload) == [small, large])
+        try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        #expect(await closed.wait())
+        #expect(log.all == ["100 in buffer:true lent:false", "16384 in buffer:false lent:true"])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     @Test func invalidTextInPlaceClosesWith1007AfterTheMessagesBeforeIt() async throws {
         let log = HandlerLog(), closed = Signal()
         let server = try await Self.loggingEchoServer(log, closed: closed)

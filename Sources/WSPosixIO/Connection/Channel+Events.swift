@@ -79,25 +79,29 @@ extension Channel {
     @usableFromInline @inline(never)
     func takeEvent() -> NextEvent {
         var w = ChannelWakeups()
-        let first = state.withLock { st -> NextEvent in
-            if let e = popEvent(&st, &w) {
-                // A consumer served from the backlog never suspends; let others (on its loop)
-                // run now and then.
-                st.eventStreak += 1
-                if st.eventStreak < Self.eventsBetweenYields { return .event(e) }
-                st.eventStreak = 0
-                return .yieldThen(e)
-            }
-            st.eventStreak = 0
-            // Back for more with nothing left: everything delivered has been handled, so a
-            // close held for the answers goes out now (Channel+Answers.swift).
-            eventsAnswered(&st, &w)
-            if let e = popEvent(&st, &w) { return .event(e) }
-            if st.events.ending == .closedTaken { return .end }
-            return st.handlerTask != 0 && st.handlerTask == currentTask ? .waitUncancellable : .wait
-        }
+        let first = state.withLock { st in takeQueued(&st, &w) }
         wake(w)
         return first
+    }
+
+    /// An event from the backlog, the end, or which wait (under the lock; `takeEvent()` and
+    /// `takeInPlace()`).
+    func takeQueued(_ st: inout ChannelState, _ w: inout ChannelWakeups) -> NextEvent {
+        if let e = popEvent(&st, &w) {
+            // A consumer served from the backlog never suspends; let others (on its loop)
+            // run now and then.
+            st.eventStreak += 1
+            if st.eventStreak < Self.eventsBetweenYields { return .event(e) }
+            st.eventStreak = 0
+            return .yieldThen(e)
+        }
+        st.eventStreak = 0
+        // Back for more with nothing left: everything delivered has been handled, so a
+        // close held for the answers goes out now (Channel+Answers.swift).
+        eventsAnswered(&st, &w)
+        if let e = popEvent(&st, &w) { return .event(e) }
+        if st.events.ending == .closedTaken { return .end }
+        return st.handlerTask != 0 && st.handlerTask == currentTask ? .waitUncancellable : .wait
     }
 
     /// Resumes `c` at once with a queued event or the end, or leaves it as the event waiter.
@@ -230,7 +234,12 @@ extension Channel {
         func event(_ event: WebSocketEvent) {
             switch event {
             case .text(var text): text.withUTF8 { onMessage(socket, .text, UnsafeRawBufferPointer($0)) }
-            case .binary(let bytes): bytes.withUnsafeBytes { onMessage(socket, .binary, $0) }
+            case .binary(let bytes):
+                // A large array goes on by reference when the handler sends exactly its bytes.
+                let large = bytes.count >= Self.payloadSegmentThreshold
+                if large { loop.lentArray = bytes }
+                bytes.withUnsafeBytes { onMessage(socket, .binary, $0) }
+                if large { loop.lentArray = nil }
             case .fragment, .ping, .pong, .closed: handler(socket, event)
             }
         }

@@ -74,18 +74,38 @@ extension Channel {
         wake(w)
     }
 
+    /// A `next(message:)` consumer is about to borrow the bytes of `array` (a binary message of
+    /// at least ``payloadSegmentThreshold`` bytes that arrived in an array of its own, e.g.
+    /// assembled from a split read): until ``endLending()``, sending exactly those bytes on this
+    /// loop writes the array by reference, as sending the event's message would, instead of
+    /// copying it (an echo of 64 KiB messages cost a copy each otherwise). Loop thread only; a
+    /// no-op elsewhere.
+    @usableFromInline @inline(never)
+    func beginLending(_ array: [UInt8]) {
+        if loop.inEventLoop { loop.lentArray = array }
+    }
+
+    @usableFromInline @inline(never)
+    func endLending() {
+        if loop.inEventLoop { loop.lentArray = nil }
+    }
+
+    /// The array lent on this loop when `bytes` are exactly its bytes.
+    func lentArray(matching bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard loop.inEventLoop, let array = loop.lentArray, array.count == bytes.count,
+              array.withUnsafeBytes({ $0.baseAddress == bytes.baseAddress }) else { return nil }
+        return array
+    }
+
     @usableFromInline enum InPlaceNext {
         /// A data message lent in place (valid until the caller returns to the loop).
         case message(Message.Kind, UnsafeRawBufferPointer)
-        case event(WebSocketEvent)
-        case yieldThen(WebSocketEvent)
-        case end
-        case wait
-        case waitUncancellable
+        /// What the event queue gives (`takeEvent()`'s answers).
+        case queued(NextEvent)
     }
 
-    /// The synchronous part of `next(message:)`: a lent message, an event from the backlog, the
-    /// end, or what kind of wait.
+    /// The synchronous part of `next(message:)`: a lent message once the queue is empty, else
+    /// what `takeEvent()` would say.
     @usableFromInline @inline(never)
     func takeInPlace() -> InPlaceNext {
         var w = ChannelWakeups()
@@ -102,17 +122,7 @@ extension Channel {
                 st.eventStreak = 0
                 return .message(message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]))
             }
-            if let e = popEvent(&st, &w) {
-                st.eventStreak += 1
-                if st.eventStreak < Self.eventsBetweenYields { return .event(e) }
-                st.eventStreak = 0
-                return .yieldThen(e)
-            }
-            st.eventStreak = 0
-            eventsAnswered(&st, &w)  // as in `takeEvent()`
-            if let e = popEvent(&st, &w) { return .event(e) }
-            if st.events.ending == .closedTaken { return .end }
-            return st.handlerTask != 0 && st.handlerTask == currentTask ? .waitUncancellable : .wait
+            return .queued(takeQueued(&st, &w))
         }
         wake(w)
         return next
@@ -136,7 +146,7 @@ extension Channel {
             st.waiterTakesInPlace = onLoop
             return .parked
         }
-        if w.bufferedDelta != 0 { wake(w) }
+        wake(w)
         switch now {
         case .event(let e): c.resume(returning: e)
         case .lookAgain: c.resume(returning: nil)

@@ -100,7 +100,7 @@ extension Channel {
     }
 
     /// Payloads at least this big go to the socket as they are, not copied into the outbound buffer.
-    static let payloadSegmentThreshold = 16 << 10
+    @usableFromInline static let payloadSegmentThreshold = 16 << 10
 
     /// Server on plain TCP: queues a large payload by reference, after its frame header (one
     /// unmasked frame, RFC 6455 §5.2; the core checks the state and whether extensions or
@@ -122,7 +122,7 @@ extension Channel {
         let result: Result<Bool, UsageError>
         if let payload { result = payload.withUnsafeBytes { header($0) } } else { result = header(borrowed!) }
         guard try result.get() else { return false }
-        out.appendSegment(payload ?? [UInt8](borrowed!))
+        out.appendSegment(payload ?? lentArray(matching: borrowed!) ?? [UInt8](borrowed!))
         return true
     }
 

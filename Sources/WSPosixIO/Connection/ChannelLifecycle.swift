@@ -474,7 +474,7 @@ extension Lifecycle {
 
     /// The in-place read (a server with a ``WebSocketServer/MessageHandler``): open on plain
     /// TCP, whole single-frame messages stay in `wire`, unmasked there, and are reported in
-    /// `messages` (see `Connection.receive(inPlace:now:into:messages:)`). `nil` in any other
+    /// `messages` (see `Connection.receive(inPlace:now:into:messages:maxInPlace:)`). `nil` in any other
     /// phase or over a transport, whose plaintext is not the read buffer; the caller then
     /// reads with ``receive(_:now:_:_:_:)``.
     mutating func receiveInPlace(_ wire: UnsafeMutableRawBufferPointer, now: Instant,
@@ -482,7 +482,10 @@ extension Lifecycle {
         // A borrowing switch: nothing moves (the core is a class, changed through its reference).
         switch self {
         case .open(let link, let core) where link.isPlain:
-            core.connection.receive(inPlace: wire, now: now, into: &outputs, messages: &messages)
+            // Large payloads as arrays: they are written by reference when sent on (see
+            // `Channel.payloadSegmentThreshold`), and the array's copy is the unmask's one pass.
+            core.connection.receive(inPlace: wire, now: now, into: &outputs, messages: &messages,
+                                    maxInPlace: Channel.payloadSegmentThreshold - 1)
             return .outputs(assembling: core.connection.bufferedIncomingBytes)
         default:
             return nil

@@ -86,20 +86,20 @@ public final class WebSocket: AsyncSequence, Sendable {
             while true {
                 switch channel.takeInPlace() {
                 case .message(let kind, let bytes): return .message(try body(kind, bytes))
-                case .event(let event): return try Self.received(event, body)
-                case .yieldThen(let event):
+                case .queued(.event(let event)): return try Self.received(event, channel, body)
+                case .queued(.yieldThen(let event)):
                     await Task.yield()
-                    return try Self.received(event, body)
-                case .end: return nil
-                case .waitUncancellable:
+                    return try Self.received(event, channel, body)
+                case .queued(.end): return nil
+                case .queued(.waitUncancellable):
                     // The server's own handler task: nothing else can cancel it (see `next()`).
                     if let event = await withUnsafeContinuation({ (c: UnsafeContinuation<WebSocketEvent?, Never>) in
                         channel.parkInPlace(c, cancellable: false)
                     }) {
-                        return try Self.received(event, body)
+                        return try Self.received(event, channel, body)
                     }
-                case .wait:
-                    if let event = await channel.waitInPlace() { return try Self.received(event, body) }
+                case .queued(.wait):
+                    if let event = await channel.waitInPlace() { return try Self.received(event, channel, body) }
                     if Task.isCancelled { return nil }
                 }
             }
@@ -107,7 +107,7 @@ public final class WebSocket: AsyncSequence, Sendable {
 
         /// A queued event for ``next(message:)``: a data message lent from its storage.
         @inlinable static func received<R, Failure: Error>(
-            _ event: WebSocketEvent, _ body: (Message.Kind, UnsafeRawBufferPointer) throws(Failure) -> R
+            _ event: WebSocketEvent, _ channel: Channel, _ body: (Message.Kind, UnsafeRawBufferPointer) throws(Failure) -> R
         ) throws(Failure) -> Received<R> {
             switch event {
             case .text(var text):
@@ -116,6 +116,10 @@ public final class WebSocket: AsyncSequence, Sendable {
                 }
                 return .message(try result.get())
             case .binary(let bytes):
+                // A large array is sent on by reference when the body sends exactly its bytes.
+                let large = bytes.count >= Channel.payloadSegmentThreshold
+                if large { channel.beginLending(bytes) }
+                defer { if large { channel.endLending() } }
                 let result = bytes.withUnsafeBytes { raw in
                     Swift.Result { () throws(Failure) -> R in try body(.binary, raw) }
                 }

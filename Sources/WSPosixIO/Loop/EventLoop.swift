@@ -52,6 +52,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// some: spilled (copied into its events) before the loop reads again (loop thread only;
     /// `Channel+InPlace.swift`).
     @exclusivity(unchecked) var inPlaceOwner: Channel?
+    /// The array whose bytes a `next(message:)` consumer on this loop is borrowing right now (a
+    /// large binary message that arrived in its own array): a send of exactly those bytes on
+    /// this loop writes the array by reference instead of copying it (`Channel+InPlace.swift`).
+    @exclusivity(unchecked) var lentArray: [UInt8]?
     /// The time read after the last poll (loop thread only).
     @exclusivity(unchecked) private(set) var now: Instant
     /// Task jobs enqueued from the loop thread itself (no wakeup needed), and the batch running.

@@ -30,9 +30,11 @@ extension Connection {
 
     /// Parses `input` frame by frame; see ``receive(_:now:into:)``. With `inPlace` (the same
     /// memory as `input`, writable), whole single-frame messages are unmasked there and reported
-    /// in `messages`; see ``receive(inPlace:now:into:messages:)``.
+    /// in `messages` when their payload is at most `maxInPlace` bytes; see
+    /// ``receive(inPlace:now:into:messages:maxInPlace:)``.
     mutating func receiveBytes(_ input: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output],
-                               inPlace: UnsafeMutableRawBufferPointer?, messages: inout [InPlaceMessage]) {
+                               inPlace: UnsafeMutableRawBufferPointer?, messages: inout [InPlaceMessage],
+                               maxInPlace: Int = .max) {
         switch state {
         case .open, .closeSent:
             break
@@ -71,7 +73,7 @@ extension Connection {
                 if sink == .message, header.fin, header.opcode != .continuation, end - pos >= frameRemaining {
                     let range = pos ..< pos + frameRemaining
                     pos += frameRemaining
-                    if let inPlace {
+                    if let inPlace, range.count <= maxInPlace {
                         deliverInPlace(range, in: inPlace, &context, into: &outputs, messages: &messages)
                     } else {
                         deliverWholeFrameMessage(UnsafeRawBufferPointer(rebasing: input[range]), &context, into: &outputs)

@@ -116,9 +116,14 @@ public struct Connection: Sendable {
     ///   - now: the current time.
     ///   - outputs: outputs are appended, as with ``receive(_:now:into:)``.
     ///   - messages: in-place messages are appended, in arrival order.
+    ///   - maxInPlace: a message with a larger payload is delivered as an output instead (its
+    ///     array made with the unmask fused into the copy, one pass): for a caller that keeps
+    ///     large payloads anyway, e.g. to write them by reference, reading them in place would
+    ///     cost a second pass.
     public mutating func receive(inPlace bytes: UnsafeMutableRawBufferPointer, now: Instant, into outputs: inout [Output],
-                                 messages: inout [InPlaceMessage]) {
-        receiveBytes(UnsafeRawBufferPointer(bytes), now: now, into: &outputs, inPlace: bytes, messages: &messages)
+                                 messages: inout [InPlaceMessage], maxInPlace: Int = .max) {
+        receiveBytes(UnsafeRawBufferPointer(bytes), now: now, into: &outputs, inPlace: bytes, messages: &messages,
+                     maxInPlace: maxInPlace)
     }
 
     /// The transport reached end of stream (the peer closed or half-closed).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// A data message left where it arrived: in the buffer given to
-/// ``Connection/receive(inPlace:now:into:messages:)``, unmasked there, its text already checked
+/// ``Connection/receive(inPlace:now:into:messages:maxInPlace:)``, unmasked there, its text already checked
 /// as UTF-8. Nothing was allocated or copied for it; the bytes are the caller's to read until it
 /// reuses the buffer.
 public struct InPlaceMessage: Hashable, Sendable {

@@ -3,17 +3,19 @@ import Testing
 import WSProtocol
 import WSTestSupport
 
-/// `receive(inPlace:now:into:messages:)`: whole single-frame messages stay in the caller's
+/// `receive(inPlace:now:into:messages:maxInPlace:)`: whole single-frame messages stay in the caller's
 /// buffer (unmasked there); everything else, and the order of it all, is what
 /// `receive(_:now:into:)` gives for the same bytes.
 @Suite("Receiving messages in place")
 struct InPlaceReceiveTests {
     /// One in-place call on a copy of `input`: its outputs, its messages and the buffer after it.
-    static func inPlace(_ input: [UInt8], _ connection: inout Connection, now: Instant = .zero)
+    static func inPlace(_ input: [UInt8], _ connection: inout Connection, now: Instant = .zero, maxInPlace: Int = .max)
         -> (outputs: [Connection.Output], messages: [InPlaceMessage], buffer: [UInt8]) {
         var buffer = input
         var outputs: [Connection.Output] = [], messages: [InPlaceMessage] = []
-        buffer.withUnsafeMutableBytes { connection.receive(inPlace: $0, now: now, into: &outputs, messages: &messages) }
+        buffer.withUnsafeMutableBytes {
+            connection.receive(inPlace: $0, now: now, into: &outputs, messages: &messages, maxInPlace: maxInPlace)
+        }
         return (outputs, messages, buffer)
     }
 
@@ -54,6 +56,26 @@ struct InPlaceReceiveTests {
         // Headers and keys are left as they were.
         #expect(Array(buffer[0 ..< 6]) == Array(input[0 ..< 6]))
         #expect(Array(buffer[11 ..< 19]) == Array(input[11 ..< 19]))
+    }
+
+    /// `maxInPlace`: a message up to the limit stays in place; a larger one comes as its output
+    /// (copied, unmasked in the copy), and its bytes in the buffer are left as they arrived.
+    @Test func messagesOverTheLimitComeAsOutputs() {
+        let small: [UInt8] = Array(0..<100), large: [UInt8] = Array(0..<101)
+        let key = MaskingKey(9, 8, 7, 6)
+        let input = Wire.client(.binary, small, key: key) + Wire.client(.binary, large, key: key)
+            + Wire.client(.text, Array("hi".utf8), key: key)
+        var server = Connection(role: .server)
+        let (outputs, messages, buffer) = Self.inPlace(input, &server, maxInPlace: 100)
+        #expect(outputs == [.deliver(.message(.binary(large)))])
+        // small: 2 + 4 header bytes, then 100; large: 2 + 4, then 101; text: 2 + 4, then 2.
+        #expect(messages == [
+            InPlaceMessage(kind: .binary, range: 6 ..< 106, outputIndex: 0),
+            InPlaceMessage(kind: .text, range: 219 ..< 221, outputIndex: 1),
+        ])
+        #expect(Array(buffer[6 ..< 106]) == small)
+        #expect(Array(buffer[106 ..< 213]) == Array(input[106 ..< 213]))
+        #expect(Array(buffer[219 ..< 221]) == Array("hi".utf8))
     }
 
     @Test func aClientReadsUnmaskedFramesWhereTheyAre() {
@@ -164,9 +186,11 @@ struct InPlaceReceiveTests {
             cuts = ([0] + cuts.sorted() + [input.count])
             let make = { Connection(role: role, configuration: configuration, entropy: FixedKeyGenerator()) }
             var inPlace = make(), reference = make()
+            let maxInPlace = [Int.max, Int.max, 0, 64, 126].randomElement(using: &rng)!
             for (start, end) in zip(cuts, cuts.dropFirst()) {
                 let chunk = Array(input[start ..< end])
-                let (outputs, messages, buffer) = Self.inPlace(chunk, &inPlace)
+                let (outputs, messages, buffer) = Self.inPlace(chunk, &inPlace, maxInPlace: maxInPlace)
+                #expect(messages.allSatisfy { $0.range.count <= maxInPlace }, "seed \(seed)")
                 placed += messages.count
                 let expected = reference.receive(chunk, now: .zero)
                 let got = Self.merged(outputs, messages, buffer)

@@ -205,28 +205,64 @@ struct InPlaceAsyncTests {
 
     }
 
-    /// A consumer that takes one lent message with `next(message:)` and the rest with `next()`
-    /// gets them all, in order, as events.
-    @Test func lentMessagesReachAPlainIteratorInOrder() async throws {
-        let log = HandlerLog(), closed = Signal()
-        let server = try await WebSocketServer.bind(port: 0, onConnection: { ws in
+    /// An echo server whose tasks take the first message with `next(message:)` and the rest
+    /// with `next()`, logging what they saw.
+    static func mixedEchoServer(_ log: HandlerLog, closed: Signal) async throws -> WebSocketServer {
+        try await WebSocketServer.bind(port: 0, onConnection: { ws in
             Self.ready(ws)
             var events = ws.makeAsyncIterator()
-            _ = await events.next(message: { kind, bytes in log.add(Self.describe(ws, kind, bytes)) })
+            _ = await events.next(message: { kind, bytes in
+                log.add(Self.describe(ws, kind, bytes))
+                try? ws.enqueue(kind, bytes: bytes)
+            })
             while let event = await events.next() {
                 switch event {
-                case .text(let text): log.add("event text:\(text)")
+                case .text(let text):
+                    log.add("event text:\(text)")
+                    try? ws.enqueue(.text(text))
                 default: log.add(Self.describe(event))
                 }
             }
             closed.fire()
         })
+    }
+
+    static func texts(_ frames: [(opcode: UInt8, payload: [UInt8])]) -> [String] {
+        frames.map { "\($0.opcode):\($0.opcode == 0x8 ? "\($0.payload)" : String(decoding: $0.payload, as: UTF8.self))" }
+    }
+
+    /// A consumer that takes one lent message with `next(message:)` and the rest with `next()`
+    /// gets them all, in order, as events, and every echo goes out before our close.
+    @Test func lentMessagesReachAPlainIteratorInOrder() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await Self.mixedEchoServer(log, closed: closed)
         let raw = try await Self.upgradeWhenReady(server.localAddress)
         try raw.write(bytes: Self.masked(0x1, Array("first".utf8)) + Self.masked(0x1, Array("second".utf8))
                       + Self.masked(0x1, Array("third".utf8)))
+        let echoes = try await raw.read(until: { Self.frames($0).count == 3 }, timeout: .seconds(10))
         try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        let (rest, eof) = try await raw.readToEnd(timeout: .seconds(10))
+        #expect(eof)
+        #expect(Self.texts(Self.frames(echoes + rest)) == ["1:first", "1:second", "1:third", "8:[3, 232]"])
         #expect(await closed.wait())
         #expect(log.all == ["text:first", "event text:second", "event text:third", "closed:1000"])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// Messages and the peer's close frame in one read: not lent (the close is an output after
+    /// them), queued in order, and their echoes precede our close (held until the consumer has
+    /// come back for more with nothing left).
+    @Test func messagesReadWithTheCloseAreEchoedBeforeOurClose() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await Self.mixedEchoServer(log, closed: closed)
+        let raw = try await Self.upgradeWhenReady(server.localAddress)
+        try raw.write(bytes: Self.masked(0x1, Array("first".utf8)) + Self.masked(0x1, Array("second".utf8))
+                      + Self.masked(0x1, Array("third".utf8)) + Self.masked(0x8, [0x03, 0xE8]))
+        let (reply, eof) = try await raw.readToEnd(timeout: .seconds(10))
+        #expect(eof)
+        #expect(Self.texts(Self.frames(reply)) == ["1:first", "1:second", "1:third", "8:[3, 232]"])
+        #expect(await closed.wait())
+        #expect(log.all == ["text:first (copied)", "event text:second", "event text:third", "closed:1000"])
         await server.shutdown(timeout: .seconds(1))
     }
 

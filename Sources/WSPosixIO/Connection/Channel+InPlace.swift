@@ -26,9 +26,14 @@ public import WSProtocol
 // their own read) and before every later one. The consumer takes the queue first and the lent
 // messages once it is empty; an event queued while messages are lent spills them first
 // (`enqueue`), and so does a take from the emptied queue that cannot have them in place
-// (`popEvent`: another thread, or the plain `next()`). Only the loop thread hands out lent
-// bytes; another thread spills under the lock (reading the buffer, which the loop does not
-// write before its own spill, under the same lock).
+// (`popEvent`: another thread, or the plain `next()`; so a consumer with lent messages left is
+// never taken as having answered everything, which would release a held close early, see
+// Channel+Answers.swift). Neither spill has a path that needs it today (no event is queued
+// while messages are lent: errors found while writing close the connection from the loop,
+// after its spill; a close frame read with messages is an output after them, so they are not
+// lent), but both keep the order whatever comes. Only the loop thread hands out lent bytes;
+// another thread spills under the lock (reading the buffer, which the loop does not write
+// before its own spill, under the same lock).
 
 extension Channel {
     /// Lends the messages of an in-place read to the async consumer (step 2 above). Loop thread,

@@ -96,12 +96,7 @@ struct InPlaceAsyncTests {
         let log = HandlerLog(), closed = Signal()
         let server = try await Self.loggingEchoServer(log, closed: closed)
         let raw = try await Self.upgradeWhenReady(server.localAddress)
-        var burst = Self.masked(0x1, Array("a".utf8))
-        burst += Self.masked(0x9, Array("p".utf8))
-        burst += Self.masked(0x2, [1, 2, 3])
-        burst += Self.masked(0x1, Array("frag".utf8), fin: false)
-        burst += Self.masked(0x0, Array("ment".utf8))
-        try raw.write(bytes: burst)
+        try raw.write(bytes: InPlaceMessageTests.mixedBurst)
         let reply = try await raw.read(until: { Self.frames($0).count >= 4 }, timeout: .seconds(10))
         #expect(Self.frames(reply).filter { $0.opcode != 0xA }.map { "\($0.opcode):\($0.payload)" } == [
             "1:\(Array("a".utf8))", "2:[1, 2, 3]", "1:\(Array("fragment".utf8))",

@@ -51,6 +51,11 @@ struct InPlaceMessageTests {
         BoundsTests.masked(opcode, payload, fin: fin, key: [0x37, 0xFA, 0x21, 0x3D])
     }
 
+    /// Data messages among other events, as one client write: text "a", a ping "p", binary
+    /// [1, 2, 3], and "fragment" in two frames.
+    static let mixedBurst = masked(0x1, Array("a".utf8)) + masked(0x9, Array("p".utf8)) + masked(0x2, [1, 2, 3])
+        + masked(0x1, Array("frag".utf8), fin: false) + masked(0x0, Array("ment".utf8))
+
     /// An echo server on the message handler that logs what each handler saw, in order.
     static func loggingEchoServer(_ log: HandlerLog, closed: Signal,
                                   configuration: WebSocketServer.Configuration = .init()) async throws -> WebSocketServer {
@@ -80,13 +85,7 @@ struct InPlaceMessageTests {
         let log = HandlerLog(), closed = Signal()
         let server = try await Self.loggingEchoServer(log, closed: closed)
         let raw = try await BoundsTests.rawUpgrade(server.localAddress)
-        var burst = Self.masked(0x1, Array("a".utf8))
-        burst += Self.masked(0x9, Array("p".utf8))
-        burst += Self.masked(0x2, [1, 2, 3])
-        burst += Self.masked(0x1, Array("frag".utf8), fin: false)
-        burst += Self.masked(0x0, Array("ment".utf8))
-        burst += Self.masked(0x1, Array("bad".utf8))
-        try raw.write(bytes: burst)
+        try raw.write(bytes: Self.mixedBurst + Self.masked(0x1, Array("bad".utf8)))
         let reply = try await raw.read(until: { Self.frames($0).count >= 5 }, timeout: .seconds(10))
         let frames = Self.frames(reply)
         // The data echoes in order (the pong goes out with the read that carried the ping).

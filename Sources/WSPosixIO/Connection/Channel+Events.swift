@@ -237,9 +237,9 @@ extension Channel {
             case .binary(let bytes):
                 // A large array goes on by reference when the handler sends exactly its bytes.
                 let large = bytes.count >= Self.payloadSegmentThreshold
-                if large { loop.lentArray = bytes }
+                if large { beginLending(bytes) }
                 bytes.withUnsafeBytes { onMessage(socket, .binary, $0) }
-                if large { loop.lentArray = nil }
+                if large { endLending() }
             case .fragment, .ping, .pong, .closed: handler(socket, event)
             }
         }

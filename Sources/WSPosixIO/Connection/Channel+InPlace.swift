@@ -79,12 +79,11 @@ extension Channel {
         wake(w)
     }
 
-    /// A `next(message:)` consumer is about to borrow the bytes of `array` (a binary message of
-    /// at least ``payloadSegmentThreshold`` bytes that arrived in an array of its own, e.g.
-    /// assembled from a split read): until ``endLending()``, sending exactly those bytes on this
-    /// loop writes the array by reference, as sending the event's message would, instead of
-    /// copying it (an echo of 64 KiB messages cost a copy each otherwise). Loop thread only; a
-    /// no-op elsewhere.
+    /// A consumer (`next(message:)`, or the message handler) is about to borrow the bytes of
+    /// `array` (a binary message of at least ``payloadSegmentThreshold`` bytes that arrived in
+    /// an array of its own): until ``endLending()``, sending exactly those bytes on this loop
+    /// writes the array by reference, as sending the event's message would, instead of copying
+    /// it. Loop thread only; a no-op elsewhere.
     @usableFromInline @inline(never)
     func beginLending(_ array: [UInt8]) {
         if loop.inEventLoop { loop.lentArray = array }

@@ -69,9 +69,11 @@ public final class WebSocket: AsyncSequence, Sendable {
         /// was returned or when the task is cancelled.
         ///
         /// In a task that runs on the connection's event loop (the server's handler tasks do,
-        /// or `Task(executorPreference: ws.eventLoop)`), a message that arrived whole in one
-        /// read is not copied at all: `bytes` point into the loop's read buffer. Elsewhere, and
-        /// for fragmented, compressed or TLS messages, they point into the message's own storage.
+        /// or `Task(executorPreference: ws.eventLoop)`), a message under 16 KiB that arrived
+        /// whole in one read is not copied at all: `bytes` point into the loop's read buffer.
+        /// Elsewhere, and for larger, fragmented, compressed or TLS messages, they point into the
+        /// message's own storage (a send of exactly the bytes of a large binary message on the
+        /// loop writes its array by reference).
         ///
         /// ```swift
         /// var events = ws.makeAsyncIterator()

@@ -52,8 +52,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// some: spilled (copied into its events) before the loop reads again (loop thread only;
     /// `Channel+InPlace.swift`).
     @exclusivity(unchecked) var inPlaceOwner: Channel?
-    /// The array whose bytes a `next(message:)` consumer on this loop is borrowing right now (a
-    /// large binary message that arrived in its own array): a send of exactly those bytes on
+    /// The array whose bytes a consumer on this loop (`next(message:)` or the message handler)
+    /// is borrowing right now (a large binary message in its own array): a send of exactly those bytes on
     /// this loop writes the array by reference instead of copying it (`Channel+InPlace.swift`).
     @exclusivity(unchecked) var lentArray: [UInt8]?
     /// The time read after the last poll (loop thread only).

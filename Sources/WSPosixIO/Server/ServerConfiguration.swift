@@ -87,8 +87,10 @@ extension WebSocketServer {
     public typealias EventHandler = @Sendable (WebSocket, WebSocketEvent) -> Void
     /// Handles each data message of each connection on its loop thread, with the payload
     /// borrowed: the bytes (text already checked as UTF-8) are valid only during the call, and
-    /// for a message that arrived whole in one read they are the read buffer itself, unmasked in
-    /// place (no array, no string, no copy). Copy what must outlive the call. Same rules as
+    /// for a message under 16 KiB that arrived whole in one read they are the read buffer
+    /// itself, unmasked in place (no array, no string, no copy); larger ones come from their own
+    /// array, which a send of exactly those bytes writes by reference. Copy what must outlive
+    /// the call. Same rules as
     /// ``EventHandler``: it must not block; reply with ``WebSocket/enqueue(_:bytes:compress:)``
     /// (which copies from a borrowed buffer) or ``WebSocket/enqueue(_:compress:)``.
     public typealias MessageHandler = @Sendable (WebSocket, Message.Kind, UnsafeRawBufferPointer) -> Void

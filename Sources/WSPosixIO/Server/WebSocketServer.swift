@@ -79,8 +79,8 @@ public final class WebSocketServer: Sendable {
 
     /// Binds to `host` and `port` and serves on the loop threads with messages borrowed in
     /// place: `onMessage` gets every data message as bytes that live only during the call (a
-    /// message that arrived whole in one read is read where it lies in the read buffer,
-    /// unmasked there: nothing is allocated or copied for it); `onEvent` gets everything else
+    /// message under 16 KiB that arrived whole in one read is read where it lies in the read
+    /// buffer, unmasked there: nothing is allocated or copied for it); `onEvent` gets everything else
     /// (pings, pongs, fragments in streaming mode, `.closed` last), in arrival order with the
     /// messages. Otherwise as ``bind(host:port:configuration:onUpgrade:onHTTPRequest:onEvent:)``.
     ///

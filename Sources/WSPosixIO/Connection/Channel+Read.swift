@@ -46,7 +46,7 @@ extension Channel {
             // With a message handler, whole messages stay where they lie in the read buffer.
             var placed: LifecycleStep? = nil
             if inPlace {
-                loop.inPlace.removeAll(keepingCapacity: true)
+                loop.inPlace.clearKeepingCapacity()
                 placed = st.lifecycle.receiveInPlace(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]),
                                                      now: loop.now, &loop.outputs, &loop.inPlace)
             }

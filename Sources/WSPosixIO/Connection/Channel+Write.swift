@@ -64,19 +64,21 @@ extension Channel {
     func sendNow(payload: [UInt8]? = nil, borrowed: UnsafeRawBufferPointer? = nil, kind: Message.Kind? = nil,
                  _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) {
         let now = loop.inEventLoop ? loop.now : MonotonicClock.now()
-        var w = ChannelWakeups()
-        let failure = state.withLock { st -> WebSocketError? in
-            if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return .sendBufferFull }
-            if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return failure }
+        // The wakeups exist only where they can be needed: a reply from the event handler
+        // (the common case) makes and drops none.
+        let (failure, wakeups) = state.withLock { st -> (WebSocketError?, ChannelWakeups?) in
+            if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return (.sendBufferFull, nil) }
+            if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return (failure, nil) }
             // While the loop delivers a batch to the event handler, the settling that follows it
             // (``deliverInline``) flushes, accounts and sets the timer for the whole batch.
-            if st.deliveringInline { return nil }
+            if st.deliveringInline { return (nil, nil) }
+            var w = ChannelWakeups()
             if !st.wantsWrite { flush(&st, &w, now: now) }
             nudgeTimer(&st, &w)
             account(&st, &w)
-            return nil
+            return (nil, w)
         }
-        wake(w)
+        if let wakeups { wake(wakeups) }
         if let failure { throw failure }
     }
 

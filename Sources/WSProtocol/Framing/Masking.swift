@@ -42,8 +42,13 @@ package enum Masking {
     /// The key repeated to fill 16 bytes, starting at key byte `offset % 4`, as laid out in memory.
     @inlinable
     static func keyPattern(_ key: MaskingKey, offset: Int) -> SIMD16<UInt8> {
-        let k0 = key[offset], k1 = key[offset &+ 1], k2 = key[offset &+ 2], k3 = key[offset &+ 3]
-        return SIMD16(k0, k1, k2, k3, k0, k1, k2, k3, k0, k1, k2, k3, k0, k1, k2, k3)
+        // The key as one word (key byte 0 in the low bits on any host), rotated so that byte
+        // `offset % 4` comes first, then repeated: a rotate and a broadcast, where building
+        // the vector from 16 bytes took an insert per lane.
+        let word = withUnsafeBytes(of: key.bytes) { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+        let shift = UInt32(truncatingIfNeeded: offset & 3) &* 8
+        let rotated = word &>> shift | word &<< ((32 &- shift) & 31)
+        return unsafeBitCast(SIMD4<UInt32>(repeating: rotated.littleEndian), to: SIMD16<UInt8>.self)
     }
 
     /// `destination[i] = source[i] ^ key[offset + i]` for `i < count`; the two may be the same

@@ -9,10 +9,12 @@
 /// `90`–`BF` (no overlongs), after `F4` it is `80`–`8F` (nothing above U+10FFFF); every other
 /// continuation byte is `80`–`BF`.
 ///
-/// Speed: an input of 19 bytes or more is checked 16 bytes at a time with `SIMD16<UInt8>`
-/// comparisons (`skipBlocks`: which bytes must be continuations, given the leads up to 3 bytes
-/// back, and the narrowed ranges), whatever the mix of sequence lengths; blocks of ASCII after a
-/// complete sequence are skipped with one test. Before the blocks, after them and in shorter
+/// Speed: a leading run of ASCII is skipped 8 bytes at a time by one `UInt64` test each (for
+/// most short texts, the whole input, with no other work). After it, an input of 19 bytes or
+/// more is checked 16 bytes at a time with `SIMD16<UInt8>` comparisons (`skipBlocks`: which
+/// bytes must be continuations, given the leads up to 3 bytes back, and the narrowed ranges),
+/// whatever the mix of sequence lengths; blocks of ASCII after a complete sequence are skipped
+/// with one test. Before the blocks, after them and in shorter
 /// inputs, each sequence is checked with one masked test of a little-endian `UInt32` load (lead
 /// class and continuation prefixes at once) plus the narrowed range after E0, ED, F0, F4, and
 /// runs of ASCII are skipped 16 bytes at a time by two `UInt64` tests. A block that breaks a
@@ -66,6 +68,17 @@
             guard b >= low && b <= high else { return i }
             pending &-= 1; low = 0x80; high = 0xBF
             i &+= 1
+        }
+        // Short texts (chat lines, JSON) are mostly ASCII: 8 bytes at a time first, with none of
+        // the sequence logic below. A word with a high bit set stops this at its start, which is
+        // a sequence boundary (everything before it is ASCII). When fewer than 8 bytes remain,
+        // the last 8 of the buffer are tested instead (all ASCII only if those before are too).
+        while count &- i >= 8 && base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+            i &+= 8
+        }
+        if i == count || (count >= 8 && count &- i < 8
+                          && base.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self) & 0x8080_8080_8080_8080 == 0) {
+            return nil
         }
         // From a sequence boundary: whole sequences until 3 bytes in (the block check looks up
         // to 3 bytes back), then 16-byte blocks, then whole sequences again from the start of

@@ -96,6 +96,34 @@ struct UTF8ValidatorPropertyTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
     }
 
+    @Test("A short pattern between ASCII runs of every length: the 8-byte ASCII skip stops and resumes at the right byte")
+    func asciiSkipBoundaries() {
+        // The skip reads whole words from a sequence boundary, and when fewer than 8 bytes are
+        // left it tests the buffer's last 8 (which may reach back over a sequence finished at
+        // the start of the piece: the cut at 1 and 2 makes one).
+        let interesting: [UInt8] = [0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+        var patterns: [[UInt8]] = [[]] + interesting.map { [$0] }
+        for a in interesting { for b in interesting { patterns.append([a, b]) } }
+        patterns += [Array("é".utf8), Array("€".utf8), Array("😀".utf8)]
+        var mismatches: [[UInt8]] = []
+        for prefix in 0...16 {
+            for pattern in patterns {
+                for suffix in 0...9 {
+                    let bytes = [UInt8](repeating: 0x61, count: prefix) + pattern + [UInt8](repeating: 0x62, count: suffix)
+                    let expectedFailure = UTF8Samples.firstImpossibleIndex(bytes)
+                    let valid = UTF8Samples.isValid(bytes)
+                    for cuts in [[], [1], [2]] where cuts.allSatisfy({ $0 < bytes.count }) {
+                        let result = Self.run(bytes, cuts: cuts)
+                        if result.failure != expectedFailure || (result.failure == nil && result.complete != valid) {
+                            mismatches.append(bytes)
+                        }
+                    }
+                }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10).map { $0.map { String($0, radix: 16) } })")
+    }
+
     @Test("Short patterns at every offset inside long text: the 16-byte block check agrees with the sequence-wise check")
     func blockPathAgreesWithSequencePath() {
         // Buffers of 16 bytes or more take the block check; pieces of 8 bytes never do, so

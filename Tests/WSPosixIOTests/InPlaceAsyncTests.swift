@@ -244,6 +244,33 @@ struct InPlaceAsyncTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// The server's handler task that took the last lent message waits at once on its next
+    /// call (one lock round, `parkFirst`); that wait still reports the messages answered, so
+    /// the peer's close that follows the echoes is answered at once, not held for the answer
+    /// timeout (50 s here; the read below gives up after 10).
+    @Test func aCloseAfterTheLastLentMessageIsAnsweredAtOnce() async throws {
+        var configuration = WebSocketServer.Configuration()
+        configuration.connection.answerTimeout = .seconds(50)
+        let closed = Signal()
+        let server = try await WebSocketServer.bind(port: 0, configuration: configuration, onConnection: { ws in
+            Self.ready(ws)
+            var events = ws.makeAsyncIterator()
+            while await events.next(message: { kind, bytes in try? ws.enqueue(kind, bytes: bytes) }) != nil {}
+            closed.fire()
+        })
+        let raw = try await Self.upgradeWhenReady(server.localAddress)
+        for i in 0..<3 {
+            try raw.write(bytes: Self.masked(0x1, Array("message \(i)".utf8)))
+            let echo = try await raw.read(until: { Self.frames($0).count == 1 }, timeout: .seconds(10))
+            #expect(Self.texts(Self.frames(echo)) == ["1:message \(i)"])
+        }
+        try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        let reply = try await raw.read(until: { Self.frames($0).count == 1 }, timeout: .seconds(10))
+        #expect(Self.texts(Self.frames(reply)) == ["8:[3, 232]"])
+        #expect(await closed.wait())
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     /// Messages and the peer's close frame in one read: not lent (the close is an output after
     /// them), queued in order, and their echoes precede our close (held until the consumer has
     /// come back for more with nothing left).

@@ -103,7 +103,10 @@ extension Channel {
 
     @usableFromInline enum InPlaceNext {
         /// A data message lent in place (valid until the caller returns to the loop).
-        case message(Message.Kind, UnsafeRawBufferPointer)
+        /// `parkNext`: it was the last message lent and nothing is queued, and the caller is
+        /// the server's handler task (which waits uncancellably): its next call may go
+        /// straight to ``parkInPlace(_:cancellable:answering:)``.
+        case message(Message.Kind, UnsafeRawBufferPointer, parkNext: Bool)
         /// What the event queue gives (`takeEvent()`'s answers).
         case queued(NextEvent)
     }
@@ -118,13 +121,15 @@ extension Channel {
             if st.inPlaceEnd != 0 && onLoop && st.events.isEmpty {
                 let message = loop.inPlace[Int(st.inPlaceNext)]
                 st.inPlaceNext += 1
+                var last = false
                 if st.inPlaceNext == st.inPlaceEnd {
                     st.inPlaceNext = 0
                     st.inPlaceEnd = 0
                     loop.inPlaceOwner = nil
+                    last = st.handlerTask != 0 && st.handlerTask == currentTask
                 }
                 st.eventStreak = 0
-                return .message(message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]))
+                return .message(message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]), parkNext: last)
             }
             return .queued(takeQueued(&st, &w))
         }
@@ -136,14 +141,24 @@ extension Channel {
     /// from the queue, or with `nil` when it should look again (messages lent, the end, or, when
     /// `cancellable`, its task cancelled). While parked, an event is handed to it directly
     /// (`enqueue`), and lent messages wake it with `nil`.
+    ///
+    /// `answering`: the consumer comes here without looking first (`parkFirst`), so this does
+    /// what ``takeQueued(_:_:)`` does when it finds the queue empty: everything delivered has
+    /// been handled, and a close held for the answers goes out (Channel+Answers.swift).
     @usableFromInline @inline(never)
-    func parkInPlace(_ c: UnsafeContinuation<WebSocketEvent?, Never>, cancellable: Bool) {
+    func parkInPlace(_ c: UnsafeContinuation<WebSocketEvent?, Never>, cancellable: Bool, answering: Bool = false) {
         enum Now { case event(WebSocketEvent), lookAgain, parked }
         let onLoop = loop.inEventLoop
         var w = ChannelWakeups()
         let now = state.withLock { st -> Now in
             if st.inPlaceEnd != 0 || st.events.ending == .closedTaken { return .lookAgain }
             if let e = popEvent(&st, &w) { return .event(e) }
+            if answering {
+                st.eventStreak = 0
+                eventsAnswered(&st, &w)
+                if let e = popEvent(&st, &w) { return .event(e) }
+                if st.events.ending == .closedTaken { return .lookAgain }
+            }
             if cancellable && Task.isCancelled { return .lookAgain }
             precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
             st.eventWaiter = c

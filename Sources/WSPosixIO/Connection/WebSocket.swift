@@ -32,6 +32,10 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// ends when the iterating task is cancelled (the connection stays open).
     public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         @usableFromInline let socket: WebSocket
+        /// ``next(message:)`` lent the last message there was to the server's handler task: the
+        /// next call waits at once (one lock round, not a look that finds nothing and another
+        /// to wait; the wait still looks first).
+        @usableFromInline var parkFirst = false
         /// The next event, suspending until one arrives; `nil` after `.closed` was returned,
         /// or when the iterating task is cancelled.
         ///
@@ -85,9 +89,19 @@ public final class WebSocket: AsyncSequence, Sendable {
             message body: (_ kind: Message.Kind, _ bytes: UnsafeRawBufferPointer) throws(Failure) -> R
         ) async throws(Failure) -> Received<R>? {
             let channel = socket.channel
+            if parkFirst {
+                parkFirst = false
+                if let event = await withUnsafeContinuation({ (c: UnsafeContinuation<WebSocketEvent?, Never>) in
+                    channel.parkInPlace(c, cancellable: false, answering: true)
+                }) {
+                    return try Self.received(event, channel, body)
+                }
+            }
             while true {
                 switch channel.takeInPlace() {
-                case .message(let kind, let bytes): return .message(try body(kind, bytes))
+                case .message(let kind, let bytes, let parkNext):
+                    parkFirst = parkNext
+                    return .message(try body(kind, bytes))
                 case .queued(.event(let event)): return try Self.received(event, channel, body)
                 case .queued(.yieldThen(let event)):
                     await Task.yield()

@@ -232,7 +232,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         for _ in 0..<4 where !localTasks.isEmpty {
             swap(&localTasks, &runningTasks)
             for job in runningTasks { run(job) }
-            runningTasks.removeAll(keepingCapacity: true)
+            runningTasks.clearKeepingCapacity()
         }
     }
 

@@ -262,12 +262,15 @@ extension Channel {
     /// queued with one call.
     private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
         if !w.inlineMarked { state.withLock { $0.deliveringInline = true } }
+        let outer = deliveringOnLoop  // (a batch delivered from inside a handler's call)
+        deliveringOnLoop = true
         if let onMessage = server?.onMessage {
             deliverMessages(to: socket, onMessage: onMessage, handler: handler, w)
         } else {
             if let first = w.inlineFirst { handler(socket, first) }
             for event in w.inlineMore { handler(socket, event) }
         }
+        deliveringOnLoop = outer
         var after = ChannelWakeups()
         state.withLock { st in
             st.deliveringInline = false

@@ -63,22 +63,29 @@ extension Channel {
     /// goes to the socket by reference (see ``queuePayload(_:borrowed:kind:now:_:_:)``).
     func sendNow(payload: [UInt8]? = nil, borrowed: UnsafeRawBufferPointer? = nil, kind: Message.Kind? = nil,
                  _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) {
-        let now = loop.inEventLoop ? loop.now : MonotonicClock.now()
-        // The wakeups exist only where they can be needed: a reply from the event handler
-        // (the common case) makes and drops none.
-        let (failure, wakeups) = state.withLock { st -> (WebSocketError?, ChannelWakeups?) in
-            if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return (.sendBufferFull, nil) }
-            if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return (failure, nil) }
-            // While the loop delivers a batch to the event handler, the settling that follows it
-            // (``deliverInline``) flushes, accounts and sets the timer for the whole batch.
-            if st.deliveringInline { return (nil, nil) }
-            var w = ChannelWakeups()
+        let onLoop = loop.inEventLoop
+        let now = onLoop ? loop.now : MonotonicClock.now()
+        if onLoop && deliveringOnLoop {
+            // A reply from this channel's event handler (the common case): only queued; the
+            // settling after the batch (``deliverInline``) flushes, accounts and sets the timer
+            // for all of them. No wakeups to make and drop.
+            let failure = state.withLock { st in queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) }
+            if let failure { throw failure }
+            return
+        }
+        var w = ChannelWakeups()
+        let failure = state.withLock { st -> WebSocketError? in
+            if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return .sendBufferFull }
+            if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return failure }
+            // While the loop delivers a batch to the event handler (from another thread's
+            // point of view), the settling that follows it flushes for the whole batch.
+            if st.deliveringInline { return nil }
             if !st.wantsWrite { flush(&st, &w, now: now) }
             nudgeTimer(&st, &w)
             account(&st, &w)
-            return (nil, w)
+            return nil
         }
-        if let wakeups { wake(wakeups) }
+        wake(w)
         if let failure { throw failure }
     }
 

@@ -32,6 +32,10 @@ import WSProtocol
     let server: ServerContext?
     /// Loop bookkeeping (loop thread only).
     var scheduledDeadline: Instant?
+    /// ``deliverInline(to:handler:_:)`` is running the event handler for this channel (loop
+    /// thread only): a send from the loop thread is then one of its replies, queued for the
+    /// settling after the batch (``sendNow(payload:borrowed:kind:_:)``'s short path).
+    var deliveringOnLoop = false
 
     init(loop: EventLoop, socket: consuming FileDescriptor, role: Role, setup: ChannelSetup, deadline: Instant,
          flow: FlowControl, peer: SocketAddress?, server: ServerContext?) {

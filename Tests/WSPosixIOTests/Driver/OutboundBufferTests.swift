@@ -71,6 +71,37 @@ struct OutboundBufferTests {
         #expect(r8 == Array("CONNECT".utf8) + [0xEE, 0xFE, 0xFD, 0xFC])
     }
 
+    /// Small messages: written bytes stay in front of the next ones until ``writtenKept`` of
+    /// them have gathered, then the array is emptied (not once per message); whatever is kept,
+    /// what is offered is exactly the unwritten bytes, in order, with partial writes and
+    /// segments queued behind kept bytes.
+    @Test func writtenBytesAreKeptUntilAKiBHasGathered() {
+        var out = OutboundBuffer()
+        var sent: [UInt8] = [], written: [UInt8] = []
+        var kept = 0
+        for i in 0..<100 {
+            let frame = (0..<34).map { UInt8(truncatingIfNeeded: i &* 34 &+ $0) }
+            out.append(frame)
+            sent += frame
+            written += Self.write(&out)
+            kept += 34
+            if kept >= OutboundBuffer.writtenKept { kept = 0 }
+            #expect(out.isEmpty && out.bytes.count == kept && out.start == kept, "after frame \(i)")
+        }
+        // Behind kept bytes: a header, a payload by reference, written in pieces.
+        #expect(out.start > 0)
+        out.append([0xA0, 0xA1])
+        out.appendSegment([1, 2, 3, 4, 5])
+        out.append([0xB0])
+        sent += [0xA0, 0xA1, 1, 2, 3, 4, 5, 0xB0]
+        written += Self.write(&out, accept: 3)
+        #expect(out.count == 5)
+        written += Self.write(&out)
+        written += Self.write(&out)
+        #expect(out.isEmpty)
+        #expect(written == sent)
+    }
+
     @Test func removeAllDropsEverything() {
         var out = OutboundBuffer()
         out.append([1, 2])

@@ -288,15 +288,18 @@ extension Lifecycle {
     /// Bytes read from the socket: to the stage, through the transport, to the handshake or the core.
     mutating func receive(_ wire: UnsafeRawBufferPointer, now: Instant, _ out: inout OutboundBuffer,
                           _ outputs: inout [Connection.Output], _ reportedPeer: inout SocketAddress?) -> LifecycleStep {
+        // The hot path: plain TCP goes straight to the core (borrowed, unretained: nothing moves).
+        switch self {
+        case .open(let link, _) where link.isPlain:
+            return openCore!._withUnsafeGuaranteedRef { core in
+                core.connection.receive(wire, now: now, into: &outputs)
+                return .outputs(assembling: core.connection.bufferedIncomingBytes)
+            }
+        default:
+            break
+        }
         switch consume self {
         case .open(var link, let core):
-            // The hot path: plain TCP goes straight to the core.
-            guard !link.isPlain else {
-                core.connection.receive(wire, now: now, into: &outputs)
-                let assembling = core.connection.bufferedIncomingBytes
-                self = .open(link, core)
-                return .outputs(assembling: assembling)
-            }
             let plain: [UInt8]
             switch Self.unwrap(wire, &link, &out) {
             case .success(let p): plain = p
@@ -481,14 +484,25 @@ extension Lifecycle {
                                  _ outputs: inout [Connection.Output], _ messages: inout [InPlaceMessage]) -> LifecycleStep? {
         // A borrowing switch: nothing moves (the core is a class, changed through its reference).
         switch self {
-        case .open(let link, let core) where link.isPlain:
+        case .open(let link, _) where link.isPlain:
             // Large payloads as arrays: they are written by reference when sent on (see
             // `Channel.payloadSegmentThreshold`), and the array's copy is the unmask's one pass.
-            core.connection.receive(inPlace: wire, now: now, into: &outputs, messages: &messages,
-                                    maxInPlace: Channel.payloadSegmentThreshold - 1)
-            return .outputs(assembling: core.connection.bufferedIncomingBytes)
+            return openCore!._withUnsafeGuaranteedRef { core in
+                core.connection.receive(inPlace: wire, now: now, into: &outputs, messages: &messages,
+                                        maxInPlace: Channel.payloadSegmentThreshold - 1)
+                return .outputs(assembling: core.connection.bufferedIncomingBytes)
+            }
         default:
             return nil
+        }
+    }
+
+    /// The open phase's core, not retained: for a call made while `self` holds it, without the
+    /// retain and release that binding it from the case cost on every read and send.
+    var openCore: Unmanaged<OpenCore>? {
+        switch self {
+        case .open(_, let core): return Unmanaged.passUnretained(core)
+        default: return nil
         }
     }
 
@@ -795,22 +809,13 @@ extension Lifecycle {
     /// any other phase.
     mutating func withConnection<R, E: Error>(_ out: inout OutboundBuffer,
                                               _ body: (inout Connection, inout OutboundBuffer) throws(E) -> R) throws(E) -> R? {
-        switch consume self {
-        case .open(let link, let core):
-            let result: Result<R, E>
-            do throws(E) { result = .success(try body(&core.connection, &out)) } catch { result = .failure(error) }
-            self = .open(link, core)
-            return try result.get()
-        case .connecting(let link, let setup, let d): self = .connecting(link, setup: setup, deadline: d)
-        case .staging(let link, let s): self = .staging(link, s)
-        case .clientHandshake(let link, let h): self = .clientHandshake(link, h)
-        case .serverHandshake(let link, let h): self = .serverHandshake(link, h)
-        case .awaitingDecision(let link, let a): self = .awaitingDecision(link, a)
-        case .closing(let link, let d): self = .closing(link, deadline: d)
-        case .httpResponse(let link, let d): self = .httpResponse(link, deadline: d)
-        case .closed: self = .closed
+        // Through the unretained core (``openCore``): every send and every answered batch
+        // comes here.
+        guard let core = openCore else { return nil }
+        let result: Result<R, E> = core._withUnsafeGuaranteedRef { core in
+            do throws(E) { return .success(try body(&core.connection, &out)) } catch { return .failure(error) }
         }
-        return nil
+        return try result.get()
     }
 
     /// Passes the plaintext at the end of `out` through the transport. Returns the transport's

@@ -68,6 +68,17 @@ struct InPlaceAsyncTests {
         })
     }
 
+    /// An echo server whose connection tasks read with `next(message:)` and echo with
+    /// `enqueue(_:bytes:)`; `closed` fires when a task's iteration ends.
+    static func echoServer(_ configuration: WebSocketServer.Configuration, closed: Signal) async throws -> WebSocketServer {
+        try await WebSocketServer.bind(port: 0, configuration: configuration, onConnection: { ws in
+            ready(ws)
+            var events = ws.makeAsyncIterator()
+            while await events.next(message: { kind, bytes in try? ws.enqueue(kind, bytes: bytes) }) != nil {}
+            closed.fire()
+        })
+    }
+
     /// One message at a time: each is lent where it lies in the read buffer (no copy) and
     /// echoed intact. Fails when the driver does not read in place for a waiting task.
     @Test func messagesOneAtATimeAreLentFromTheReadBuffer() async throws {
@@ -116,12 +127,7 @@ struct InPlaceAsyncTests {
         var configuration = WebSocketServer.Configuration()
         configuration.group = group
         let closed = Signal()
-        let server = try await WebSocketServer.bind(port: 0, configuration: configuration, onConnection: { ws in
-            Self.ready(ws)
-            var events = ws.makeAsyncIterator()
-            while await events.next(message: { kind, bytes in try? ws.enqueue(kind, bytes: bytes) }) != nil {}
-            closed.fire()
-        })
+        let server = try await Self.echoServer(configuration, closed: closed)
         let raw = try await Self.upgradeWhenReady(server.localAddress)
         let count = 30_000  // 38 B frames: 1.1 MB, more than four 256 KiB reads
         let payloads = (0..<count).map { i in
@@ -252,12 +258,7 @@ struct InPlaceAsyncTests {
         var configuration = WebSocketServer.Configuration()
         configuration.connection.answerTimeout = .seconds(50)
         let closed = Signal()
-        let server = try await WebSocketServer.bind(port: 0, configuration: configuration, onConnection: { ws in
-            Self.ready(ws)
-            var events = ws.makeAsyncIterator()
-            while await events.next(message: { kind, bytes in try? ws.enqueue(kind, bytes: bytes) }) != nil {}
-            closed.fire()
-        })
+        let server = try await Self.echoServer(configuration, closed: closed)
         let raw = try await Self.upgradeWhenReady(server.localAddress)
         for i in 0..<3 {
             try raw.write(bytes: Self.masked(0x1, Array("message \(i)".utf8)))

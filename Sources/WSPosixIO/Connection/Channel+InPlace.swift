@@ -142,9 +142,9 @@ extension Channel {
     /// `cancellable`, its task cancelled). While parked, an event is handed to it directly
     /// (`enqueue`), and lent messages wake it with `nil`.
     ///
-    /// `answering`: the consumer comes here without looking first (`parkFirst`), so this does
-    /// what ``takeQueued(_:_:)`` does when it finds the queue empty: everything delivered has
-    /// been handled, and a close held for the answers goes out (Channel+Answers.swift).
+    /// `answering`: the consumer comes here without looking first (`parkFirst`), so this looks
+    /// as ``takeQueued(_:_:)`` does: with the queue empty, everything delivered has been
+    /// handled, and a close held for the answers goes out (Channel+Answers.swift).
     @usableFromInline @inline(never)
     func parkInPlace(_ c: UnsafeContinuation<WebSocketEvent?, Never>, cancellable: Bool, answering: Bool = false) {
         enum Now { case event(WebSocketEvent), lookAgain, parked }
@@ -152,12 +152,14 @@ extension Channel {
         var w = ChannelWakeups()
         let now = state.withLock { st -> Now in
             if st.inPlaceEnd != 0 || st.events.ending == .closedTaken { return .lookAgain }
-            if let e = popEvent(&st, &w) { return .event(e) }
             if answering {
-                st.eventStreak = 0
-                eventsAnswered(&st, &w)
-                if let e = popEvent(&st, &w) { return .event(e) }
-                if st.events.ending == .closedTaken { return .lookAgain }
+                switch takeQueued(&st, &w) {
+                case .event(let e), .yieldThen(let e): return .event(e)
+                case .end: return .lookAgain
+                case .wait, .waitUncancellable: break
+                }
+            } else if let e = popEvent(&st, &w) {
+                return .event(e)
             }
             if cancellable && Task.isCancelled { return .lookAgain }
             precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")

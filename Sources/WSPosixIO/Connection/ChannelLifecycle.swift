@@ -52,11 +52,19 @@ import WSProtocol
 /// The socket and, once started, the transport: what every live phase holds.
 struct Link: ~Copyable {
     let socket: FileDescriptor
-    /// The transport (TLS), from the end of the stages on; `nil` for plain TCP.
-    var transport: (any Transport)? { didSet { isPlain = transport == nil } }
-    /// No transport: plain TCP. What the read path checks per read (`transport == nil` copied
-    /// the existential there, a retain and a release through its value witnesses).
+    /// The transport (TLS), from the end of the stages on; `nil` for plain TCP. Set once, by
+    /// ``setTransport(_:)``; no observer on it: a `didSet` turned every call into it
+    /// (`transport!.wrap(…)`) into a copy of the existential, a mutation of the copy (making its
+    /// box unique) and a write back, several per message.
+    var transport: (any Transport)?
+    /// No transport: plain TCP. What every path checks instead of `transport == nil` (which
+    /// copies the existential: a retain and a release through its value witnesses).
     private(set) var isPlain = true
+
+    mutating func setTransport(_ transport: consuming any Transport) {
+        self.transport = transport
+        isPlain = false
+    }
 
     init(socket: consuming FileDescriptor) {
         self.socket = socket
@@ -190,7 +198,7 @@ enum Lifecycle: ~Copyable {
     /// linger (a response queued before the TLS handshake finished, a timeout's 408, waits for
     /// it that long only).
     static func responseDeadline(_ link: borrowing Link, now: Instant) -> Instant {
-        now + (link.transport == nil ? httpWriteIdleTimeout : httpLinger)
+        now + (link.isPlain ? httpWriteIdleTimeout : httpLinger)
     }
 }
 
@@ -261,7 +269,7 @@ extension Lifecycle {
                     let hello = try transport.start()
                     out.startWrapping()
                     out.insertWire(hello)
-                    link.transport = transport
+                    link.setTransport(transport)
                 } catch {
                     step = .failed(error)
                     return .closing(link, deadline: now)
@@ -300,14 +308,15 @@ extension Lifecycle {
         }
         switch consume self {
         case .open(var link, let core):
-            let plain: [UInt8]
-            switch Self.unwrap(wire, &link, &out) {
-            case .success(let p): plain = p
-            case .failure(let error):
+            // The plaintext goes to the core piece by piece as the transport decrypts it (no
+            // array per read); the transport's own records are queued after.
+            do throws(WebSocketError) {
+                try link.transport!.unwrap(wire) { core.connection.receive($0, now: now, into: &outputs) }
+            } catch {
                 self = .open(link, core)
                 return .failed(error)
             }
-            plain.withUnsafeBytes { core.connection.receive($0, now: now, into: &outputs) }
+            out.insertWire(link.transport!.takeOutput())
             let assembling = core.connection.bufferedIncomingBytes
             self = .open(link, core)
             return .outputs(assembling: assembling)
@@ -321,7 +330,7 @@ extension Lifecycle {
             return leftover.withUnsafeBytes { receive($0, now: now, &out, &outputs, &reportedPeer) }
         case .clientHandshake(var link, let handshake):
             let step: ClientHandshake.Step
-            if link.transport == nil {
+            if link.isPlain {
                 step = handshake.machine.receive(wire, now: now)
             } else {
                 switch Self.unwrap(wire, &link, &out) {
@@ -336,7 +345,7 @@ extension Lifecycle {
             return result
         case .serverHandshake(var link, let handshake):
             let step: ServerHandshake.Step
-            if link.transport == nil {
+            if link.isPlain {
                 step = handshake.machine.receive(wire, now: now)
             } else {
                 switch Self.unwrap(wire, &link, &out) {
@@ -822,7 +831,7 @@ extension Lifecycle {
     /// error, if any.
     mutating func wrapPlaintext(_ out: inout OutboundBuffer) -> WebSocketError? {
         withLink { (link: inout Link) -> WebSocketError? in
-            guard link.transport != nil else { return nil }
+            guard !link.isPlain else { return nil }
             do throws(WebSocketError) {
                 try out.wrapPlaintext { (plain, wire) throws(WebSocketError) in try link.transport!.wrap(plain, into: &wire) }
                 return nil
@@ -836,7 +845,7 @@ extension Lifecycle {
     /// transport's closing bytes (TLS close_notify) go last. Returns the transport's error, if any.
     mutating func closeTransport(_ out: inout OutboundBuffer) -> WebSocketError? {
         withLink { (link: inout Link) -> WebSocketError? in
-            guard link.transport != nil else { return nil }
+            guard !link.isPlain else { return nil }
             do throws(WebSocketError) {
                 try out.wrapPlaintext { (plain, wire) throws(WebSocketError) in try link.transport!.wrap(plain, into: &wire) }
             } catch {

@@ -71,17 +71,36 @@ struct OutboundBuffer {
     /// Replaces the plaintext at the tail with what `wrap` makes of it (the transport's records).
     /// Does nothing when no plaintext waits (a transport is never asked to wrap nothing).
     mutating func wrapPlaintext<E: Error>(_ wrap: (UnsafeRawBufferPointer, inout [UInt8]) throws(E) -> Void) throws(E) {
-        guard bytes.count > plainStart else { return }
-        var wire: [UInt8] = []
         let plainStart = plainStart
-        let failure = bytes.withUnsafeBytes { raw -> E? in
-            do throws(E) { try wrap(UnsafeRawBufferPointer(rebasing: raw[plainStart...]), &wire); return nil } catch { return error }
+        let plainCount = bytes.count - plainStart
+        guard plainCount > 0 else { return }
+        let failure: E?
+        if plainCount <= Self.stackWrapLimit {
+            // A message or a few: the plaintext moves to the stack and the records are appended
+            // straight to the array (no array made, filled, copied and freed per message).
+            failure = withUnsafeTemporaryAllocation(byteCount: plainCount, alignment: 1) { scratch -> E? in
+                bytes.withUnsafeBytes { raw in scratch.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[plainStart...])) }
+                bytes.removeLast(plainCount)
+                do throws(E) { try wrap(UnsafeRawBufferPointer(scratch), &bytes); return nil } catch { return error }
+            }
+        } else {
+            var wire: [UInt8] = []
+            failure = bytes.withUnsafeBytes { raw -> E? in
+                do throws(E) { try wrap(UnsafeRawBufferPointer(rebasing: raw[plainStart...]), &wire); return nil } catch { return error }
+            }
+            if failure == nil {
+                bytes.removeLast(plainCount)
+                bytes.append(contentsOf: wire)
+            }
         }
+        // After a failure the connection ends and the buffer is dropped (the caller empties it).
         if let failure { throw failure }
-        bytes.removeSubrange(plainStart...)
-        bytes.append(contentsOf: wire)
         self.plainStart = bytes.count
     }
+
+    /// The most plaintext ``wrapPlaintext(_:)`` moves to the stack (larger batches are wrapped
+    /// into an array of their own: the copy is small beside the encryption).
+    static let stackWrapLimit = 1024
 
     /// Calls `body` with the next bytes to write, at most `limit` in all: the array's bytes up to
     /// the next payload segment, that segment (from where a partial write left it), and the

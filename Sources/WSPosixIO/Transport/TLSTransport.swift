@@ -8,15 +8,26 @@ public struct TLSTransport: Transport, @unchecked Sendable {
     // @unchecked: the engine is a class without locks. A connection owns its transport and
     // uses it under its channel's lock only; the Sendable requirement lets factories and
     // configurations cross threads, not engines.
-    private let context: TLSContext
-    private let serverName: String?
+    //
+    // Two words: it fits an existential's inline buffer (three words), so the connection's
+    // `any Transport` holds it without a box, and calling it in place needs no box made unique.
+    private let setup: Setup
     private var engine: TLSEngine?
+
+    /// What ``start()`` makes the engine from.
+    private final class Setup: Sendable {
+        let context: TLSContext
+        let serverName: String?
+        init(context: TLSContext, serverName: String?) {
+            self.context = context
+            self.serverName = serverName
+        }
+    }
 
     /// A transport for one connection. For a client, `serverName` is the host name or address
     /// connected to (SNI and certificate verification).
     public init(context: TLSContext, serverName: String? = nil) {
-        self.context = context
-        self.serverName = serverName
+        self.setup = Setup(context: context, serverName: serverName)
     }
 
     /// What the handshake agreed on; `nil` until it finished.
@@ -30,7 +41,7 @@ public struct TLSTransport: Transport, @unchecked Sendable {
 
     public mutating func start() throws(WebSocketError) -> [UInt8] {
         do {
-            let engine = try TLSEngine(context: context, serverName: serverName)
+            let engine = try TLSEngine(context: setup.context, serverName: setup.serverName)
             self.engine = engine
             try engine.start()
             return engine.takeOutput()
@@ -41,6 +52,10 @@ public struct TLSTransport: Transport, @unchecked Sendable {
 
     public mutating func unwrap(_ wire: UnsafeRawBufferPointer, into plaintext: inout [UInt8]) throws(WebSocketError) {
         do { try engine?.receive(wire, into: &plaintext) } catch { throw .tls(error) }
+    }
+
+    public mutating func unwrap(_ wire: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws(WebSocketError) {
+        do { try engine?.receive(wire, body) } catch { throw .tls(error) }
     }
 
     public mutating func wrap(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(WebSocketError) {

@@ -23,6 +23,9 @@ public protocol Transport: Sendable {
     mutating func start() throws(WebSocketError) -> [UInt8]
     /// Bytes read from the socket: appends the application bytes they carry to `plaintext`.
     mutating func unwrap(_ wire: UnsafeRawBufferPointer, into plaintext: inout [UInt8]) throws(WebSocketError)
+    /// Bytes read from the socket: hands the application bytes they carry to `body` (a default
+    /// gathers them through ``unwrap(_:into:)``).
+    mutating func unwrap(_ wire: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws(WebSocketError)
     /// Application bytes to send: appends the bytes to write to `wire`.
     mutating func wrap(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(WebSocketError)
     /// Bytes the transport must send on its own (handshake records, alerts), polled after each unwrap.
@@ -35,6 +38,17 @@ public protocol Transport: Sendable {
 }
 
 extension Transport {
+    /// Bytes read from the socket: calls `body` with the application bytes they carry, in one
+    /// or more pieces (each valid during the call only). The channel's read path uses this; by
+    /// default it gathers the bytes with ``unwrap(_:into:)`` and calls `body` once (not at all
+    /// for none). A transport that decrypts into a buffer of its own (``TLSTransport``) hands
+    /// the pieces over from there, without an array per read.
+    public mutating func unwrap(_ wire: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws(WebSocketError) {
+        var plaintext: [UInt8] = []
+        try unwrap(wire, into: &plaintext)
+        if !plaintext.isEmpty { plaintext.withUnsafeBytes(body) }
+    }
+
     /// Nothing to send on close.
     public mutating func close() -> [UInt8] { [] }
     /// Every end of stream is clean.

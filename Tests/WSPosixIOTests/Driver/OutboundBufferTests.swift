@@ -71,6 +71,39 @@ struct OutboundBufferTests {
         #expect(r8 == Array("CONNECT".utf8) + [0xEE, 0xFE, 0xFD, 0xFC])
     }
 
+    /// Plaintext up to ``OutboundBuffer/stackWrapLimit`` is wrapped from the stack straight into
+    /// the array, more through an array of its own: both give the same bytes, after the wire
+    /// bytes and the bytes wrapped before, and a wrap that fails is reported.
+    @Test func smallAndLargePlaintextIsWrappedAlike() {
+        struct Refused: Error {}
+        for count in [1, 34, OutboundBuffer.stackWrapLimit, OutboundBuffer.stackWrapLimit + 1, 70_000] {
+            var out = OutboundBuffer()
+            out.append([0xC0])             // before the transport
+            out.startWrapping()
+            let first = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            out.append(first)
+            out.insertWire([0xEE, 0xEF])   // the transport's own record
+            var calls = 0
+            // A record: a length byte, then the plaintext inverted (longer than what it wraps).
+            let record = { (plain: UnsafeRawBufferPointer, wire: inout [UInt8]) throws(Never) in
+                calls += 1
+                wire.append(UInt8(truncatingIfNeeded: plain.count))
+                wire.append(contentsOf: plain.map { $0 ^ 0xFF })
+            }
+            out.wrapPlaintext(record)
+            out.append([5, 6])
+            out.wrapPlaintext(record)
+            #expect(calls == 2 && !out.hasPlaintext, "\(count) bytes")
+            let expected: [UInt8] = [0xC0, 0xEE, 0xEF, UInt8(truncatingIfNeeded: count)] + first.map { $0 ^ 0xFF } + [2, 0xFA, 0xF9]
+            #expect(Self.write(&out) == expected, "\(count) bytes")
+
+            out.append(first)
+            #expect(throws: Refused.self) {
+                try out.wrapPlaintext { (_: UnsafeRawBufferPointer, _: inout [UInt8]) throws(Refused) in throw Refused() }
+            }
+        }
+    }
+
     /// Small messages: written bytes stay in front of the next ones until ``writtenKept`` of
     /// them have gathered, then the array is emptied (not once per message); whatever is kept,
     /// what is offered is exactly the unwritten bytes, in order, with partial writes and

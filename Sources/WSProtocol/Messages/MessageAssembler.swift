@@ -52,16 +52,19 @@ struct MessageAssembler: Sendable {
     /// Makes room in ``buffer`` for `count` more bytes of a frame that has `frameRemaining`
     /// bytes left after them.
     ///
-    /// The buffer grows with the bytes actually received, doubling, and never past the end of
-    /// the current frame: a header alone reserves nothing, so a peer that announces a huge frame
-    /// (allowed when `maxFrameSize` is lifted) costs only what it really sends. Doubling keeps
-    /// the copies of a frame that spans many reads linear; the cap keeps the last step exact.
+    /// The buffer grows with the bytes actually received, to twice what it must hold, and never
+    /// past the end of the current frame: a header alone reserves nothing, so a peer that
+    /// announces a huge frame (allowed when `maxFrameSize` is lifted) costs at most twice what it
+    /// really sends. Doubling keeps the copies of a frame that spans many reads linear; the cap
+    /// keeps the last step exact. A frame whose first read brings half of it or more gets its
+    /// whole buffer at once: a 64 KiB frame is two TCP segments on loopback (its MSS is 65,483
+    /// bytes), and a read between them cost a second allocation and a copy of the first part.
     mutating func growBuffer(toTake count: Int, frameRemaining: Int) {
         let needed = buffer.count + count
         guard needed > buffer.capacity else { return }
-        let doubled = buffer.capacity < Int.max / 2 ? 2 * buffer.capacity : Int.max
+        let doubled = needed < Int.max / 2 ? 2 * needed : Int.max
         let frameEnd = needed + min(frameRemaining, Int.max - needed)
-        buffer.reserveCapacity(min(max(needed, doubled), frameEnd))
+        buffer.reserveCapacity(min(doubled, frameEnd))
     }
 
     /// Appends `chunk` to `buffer`, unmasking it with `key` at payload position `offset` (RFC 6455

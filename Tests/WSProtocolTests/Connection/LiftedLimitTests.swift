@@ -58,6 +58,25 @@ struct LiftedLimitTests {
         #expect(outputs == [.deliver(.message(.binary(plain)))])
     }
 
+    @Test("A frame whose first read brings half of it or more gets its whole buffer at once")
+    func halfAFrameReservesTheRest() {
+        for first in [5_000, 6_000, 9_999] {
+            var server = Self.server()
+            let plain = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            let wire = Wire.client(.binary, plain)
+            let header = wire.count - plain.count
+            #expect(server.receive(wire[..<(header + first)], now: .zero) == [])
+            #expect(server.incoming.buffer.capacity >= plain.count, "capacity \(server.incoming.buffer.capacity) after \(first) bytes")
+            #expect(server.incoming.buffer.capacity <= plain.count + 64, "capacity \(server.incoming.buffer.capacity)")
+            let address = server.incoming.buffer.withUnsafeBufferPointer { $0.baseAddress }
+            // The rest lands in the same buffer (no second allocation); the message is exact.
+            let last = wire.count - 1
+            #expect(server.receive(wire[(header + first)..<last], now: .zero) == [])
+            #expect(server.incoming.buffer.withUnsafeBufferPointer { $0.baseAddress } == address)
+            #expect(server.receive(wire[last...], now: .zero) == [.deliver(.message(.binary(plain)))])
+        }
+    }
+
     @Test("With .max limits a fragmented message still ends with the exact bytes, and 1009 needs no overflow")
     func fragmentedMessageUnderMaxLimits() {
         var server = Self.server()

@@ -12,7 +12,9 @@
 /// one, bytes go straight between the socket and the core (the fast path, no copies).
 ///
 /// The driver calls ``start()`` once TCP is up and writes its bytes first; after each
-/// ``unwrap(_:into:)`` it writes what ``takeOutput()`` returns (handshake records, alerts);
+/// ``unwrap(_:into:)`` (or ``unwrap(_:_:)``, which the open connection's read path calls: it
+/// has a default that calls ``unwrap(_:into:)``) it writes what ``takeOutput()`` returns
+/// (handshake records, alerts);
 /// it passes every batch of outgoing application bytes through ``wrap(_:into:)``. When the
 /// connection ends cleanly it writes what ``close()`` returns last (close_notify); at the end
 /// of the socket's stream it calls ``receiveEndOfStream()``. A thrown error ends the

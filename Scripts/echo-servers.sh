@@ -38,11 +38,11 @@ echo_servers_build() {
 }
 
 # A certificate and key for the wss:// servers (EC P-256, CN localhost, SAN 127.0.0.1, valid a
-# day), made once per run in results/ (ignored by git; no trap, which would replace the
-# calling script's).
+# day), made again once per run in results/tls-certs (ignored by git; no trap to remove them,
+# which would replace the calling script's).
 echo_servers_tls_certs() {
     [ -n "${TLS_DIR:-}" ] && return 0
-    TLS_DIR="$PWD/results/tls-certs-$$"
+    TLS_DIR="$PWD/results/tls-certs"
     mkdir -p "$TLS_DIR"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
         -addext subjectAltName=IP:127.0.0.1 -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" 2>/dev/null

@@ -69,7 +69,9 @@ struct OutboundBuffer {
     var hasPlaintext: Bool { wraps && bytes.count > plainStart }
 
     /// Replaces the plaintext at the tail with what `wrap` makes of it (the transport's records).
-    /// Does nothing when no plaintext waits (a transport is never asked to wrap nothing).
+    /// Does nothing when no plaintext waits (a transport is never asked to wrap nothing). After
+    /// `wrap` throws, what the buffer holds is unspecified: the connection ends, and both callers
+    /// empty it.
     mutating func wrapPlaintext<E: Error>(_ wrap: (UnsafeRawBufferPointer, inout [UInt8]) throws(E) -> Void) throws(E) {
         let plainStart = plainStart
         let plainCount = bytes.count - plainStart
@@ -93,7 +95,6 @@ struct OutboundBuffer {
                 bytes.append(contentsOf: wire)
             }
         }
-        // After a failure the connection ends and the buffer is dropped (the caller empties it).
         if let failure { throw failure }
         self.plainStart = bytes.count
     }

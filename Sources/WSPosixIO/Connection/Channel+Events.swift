@@ -20,7 +20,7 @@ extension Channel {
                 st.inlineSocket = nil  // breaks the channel ↔ handle cycle; released after the lock
             }
             w.inlineTarget = target
-            if w.inlineFirst == nil { w.inlineFirst = event } else { w.addInline(event) }
+            if w.event == nil { w.event = event } else { w.addInline(event) }
             return
         }
         if st.abandoned {
@@ -245,7 +245,7 @@ extension Channel {
         }
         messages(after: 0)
         var delivered = 0
-        if let first = w.inlineFirst {
+        if let first = w.event {
             event(first)
             delivered = 1
             messages(after: 1)
@@ -267,7 +267,7 @@ extension Channel {
         if let onMessage = server?.onMessage {
             deliverMessages(to: socket, onMessage: onMessage, handler: handler, w)
         } else {
-            if let first = w.inlineFirst { handler(socket, first) }
+            if let first = w.event { handler(socket, first) }
             for event in w.inlineMore { handler(socket, event) }
         }
         deliveringOnLoop = outer

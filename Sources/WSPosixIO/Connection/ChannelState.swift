@@ -159,6 +159,9 @@ struct ChannelState: ~Copyable {
 /// went to dropping these).
 struct ChannelWakeups {
     var eventWaiter: UnsafeContinuation<WebSocketEvent?, Never>?
+    /// The event for ``eventWaiter``; or, with ``inlineTarget``, the first event for the event
+    /// handler (the rest in ``rare``). A channel has one or the other, never both: one field,
+    /// one destruction less per wakeup.
     var event: WebSocketEvent?
     /// The socket was closed (tell the server's registry).
     var finished = false
@@ -166,10 +169,8 @@ struct ChannelWakeups {
     var needsLoop = false
     /// Server: the connection opened; hand it to the application.
     var opened = false
-    /// Server with an event handler: the events to hand to it, in order (the first one inline,
-    /// to avoid an array per batch; the rest in ``rare``).
+    /// Server with an event handler: the handle its events (``event``, then ``rare``'s) go with.
     var inlineTarget: WebSocket?
-    var inlineFirst: WebSocketEvent?
     /// `deliveringInline` was already set under the lock that collected these events.
     var inlineMarked = false
     /// Messages of this batch lying in the loop's read buffer: `loop.inPlace[0 ..< inPlaceCount]`
@@ -204,10 +205,10 @@ struct ChannelWakeups {
     mutating func addSenders(_ waiting: [CheckedContinuation<Void, Never>]) {
         if !waiting.isEmpty { rareBox().senders.append(contentsOf: waiting) }
     }
-    /// Inline events after ``inlineFirst``.
+    /// Inline events after the first (``event``).
     var inlineMore: [WebSocketEvent] { rare?.inlineMore ?? [] }
     /// The events collected for the event handler so far.
-    var inlineEventCount: Int { inlineFirst == nil ? 0 : 1 + (rare?.inlineMore.count ?? 0) }
+    var inlineEventCount: Int { event == nil ? 0 : 1 + (rare?.inlineMore.count ?? 0) }
     mutating func addInline(_ event: WebSocketEvent) { rareBox().inlineMore.append(event) }
 
     /// Client: the task waiting in `connect`, and what to resume it with.

@@ -38,6 +38,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // reenter the same property): exclusivity is not checked at run time, a thread-local
     // access set per access that showed in the per-message profile.
     @exclusivity(unchecked) private var handlers: [(any LoopHandler)?] = []
+    /// The handlers that are channels, not retained: a readiness event for a connection is
+    /// dispatched through this one, without a retain and a release of the channel per event
+    /// (`handlers` owns it). A handler deregistered while a batch is dispatched (perhaps by its
+    /// own call) stays alive in ``retiredInBatch`` until the batch ends.
+    @exclusivity(unchecked) private var channels: [Unmanaged<Channel>?] = []
+    @exclusivity(unchecked) private var retiredInBatch: [any LoopHandler] = []
     @exclusivity(unchecked) private var timers = TimerHeap()
     /// The read buffer shared by every connection on this loop (loop thread only).
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -131,9 +137,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Registers `handler` as the owner of `fd` with the given interest.
     func register(_ handler: any LoopHandler, fd: Int32, read: Bool, write: Bool) throws(SystemError) {
         let i = Int(fd)
-        if i >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: i + 1 - handlers.count + 64)) }
+        if i >= handlers.count {
+            let more = i + 1 - handlers.count + 64
+            handlers.append(contentsOf: repeatElement(nil, count: more))
+            channels.append(contentsOf: repeatElement(nil, count: more))
+        }
         try Sys.pollerSet(poller.raw, fd: fd, read: read, write: write, isNew: true)
         handlers[i] = handler
+        channels[i] = (handler as? Channel).map { Unmanaged.passUnretained($0) }
     }
 
     /// Changes the interest of a registered descriptor. Safe from any thread (epoll_ctl is), as
@@ -145,7 +156,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Removes `fd` from the poller; call before closing it.
     func deregister(fd: Int32) {
         Sys.pollerRemove(poller.raw, fd: fd)
-        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+        if Int(fd) < handlers.count {
+            if dispatching, let handler = handlers[Int(fd)] { retiredInBatch.append(handler) }
+            handlers[Int(fd)] = nil
+            channels[Int(fd)] = nil
+        }
         if dispatching { staleInBatch.append(fd) }
     }
 
@@ -203,9 +218,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 } else if isTimer(event.fd) {
                     // Expired: the timers due run after this batch (`fireTimers`).
                     timerExpired()
-                } else if Int(event.fd) < handlers.count, let handler = handlers[Int(event.fd)],
+                } else if Int(event.fd) < handlers.count, handlers[Int(event.fd)] != nil,
                           staleInBatch.isEmpty || !staleInBatch.contains(event.fd) {
-                    handler.handleReadiness(event)
+                    if let channel = channels[Int(event.fd)] {
+                        channel._withUnsafeGuaranteedRef { $0.handleReadiness(event) }
+                    } else {
+                        handlers[Int(event.fd)]!.handleReadiness(event)
+                    }
                     // A task this read woke (a connection's handler awaiting its next event)
                     // runs now, while the message it gets is still in the cache, instead of
                     // after the whole batch has been read (50 connections x 64 KiB is more
@@ -221,6 +240,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
             dispatching = false
             staleInBatch.removeAll(keepingCapacity: true)
+            if !retiredInBatch.isEmpty { retiredInBatch.removeAll(keepingCapacity: true) }
             fireTimers()
             runLocalTasks()
         }

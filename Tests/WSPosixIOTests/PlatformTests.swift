@@ -59,25 +59,81 @@ struct PlatformTests {
         #expect(WebSocketError(SystemError(errno: 24, operation: "accept")) == .outOfResources)  // EMFILE
     }
 
+    final class TimerTarget: LoopHandler {
+        var timerSlot = 0
+        let id: Int
+        init(_ id: Int) { self.id = id }
+        func handleReadiness(_ event: PollEvent) {}
+        func handleTimer() {}
+    }
+
     @Test func timerHeapPopsInDeadlineOrder() {
-        final class Target: LoopHandler {
-            var scheduledDeadline: Instant?
-            func handleReadiness(_ event: PollEvent) {}
-            func handleTimer() {}
-        }
         var heap = TimerHeap()
         var state: UInt64 = 42
         var deadlines: [UInt64] = []
-        for _ in 0..<200 {
+        for i in 0..<200 {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             let d = state >> 40
             deadlines.append(d)
-            heap.push(Instant(nanoseconds: d), Target())
+            heap.schedule(Instant(nanoseconds: d), TimerTarget(i))
         }
+        #expect(heap.isConsistent())
         var popped: [UInt64] = []
-        while let e = heap.popDue(now: Instant(nanoseconds: .max)) { popped.append(e.deadline.nanoseconds) }
+        while let target = heap.popDue(now: Instant(nanoseconds: .max)) {
+            popped.append(deadlines[(target as! TimerTarget).id])
+            #expect(target.timerSlot == 0)
+        }
         #expect(popped == deadlines.sorted())
         #expect(heap.popDue(now: .zero) == nil)
+    }
+
+    /// One timer per handler: an earlier deadline moves it, a later one leaves it, a cancel
+    /// removes it (and the heap's reference). Random operations against a plain model, the heap
+    /// order and every slot checked after each.
+    @Test func timerHeapMovesAndCancelsInPlace() {
+        var heap = TimerHeap()
+        let targets = (0..<40).map { TimerTarget($0) }
+        var model: [Int: UInt64] = [:]  // target → deadline
+        var state: UInt64 = 7
+        func next(_ n: UInt64) -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return (state >> 33) % n
+        }
+        for _ in 0..<5_000 {
+            let t = Int(next(40))
+            switch next(4) {
+            case 0, 1:
+                let d = 1 + next(1_000)
+                heap.schedule(Instant(nanoseconds: d), targets[t])
+                if model[t].map({ d < $0 }) ?? true { model[t] = d }
+            case 2:
+                heap.cancel(targets[t])
+                model[t] = nil
+            default:
+                // Pop everything due by a random time, in deadline order.
+                let now = next(1_000)
+                var last: UInt64 = 0
+                while let target = heap.popDue(now: Instant(nanoseconds: now)) {
+                    let id = (target as! TimerTarget).id
+                    let d = model.removeValue(forKey: id)
+                    #expect(d != nil && d! <= now && d! >= last)
+                    last = d ?? last
+                }
+                #expect(model.values.allSatisfy { $0 > now })
+            }
+            #expect(heap.isConsistent())
+            #expect(heap.count == model.count)
+            #expect(targets.allSatisfy { heap.deadline(of: $0)?.nanoseconds == model[$0.id] })
+        }
+        // A cancelled handler is no longer referenced by the heap.
+        weak var gone: TimerTarget?
+        do {
+            let t = TimerTarget(99)
+            gone = t
+            heap.schedule(Instant(nanoseconds: 5), t)
+            heap.cancel(t)
+        }
+        #expect(gone == nil)
     }
 
     @Test func monotonicClockNeverGoesBack() {

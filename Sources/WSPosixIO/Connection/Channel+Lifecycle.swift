@@ -291,6 +291,10 @@ extension Channel {
         // sees the close never finds it still in `connectionCount`.
         server?.remove(self)
         loop.deregister(fd: fd)
+        // No timer outlives the socket, and the loop lets go of the channel now: a timer left
+        // to expire held it (and all it owns) until its deadline, seconds later.
+        loop.cancelTimer(self)
+        st.timerHint = nil
         loop.outputs.clearKeepingCapacity()
         st.lifecycle.close(now: loop.now, &loop.outputs)  // closes the descriptor
         st.outbound.removeAll()

@@ -31,7 +31,7 @@ import WSProtocol
     /// The server this channel belongs to (server side only).
     let server: ServerContext?
     /// Loop bookkeeping (loop thread only).
-    var scheduledDeadline: Instant?
+    var timerSlot = 0
     /// ``deliverInline(to:handler:_:)`` is running the event handler for this channel (loop
     /// thread only): a send from the loop thread is then one of its replies, queued for the
     /// settling after the batch (``sendNow(payload:borrowed:kind:_:)``'s short path).

@@ -166,10 +166,20 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Asks for ``LoopHandler/handleTimer()`` at `deadline` (replacing a later request). Loop thread.
     func schedule(_ handler: any LoopHandler, at deadline: Instant) {
-        if let current = handler.scheduledDeadline, current <= deadline { return }
-        handler.scheduledDeadline = deadline
-        timers.push(deadline, handler)
+        timers.schedule(deadline, handler)
     }
+
+    /// Removes `handler`'s timer and the loop's reference to it: a handler that is done (a
+    /// closed connection) is freed now, not when its last deadline would have come. Loop thread.
+    func cancelTimer(_ handler: any LoopHandler) {
+        timers.cancel(handler)
+    }
+
+    /// The deadline `handler`'s timer is set for (tests; loop thread).
+    func timerDeadline(of handler: any LoopHandler) -> Instant? { timers.deadline(of: handler) }
+
+    /// The number of timers set on this loop (tests; loop thread).
+    var timerCount: Int { timers.count }
 
     /// Refreshes ``now`` from the clock (loop thread).
     func refreshNow() -> Instant {
@@ -292,10 +302,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     private func fireTimers() {
         now = MonotonicClock.now()
-        while let entry = timers.popDue(now: now) {
-            guard entry.handler.scheduledDeadline == entry.deadline else { continue }
-            entry.handler.scheduledDeadline = nil
-            entry.handler.handleTimer()
+        while let handler = timers.popDue(now: now) {
+            handler.handleTimer()
         }
     }
 }

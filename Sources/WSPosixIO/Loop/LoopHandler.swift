@@ -8,6 +8,7 @@ protocol LoopHandler: AnyObject {
     func handleReadiness(_ event: PollEvent)
     /// The timer set with ``EventLoop/schedule(_:at:)`` fired (at or after its deadline).
     func handleTimer()
-    /// The deadline the loop currently holds for this handler (loop bookkeeping; loop thread only).
-    var scheduledDeadline: Instant? { get set }
+    /// Where the loop's timer heap holds this handler's timer: its index plus one, 0 for none
+    /// (loop bookkeeping, ``TimerHeap``; loop thread only). Start at 0.
+    var timerSlot: Int { get set }
 }

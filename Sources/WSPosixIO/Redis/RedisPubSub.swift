@@ -161,7 +161,7 @@ final class RedisLink: LoopHandler {
     let role: RedisSession.Role
     let backoff: Backoff
     let configuration: RedisSession.Configuration
-    var scheduledDeadline: Instant?
+    var timerSlot = 0
 
     private enum Phase {
         case idle

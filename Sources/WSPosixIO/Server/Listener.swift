@@ -9,7 +9,7 @@ final class Listener: LoopHandler, @unchecked Sendable {
     private let socket: Lock<FileDescriptor?>
     private let context: ServerContext
     /// Loop bookkeeping (loop thread only).
-    var scheduledDeadline: Instant?
+    var timerSlot = 0
     private var paused = false  // loop thread only
 
     init(loop: EventLoop, socket: consuming FileDescriptor, context: ServerContext) {

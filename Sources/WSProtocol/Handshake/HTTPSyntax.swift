@@ -48,10 +48,23 @@ enum HTTPSyntax {
     }
 
     /// ASCII case-insensitive equality (header names, tokens; RFC 9110 §5.1).
+    /// Over the strings' contiguous bytes when they have them (native strings do): the generic
+    /// `zip` of two UTF-8 views cost about 12,000 instructions per server handshake.
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
         let x = a.utf8, y = b.utf8
         guard x.count == y.count else { return false }
-        return zip(x, y).allSatisfy { lower($0) == lower($1) }
+        let contiguous = x.withContiguousStorageIfAvailable { p in
+            y.withContiguousStorageIfAvailable { q in
+                for i in 0..<p.count where lower(p[i]) != lower(q[i]) { return false }
+                return true
+            }
+        }
+        if let result = contiguous ?? nil { return result }
+        var i = x.makeIterator(), j = y.makeIterator()
+        while let c = i.next(), let d = j.next() {
+            if lower(c) != lower(d) { return false }
+        }
+        return true
     }
 
     /// The ASCII-lowercased form of `s` (non-ASCII characters unchanged).

@@ -4,6 +4,24 @@ import WSProtocol
 
 @Suite("RFC 9110 §5 Header fields")
 struct HTTPHeadersTests {
+    @Test("Name matching is ASCII case-insensitive only: same length, byte by byte")
+    func nameMatching() {
+        let h: HTTPHeaders = ["Sec-WebSocket-Key": "k", "X-\u{C9}t\u{E9}": "e", "Upgrade": "websocket"]
+        #expect(h["sec-websocket-key"] == ["k"])
+        #expect(h["SEC-WEBSOCKET-KEY"] == ["k"])
+        #expect(h["sec-websocket-ke"] == [])
+        #expect(h["sec-websocket-keys"] == [])
+        #expect(h["sec-websocket-kez"] == [])
+        #expect(h["Sec-WebSocket-Key\u{0}"] == [])
+        #expect(h["X-\u{C9}t\u{E9}"] == ["e"])
+        #expect(h["x-\u{C9}T\u{E9}"] == ["e"])
+        #expect(h["X-\u{E9}t\u{E9}"] == [])  // no case folding beyond ASCII
+        #expect(h["upgrade"] == ["websocket"] && h.contains(name: "UPGRADE") && !h.contains(name: "upgrad"))
+        // "@" and "[" sit next to "A" and "Z": not letters.
+        let edges: HTTPHeaders = ["@Z[": "1"]
+        #expect(edges["@z["] == ["1"] && edges["`z["] == [] && edges["@z{"] == [])
+    }
+
     @Test("Names are case-insensitive; order, spelling and duplicates are kept")
     func orderAndCase() {
         var h: HTTPHeaders = ["Host": "a", "X-Dup": "1"]

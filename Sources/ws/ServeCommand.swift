@@ -172,7 +172,7 @@ struct ServeCommand {
     /// arrived (`next(message:)`: no `String` or array per message) and framed straight from
     /// there.
     @inline(never)
-    static func echo(_ ws: WebSocket) async {
+    nonisolated(nonsending) static func echo(_ ws: WebSocket) async {
         var events = ws.makeAsyncIterator()
         while let next = await events.next(message: { kind, bytes in enqueued(ws, kind, bytes) }) {
             // This task runs on the connection's loop thread, so the non-suspending form

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
+import Dispatch
 import Testing
 @testable import WSPosixIO
 import WSProtocol
@@ -106,5 +107,63 @@ struct EchoTests {
         #expect(onLoop.withLock { $0.count == 101 && $0.allSatisfy { $0 } })
         try ws.close()
         await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// An actor iterating a connection stays on its own executor after every wait, whichever
+    /// form it calls (`next()`, the `for await` requirement `next(isolation:)`,
+    /// `next(message:)`): the waits resume on the loop that delivers, and the iterator hops back.
+    @Test func anActorConsumerStaysOnItsExecutor() async throws {
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            for await e in ws { if case .text(let t) = e { try? await ws.send(.text(t)) } }
+        }
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        let consumer = QueueBoundConsumer()
+        #expect(!QueueBoundConsumer.onAQueue)  // the check tells
+        let seen = try await consumer.consume(ws, rounds: 30)
+        #expect(seen.replies == (0..<90).map { "m\($0)" })
+        #expect(seen.onQueue == Array(repeating: true, count: 90))
+        try ws.close()
+        await server.shutdown(timeout: .seconds(1))
+    }
+}
+
+/// An actor whose jobs run on a dispatch queue it can recognise (a queue-specific value), so a
+/// test can tell, without trapping, whether its code runs where its isolation says.
+actor QueueBoundConsumer {
+    final class QueueExecutor: SerialExecutor {
+        let queue = DispatchQueue(label: "QueueBoundConsumer")
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            queue.async { job.runSynchronously(on: self.asUnownedSerialExecutor()) }
+        }
+    }
+    private static let key = DispatchSpecificKey<Int>()
+    private let executor = QueueExecutor()
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    init() { executor.queue.setSpecific(key: Self.key, value: 1) }
+
+    /// Whether the caller runs on a consumer's queue (any of them).
+    nonisolated static var onAQueue: Bool { DispatchQueue.getSpecific(key: key) == 1 }
+    private var onItsQueue: Bool { Self.onAQueue }
+
+    func consume(_ ws: WebSocket, rounds: Int) async throws -> (replies: [String], onQueue: [Bool]) {
+        var it = ws.makeAsyncIterator()
+        var replies: [String] = []
+        var onQueue: [Bool] = []
+        for k in 0..<rounds {
+            try await ws.send(.text("m\(3 * k)"))
+            if case .text(let t)? = await it.next() { replies.append(t) }
+            onQueue.append(onItsQueue)
+            try await ws.send(.text("m\(3 * k + 1)"))
+            if case .text(let t)? = await it.next(isolation: self) { replies.append(t) }
+            onQueue.append(onItsQueue)
+            try await ws.send(.text("m\(3 * k + 2)"))
+            if case .message(let t)? = await it.next(message: { _, bytes in String(decoding: bytes, as: UTF8.self) }) {
+                replies.append(t)
+            }
+            onQueue.append(onItsQueue)
+        }
+        return (replies, onQueue)
     }
 }

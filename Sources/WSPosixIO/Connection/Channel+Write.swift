@@ -177,6 +177,11 @@ extension Channel {
     /// The most bytes one ``flush(_:_:now:)`` writes (in calls of at most ``writeChunk``) before
     /// leaving the rest to the loop's next round, so a big message cannot monopolise the loop.
     static let writeBudget = 1 << 20
+    /// Plaintext from which a message's TLS records are written one by one as they are
+    /// encrypted (on a loop serving one connection), and the plaintext per record (TLS's
+    /// largest, RFC 8446 §5.1).
+    static let leadRecordThreshold = 32 << 10
+    static let leadRecordSize = 16 << 10
     static let writeChunk = 256 << 10
 
     /// Writes what is queued with one call (more only if the kernel takes it all and more is
@@ -186,7 +191,15 @@ extension Channel {
             st.outbound.removeAll()
             return
         }
-        if st.outbound.hasPlaintext, let error = st.lifecycle.wrapPlaintext(&st.outbound) {
+        // A large message over a transport, with nothing ahead of it, from a loop that serves one
+        // connection at a time: each record goes to the socket as soon as it is encrypted, so
+        // the peer decrypts one while we encrypt the next (as OpenSSL's own SSL_write does: a
+        // write per record). A busy loop wraps the message whole and writes it with one call:
+        // with many connections ready, system calls cost more than the overlap gains.
+        let leadRecord = st.outbound.wireCount == 0 && st.outbound.plaintextCount >= Self.leadRecordThreshold
+            && loop.inEventLoop && loop.batchSize <= 1
+        if st.outbound.hasPlaintext,
+           let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: leadRecord ? Self.leadRecordSize : .max) {
             st.transportError = error
             st.outbound.removeAll()
             w.needsLoop = true
@@ -195,6 +208,15 @@ extension Channel {
         var budget = Self.writeBudget
         let pendingBefore = st.pendingBytes
         while st.pendingBytes > 0 {
+            if st.outbound.wireCount == 0, st.outbound.hasPlaintext {
+                // The record before is out: the next one now.
+                if let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: Self.leadRecordSize) {
+                    st.transportError = error
+                    st.outbound.removeAll()
+                    w.needsLoop = true
+                    break
+                }
+            }
             if budget <= 0 {
                 // Fairness: the rest goes out when the loop comes back (EPOLLOUT is level-triggered).
                 if !st.wantsWrite {
@@ -204,7 +226,8 @@ extension Channel {
                 break
             }
             let fd = self.fd
-            let limit = st.outbound.hasSegments ? budget : min(budget, Self.writeChunk)
+            var limit = st.outbound.hasSegments ? budget : min(budget, Self.writeChunk)
+            if st.outbound.hasPlaintext { limit = min(limit, st.outbound.wireCount) }  // never plaintext
             let result = st.outbound.withNextWrite(limit: limit) { a, b, c -> Result<Int?, SystemError> in
                 do throws(SystemError) {
                     if b.isEmpty && c.isEmpty { return .success(try Sys.write(fd, a)) }

@@ -829,11 +829,11 @@ extension Lifecycle {
 
     /// Passes the plaintext at the end of `out` through the transport. Returns the transport's
     /// error, if any.
-    mutating func wrapPlaintext(_ out: inout OutboundBuffer) -> WebSocketError? {
+    mutating func wrapPlaintext(_ out: inout OutboundBuffer, upTo limit: Int = .max) -> WebSocketError? {
         withLink { (link: inout Link) -> WebSocketError? in
             guard !link.isPlain else { return nil }
             do throws(WebSocketError) {
-                try out.wrapPlaintext { (plain, wire) throws(WebSocketError) in try link.transport!.wrap(plain, into: &wire) }
+                try out.wrapPlaintext(upTo: limit) { (plain, wire) throws(WebSocketError) in try link.transport!.wrap(plain, into: &wire) }
                 return nil
             } catch {
                 return error

@@ -67,15 +67,35 @@ struct OutboundBuffer {
 
     /// Whether plaintext waits to be wrapped by the transport.
     var hasPlaintext: Bool { wraps && bytes.count > plainStart }
+    /// Plaintext waiting to be wrapped (0 without a transport).
+    var plaintextCount: Int { wraps ? bytes.count - plainStart : 0 }
+    /// Bytes ready for the socket ahead of any plaintext (with a transport: the wrapped ones; the
+    /// array's only, payload segments are plain TCP's).
+    var wireCount: Int { (wraps ? plainStart : bytes.count) - start }
 
     /// Replaces the plaintext at the tail with what `wrap` makes of it (the transport's records).
     /// Does nothing when no plaintext waits (a transport is never asked to wrap nothing). After
     /// `wrap` throws, what the buffer holds is unspecified: the connection ends, and both callers
     /// empty it.
-    mutating func wrapPlaintext<E: Error>(_ wrap: (UnsafeRawBufferPointer, inout [UInt8]) throws(E) -> Void) throws(E) {
+    ///
+    /// `upTo`: wrap only the first that many bytes of plaintext (the rest stays plaintext, to be
+    /// wrapped by a later call).
+    mutating func wrapPlaintext<E: Error>(upTo limit: Int = .max,
+                                          _ wrap: (UnsafeRawBufferPointer, inout [UInt8]) throws(E) -> Void) throws(E) {
         let plainStart = plainStart
         let plainCount = bytes.count - plainStart
         guard plainCount > 0 else { return }
+        if limit < plainCount {
+            let n = max(limit, 1)
+            var wire: [UInt8] = []
+            let failure = bytes.withUnsafeBytes { raw -> E? in
+                do throws(E) { try wrap(UnsafeRawBufferPointer(rebasing: raw[plainStart..<(plainStart + n)]), &wire); return nil } catch { return error }
+            }
+            if let failure { throw failure }
+            bytes.replaceSubrange(plainStart..<(plainStart + n), with: wire)
+            self.plainStart = plainStart + wire.count
+            return
+        }
         let failure: E?
         if plainCount <= Self.stackWrapLimit {
             // A message or a few: the plaintext moves to the stack and the records are appended

@@ -104,6 +104,42 @@ struct OutboundBufferTests {
         }
     }
 
+    /// A large message wrapped a record at a time (`upTo:`), written between records as the
+    /// channel does on a quiet loop: the wire bytes offered never include plaintext, and what
+    /// reaches the socket is exactly the records, in order, each wrapping its part.
+    @Test func plaintextIsWrappedARecordAtATime() {
+        var out = OutboundBuffer()
+        out.startWrapping()
+        let message = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        out.append(message)
+        var records: [Int] = []
+        let record = { (plain: UnsafeRawBufferPointer, wire: inout [UInt8]) throws(Never) in
+            records.append(plain.count)
+            wire.append(contentsOf: [0xAA, UInt8(truncatingIfNeeded: plain.count >> 8)])
+            wire.append(contentsOf: plain.map { $0 ^ 0x55 })
+        }
+        var written: [UInt8] = []
+        while out.hasPlaintext || !out.isEmpty {
+            if out.wireCount == 0 { out.wrapPlaintext(upTo: 16_384, record) }
+            #expect(out.wireCount + out.plaintextCount == out.count)
+            // Part of the wire bytes at a time, as a socket might take them.
+            let offered = out.withNextWrite(limit: min(out.wireCount, 10_000)) { a, b, c in [UInt8](a) + [UInt8](b) + [UInt8](c) }
+            #expect(offered.count == min(out.wireCount, 10_000))
+            written += offered
+            out.advance(by: offered.count)
+        }
+        #expect(records == [16_384, 16_384, 16_384, 848])
+        var expected: [UInt8] = []
+        for (i, size) in records.enumerated() {
+            expected += [0xAA, UInt8(truncatingIfNeeded: size >> 8)] + message[(i * 16_384)..<(i * 16_384 + size)].map { $0 ^ 0x55 }
+        }
+        #expect(written == expected)
+        // A limit at or past the plaintext wraps it all, as without one.
+        out.append([1, 2, 3])
+        out.wrapPlaintext(upTo: 3, record)
+        #expect(!out.hasPlaintext && out.wireCount == 5 && records.last == 3)
+    }
+
     /// Small messages: written bytes stay in front of the next ones until ``writtenKept`` of
     /// them have gathered, then the array is emptied (not once per message); whatever is kept,
     /// what is offered is exactly the unwritten bytes, in order, with partial writes and

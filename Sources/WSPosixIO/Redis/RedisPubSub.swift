@@ -227,6 +227,7 @@ final class RedisLink: LoopHandler {
 
     func close() {
         if let fd = socket?.raw { loop.deregister(fd: fd) }
+        loop.cancelTimer(self)  // (no reconnect after a close; the loop lets go of the link)
         socket = nil
         phase = .idle
         session = RedisSession(role: role, configuration: configuration)

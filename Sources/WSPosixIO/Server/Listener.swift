@@ -45,6 +45,7 @@ final class Listener: LoopHandler, @unchecked Sendable {
                     if let fd = s?.raw { loop.deregister(fd: fd) }
                     s = nil
                 }
+                loop.cancelTimer(self)  // an accept backoff, if any: nothing to retry now
                 c.resume()
             }
         }

@@ -115,7 +115,9 @@ extension Channel {
     /// what `takeEvent()` would say.
     @usableFromInline @inline(never)
     func takeInPlace() -> InPlaceNext {
-        var w = ChannelWakeups()
+        // Wakeups only when the queue is looked at: a lent message (the usual case) makes none,
+        // and an empty `ChannelWakeups` still cost its destruction (four release calls).
+        var wakeups: ChannelWakeups? = nil
         let onLoop = loop.inEventLoop
         let next = state.withLock { st -> InPlaceNext in
             if st.inPlaceEnd != 0 && onLoop && st.events.isEmpty {
@@ -131,9 +133,12 @@ extension Channel {
                 st.eventStreak = 0
                 return .message(message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]), parkNext: last)
             }
-            return .queued(takeQueued(&st, &w))
+            var w = ChannelWakeups()
+            let queued = takeQueued(&st, &w)
+            if !w.isEmpty { wakeups = w }
+            return .queued(queued)
         }
-        wake(w)
+        if let wakeups { wakeAll(wakeups) }
         return next
     }
 

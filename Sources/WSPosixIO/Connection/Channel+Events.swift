@@ -181,7 +181,7 @@ extension Channel {
     }
 
     @inline(never)
-    func wakeAll(_ w: ChannelWakeups) {
+    private func wakeAll(_ w: ChannelWakeups) {
         if let c = w.eventWaiter { c.resume(returning: w.event) }
         if let rare = w.rare { resumeWaiters(rare) }
         if let target = w.inlineTarget {

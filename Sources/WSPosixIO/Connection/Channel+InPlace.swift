@@ -135,10 +135,10 @@ extension Channel {
             }
             var w = ChannelWakeups()
             let queued = takeQueued(&st, &w)
-            if !w.isEmpty { wakeups = w }
+            wakeups = w
             return .queued(queued)
         }
-        if let wakeups { wakeAll(wakeups) }
+        if let wakeups { wake(wakeups) }
         return next
     }
 

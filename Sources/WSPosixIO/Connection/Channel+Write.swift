@@ -180,8 +180,8 @@ extension Channel {
     /// Plaintext from which a message's TLS records are written one by one as they are
     /// encrypted (on a loop serving one connection), and the plaintext per record (TLS's
     /// largest, RFC 8446 §5.1).
-    static let leadRecordThreshold = 32 << 10
-    static let leadRecordSize = 16 << 10
+    static let streamedRecordsThreshold = 32 << 10
+    static let recordPlaintext = 16 << 10
     static let writeChunk = 256 << 10
 
     /// Writes what is queued with one call (more only if the kernel takes it all and more is
@@ -196,13 +196,11 @@ extension Channel {
         // the peer decrypts one while we encrypt the next (as OpenSSL's own SSL_write does: a
         // write per record). A busy loop wraps the message whole and writes it with one call:
         // with many connections ready, system calls cost more than the overlap gains.
-        let leadRecord = st.outbound.wireCount == 0 && st.outbound.plaintextCount >= Self.leadRecordThreshold
+        let streamed = st.outbound.wireCount == 0 && st.outbound.plaintextCount >= Self.streamedRecordsThreshold
             && loop.inEventLoop && loop.batchSize <= 1
         if st.outbound.hasPlaintext,
-           let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: leadRecord ? Self.leadRecordSize : .max) {
-            st.transportError = error
-            st.outbound.removeAll()
-            w.needsLoop = true
+           let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: streamed ? Self.recordPlaintext : .max) {
+            wrapFailed(error, &st, &w)
             return
         }
         var budget = Self.writeBudget
@@ -210,10 +208,8 @@ extension Channel {
         while st.pendingBytes > 0 {
             if st.outbound.wireCount == 0, st.outbound.hasPlaintext {
                 // The record before is out: the next one now.
-                if let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: Self.leadRecordSize) {
-                    st.transportError = error
-                    st.outbound.removeAll()
-                    w.needsLoop = true
+                if let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: Self.recordPlaintext) {
+                    wrapFailed(error, &st, &w)
                     break
                 }
             }
@@ -276,6 +272,13 @@ extension Channel {
 
     /// Everything queued is written: after an HTTP response, half-close (plain TCP; over TLS
     /// close_notify went last) and linger for the peer to close; half-close when the core asked.
+    /// The transport could not wrap: the connection ends (on the loop), nothing more is written.
+    private func wrapFailed(_ error: WebSocketError, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        st.transportError = error
+        st.outbound.removeAll()
+        w.needsLoop = true
+    }
+
     private func flushed(_ st: inout ChannelState, now: Instant) {
         let responding = st.lifecycle.phase == .httpResponse
         if (responding && !st.outbound.wraps || st.shutdownAfterFlush) && !st.writeShutDown {

@@ -178,12 +178,6 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         timers.cancel(handler)
     }
 
-    /// The deadline `handler`'s timer is set for (tests; loop thread).
-    func timerDeadline(of handler: any LoopHandler) -> Instant? { timers.deadline(of: handler) }
-
-    /// The number of timers set on this loop (tests; loop thread).
-    var timerCount: Int { timers.count }
-
     /// Refreshes ``now`` from the clock (loop thread).
     func refreshNow() -> Instant {
         now = MonotonicClock.now()

@@ -60,11 +60,7 @@ enum HTTPSyntax {
             }
         }
         if let result = contiguous ?? nil { return result }
-        var i = x.makeIterator(), j = y.makeIterator()
-        while let c = i.next(), let d = j.next() {
-            if lower(c) != lower(d) { return false }
-        }
-        return true
+        return x.elementsEqual(y) { lower($0) == lower($1) }
     }
 
     /// The ASCII-lowercased form of `s` (non-ASCII characters unchanged).

@@ -44,9 +44,17 @@ extension Connection {
         }
         guard input.count > 0 else { return }
         lastReceived = now
-        var context = ReceiveContext(now: now, firstOutput: outputs.count)
         let end = input.count
         var pos = 0
+        if let inPlace, !inFrame, headerBuffer.isEmpty, !incoming.isOpen {
+            pos = takeSmallMessages(inPlace, now: now, outputIndex: outputs.count, messages: &messages, maxInPlace: maxInPlace)
+            if pos == end {
+                if pos > 0 && configuration.answerTimeout != nil { unansweredMessages = true }
+                return
+            }
+        }
+        var context = ReceiveContext(now: now, firstOutput: outputs.count)
+        context.deliveredInPlace = pos > 0
         while !context.stopped {
             if inFrame {
                 if frameRemaining > 0 {
@@ -98,6 +106,60 @@ extension Connection {
         case .closeSent, .answering, .awaitingEndOfStream, .closed: break
         }
         context.flush(into: &outputs)
+    }
+
+    /// The in-place fast lane: takes the whole small messages at the start of `input` (each one
+    /// frame with FIN set, no RSV bit, text or binary, masked exactly when the peer is a client,
+    /// a payload under 126 bytes, all of it in `input`), unmasks them there and reports them in
+    /// `messages`, as the general path (``startFrame(_:_:into:)``, then ``deliverInPlace``)
+    /// would, without building a header or a receive context for each. Returns where it
+    /// stopped: the first byte it leaves to the general path (anything else, including text
+    /// that is not UTF-8, which it leaves as it found it). Called with no frame, header or
+    /// message under way.
+    @inline(__always)
+    private mutating func takeSmallMessages(_ input: UnsafeMutableRawBufferPointer, now: Instant, outputIndex: Int,
+                                            messages: inout [InPlaceMessage], maxInPlace: Int) -> Int {
+        // Every limit admits such a frame (as `headerError`'s own fast check), and whole
+        // messages are what the application gets (not their frames).
+        guard maxInPlace >= 125, configuration.maxFrameSize >= 125, configuration.maxMessageSize >= 125,
+              !configuration.deliversFragments, let base = input.baseAddress else { return 0 }
+        let masked = role == .server
+        let headerSize = masked ? 6 : 2
+        let end = input.count
+        var pos = 0
+        while end &- pos >= 2 {
+            let b0 = base.load(fromByteOffset: pos, as: UInt8.self)
+            let b1 = base.load(fromByteOffset: pos &+ 1, as: UInt8.self)
+            let length = Int(b1 & 0x7F)
+            guard b0 == 0x81 || b0 == 0x82, (b1 & 0x80 != 0) == masked, length < 126,
+                  end &- pos >= headerSize &+ length else { break }
+            let start = pos &+ headerSize
+            let payload = base + start
+            var key: MaskingKey? = nil
+            if masked {
+                let k = MaskingKey(base.load(fromByteOffset: pos &+ 2, as: UInt8.self), base.load(fromByteOffset: pos &+ 3, as: UInt8.self),
+                                   base.load(fromByteOffset: pos &+ 4, as: UInt8.self), base.load(fromByteOffset: pos &+ 5, as: UInt8.self))
+                Masking.xor(k, offset: 0, source: UnsafeRawPointer(payload), destination: payload, count: length)
+                key = k
+            }
+            let kind: Message.Kind = b0 == 0x81 ? .text : .binary
+            incoming.kind = kind
+            incoming.size = length
+            incoming.nextFragmentIsFirst = true
+            incoming.validator.reset()
+            if kind == .text {
+                guard incoming.validator.validate(UnsafeRawBufferPointer(start: payload, count: length)),
+                      incoming.validator.isComplete else {
+                    // The general path fails the connection (1007) on these bytes as they came.
+                    if let key { Masking.xor(key, offset: 0, source: UnsafeRawPointer(payload), destination: payload, count: length) }
+                    break
+                }
+            }
+            lastDataActivity = now
+            messages.append(InPlaceMessage(kind: kind, range: start ..< start &+ length, outputIndex: outputIndex))
+            pos = start &+ length
+        }
+        return pos
     }
 
     /// Checks a frame header against RFC 6455 §5 and the limits, and prepares for its payload.

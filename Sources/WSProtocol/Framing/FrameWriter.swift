@@ -15,6 +15,14 @@ package enum FrameWriter {
     ///   - buffer: where the frame is appended.
     package static func append(opcode: Opcode, fin: Bool = true, rsv: UInt8 = 0, maskingKey: MaskingKey?,
                               payload: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+        if maskingKey == nil && payload.count < 126 {
+            // A server's small frame: the two header bytes, then the payload (building the
+            // general header cost about as much again).
+            buffer.append((fin ? 0x80 : 0) | (rsv & 0x70) | opcode.rawValue)
+            buffer.append(UInt8(truncatingIfNeeded: payload.count))
+            if payload.count > 0 { buffer.append(contentsOf: payload) }
+            return
+        }
         let header = FrameHeader(fin: fin, rsv: rsv, opcode: opcode, maskingKey: maskingKey,
                                  payloadLength: UInt64(payload.count))
         header.write(to: &buffer)

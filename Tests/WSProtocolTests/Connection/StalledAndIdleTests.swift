@@ -75,4 +75,27 @@ struct StalledAndIdleTests {
         #expect(closed.last == .closeTransport)
         #expect(server.closeReason?.code == .goingAway)
     }
+    /// Messages read in place are data activity too (the small-message fast lane of
+    /// `receive(inPlace:)` included), and a trickled frame behind them still has its deadline.
+    @Test func messagesReadInPlaceCountAsActivity() {
+        var server = Self.server(message: .seconds(30), idle: .seconds(60))
+        func inPlace(_ bytes: [UInt8], at seconds: UInt64) -> ([Connection.Output], [InPlaceMessage]) {
+            var buffer = bytes
+            var outputs: [Connection.Output] = [], messages: [InPlaceMessage] = []
+            buffer.withUnsafeMutableBytes { server.receive(inPlace: $0, now: .seconds(seconds), into: &outputs, messages: &messages) }
+            return (outputs, messages)
+        }
+        let (outputs, messages) = inPlace(Wire.client(.binary, [1]) + Wire.client(.text, Array("ok".utf8)), at: 120)
+        #expect(outputs == [])
+        #expect(messages == [InPlaceMessage(kind: .binary, range: 6 ..< 7, outputIndex: 0),
+                             InPlaceMessage(kind: .text, range: 13 ..< 15, outputIndex: 0)])
+        #expect(server.nextDeadline == .seconds(180))  // idle from 120 s, not from 100 s
+        #expect(server.handleTimeout(now: .seconds(179)) == [])
+        // A frame trickling in behind a whole message: its 30 s run from its last byte.
+        let frame = Wire.client(.binary, [2, 3])
+        #expect(inPlace(Wire.client(.binary, [4]) + Array(frame.prefix(3)), at: 130).1.count == 1)
+        #expect(server.nextDeadline == .seconds(160))
+        #expect(inPlace(Array(frame.dropFirst(3)), at: 140).0 == [.deliver(.message(.binary([2, 3])))])
+        #expect(server.nextDeadline == .seconds(200))
+    }
 }

@@ -51,7 +51,18 @@ extension Channel {
                                                      now: loop.now, &loop.outputs, &loop.inPlace)
             }
             if let placed {
-                take(placed, &st, &w, inPlace: true)
+                if case .outputs(let assembling) = placed, loop.outputs.isEmpty, w.inlineTarget == nil,
+                   let target = st.inlineSocket, !st.abandoned, !loop.inPlace.isEmpty {
+                    // Only messages, for the message handler, with no event before them (the
+                    // usual read): they are the batch, in order (`outputIndex` 0: before any
+                    // event), with nothing to perform (``take`` would find nothing else to do).
+                    st.assembling = assembling
+                    w.inlineTarget = target
+                    w.inPlaceCount = loop.inPlace.count
+                    if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
+                } else {
+                    take(placed, &st, &w, inPlace: true)
+                }
             } else {
                 // A stage may report the client (a PROXY header); the phases only ever set it, so
                 // it starts empty (reading the stored one cost a retain per read).

@@ -196,16 +196,26 @@ extension Channel {
         // the peer decrypts one while we encrypt the next (as OpenSSL's own SSL_write does: a
         // write per record). A busy loop wraps the message whole and writes it with one call:
         // with many connections ready, system calls cost more than the overlap gains.
-        let streamed = st.outbound.wireCount == 0 && st.outbound.plaintextCount >= Self.streamedRecordsThreshold
-            && loop.inEventLoop && loop.batchSize <= 1
-        if st.outbound.hasPlaintext,
-           let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: streamed ? Self.recordPlaintext : .max) {
-            wrapFailed(error, &st, &w)
-            return
+        if st.outbound.hasPlaintext {
+            let streamed = st.outbound.wireCount == 0 && st.outbound.plaintextCount >= Self.streamedRecordsThreshold
+                && loop.inEventLoop && loop.batchSize <= 1
+            if let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: streamed ? Self.recordPlaintext : .max) {
+                wrapFailed(error, &st, &w)
+                return
+            }
         }
         var budget = Self.writeBudget
         let pendingBefore = st.pendingBytes
-        while st.pendingBytes > 0 {
+        if !st.outbound.wraps && !st.outbound.hasSegments && pendingBefore > 0 && pendingBefore <= Self.writeChunk {
+            // Plain TCP, frames in the array only (the usual reply): one `write` of it all, and
+            // the loop below only for what the kernel did not take.
+            let fd = self.fd
+            let result = st.outbound.withUnwritten { bytes -> Result<Int?, SystemError> in
+                do throws(SystemError) { return .success(try Sys.write(fd, bytes)) } catch { return .failure(error) }
+            }
+            written(result, &st, &w, budget: &budget)
+        }
+        while st.pendingBytes > 0 && budget >= 0 {  // (< 0: the socket refused, or failed)
             if st.outbound.wireCount == 0, st.outbound.hasPlaintext {
                 // The record before is out: the next one now.
                 if let error = st.lifecycle.wrapPlaintext(&st.outbound, upTo: Self.recordPlaintext) {
@@ -232,22 +242,7 @@ extension Channel {
                     return .failure(error)
                 }
             }
-            switch result {
-            case .success(let written?):
-                st.outbound.advance(by: written)
-                budget -= written
-            case .success(nil):
-                if !st.wantsWrite {
-                    st.wantsWrite = true
-                    updateInterest(&st)
-                }
-                budget = -1
-            case .failure(let error):
-                st.transportError = WebSocketError(error)
-                st.outbound.removeAll()
-                w.needsLoop = true
-                budget = -1
-            }
+            written(result, &st, &w, budget: &budget)
             if budget < 0 { break }
         }
         if st.pendingBytes == 0 {
@@ -267,6 +262,29 @@ extension Channel {
         if !st.sendWaiters.isEmpty && (st.pendingBytes <= flow.lowWaterMark || !st.lifecycle.isLive) {
             w.addSenders(st.sendWaiters)
             st.sendWaiters.removeAll()
+        }
+    }
+
+    /// What one write did: moves past the bytes the kernel took (out of `budget`); on `EAGAIN`
+    /// waits for the socket to be writable, on failure ends the connection (`budget` then < 0).
+    @inline(__always)
+    private func written(_ result: Result<Int?, SystemError>, _ st: inout ChannelState, _ w: inout ChannelWakeups,
+                         budget: inout Int) {
+        switch result {
+        case .success(let written?):
+            st.outbound.advance(by: written)
+            budget -= written
+        case .success(nil):
+            if !st.wantsWrite {
+                st.wantsWrite = true
+                updateInterest(&st)
+            }
+            budget = -1
+        case .failure(let error):
+            st.transportError = WebSocketError(error)
+            st.outbound.removeAll()
+            w.needsLoop = true
+            budget = -1
         }
     }
 

@@ -85,7 +85,32 @@ import WSProtocol
                 settle(&st, &w)
             }
         }
-        wake(w)
+        if w.inPlaceCount > 0 && w.inlineMarked && w.isPlacedBatchOnly, let socket = w.inlineTarget, let onMessage = server?.onMessage {
+            deliverPlaced(to: socket, w.inPlaceCount, onMessage)
+        } else {
+            wake(w)
+        }
+    }
+
+    /// The usual read for a server with a message handler: only messages, read in place, and
+    /// nothing else to wake. They go to the handler as ``deliverInline(to:handler:_:)`` would
+    /// hand them, without its general batch (events, lent arrays), then the replies are
+    /// written and the channel settled under one lock.
+    private func deliverPlaced(to socket: WebSocket, _ count: Int, _ onMessage: WebSocketServer.MessageHandler) {
+        let outer = deliveringOnLoop  // (a batch delivered from inside a handler's call)
+        deliveringOnLoop = true
+        for i in 0..<count {
+            let message = loop.inPlace[i]
+            onMessage(socket, message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]))
+        }
+        deliveringOnLoop = outer
+        var after = ChannelWakeups()
+        state.withLock { st in
+            st.deliveringInline = false
+            eventsAnswered(&st, &after)  // the handler has answered this batch (Channel+Answers.swift)
+            settle(&st, &after)
+        }
+        wake(after)
     }
 
     func handleTimer() {

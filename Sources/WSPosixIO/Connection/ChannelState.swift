@@ -201,6 +201,12 @@ struct ChannelWakeups {
         eventWaiter == nil && inlineTarget == nil && rare == nil && !needsLoop && !finished && !opened && bufferedDelta == 0
     }
 
+    /// Nothing but the batch for the event handler (``inlineTarget``, ``inPlaceCount``) to
+    /// run: no event, waiter, follow-up or accounting.
+    var isPlacedBatchOnly: Bool {
+        event == nil && eventWaiter == nil && rare == nil && !needsLoop && !finished && !opened && bufferedDelta == 0
+    }
+
     /// Tasks waiting in `send` for the buffer to drain, to resume.
     mutating func addSenders(_ waiting: [CheckedContinuation<Void, Never>]) {
         if !waiting.isEmpty { rareBox().senders.append(contentsOf: waiting) }

@@ -152,6 +152,12 @@ struct OutboundBuffer {
         }
     }
 
+    /// Calls `body` with every unwritten byte of the array (plain TCP with no payload segment:
+    /// all that is queued).
+    func withUnwritten<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+    }
+
     /// A transport is installed: what is queued so far is wire bytes (a proxy stage's), what is
     /// appended from now on is plaintext for the transport to wrap.
     mutating func startWrapping() {
@@ -162,6 +168,24 @@ struct OutboundBuffer {
     /// Moves past `written` bytes (array bytes and payload segments, in their order), and gives
     /// memory back once everything is written.
     mutating func advance(by written: Int) {
+        if segments.isEmpty {
+            // Array bytes only (the usual case).
+            start += written
+            if start == bytes.count { allWritten(); return }
+        } else {
+            advanceThroughSegments(by: written)
+            if count == 0 { allWritten(); return }
+        }
+        if start > (1 << 20) && start > bytes.count / 2 {
+            // Drop the written head of a long backlog so the array does not only grow.
+            bytes.removeFirst(start)
+            plainStart = max(0, plainStart - start)
+            for i in segmentHead..<segments.count { segments[i].at -= start }
+            start = 0
+        }
+    }
+
+    private mutating func advanceThroughSegments(by written: Int) {
         var n = written
         while n > 0 {
             if segmentHead < segments.count && start == segments[segmentHead].at {
@@ -186,30 +210,25 @@ struct OutboundBuffer {
             segments.removeAll(keepingCapacity: true)
             segmentHead = 0
         }
-        if count == 0 {
-            // Keep small arrays for the next messages; give big ones back (idle memory is a
-            // few KiB per connection). Bytes written stay in a small array until
-            // ``writtenKept`` of them have gathered (appends go after them): emptying the array
-            // after every small message cost about a tenth of a 32 B echo's instructions on
-            // the loop thread. A few segment slots stay: freeing them made every large message
-            // sent cost a malloc of its own.
-            if bytes.capacity > 4 << 10 {
-                bytes = []
-                start = 0
-                plainStart = 0
-            } else if bytes.count >= Self.writtenKept {
-                bytes.removeAll(keepingCapacity: true)
-                start = 0
-                plainStart = 0
-            }
-            if segments.capacity > 4 { segments = [] }
-        } else if start > (1 << 20) && start > bytes.count / 2 {
-            // Drop the written head of a long backlog so the array does not only grow.
-            bytes.removeFirst(start)
-            plainStart = max(0, plainStart - start)
-            for i in segmentHead..<segments.count { segments[i].at -= start }
+    }
+
+    /// Everything queued is written. Small arrays stay for the next messages; big ones go back
+    /// (idle memory is a few KiB per connection). Bytes written stay in a small array until
+    /// ``writtenKept`` of them have gathered (appends go after them): emptying the array after
+    /// every small message cost about a tenth of a 32 B echo's instructions on the loop thread.
+    /// A few segment slots stay: freeing them made every large message sent cost a malloc of
+    /// its own.
+    private mutating func allWritten() {
+        if bytes.capacity > 4 << 10 {
+            bytes = []
             start = 0
+            plainStart = 0
+        } else if bytes.count >= Self.writtenKept {
+            bytes.removeAll(keepingCapacity: true)
+            start = 0
+            plainStart = 0
         }
+        if segments.capacity > 4 { segments = [] }
     }
 
     /// Drops everything queued and gives the storage back (the socket is gone or failed, or

@@ -172,6 +172,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         timers.schedule(deadline, handler)
     }
 
+    /// Sets a channel's timer (as ``schedule(_:at:)``), with nothing to do when it is already
+    /// set for `deadline` or earlier: the usual case, each message moving the keepalive
+    /// deadline later.
+    func schedule(_ channel: Channel, at deadline: Instant) {
+        if timers.isSet(slot: channel.timerSlot, atOrBefore: deadline) { return }
+        timers.schedule(deadline, channel)
+    }
+
     /// Removes `handler`'s timer and the loop's reference to it: a handler that is done (a
     /// closed connection) is freed now, not when its last deadline would have come. Loop thread.
     func cancelTimer(_ handler: any LoopHandler) {

@@ -35,6 +35,13 @@ struct TimerHeap {
         return slot > 0 ? entries[slot - 1].deadline : nil
     }
 
+    /// Whether the timer at `slot` (a handler's ``LoopHandler/timerSlot``) is set for `deadline`
+    /// or earlier, when ``schedule(_:_:)`` would change nothing (asked by a handler that knows
+    /// its slot, without the protocol's accessor).
+    func isSet(slot: Int, atOrBefore deadline: Instant) -> Bool {
+        slot > 0 && entries[slot - 1].deadline <= deadline
+    }
+
     /// Sets `handler`'s timer to `deadline`, unless it is already set for that time or earlier
     /// (a deadline that moves later costs nothing here: the timer fires early, finds nothing
     /// due, and the handler sets the next one).

@@ -65,5 +65,9 @@ extension Connection {
         /// keepalive, no message or idle timeout, no answer wait; WSPosixIO's
         /// `Connection.Configuration.socketDefault` turns on all of these but the idle timeout).
         public init() {}
+
+        /// Every limit admits a frame of up to 125 payload bytes and whole messages are
+        /// delivered (not their frames): the receive path's fast lanes for small messages apply.
+        var admitsSmallMessages: Bool { maxFrameSize >= 125 && maxMessageSize >= 125 && !deliversFragments }
     }
 }

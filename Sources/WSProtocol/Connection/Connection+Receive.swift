@@ -46,15 +46,20 @@ extension Connection {
         lastReceived = now
         let end = input.count
         var pos = 0
-        if let inPlace, !inFrame, headerBuffer.isEmpty, !incoming.isOpen {
-            pos = takeSmallMessages(inPlace, now: now, outputIndex: outputs.count, messages: &messages, maxInPlace: maxInPlace)
+        let firstOutput = outputs.count
+        if !inFrame, headerBuffer.isEmpty, !incoming.isOpen, configuration.admitsSmallMessages {
+            if let inPlace {
+                pos = takeSmallMessages(inPlace, now: now, outputIndex: firstOutput, messages: &messages, maxInPlace: maxInPlace)
+            } else {
+                pos = takeSmallMessages(input, now: now, into: &outputs)
+            }
             if pos == end {
                 if pos > 0 && configuration.answerTimeout != nil { unansweredMessages = true }
                 return
             }
         }
-        var context = ReceiveContext(now: now, firstOutput: outputs.count)
-        context.deliveredInPlace = pos > 0
+        var context = ReceiveContext(now: now, firstOutput: firstOutput)
+        context.deliveredInPlace = inPlace != nil && pos > 0
         while !context.stopped {
             if inFrame {
                 if frameRemaining > 0 {
@@ -108,45 +113,59 @@ extension Connection {
         context.flush(into: &outputs)
     }
 
-    /// The in-place fast lane: takes the whole small messages at the start of `input` (each one
-    /// frame with FIN set, no RSV bit, text or binary, masked exactly when the peer is a client,
-    /// a payload under 126 bytes, all of it in `input`), unmasks them there and reports them in
-    /// `messages`, as the general path (``startFrame(_:_:into:)``, then ``deliverInPlace``)
-    /// would, without building a header or a receive context for each. Returns where it
-    /// stopped: the first byte it leaves to the general path (anything else, including text
-    /// that is not UTF-8, which it leaves as it found it). Called with no frame, header or
-    /// message under way.
+    /// The fast lanes: whole small messages at the start of the input (each one frame with FIN
+    /// set, no RSV bit, text or binary, masked exactly when the peer is a client, a payload
+    /// under 126 bytes, all of it in the input) are taken as the general path
+    /// (``startFrame(_:_:into:)``, then ``deliverInPlace`` or ``deliverWholeFrameMessage``)
+    /// would take them, without building a header or a receive context for each. Each returns
+    /// where it stopped: the first byte it leaves to the general path (anything else, including
+    /// text that is not UTF-8, which it leaves as it found it). Called with no frame, header or
+    /// message under way, when ``Configuration/admitsSmallMessages``.
+    ///
+    /// The frame at `pos`, if it is such a message: its type, and where its payload starts.
+    @inline(__always)
+    private func smallMessage(at pos: Int, in base: UnsafeRawPointer, end: Int, masked: Bool) -> (Message.Kind, Int, Int)? {
+        guard end &- pos >= 2 else { return nil }
+        let b0 = base.load(fromByteOffset: pos, as: UInt8.self)
+        let b1 = base.load(fromByteOffset: pos &+ 1, as: UInt8.self)
+        let length = Int(b1 & 0x7F)
+        let start = pos &+ (masked ? 6 : 2)
+        guard b0 == 0x81 || b0 == 0x82, (b1 & 0x80 != 0) == masked, length < 126, end &- start >= length else { return nil }
+        return (b0 == 0x81 ? .text : .binary, start, length)
+    }
+
+    @inline(__always)
+    private static func maskingKey(at pos: Int, in base: UnsafeRawPointer) -> MaskingKey {
+        MaskingKey(base.load(fromByteOffset: pos &+ 2, as: UInt8.self), base.load(fromByteOffset: pos &+ 3, as: UInt8.self),
+                   base.load(fromByteOffset: pos &+ 4, as: UInt8.self), base.load(fromByteOffset: pos &+ 5, as: UInt8.self))
+    }
+
+    /// A message starts (what ``startFrame(_:_:into:)`` and the delivery record of it).
+    @inline(__always)
+    private mutating func startSmallMessage(_ kind: Message.Kind, length: Int) {
+        incoming.kind = kind
+        incoming.size = length
+        incoming.nextFragmentIsFirst = true
+        incoming.validator.reset()
+    }
+
+    /// The in-place lane: unmasks the messages where they lie and reports them in `messages`.
     @inline(__always)
     private mutating func takeSmallMessages(_ input: UnsafeMutableRawBufferPointer, now: Instant, outputIndex: Int,
                                             messages: inout [InPlaceMessage], maxInPlace: Int) -> Int {
-        // Every limit admits such a frame (as `headerError`'s own fast check), and whole
-        // messages are what the application gets (not their frames).
-        guard maxInPlace >= 125, configuration.maxFrameSize >= 125, configuration.maxMessageSize >= 125,
-              !configuration.deliversFragments, let base = input.baseAddress else { return 0 }
+        guard maxInPlace >= 125, let base = input.baseAddress else { return 0 }
         let masked = role == .server
-        let headerSize = masked ? 6 : 2
         let end = input.count
         var pos = 0
-        while end &- pos >= 2 {
-            let b0 = base.load(fromByteOffset: pos, as: UInt8.self)
-            let b1 = base.load(fromByteOffset: pos &+ 1, as: UInt8.self)
-            let length = Int(b1 & 0x7F)
-            guard b0 == 0x81 || b0 == 0x82, (b1 & 0x80 != 0) == masked, length < 126,
-                  end &- pos >= headerSize &+ length else { break }
-            let start = pos &+ headerSize
+        while let (kind, start, length) = smallMessage(at: pos, in: base, end: end, masked: masked) {
             let payload = base + start
             var key: MaskingKey? = nil
             if masked {
-                let k = MaskingKey(base.load(fromByteOffset: pos &+ 2, as: UInt8.self), base.load(fromByteOffset: pos &+ 3, as: UInt8.self),
-                                   base.load(fromByteOffset: pos &+ 4, as: UInt8.self), base.load(fromByteOffset: pos &+ 5, as: UInt8.self))
+                let k = Self.maskingKey(at: pos, in: base)
                 Masking.xor(k, offset: 0, source: UnsafeRawPointer(payload), destination: payload, count: length)
                 key = k
             }
-            let kind: Message.Kind = b0 == 0x81 ? .text : .binary
-            incoming.kind = kind
-            incoming.size = length
-            incoming.nextFragmentIsFirst = true
-            incoming.validator.reset()
+            startSmallMessage(kind, length: length)
             if kind == .text {
                 guard incoming.validator.validate(UnsafeRawBufferPointer(start: payload, count: length)),
                       incoming.validator.isComplete else {
@@ -157,6 +176,32 @@ extension Connection {
             }
             lastDataActivity = now
             messages.append(InPlaceMessage(kind: kind, range: start ..< start &+ length, outputIndex: outputIndex))
+            pos = start &+ length
+        }
+        return pos
+    }
+
+    /// The copying lane: each message as a `.deliver(.message)` output, unmasked into its array
+    /// or string in one pass.
+    @inline(__always)
+    private mutating func takeSmallMessages(_ input: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output]) -> Int {
+        guard let base = input.baseAddress else { return 0 }
+        let masked = role == .server
+        let end = input.count
+        var pos = 0
+        while let (kind, start, length) = smallMessage(at: pos, in: base, end: end, masked: masked) {
+            let payload = UnsafeRawBufferPointer(start: base + start, count: length)
+            let key: MaskingKey? = masked ? Self.maskingKey(at: pos, in: base) : nil
+            startSmallMessage(kind, length: length)
+            switch kind {
+            case .binary:
+                outputs.append(.deliver(.message(.binary(MessageAssembler.makeBytes(payload, key: key)))))
+            case .text:
+                // Not UTF-8: the general path fails the connection (1007).
+                guard let text = MessageAssembler.makeText(payload, key: key, validator: &incoming.validator) else { return pos }
+                outputs.append(.deliver(.message(.text(text))))
+            }
+            lastDataActivity = now
             pos = start &+ length
         }
         return pos

@@ -205,6 +205,77 @@ struct InPlaceReceiveTests {
     }
 }
 
+/// The receive path's fast lanes for small whole messages (copying and in place) against the
+/// general path alone, which a connection fed one byte at a time takes (no lane sees a whole
+/// frame in one call).
+@Suite("Small-message fast lanes")
+struct SmallMessageLaneTests {
+    /// What a receive delivered, and the bytes it wrote, whatever the calls.
+    static func delivered(_ outputs: [Connection.Output]) -> (events: [Event], written: [UInt8], closes: Bool) {
+        var events: [Event] = [], written: [UInt8] = [], closes = false
+        for output in outputs {
+            switch output {
+            case .deliver(let event): events.append(event)
+            case .write(let bytes): written += bytes
+            case .closeTransport: closes = true
+            case .shutdownWrite: break
+            }
+        }
+        return (events, written, closes)
+    }
+
+    @Test func theLanesAgreeWithTheGeneralPath() {
+        var laned = 0
+        for seed in PropertyRun.seeds(default: 400) {
+            var rng = SeededGenerator(seed: seed)
+            let role: Role = Bool.random(using: &rng) ? .server : .client
+            var configuration = Connection.Configuration()
+            switch Int.random(in: 0..<5, using: &rng) {
+            case 0: configuration.maxMessageSize = [0, 60, 124, 125, 126].randomElement(using: &rng)!
+            case 1: configuration.maxFrameSize = [60, 124, 125].randomElement(using: &rng)!
+            case 2: configuration.answerTimeout = .seconds(1)
+            case 3: configuration.deliversFragments = true
+            default: break
+            }
+            var input: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...10, using: &rng) {
+                let length = [0, 1, 31, 124, 125, 126, 127].randomElement(using: &rng)!
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0: input += Wire.toward(role, .ping, rng.bytes(Int.random(in: 0...8, using: &rng)))
+                case 1: input += Wire.toward(role, .binary, rng.bytes(length), fin: false) + Wire.toward(role, .continuation, [1])
+                case 2: input += Wire.toward(role == .server ? .client : .server, .binary, rng.bytes(3))  // wrongly masked
+                case 3, 4:
+                    var text = Array(UTF8Samples.randomText(scalars: length, using: &rng).prefix(length))
+                    while !text.isEmpty && String(validating: text, as: UTF8.self) == nil { text.removeLast() }
+                    if Int.random(in: 0..<4, using: &rng) == 0 { text.insert(0xC0, at: Int.random(in: 0...text.count, using: &rng)) }
+                    input += Wire.toward(role, .text, text)
+                default: input += Wire.toward(role, .binary, rng.bytes(length))
+                }
+            }
+            let make = { Connection(role: role, configuration: configuration, entropy: FixedKeyGenerator()) }
+            var whole = make(), inPlace = make(), byteByByte = make()
+            var general: [Connection.Output] = []
+            for byte in input { general += byteByByte.receive([byte], now: .seconds(5)) }
+            let copied = whole.receive(input, now: .seconds(5))
+            let placed = InPlaceReceiveTests.inPlace(input, &inPlace, now: .seconds(5))
+            let reference = Self.delivered(general)
+            for (name, outputs) in [("copying", copied), ("in place", InPlaceReceiveTests.merged(placed.outputs, placed.messages, placed.buffer))] {
+                let got = Self.delivered(outputs)
+                #expect(got.events == reference.events, "seed \(seed), \(name)")
+                #expect(got.written == reference.written, "seed \(seed), \(name)")
+                #expect(got.closes == reference.closes, "seed \(seed), \(name)")
+            }
+            for connection in [whole, inPlace] {
+                #expect(connection.closeReason == byteByByte.closeReason, "seed \(seed)")
+                #expect(connection.isAwaitingAnswers == byteByByte.isAwaitingAnswers, "seed \(seed)")
+                #expect(connection.nextDeadline == byteByByte.nextDeadline, "seed \(seed)")
+            }
+            laned += placed.messages.count
+        }
+        #expect(laned >= PropertyRun.seeds(default: 400).count)
+    }
+}
+
 extension Wire {
     /// A frame from `role`'s peer: masked toward a server, unmasked toward a client.
     static func toward(_ role: Role, _ opcode: Opcode, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {

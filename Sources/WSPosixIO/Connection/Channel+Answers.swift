@@ -18,11 +18,11 @@ extension Channel {
     /// close is not held for them), lets it send the close it holds, if any, and writes that
     /// after what the application queued. Any thread, under the lock.
     func eventsAnswered(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        let held = st.lifecycle.withConnection(&st.outbound) { c, _ -> [Connection.Output]? in
-            guard c.reportAnsweredInPlace() else { return nil }
-            return c.eventsAnswered(now: MonotonicClock.now())
-        }
-        guard let outputs = held ?? nil else { return }
+        guard let core = st.lifecycle.openCore,
+              !core._withUnsafeGuaranteedRef({ $0.connection.eventsAnsweredIfNothingHeld() }) else { return }
+        // A close is held (only while open: the answering state is the open phase's).
+        let now = MonotonicClock.now()
+        let outputs = core._withUnsafeGuaranteedRef { $0.connection.eventsAnswered(now: now) }
         perform(outputs, &st, &w)
         if !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: MonotonicClock.now()) }
         w.needsLoop = true  // closing and timers are settled on the loop
@@ -52,12 +52,3 @@ extension Connection.Configuration {
     }
 }
 
-extension Connection {
-    /// Reports the events answered in place (no copy of the connection, no clock read) when
-    /// nothing is held; returns whether a close is held (then ``eventsAnswered(now:)`` sends it).
-    fileprivate mutating func reportAnsweredInPlace() -> Bool {
-        if isAwaitingAnswers { return true }
-        _ = eventsAnswered(now: .zero)  // nothing held: only clears the unanswered mark, `now` unused
-        return false
-    }
-}

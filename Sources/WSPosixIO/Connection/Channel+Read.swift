@@ -17,7 +17,7 @@ extension Channel {
         let buffer = loop.readBuffer
         // In place for the server's message handler, or for an async consumer waiting on this
         // loop in `next(message:)` with nothing queued (Channel+InPlace.swift).
-        let inPlace = st.inlineSocket != nil ? server?.onMessage != nil
+        let inPlace = st.inlineSocket != nil ? server?.hasMessageHandler == true
             : st.eventWaiter != nil && st.waiterTakesInPlace && !draining && st.events.isEmpty && st.inPlaceEnd == 0
         for _ in 0..<Self.readsPerWakeup {
             guard !st.endOfStream, st.lifecycle.isLive, st.lifecycle.phase != .awaitingDecision else { return false }

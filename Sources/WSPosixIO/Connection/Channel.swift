@@ -74,7 +74,7 @@ import WSProtocol
                     onReadable(&st, &w, draining: false)
                 }
             }
-            if w.inlineTarget != nil && server?.onEvent != nil {
+            if w.inlineTarget != nil && server?.hasEventHandler == true {
                 // The batch goes to the event handler right after this lock (loop thread): mark
                 // it now, saving ``deliverInline`` a lock round of its own. Settling waits for
                 // the handler's replies (``deliverInline`` settles under its closing lock):
@@ -85,18 +85,24 @@ import WSProtocol
                 settle(&st, &w)
             }
         }
-        if w.inPlaceCount > 0 && w.inlineMarked && w.isPlacedBatchOnly, let socket = w.inlineTarget, let onMessage = server?.onMessage {
-            deliverPlaced(to: socket, w.inPlaceCount, onMessage)
+        if w.inPlaceCount > 0 && w.inlineMarked && w.isPlacedBatchOnly, let onMessage = server?.onMessage {
+            deliverPlaced(&w, onMessage)
         } else {
             wake(w)
         }
     }
 
     /// The usual read for a server with a message handler: only messages, read in place, and
-    /// nothing else to wake. They go to the handler as ``deliverInline(to:handler:_:)`` would
-    /// hand them, without its general batch (events, lent arrays), then the replies are
-    /// written and the channel settled under one lock.
-    private func deliverPlaced(to socket: WebSocket, _ count: Int, _ onMessage: WebSocketServer.MessageHandler) {
+    /// nothing else to wake (`w` holds only the handle and their count). They go to the
+    /// handler as ``deliverInline(to:handler:_:)`` would hand them, without its general batch
+    /// (events, lent arrays); then the replies are written and the channel settled under one
+    /// lock, `w` (emptied) collecting what that wakes.
+    private func deliverPlaced(_ w: inout ChannelWakeups, _ onMessage: WebSocketServer.MessageHandler) {
+        // Moved out, not copied: one retain and one release of the handle per read.
+        guard let socket = w.inlineTarget.take() else { return }
+        let count = w.inPlaceCount
+        w.inPlaceCount = 0
+        w.inlineMarked = false
         let outer = deliveringOnLoop  // (a batch delivered from inside a handler's call)
         deliveringOnLoop = true
         for i in 0..<count {
@@ -104,13 +110,12 @@ import WSProtocol
             onMessage(socket, message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]))
         }
         deliveringOnLoop = outer
-        var after = ChannelWakeups()
         state.withLock { st in
             st.deliveringInline = false
-            eventsAnswered(&st, &after)  // the handler has answered this batch (Channel+Answers.swift)
-            settle(&st, &after)
+            eventsAnswered(&st, &w)  // the handler has answered this batch (Channel+Answers.swift)
+            settle(&st, &w)
         }
-        wake(after)
+        wake(w)
     }
 
     func handleTimer() {

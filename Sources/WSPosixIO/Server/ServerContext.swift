@@ -13,6 +13,10 @@ final class ServerContext: Sendable {
     let onEvent: WebSocketServer.EventHandler?
     /// With it, data messages go here, borrowed (in place where they arrived whole), not to ``onEvent``.
     let onMessage: WebSocketServer.MessageHandler?
+    /// Whether ``onEvent`` / ``onMessage`` are set (asked on every read: reading the optional
+    /// closure copied it, a retain and a release).
+    let hasEventHandler: Bool
+    let hasMessageHandler: Bool
 
     private struct Registry {
         var channels: [ObjectIdentifier: Channel] = [:]
@@ -46,6 +50,8 @@ final class ServerContext: Sendable {
         self.onConnection = onConnection
         self.onEvent = onEvent
         self.onMessage = onMessage
+        self.hasEventHandler = onEvent != nil
+        self.hasMessageHandler = onMessage != nil
     }
 
     /// The transport for a new connection: the configured factory's, else TLS with the current

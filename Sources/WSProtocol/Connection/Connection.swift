@@ -315,6 +315,17 @@ public struct Connection: Sendable {
         }
     }
 
+    /// ``eventsAnswered(now:)`` when no close is held (``isAwaitingAnswers`` false), without
+    /// making its empty outputs: returns `false`, and the caller calls that instead.
+    package mutating func eventsAnsweredIfNothingHeld() -> Bool {
+        switch state {
+        case .answering: return false
+        case .open, .closeSent, .awaitingEndOfStream, .closed:
+            unansweredMessages = false
+            return true
+        }
+    }
+
     private mutating func control(_ opcode: Opcode, _ payload: [UInt8]) throws(UsageError) -> [Output] {
         guard canSend else { throw .sendAfterClose }
         guard payload.count <= 125 else { throw .controlPayloadTooLong(payload.count) }

@@ -9,7 +9,9 @@ import WSProtocol
 extension Channel {
     /// Queues an event, or hands it straight to a waiting consumer or to the event handler;
     /// stops reading when the backlog goes over its budget.
-    func enqueue(_ event: WebSocketEvent, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+    /// The event is consumed: moved, not copied, into the queue or the wakeups (each copy of a
+    /// message's string or array was a retain and, later, a release).
+    func enqueue(_ event: consuming WebSocketEvent, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
         // Messages lent in place came first: they are queued (after the events queued before
         // them) ahead of this event.
         if st.inPlaceEnd != 0 { spillInPlace(&st, &w) }
@@ -20,7 +22,7 @@ extension Channel {
                 st.inlineSocket = nil  // breaks the channel ↔ handle cycle; released after the lock
             }
             w.inlineTarget = target
-            if w.event == nil { w.event = event } else { w.addInline(event) }
+            if w.event == nil { w.event = consume event } else { w.addInline(consume event) }
             return
         }
         if st.abandoned {
@@ -31,10 +33,10 @@ extension Channel {
             st.eventWaiter = nil
             if case .closed = event { st.events.closedWasTaken() }
             w.eventWaiter = waiter
-            w.event = event
+            w.event = consume event
             return
         }
-        st.events.push(event)
+        st.events.push(consume event)
         if st.events.updateBudget(assembling: st.assembling, flow: flow) { updateInterest(&st) }
     }
 
@@ -80,7 +82,7 @@ extension Channel {
     func takeEvent() -> NextEvent {
         var w = ChannelWakeups()
         let first = state.withLock { st in takeQueued(&st, &w) }
-        wake(w)
+        wake(&w)
         return first
     }
 
@@ -117,7 +119,7 @@ extension Channel {
             st.waiterTakesInPlace = false
             return .parked
         }
-        if w.bufferedDelta != 0 { wake(w) }
+        if w.bufferedDelta != 0 { wake(&w) }
         switch now {
         case .event(let e): c.resume(returning: e)
         case .end: c.resume(returning: nil)
@@ -174,25 +176,29 @@ extension Channel {
     }
 
     /// Runs the continuations collected under the lock.
+    /// (In place: the events it carries are moved to whoever gets them, not copied.)
     @inline(__always)
-    func wake(_ w: ChannelWakeups) {
+    func wake(_ w: inout ChannelWakeups) {
         if w.isEmpty { return }  // (most sends: nothing to wake, no reference touched)
-        wakeAll(w)
+        wakeAll(&w)
     }
 
     @inline(never)
-    private func wakeAll(_ w: ChannelWakeups) {
-        if let c = w.eventWaiter { c.resume(returning: w.event) }
+    private func wakeAll(_ w: inout ChannelWakeups) {
+        if let c = w.eventWaiter { c.resume(returning: w.event.take()) }
         if let rare = w.rare { resumeWaiters(rare) }
         if let target = w.inlineTarget {
             if let handler = server?.onEvent {
                 if loop.inEventLoop {
-                    deliverInline(to: target, handler: handler, w)
+                    deliverInline(to: target, handler: handler, &w)
                 } else {
                     var unmarked = w
                     unmarked.inlineMarked = false
                     let batch = unmarked
-                    loop.execute { [self] in deliverInline(to: target, handler: handler, batch) }
+                    loop.execute { [self] in
+                        var events = batch
+                        deliverInline(to: target, handler: handler, &events)
+                    }
                 }
             } else if w.inlineMarked {
                 // No handler after all (cannot happen: only servers with one set a target).
@@ -221,7 +227,7 @@ extension Channel {
     /// among the events (borrowed from their array or string) go to `onMessage`, the other
     /// events to `handler`, all in arrival order.
     private func deliverMessages(to socket: WebSocket, onMessage: WebSocketServer.MessageHandler,
-                                 handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
+                                 handler: WebSocketServer.EventHandler, _ w: inout ChannelWakeups) {
         precondition(w.inPlaceCount == 0 || loop.inEventLoop, "in-place messages are read on the loop thread")
         var next = 0  // the next in-place message
         func messages(after events: Int) {
@@ -245,7 +251,7 @@ extension Channel {
         }
         messages(after: 0)
         var delivered = 0
-        if let first = w.event {
+        if let first = w.event.take() {
             event(first)
             delivered = 1
             messages(after: 1)
@@ -260,14 +266,14 @@ extension Channel {
 
     /// Calls the server's event handler for a batch (loop thread), then writes everything it
     /// queued with one call.
-    private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: ChannelWakeups) {
+    private func deliverInline(to socket: WebSocket, handler: WebSocketServer.EventHandler, _ w: inout ChannelWakeups) {
         if !w.inlineMarked { state.withLock { $0.deliveringInline = true } }
         let outer = deliveringOnLoop  // (a batch delivered from inside a handler's call)
         deliveringOnLoop = true
         if let onMessage = server?.onMessage {
-            deliverMessages(to: socket, onMessage: onMessage, handler: handler, w)
+            deliverMessages(to: socket, onMessage: onMessage, handler: handler, &w)
         } else {
-            if let first = w.event { handler(socket, first) }
+            if let first = w.event.take() { handler(socket, first) }
             for event in w.inlineMore { handler(socket, event) }
         }
         deliveringOnLoop = outer
@@ -277,6 +283,6 @@ extension Channel {
             eventsAnswered(&st, &after)  // the handler has answered this batch (Channel+Answers.swift)
             settle(&st, &after)
         }
-        wake(after)
+        wake(&after)
     }
 }

@@ -76,7 +76,7 @@ extension Channel {
         state.withLock { st in
             if st.inPlaceEnd != 0 { spillInPlace(&st, &w) }
         }
-        wake(w)
+        wake(&w)
     }
 
     /// A consumer (`next(message:)`, or the message handler) is about to borrow the bytes of
@@ -138,7 +138,7 @@ extension Channel {
             wakeups = w
             return .queued(queued)
         }
-        if let wakeups { wake(wakeups) }
+        if var wakeups { wake(&wakeups) }
         return next
     }
 
@@ -172,7 +172,7 @@ extension Channel {
             st.waiterTakesInPlace = onLoop
             return .parked
         }
-        wake(w)
+        wake(&w)
         switch now {
         case .event(let e): c.resume(returning: e)
         case .lookAgain: c.resume(returning: nil)

@@ -27,7 +27,7 @@ extension Channel {
                     }
                     settle(&st, &w)
                 }
-                wake(w)
+                wake(&w)
             }
         }
     }
@@ -62,7 +62,7 @@ extension Channel {
             }
             settle(&st, &w)
         }
-        wake(w)
+        wake(&w)
     }
 
     /// TCP is up: stages, transport and handshake start (see ``Lifecycle/tcpUp(now:_:_:)``).
@@ -179,7 +179,7 @@ extension Channel {
                 accept(request, decision: decision, now: loop.now, &st, &w)
                 settle(&st, &w)
             }
-            wake(w)
+            wake(&w)
         }
     }
 
@@ -192,7 +192,7 @@ extension Channel {
                 take(st.lifecycle.respond(response, now: loop.now, &st.outbound), &st, &w)
                 settle(&st, &w)
             }
-            wake(w)
+            wake(&w)
         }
     }
 
@@ -235,7 +235,7 @@ extension Channel {
             if let outputs { perform(outputs, &st, &w) }
             w.needsLoop = true
         }
-        wake(w)
+        wake(&w)
     }
 
     /// Closes the socket now, without a close handshake (the peer sees the connection drop).
@@ -246,7 +246,7 @@ extension Channel {
                 if st.transportError == nil { st.transportError = .closed }
                 abortConnection(&st, &w)
             }
-            wake(w)
+            wake(&w)
         }
     }
 
@@ -274,7 +274,7 @@ extension Channel {
             }
             w.needsLoop = true
         }
-        wake(w)
+        wake(&w)
     }
 
     /// Ends the connection without a close handshake: the core reports 1006 (or its own

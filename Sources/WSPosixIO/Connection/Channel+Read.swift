@@ -175,8 +175,8 @@ extension Channel {
     }
 
     /// Maps a core event to the application's and queues it.
-    private func deliver(_ event: Event, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        switch event {
+    private func deliver(_ event: consuming Event, _ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        switch consume event {
         case .message(.text(let s)): enqueue(.text(s), &st, &w)
         case .message(.binary(let b)): enqueue(.binary(b), &st, &w)
         case .fragment(let f): enqueue(.fragment(f), &st, &w)

@@ -30,7 +30,7 @@ extension Channel {
             account(&st, &w)
             return .success(st.pendingBytes > flow.highWaterMark)
         }
-        wake(w)
+        wake(&w)
         return try outcome.get()
     }
 
@@ -85,7 +85,7 @@ extension Channel {
             account(&st, &w)
             return nil
         }
-        wake(w)
+        wake(&w)
         if let failure { throw failure }
     }
 
@@ -157,7 +157,7 @@ extension Channel {
             w.needsLoop = true  // the core's timers changed (close timeout, ...)
             return nil
         }
-        wake(w)
+        wake(&w)
         if let failure { throw failure }
     }
 

@@ -88,7 +88,7 @@ import WSProtocol
         if w.inPlaceCount > 0 && w.inlineMarked && w.isPlacedBatchOnly, let onMessage = server?.onMessage {
             deliverPlaced(&w, onMessage)
         } else {
-            wake(w)
+            wake(&w)
         }
     }
 
@@ -115,7 +115,7 @@ import WSProtocol
             eventsAnswered(&st, &w)  // the handler has answered this batch (Channel+Answers.swift)
             settle(&st, &w)
         }
-        wake(w)
+        wake(&w)
     }
 
     func handleTimer() {
@@ -136,14 +136,14 @@ import WSProtocol
             }
             settle(&st, &w)
         }
-        wake(w)
+        wake(&w)
     }
 
     /// Re-evaluates flushing, closing, interest and timers (loop thread; requested by other threads).
     func service() {
         var w = ChannelWakeups()
         state.withLock { st in settle(&st, &w) }
-        wake(w)
+        wake(&w)
     }
 
     /// After any input: flush, close when done, fix the poller interest, set the timer, account

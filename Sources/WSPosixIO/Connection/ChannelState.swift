@@ -215,7 +215,7 @@ struct ChannelWakeups {
     var inlineMore: [WebSocketEvent] { rare?.inlineMore ?? [] }
     /// The events collected for the event handler so far.
     var inlineEventCount: Int { event == nil ? 0 : 1 + (rare?.inlineMore.count ?? 0) }
-    mutating func addInline(_ event: WebSocketEvent) { rareBox().inlineMore.append(event) }
+    mutating func addInline(_ event: consuming WebSocketEvent) { rareBox().inlineMore.append(event) }
 
     /// Client: the task waiting in `connect`, and what to resume it with.
     var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>? {

@@ -55,9 +55,9 @@ struct EventQueue {
     mutating func closedWasTaken() { ending = .closedTaken }
 
     /// Appends an admitted event.
-    mutating func push(_ event: WebSocketEvent) {
-        events.append(event)
+    mutating func push(_ event: consuming WebSocketEvent) {
         bytes += Self.size(of: event)
+        events.append(event)
     }
 
     /// Takes the oldest event.

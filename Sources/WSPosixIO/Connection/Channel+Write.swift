@@ -93,19 +93,24 @@ extension Channel {
     private func queue(payload: [UInt8]?, borrowed: UnsafeRawBufferPointer? = nil, kind: Message.Kind?, now: Instant,
                        _ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void,
                        _ st: inout ChannelState) -> WebSocketError? {
-        let byReference = role == .server && !st.writeShutDown && !st.outbound.wraps
-        do throws(UsageError) {
-            let queued: Void? = try st.lifecycle.withConnection(&st.outbound) { (c, out) throws(UsageError) in
-                var byPayload = false
-                if byReference { byPayload = try queuePayload(payload, borrowed: borrowed, kind: kind, now: now, &c, &out) }
-                if !byPayload {
-                    try out.withAppendable { (bytes) throws(UsageError) in try encode(&c, now, &bytes) }
+        // Straight through the unretained core (as `Lifecycle.withConnection`, without its
+        // generic result): every data message comes here.
+        guard let core = st.lifecycle.openCore else { return .closed }
+        let byReference = (payload?.count ?? borrowed?.count ?? 0) >= Self.payloadSegmentThreshold
+            && role == .server && !st.writeShutDown && !st.outbound.wraps
+        var failure: UsageError? = nil
+        core._withUnsafeGuaranteedRef { core in
+            do throws(UsageError) {
+                if byReference, try queuePayload(payload, borrowed: borrowed, kind: kind, now: now, &core.connection, &st.outbound) {
+                    return
                 }
+                try st.outbound.withAppendable { (bytes) throws(UsageError) in try encode(&core.connection, now, &bytes) }
+            } catch {
+                failure = error
             }
-            return queued == nil ? .closed : nil
-        } catch {
-            return error == .sendAfterClose ? .closed : .usage(error)
         }
+        guard let failure else { return nil }
+        return failure == .sendAfterClose ? .closed : .usage(failure)
     }
 
     /// Payloads at least this big go to the socket as they are, not copied into the outbound buffer.
@@ -251,7 +256,9 @@ extension Channel {
                 st.wantsWrite = false
                 updateInterest(&st)
             }
-            if pendingBefore > 0 && st.transportError == nil { flushed(&st, now: now) }
+            if pendingBefore > 0 && st.transportError == nil && (st.shutdownAfterFlush || st.lifecycle.phase == .httpResponse) {
+                flushed(&st, now: now)
+            }
         } else if st.transportError == nil {
             // Unwritten bytes: the peer has `sendTimeout` from the last progress to take them.
             if st.pendingBytes < pendingBefore || st.sendStallDeadline == nil {

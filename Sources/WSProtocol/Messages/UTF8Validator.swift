@@ -69,10 +69,16 @@
             pending &-= 1; low = 0x80; high = 0xBF
             i &+= 1
         }
-        // Short texts (chat lines, JSON) are mostly ASCII: 8 bytes at a time first, with none of
+        // Short texts (chat lines, JSON) are mostly ASCII: 16, then 8 bytes at a time first, with none of
         // the sequence logic below. A word with a high bit set stops this at its start, which is
         // a sequence boundary (everything before it is ASCII). When fewer than 8 bytes remain,
         // the last 8 of the buffer are tested instead (all ASCII only if those before are too).
+        while count &- i >= 16 {
+            let a = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let b = base.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
+            guard (a | b) & 0x8080_8080_8080_8080 == 0 else { break }
+            i &+= 16
+        }
         while count &- i >= 8 && base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
             i &+= 8
         }

@@ -105,6 +105,26 @@ struct InPlaceMessageTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// A read that ends inside a frame, after a whole message the handler answers, still gets
+    /// the message timeout (which comes before the keepalive's): settling after the handler's
+    /// replies skips the timer only between messages.
+    @Test func aFrameLeftHalfReadAfterAnEchoTimesOut() async throws {
+        let log = HandlerLog(), closed = Signal()
+        var configuration = WebSocketServer.Configuration()
+        configuration.connection.keepalive = .init(interval: .seconds(120), timeout: .seconds(20))
+        configuration.connection.messageTimeout = .milliseconds(400)
+        let server = try await Self.loggingEchoServer(log, closed: closed, configuration: configuration)
+        let raw = try await BoundsTests.rawUpgrade(server.localAddress)
+        try raw.write(bytes: Self.masked(0x1, Array("hi".utf8)) + Array(Self.masked(0x1, Array("never ends".utf8)).prefix(5)))
+        // Well before any other deadline (the handshake's 10 s, the keepalive's 120 s).
+        let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(5))
+        #expect(bytes == [0x81, 2] + Array("hi".utf8) + [0x88, 17, 0x03, 0xF0] + Array("message timeout".utf8))
+        #expect(eof)
+        #expect(await closed.wait())
+        #expect(log.all == ["text:hi", "closed:1008"])
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     /// Frames that arrive in the same read as the upgrade request (a client that does not wait
     /// for the 101) reach the message handler too, through the event path, and in order.
     @Test func framesReadWithTheUpgradeRequestReachTheHandler() async throws {

@@ -70,6 +70,18 @@ extension Channel {
                 let step = st.lifecycle.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: loop.now,
                                                 &st.outbound, &loop.outputs, &reported)
                 if let reported { st.reportedPeer = reported }
+                if case .outputs(let assembling) = step, !draining, w.inlineTarget == nil, let target = st.inlineSocket,
+                   server?.hasMessageHandler == false, !st.abandoned, st.events.ending == .open, st.inPlaceEnd == 0,
+                   Self.onlyMessages(loop.outputs) {
+                    // Only whole messages, for the event handler, with nothing before them (the
+                    // usual read): they stay in the loop's outputs and go to the handler from
+                    // there, moved (``deliverOutputs(_:_:)``), with nothing to perform.
+                    st.assembling = assembling
+                    w.inlineTarget = target
+                    w.outputMessages = loop.outputs.count
+                    if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
+                    return n == buffer.count  // (the loop comes back for more: level-triggered)
+                }
                 take(step, &st, &w)
             }
             // Messages left in the read buffer stay there until the handler has seen them (right
@@ -81,6 +93,15 @@ extension Channel {
             if st.events.isOverBudget || st.pendingBytes > flow.highWaterMark { return false }
             // Draining (the peer hung up): read on to end of stream, within the budget.
             if !draining && n < buffer.count { return false }
+        }
+        return true
+    }
+
+    /// Whether `outputs` are one or more whole data messages and nothing else.
+    static func onlyMessages(_ outputs: [Connection.Output]) -> Bool {
+        guard !outputs.isEmpty else { return false }
+        for output in outputs {
+            guard case .deliver(.message) = output else { return false }
         }
         return true
     }

@@ -87,9 +87,49 @@ import WSProtocol
         }
         if w.inPlaceCount > 0 && w.inlineMarked && w.isPlacedBatchOnly, let onMessage = server?.onMessage {
             deliverPlaced(&w, onMessage)
+        } else if w.outputMessages > 0, let handler = server?.onEvent {
+            // (Whatever else `w` holds is woken after: the general path would not see these.)
+            deliverOutputs(&w, handler)
         } else {
             wake(&w)
         }
+    }
+
+    /// The usual read for a server with an event handler: only whole messages, left in the
+    /// loop's outputs (`w` holds only the handle and their count). Each is moved out to the
+    /// handler as its event, as ``deliverInline(to:handler:_:)`` would hand it after the queue's
+    /// path (``enqueue(_:_:_:)``), without that path; then as ``deliverPlaced(_:_:)``.
+    private func deliverOutputs(_ w: inout ChannelWakeups, _ handler: WebSocketServer.EventHandler) {
+        guard let socket = w.inlineTarget.take() else { preconditionFailure("messages left without their handle") }
+        let count = w.outputMessages
+        w.outputMessages = 0
+        w.inlineMarked = false
+        let outer = deliveringOnLoop
+        deliveringOnLoop = true
+        var i = 0
+        // (`i < loop.outputs.count`: nothing the handler does reads into them, but a bound
+        // check costs nothing beside the call.)
+        while i < count && i < loop.outputs.count {
+            let output = loop.outputs.withUnsafeMutableBufferPointer { buffer -> Connection.Output in
+                let slot = buffer.baseAddress! + i
+                let output = slot.move()
+                slot.initialize(to: .shutdownWrite)  // no payload: nothing to release when cleared
+                return output
+            }
+            i += 1
+            switch consume output {
+            case .deliver(.message(.text(let text))): handler(socket, .text(text))
+            case .deliver(.message(.binary(let bytes))): handler(socket, .binary(bytes))
+            default: preconditionFailure("only messages are left for the event handler")
+            }
+        }
+        deliveringOnLoop = outer
+        state.withLock { st in
+            st.deliveringInline = false
+            eventsAnswered(&st, &w)  // the handler has answered this batch (Channel+Answers.swift)
+            settleReplies(&st, &w)
+        }
+        wake(&w)
     }
 
     /// The usual read for a server with a message handler: only messages, read in place, and
@@ -113,9 +153,29 @@ import WSProtocol
         state.withLock { st in
             st.deliveringInline = false
             eventsAnswered(&st, &w)  // the handler has answered this batch (Channel+Answers.swift)
-            settle(&st, &w)
+            settleReplies(&st, &w)
         }
         wake(&w)
+    }
+
+    /// ``settle(_:_:)`` after a placed batch's replies, skipping what such a batch cannot have
+    /// changed: with every reply written, the socket open, read interest on and write interest
+    /// off as registered, a timer set, and the core still open with no frame half read, the
+    /// core's next deadline can only have moved later (data moves keepalive and idle on; the
+    /// message timeout needs a frame under way, the close timeout a close), so the timer set for
+    /// an earlier one stands (it fires, finds nothing due, and sets the next), and the interest
+    /// stays. Anything else settles in full. A reply that closed or pinged asked the loop to
+    /// settle again (``command(_:)``).
+    private func settleReplies(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+        if st.lifecycle.isLive && !st.wantsWrite { flush(&st, &w, now: loop.now) }
+        if st.pendingBytes == 0 && st.transportError == nil && timerSlot > 0 && st.registeredRead && !st.registeredWrite
+            && !st.endOfStream && !st.events.isOverBudget,
+           let core = st.lifecycle.openCore,
+           core._withUnsafeGuaranteedRef({ $0.connection.isOpenBetweenMessages() }) {
+            account(&st, &w)
+            return
+        }
+        settle(&st, &w, flushing: false)
     }
 
     func handleTimer() {
@@ -148,8 +208,9 @@ import WSProtocol
 
     /// After any input: flush, close when done, fix the poller interest, set the timer, account
     /// the buffered bytes. Loop thread only.
-    func settle(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        if st.lifecycle.isLive && !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: loop.now) }
+    /// `flushing: false` when the caller has just flushed.
+    func settle(_ st: inout ChannelState, _ w: inout ChannelWakeups, flushing: Bool = true) {
+        if flushing && st.lifecycle.isLive && !st.wantsWrite && !st.deliveringInline { flush(&st, &w, now: loop.now) }
         switch st.lifecycle.phase {
         case .open:
             if st.transportError != nil { abortConnection(&st, &w) }

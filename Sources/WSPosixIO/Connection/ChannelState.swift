@@ -177,6 +177,9 @@ struct ChannelWakeups {
     /// (an in-place read, on the loop thread: for the server's message handler, or lent to the
     /// async consumer); no further read into the buffer in this wakeup.
     var inPlaceCount = 0
+    /// Messages of this batch left in the loop's outputs: `loop.outputs[0 ..< outputMessages]`,
+    /// all `.deliver(.message)`, for the event handler (on the loop thread, right after the lock).
+    var outputMessages = 0
     /// The change in this channel's buffered bytes to add to the server's total.
     var bufferedDelta = 0
     /// Senders to resume, further inline events, handshake and connect follow-ups.

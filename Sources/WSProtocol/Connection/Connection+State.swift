@@ -99,6 +99,15 @@ extension Connection {
     /// A frame (its header or payload) or a fragmented data message is partly received.
     var isReceivingFrame: Bool { inFrame || !headerBuffer.isEmpty || incoming.isOpen }
 
+    /// Open (data may be sent) with no frame or message half received: between messages, where
+    /// receiving whole messages and sending moves no deadline earlier (for a driver's timers).
+    /// Mutating only so that a driver holding the connection in a class asks it in place (a
+    /// getter copied the whole connection there).
+    package mutating func isOpenBetweenMessages() -> Bool {
+        guard canSend else { return false }
+        return !isReceivingFrame
+    }
+
     /// Whether a failure or the peer's close frame waits for the application's answers: holding
     /// is on (``Configuration/answerTimeout``) and messages were delivered that the driver has not
     /// reported answered (earlier in this receive call, or in an earlier one). Only from `open`:

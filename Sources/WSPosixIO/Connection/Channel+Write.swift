@@ -170,6 +170,9 @@ extension Channel {
     /// stall deadline) now comes first.
     private func nudgeTimer(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         if st.transportError != nil { w.needsLoop = true; return }
+        // A data message sent moves no deadline of the core's earlier (the idle one later);
+        // only bytes left unwritten bring one (the send stall's).
+        if st.sendStallDeadline == nil && st.lifecycle.phase == .open { return }
         var deadline = st.sendStallDeadline
         if let d = st.lifecycle.nextDeadline(), deadline.map({ d < $0 }) ?? true { deadline = d }
         guard let d = deadline else { return }

@@ -235,6 +235,11 @@ import WSProtocol
         // (the phase's general switch cost about 25 instructions per message more).
         var deadline: Instant?
         if let core = st.lifecycle.openCore {
+            // Between messages, with a timer set and no send stalled, the deadline can only have
+            // moved later (``Connection/isOpenBetweenMessages()``): the timer stands (it fires
+            // early, finds nothing due, and sets the next).
+            if timerSlot > 0 && st.sendStallDeadline == nil
+                && core._withUnsafeGuaranteedRef({ $0.connection.isOpenBetweenMessages() }) { return }
             deadline = core._withUnsafeGuaranteedRef { $0.connection.nextDeadline }
         } else {
             deadline = st.lifecycle.nextDeadline()

@@ -99,12 +99,14 @@ extension Connection {
     /// A frame (its header or payload) or a fragmented data message is partly received.
     var isReceivingFrame: Bool { inFrame || !headerBuffer.isEmpty || incoming.isOpen }
 
-    /// Open (data may be sent) with no frame or message half received: between messages, where
-    /// receiving whole messages and sending moves no deadline earlier (for a driver's timers).
-    /// Mutating only so that a driver holding the connection in a class asks it in place (a
-    /// getter copied the whole connection there).
+    /// Open, with no frame or message half received: between messages. There the next deadline
+    /// (keepalive, idle) only moves later as data comes and goes, so a driver's timer set for
+    /// an earlier one still stands: a ping sent, a close, a held close or a frame under way
+    /// (which bring earlier deadlines) all leave this state. Mutating only so that a driver
+    /// holding the connection in a class asks it in place (a getter copied the whole connection
+    /// there).
     package mutating func isOpenBetweenMessages() -> Bool {
-        guard canSend else { return false }
+        guard case .open = state, keepalivePongDeadline == nil else { return false }
         return !isReceivingFrame
     }
 

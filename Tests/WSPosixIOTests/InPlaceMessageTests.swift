@@ -152,20 +152,45 @@ struct InPlaceMessageTests {
     /// Far more small messages than one read buffer holds, written at once while the echoes
     /// are read: every echo is intact and in order. The driver must not read into the buffer
     /// again before the handler has seen the messages lying in it.
-    @Test func aBurstLargerThanTheReadBufferEchoesIntact() async throws {
+    /// The echoes of a burst come back whole and in order, read as they come, or only once the
+    /// server has stopped reading because it holds replies the socket would not take (written
+    /// in part or not at all, the rest when it drains, nothing twice).
+    @Test(arguments: [false, true])
+    func aBurstLargerThanTheReadBufferEchoesIntact(readLate: Bool) async throws {
         let closed = Signal()
-        let server = try await WebSocketServer.bind(port: 0, onMessage: { ws, kind, bytes in
+        var configuration = WebSocketServer.Configuration()
+        configuration.connection.keepalive = nil  // no ping among the echoes while the reader waits
+        let server = try await WebSocketServer.bind(port: 0, configuration: configuration, onMessage: { ws, kind, bytes in
             try? ws.enqueue(kind, bytes: bytes)
         }, onEvent: { _, event in if case .closed = event { closed.fire() } })
         let raw = try await BoundsTests.rawUpgrade(server.localAddress)
-        let count = 30_000  // 32 B messages, 38 B frames: 1.1 MB, more than four 256 KiB reads
+        if readLate {
+            // A small receive buffer (the kernel's may grow to 32 MiB), so that the replies fill it.
+            var size: Int32 = 16 << 10
+            setsockopt(raw.descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        // 32 B messages, 38 B frames: 1.1 MB, more than four 256 KiB reads. Read late: 26 B
+        // messages, 32 B frames (so that full reads end between frames and take the path of whole
+        // messages, down to the handler's replies), 9.6 MB, more than the kernel holds for a
+        // peer that does not read.
+        let count = readLate ? 300_000 : 30_000
+        let size = readLate ? 26 : 32
         let payloads = (0..<count).map { i in
             let id = [UInt8(i & 0xFF), UInt8(i >> 8 & 0xFF), UInt8(i >> 16)]
-            return (0..<32).map { id[$0 % 3] ^ UInt8($0) }
+            return (0..<size).map { id[$0 % 3] ^ UInt8($0) }
         }
         let input = payloads.reduce(into: [UInt8]()) { $0 += Self.masked(0x2, $1) }
-        let expectedLength = count * (2 + 32)
-        async let echoed = raw.read(until: { $0.count >= expectedLength }, timeout: .seconds(30))
+        let expectedLength = count * (2 + size)
+        async let echoed = {
+            if readLate {
+                // Until the server holds replies the socket would not take (it counts them in
+                // 64 KiB steps), or 30 s.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while server.bufferedBytes == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(server.bufferedBytes > 0, "the server's replies never met a full socket")
+            }
+            return try await raw.read(until: { $0.count >= expectedLength }, timeout: .seconds(60))
+        }()
         var offset = 0
         while offset < input.count {
             let n = try input.withUnsafeBytes { try Sys.write(raw.descriptor, UnsafeRawBufferPointer(rebasing: $0[offset...])) } ?? 0

@@ -51,14 +51,19 @@ extension Channel {
                                                      now: loop.now, &loop.outputs, &loop.inPlace)
             }
             if let placed {
-                if case .outputs(let assembling) = placed, loop.outputs.isEmpty, w.inlineTarget == nil,
-                   let target = st.inlineSocket, !st.abandoned, !loop.inPlace.isEmpty {
-                    // Only messages, for the message handler, with no event before them (the
-                    // usual read): they are the batch, in order (`outputIndex` 0: before any
-                    // event), with nothing to perform (``take`` would find nothing else to do).
+                if case .outputs(let assembling) = placed, loop.outputs.isEmpty, !st.abandoned, !loop.inPlace.isEmpty,
+                   st.inlineSocket == nil ? loop.inPlace.count <= Int(UInt16.max) : w.inlineTarget == nil {
+                    // Only messages, with nothing to perform (the usual read; ``take`` would find
+                    // nothing else to do). For the message handler with no event before them,
+                    // they are the batch, in order (`outputIndex` 0: before any event); for the
+                    // async consumer, they are lent to it (Channel+InPlace.swift).
                     st.assembling = assembling
-                    w.inlineTarget = target
-                    w.inPlaceCount = loop.inPlace.count
+                    if let target = st.inlineSocket {
+                        w.inlineTarget = target
+                        w.inPlaceCount = loop.inPlace.count
+                    } else {
+                        lendInPlace(loop.inPlace.count, &st, &w)
+                    }
                     if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
                 } else {
                     take(placed, &st, &w, inPlace: true)

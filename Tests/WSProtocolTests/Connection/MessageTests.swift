@@ -110,6 +110,36 @@ struct MessageTests {
         #expect(outbound == [0xAA, 0x81, 0x01, 0x61, 0x82, 0x01, 0x02] + RFCVectors.unmaskedHello)
     }
 
+    /// Sending borrowed bytes (whose small server frames take a short path) writes exactly the
+    /// frames that sending the same message as a `Message` writes (the general path), at every
+    /// small length and around the 7-bit limit, with fragmentation and an extension (applied or
+    /// bypassed), and in both roles.
+    @Test func sendingBytesFramesAsSendingAMessage() throws {
+        for role in [Role.server, .client] {
+            for fragmentSize in [nil, 0, 1, 40, 125, 126] as [Int?] {
+                for extensions in [[], [XORExtension()]] as [[any MessageExtension]] {
+                    for use in [Connection.ExtensionUse.apply, .bypass] {
+                        var config = Connection.Configuration()
+                        config.fragmentSize = fragmentSize
+                        let make = { Connection(role: role, configuration: config, extensions: extensions, entropy: CountingKeyGenerator()) }
+                        var viaBytes = make(), viaMessage = make()
+                        for length in Array(0...130) + [1000] {
+                            let text = String(repeating: "é", count: length / 2) + (length % 2 == 1 ? "a" : "")
+                            let binary = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+                            var a: [UInt8] = [], b: [UInt8] = []
+                            try Array(text.utf8).withUnsafeBytes { try viaBytes.send($0, kind: .text, extensions: use, now: .zero, into: &a) }
+                            try viaMessage.send(.text(text), extensions: use, now: .zero, into: &b)
+                            try binary.withUnsafeBytes { try viaBytes.send($0, kind: .binary, extensions: use, now: .zero, into: &a) }
+                            try viaMessage.send(.binary(binary), extensions: use, now: .zero, into: &b)
+                            #expect(a == b, "\(role), fragment size \(String(describing: fragmentSize)), \(extensions.count) extension(s), \(use), \(length) bytes")
+                            if a != b { return }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("Length encodings at their boundaries", arguments: [0, 125, 126, 65535, 65536])
     func lengthBoundaries(length: Int) throws {
         let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7) }

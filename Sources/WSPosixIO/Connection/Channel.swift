@@ -193,7 +193,8 @@ import WSProtocol
             && !st.endOfStream && !st.events.isOverBudget,
            let core = st.lifecycle.openCore,
            core._withUnsafeGuaranteedRef({ $0.connection.isOpenBetweenMessages() }) {
-            account(&st, &w)
+            // Nothing buffered now nor reported before: nothing to account.
+            if st.reportedBytes != 0 || st.assembling != 0 || !st.events.isEmpty { account(&st, &w) }
             return
         }
         settle(&st, &w, flushing: false)

@@ -25,6 +25,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// the early expiry finds nothing due and arms for the next.
     private let timerFD: FileDescriptor
     @exclusivity(unchecked) private var armedDeadline: Instant?
+    /// The timer descriptor fired in this round: the timers due run after it.
+    @exclusivity(unchecked) private var timerFired = false
     #endif
     private let threadID = Atomic<UInt>(0)
     private struct Jobs {
@@ -257,7 +259,17 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             dispatching = false
             staleInBatch.removeAll(keepingCapacity: true)
             if !retiredInBatch.isEmpty { retiredInBatch.removeAll(keepingCapacity: true) }
+            #if canImport(Darwin)
             fireTimers()
+            #else
+            // Only when the timer descriptor fired: a timer set for a time already past is armed
+            // before the next wait and fires at once. (Every round read the clock again here,
+            // once per message on a connection of its own.)
+            if timerFired {
+                timerFired = false
+                fireTimers()
+            }
+            #endif
             runLocalTasks()
         }
     }
@@ -303,6 +315,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         #if !canImport(Darwin)
         Sys.timerDrain(timerFD.raw)
         armedDeadline = nil
+        timerFired = true
         #endif
     }
 

@@ -169,9 +169,9 @@ import WSProtocol
     private func settleReplies(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
         let pending = st.pendingBytes
         if pending > 0 && pending <= Self.writeChunk && !st.outbound.wraps && !st.outbound.hasSegments
-            && !st.wantsWrite && !st.writeShutDown && st.sendWaiters.isEmpty && st.lifecycle.isLive {
+            && !st.wantsWrite && !st.writeShutDown && !st.shutdownAfterFlush && st.sendWaiters.isEmpty && st.lifecycle.isLive {
             // The replies, plain and in the array (the usual case): one write; ``flush`` for
-            // what the kernel does not take at once.
+            // what the kernel does not take at once (and for a half-close waiting on the write).
             let fd = self.fd
             let result = st.outbound.withUnwritten { bytes -> Result<Int?, SystemError> in
                 do throws(SystemError) { return .success(try Sys.write(fd, bytes)) } catch { return .failure(error) }

@@ -214,12 +214,21 @@ extension Channel {
         }
         var budget = Self.writeBudget
         let pendingBefore = st.pendingBytes
+        // Nothing to write, nothing waiting on it (settling after a read that queued nothing).
+        if pendingBefore == 0 && st.sendStallDeadline == nil && !st.wantsWrite && st.sendWaiters.isEmpty { return }
         if !st.outbound.wraps && !st.outbound.hasSegments && pendingBefore > 0 && pendingBefore <= Self.writeChunk {
             // Plain TCP, frames in the array only (the usual reply): one `write` of it all, and
             // the loop below only for what the kernel did not take.
             let fd = self.fd
             let result = st.outbound.withUnwritten { bytes -> Result<Int?, SystemError> in
                 do throws(SystemError) { return .success(try Sys.write(fd, bytes)) } catch { return .failure(error) }
+            }
+            if case .success(pendingBefore?) = result, !st.wantsWrite, !st.shutdownAfterFlush, st.sendWaiters.isEmpty,
+               st.lifecycle.phase == .open {
+                // All of it, with nothing waiting on the write (what the tail below would find).
+                st.outbound.advance(by: pendingBefore)
+                st.sendStallDeadline = nil
+                return
             }
             written(result, &st, &w, budget: &budget)
         }

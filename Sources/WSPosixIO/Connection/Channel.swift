@@ -123,13 +123,7 @@ import WSProtocol
             default: preconditionFailure("only messages are left for the event handler")
             }
         }
-        deliveringOnLoop = outer
-        state.withLock { st in
-            st.deliveringInline = false
-            eventsAnswered(&st, &w)  // the handler has answered this batch (Channel+Answers.swift)
-            settleReplies(&st, &w)
-        }
-        wake(&w)
+        handlerBatchDone(&w, outer: outer)
     }
 
     /// The usual read for a server with a message handler: only messages, read in place, and
@@ -149,6 +143,12 @@ import WSProtocol
             let message = loop.inPlace[i]
             onMessage(socket, message.kind, UnsafeRawBufferPointer(rebasing: loop.readBuffer[message.range]))
         }
+        handlerBatchDone(&w, outer: outer)
+    }
+
+    /// After the handler's calls for a batch (``deliverPlaced(_:_:)``, ``deliverOutputs(_:_:)``):
+    /// the replies written and the channel settled under one lock, then what that wakes.
+    private func handlerBatchDone(_ w: inout ChannelWakeups, outer: Bool) {
         deliveringOnLoop = outer
         state.withLock { st in
             st.deliveringInline = false

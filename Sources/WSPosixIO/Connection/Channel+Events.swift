@@ -89,7 +89,7 @@ extension Channel {
     /// An event from the backlog, the end, or which wait (under the lock; `takeEvent()` and
     /// `takeInPlace()`).
     func takeQueued(_ st: inout ChannelState, _ w: inout ChannelWakeups) -> NextEvent {
-        if let e = popEvent(&st, &w) {
+        if Self.mayPop(st), let e = popEvent(&st, &w) {
             // A consumer served from the backlog never suspends; let others (on its loop)
             // run now and then.
             st.eventStreak += 1
@@ -101,10 +101,15 @@ extension Channel {
         // Back for more with nothing left: everything delivered has been handled, so a
         // close held for the answers goes out now (Channel+Answers.swift).
         eventsAnswered(&st, &w)
-        if let e = popEvent(&st, &w) { return .event(e) }
+        if Self.mayPop(st), let e = popEvent(&st, &w) { return .event(e) }
         if st.events.ending == .closedTaken { return .end }
         return st.handlerTask != 0 && st.handlerTask == currentTask ? .waitUncancellable : .wait
     }
+
+    /// Whether ``popEvent(_:_:)`` can find anything: queued events, or lent messages it would
+    /// spill (asked first: with both empty, the usual case after a lent batch, the call is saved).
+    @inline(__always)
+    static func mayPop(_ st: borrowing ChannelState) -> Bool { !st.events.isEmpty || st.inPlaceEnd != 0 }
 
     /// Resumes `c` at once with a queued event or the end, or leaves it as the event waiter.
     @usableFromInline @inline(never)

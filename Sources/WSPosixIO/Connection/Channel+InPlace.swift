@@ -157,15 +157,7 @@ extension Channel {
         var w = ChannelWakeups()
         let now = state.withLock { st -> Now in
             if st.inPlaceEnd != 0 || st.events.ending == .closedTaken { return .lookAgain }
-            if answering && st.events.isEmpty {
-                // `takeQueued` with nothing queued (the usual case: the lent messages were the
-                // read's all): everything delivered is answered; only what that releases (a held
-                // close and its `.closed`) can be queued after it.
-                st.eventStreak = 0
-                eventsAnswered(&st, &w)
-                if !st.events.isEmpty, let e = popEvent(&st, &w) { return .event(e) }
-                if st.events.ending == .closedTaken { return .lookAgain }
-            } else if answering {
+            if answering {
                 switch takeQueued(&st, &w) {
                 case .event(let e), .yieldThen(let e): return .event(e)
                 case .end: return .lookAgain

@@ -287,7 +287,7 @@ extension Channel {
     /// What one write did: moves past the bytes the kernel took (out of `budget`); on `EAGAIN`
     /// waits for the socket to be writable, on failure ends the connection (`budget` then < 0).
     @inline(__always)
-    func written(_ result: Result<Int?, SystemError>, _ st: inout ChannelState, _ w: inout ChannelWakeups,
+    private func written(_ result: Result<Int?, SystemError>, _ st: inout ChannelState, _ w: inout ChannelWakeups,
                          budget: inout Int) {
         switch result {
         case .success(let written?):

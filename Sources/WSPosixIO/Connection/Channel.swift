@@ -148,6 +148,7 @@ import WSProtocol
 
     /// After the handler's calls for a batch (``deliverPlaced(_:_:)``, ``deliverOutputs(_:_:)``):
     /// the replies written and the channel settled under one lock, then what that wakes.
+    @inline(__always)
     private func handlerBatchDone(_ w: inout ChannelWakeups, outer: Bool) {
         deliveringOnLoop = outer
         state.withLock { st in
@@ -167,28 +168,8 @@ import WSProtocol
     /// stays. Anything else settles in full. A reply that closed or pinged asked the loop to
     /// settle again (``command(_:)``).
     private func settleReplies(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
-        let pending = st.pendingBytes
-        if pending > 0 && pending <= Self.writeChunk && !st.outbound.wraps && !st.outbound.hasSegments
-            && !st.wantsWrite && !st.writeShutDown && !st.shutdownAfterFlush && st.sendWaiters.isEmpty && st.lifecycle.isLive {
-            // The replies, plain and in the array (the usual case): one write; ``flush`` for
-            // what the kernel does not take at once (and for a half-close waiting on the write).
-            let fd = self.fd
-            let result = st.outbound.withUnwritten { bytes -> Result<Int?, SystemError> in
-                do throws(SystemError) { return .success(try Sys.write(fd, bytes)) } catch { return .failure(error) }
-            }
-            if case .success(pending?) = result {
-                st.outbound.advance(by: pending)
-                st.sendStallDeadline = nil
-            } else {
-                // Part of it, none (the socket is full) or a failure: as ``flush`` takes a write,
-                // then ``flush`` for the rest (its stall deadline, its waiters).
-                var budget = Self.writeBudget
-                written(result, &st, &w, budget: &budget)
-                if st.transportError == nil { flush(&st, &w, now: loop.now) }
-            }
-        } else if st.lifecycle.isLive && !st.wantsWrite {
-            flush(&st, &w, now: loop.now)
-        }
+        // The replies: one `send` (``flush``'s plain path), the rest as it always goes.
+        if st.lifecycle.isLive && !st.wantsWrite { flush(&st, &w, now: loop.now) }
         if st.pendingBytes == 0 && st.transportError == nil && timerSlot > 0 && st.registeredRead && !st.registeredWrite
             && !st.endOfStream && !st.events.isOverBudget,
            let core = st.lifecycle.openCore,

@@ -214,11 +214,9 @@ public struct Connection: Sendable {
         lastDataActivity = now
         if role == .server && bytes.count < 126 && (self.extensions.isEmpty || extensions == .bypass)
             && (configuration.fragmentSize ?? 126) >= bytes.count {
-            // A server's small message (the usual reply): one unmasked frame, its two header bytes
-            // and the payload (what `appendDataMessage` comes to, without its steps).
-            outbound.append(kind == .text ? 0x81 : 0x82)
-            outbound.append(UInt8(truncatingIfNeeded: bytes.count))
-            if !bytes.isEmpty { outbound.append(contentsOf: bytes) }
+            // A server's small message (the usual reply): one unmasked frame (what
+            // `appendDataMessage` comes to, without its steps).
+            FrameWriter.append(opcode: kind == .text ? .text : .binary, maskingKey: nil, payload: bytes, to: &outbound)
             return
         }
         appendDataMessage(kind: kind, payload: bytes, extensions: extensions, into: &outbound)

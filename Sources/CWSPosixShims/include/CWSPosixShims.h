@@ -33,6 +33,10 @@ static inline long cwsposix_send(int fd, const void *buffer, size_t count, int f
 static inline long cwsposix_sendmsg(int fd, const struct msghdr *message, int flags) {
     return syscall(SYS_sendmsg, fd, message, flags);
 }
+/// epoll_wait the same way (as epoll_pwait without a signal mask: every architecture has it).
+static inline long cwsposix_epoll_wait(int ep, struct epoll_event *events, int count, int timeout) {
+    return syscall(SYS_epoll_pwait, ep, events, count, timeout, (void *)0, 8);
+}
 
 /// A non-blocking, close-on-exec timerfd on CLOCK_MONOTONIC (-1 with errno on failure).
 static inline int cwsposix_timer_create(void) {

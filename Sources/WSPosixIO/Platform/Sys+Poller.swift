@@ -46,20 +46,23 @@ extension Sys {
         deinit { raw.deallocate() }
     }
 
-    static func pollerWait(_ kq: Int32, into events: inout [PollEvent], scratch: borrowing PollScratch,
-                           timeoutMilliseconds: Int32) throws(SystemError) {
-        events.removeAll(keepingCapacity: true)
-        let raw = scratch.raw
+    /// Waits for readiness (`-1`: no timeout); returns how many records `scratch` now holds
+    /// (``pollEvent(_:_:)`` reads each).
+    static func pollerWait(_ kq: Int32, scratch: borrowing PollScratch, timeoutMilliseconds: Int32) throws(SystemError) -> Int {
         var ts = timespec(tv_sec: Int(timeoutMilliseconds / 1000), tv_nsec: Int(timeoutMilliseconds % 1000) * 1_000_000)
+        let raw = scratch.raw
         let n = try check("kevent") {
             timeoutMilliseconds < 0 ? kevent(kq, nil, 0, raw, Int32(pollBatch), nil) : kevent(kq, nil, 0, raw, Int32(pollBatch), &ts)
         }
-        for e in UnsafeBufferPointer(start: raw, count: Int(n)) {
-            let fd = Int32(e.ident)
-            let eof = e.flags & UInt16(EV_EOF) != 0 || e.flags & UInt16(EV_ERROR) != 0
-            events.append(PollEvent(fd: fd, readable: e.filter == Int16(EVFILT_READ) || eof,
-                                    writable: e.filter == Int16(EVFILT_WRITE), hangup: eof))
-        }
+        return Int(n)
+    }
+
+    /// The `i`th record of the last wait.
+    static func pollEvent(_ scratch: borrowing PollScratch, _ i: Int) -> PollEvent {
+        let e = scratch.raw[i]
+        let eof = e.flags & UInt16(EV_EOF) != 0 || e.flags & UInt16(EV_ERROR) != 0
+        return PollEvent(fd: Int32(e.ident), readable: e.filter == Int16(EVFILT_READ) || eof,
+                         writable: e.filter == Int16(EVFILT_WRITE), hangup: eof)
     }
 
     /// A wakeup channel: a pipe whose read end the poller watches. Returns (read end, write end).
@@ -108,19 +111,26 @@ extension Sys {
         deinit { raw.deallocate() }
     }
 
-    /// Waits for readiness (`-1`: no timeout) and replaces `events` with what is ready.
-    static func pollerWait(_ ep: Int32, into events: inout [PollEvent], scratch: borrowing PollScratch,
-                           timeoutMilliseconds: Int32) throws(SystemError) {
-        events.removeAll(keepingCapacity: true)
+    /// Waits for readiness (`-1`: no timeout); returns how many records `scratch` now holds
+    /// (``pollEvent(_:_:)`` reads each, in place: copying them into an array cost an append per
+    /// record and a `removeAll` per wait). A plain system call, as the data path's reads and
+    /// writes (see CWSPosixShims.h).
+    static func pollerWait(_ ep: Int32, scratch: borrowing PollScratch, timeoutMilliseconds: Int32) throws(SystemError) -> Int {
         let raw = scratch.raw
-        guard let n = try retrying("epoll_wait", { epoll_wait(ep, raw, Int32(pollBatch), timeoutMilliseconds) }) else { return }
-        for i in 0..<Int(n) {
-            let flags = raw[i].events
-            let hangup = flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
-            events.append(PollEvent(fd: raw[i].data.fd,
-                                    readable: flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 || hangup,
-                                    writable: flags & EPOLLOUT.rawValue != 0, hangup: hangup))
-        }
+        guard let n = try retrying("epoll_wait", {
+            cwsposix_epoll_wait(ep, raw, Int32(pollBatch), timeoutMilliseconds)
+        }) else { return 0 }
+        return n
+    }
+
+    /// The `i`th record of the last wait.
+    @inline(__always)
+    static func pollEvent(_ scratch: borrowing PollScratch, _ i: Int) -> PollEvent {
+        let flags = scratch.raw[i].events
+        let hangup = flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
+        return PollEvent(fd: scratch.raw[i].data.fd,
+                         readable: flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 || hangup,
+                         writable: flags & EPOLLOUT.rawValue != 0, hangup: hangup)
     }
 
     /// A wakeup channel: one eventfd serves as both ends.

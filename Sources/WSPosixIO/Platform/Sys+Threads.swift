@@ -23,6 +23,20 @@ extension Sys {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
+    /// CLOCK_MONOTONIC as of the kernel's last tick (Linux's CLOCK_MONOTONIC_COARSE: 1–10 ms
+    /// behind, never ahead), read without the time-stamp counter: about 5 ns against 23 here.
+    /// CLOCK_MONOTONIC elsewhere.
+    @inline(__always)
+    static func coarseMonotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        #if os(Linux)
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        #else
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        #endif
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
     static func processorCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// The CPU affinity mask of the calling thread (bit i of byte i / 8 is CPU i), or `nil` where

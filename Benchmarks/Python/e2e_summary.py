@@ -12,18 +12,20 @@ For every row and server it prints the median and min–max over the repetitions
 server's user and system CPU per message, and the load generator's own CPU (a row whose generator
 used >= 0.90 of its one core is marked client-bound: the generator, not the server, set the rate).
 Ratios against a floor are the median of the paired per-repetition ratios (server ÷ floor, both
-measured in the same repetition) with their min–max. A target counts as met only when the whole
-min–max range clears it. Floors: `c-fast` (Benchmarks/C/echo_server_fast.c, the one targets use)
-and `c-floor` (the simple Benchmarks/C/echo_server.c).
+measured in the same repetition) with their min–max and a 95% bootstrap interval for that median
+(median_ci). A target counts as met when the interval clears it; every verdict also says whether
+the whole min–max range clears it. Floors: `c-fast` (Benchmarks/C/echo_server_fast.c, the one
+targets use) and `c-floor` (the simple Benchmarks/C/echo_server.c).
 
 With a server `ours-before` (Scripts/bench BENCH_BEFORE=REV) it also prints ours ÷ ours-before (and
 the same for `ws-serve-before` and `ours-inplace-before`); with
 the Swift floors (`swift-floor`, `swift-async-floor`: Sources/SwiftFloor) it prints them against
 c-fast and our servers against them, and a CEILING line for each row where even the Swift async
-floor's whole range is above the async targets.
+floor's interval is above the async targets.
 
 --append-rows appends `row` lines (medians) to RESULTS.tsv for table.py and same_layer.py.
 Exit status 1 when any measured row had an error (the row is marked ERRORS in the table)."""
+import random
 import statistics
 import sys
 
@@ -64,19 +66,46 @@ def load(path):
     return runs, order, seed
 
 
-def spread(values):
+def quantile(ordered, q):
+    """The q-quantile of a sorted list, interpolated between the two nearest values."""
+    pos = q * (len(ordered) - 1)
+    i = int(pos)
+    if i + 1 >= len(ordered):
+        return ordered[-1]
+    return ordered[i] + (ordered[i + 1] - ordered[i]) * (pos - i)
+
+
+def median_ci(values, level=0.95, resamples=10000):
+    """A percentile bootstrap interval (lo, hi) for the median of `values`: draw len(values)
+    values with replacement `resamples` times, take each draw's median, and read the
+    (1 - level) / 2 and 1 - (1 - level) / 2 quantiles of those medians. The seed is fixed and
+    the values are sorted first, so the same values always give the same interval. With fewer
+    than 3 values there is nothing to resample: their min and max."""
+    values = sorted(values)
+    if len(values) < 3:
+        return values[0], values[-1]
+    rng = random.Random(12345)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    tail = (1 - level) / 2
+    return quantile(medians, tail), quantile(medians, 1 - tail)
+
+
+def spread(values, ci=False):
+    """(median, min, max) of the values that are not None, or None; with ci, also the bootstrap
+    interval of the median: (median, min, max, ci_lo, ci_hi)."""
     values = [v for v in values if v is not None]
     if not values:
         return None
-    return statistics.median(values), min(values), max(values)
+    s = statistics.median(values), min(values), max(values)
+    return s + median_ci(values) if ci else s
 
 
 def paired(runs, row, server, ref, field):
-    """Per-repetition ratios server ÷ ref of `field` where both have it (median, min, max)."""
+    """Per-repetition ratios server ÷ ref of `field` where both have it (median, min, max, ci_lo, ci_hi)."""
     a, b = runs.get((row, server), {}), runs.get((row, ref), {})
     ratios = [a[r][field] / b[r][field] for r in a if r in b
               and a[r].get(field) is not None and b[r].get(field) and a[r]["status"] == 0 and b[r]["status"] == 0]
-    return spread(ratios)
+    return spread(ratios, ci=True)
 
 
 def fmt_num(v):
@@ -90,12 +119,40 @@ def fmt_num(v):
 def cell(s, f=fmt_num, suffix=""):
     if s is None:
         return "—"
-    med, lo, hi = s
-    return f"{f(med)}{suffix} [{f(lo)}–{f(hi)}]"
+    med, lo, hi = s[:3]
+    text = f"{f(med)}{suffix} [{f(lo)}–{f(hi)}]"
+    return text + f" (CI {f(s[3])}–{f(s[4])})" if len(s) == 5 else text
 
 
 def ratio_cell(s):
     return cell(s, lambda v: f"{v:.2f}", "×")
+
+
+def bound(v, target):
+    """A ratio to two decimals, or up to four when fewer would round it onto the target."""
+    for digits in (2, 3, 4):
+        text = f"{v:.{digits}f}"
+        if v == target or float(text) != target:
+            break
+    return text
+
+
+def judge(s, target, at_most=False, strict=False, bad=False):
+    """(met, text) for a paired ratio `s` (from paired()) against `target`: ≤ target when at_most,
+    else ≥ (> when strict). The bootstrap interval of the median decides; the text also says
+    whether the whole min–max range clears the target, e.g. `met (95% CI 1.01–1.12 clears 1;
+    whole range 0.92–1.16 does not)`. A row with errors in any repetition is never met."""
+    if s is None:
+        return False, "NOT met (no paired result)"
+    _, lo, hi, ci_lo, ci_hi = s
+
+    def clears(a, b):
+        return b <= target if at_most else (a > target if strict else a >= target)
+    ci_ok, range_ok = clears(ci_lo, ci_hi), clears(lo, hi)
+    met = ci_ok and not bad
+    why = (f"95% CI {bound(ci_lo, target)}–{bound(ci_hi, target)} {'clears' if ci_ok else 'does not clear'} "
+           f"{target:g}; whole range {bound(lo, target)}–{bound(hi, target)} {'does' if range_ok else 'does not'}")
+    return met, f"{'met' if met else 'NOT met'} ({'errors in a repetition; ' if bad else ''}{why})"
 
 
 def print_before_after(runs, rows, server, before):
@@ -120,8 +177,9 @@ def main():
     failed, missed, medians = [], [], []
     print(f"End to end: median [min–max] over repetitions in a randomised server order (seed {seed}).")
     print("CPU per message: the server's user and system time (/proc/PID/stat, all threads) per echoed message.")
-    print(f"Ratios: median [min–max] of the paired per-repetition ratios, server ÷ floor; {FAST} = optimised C "
-          f"floor (targets), {SIMPLE} = simple C floor. Targets are met only when the whole range clears them.")
+    print("Ratios: median [min–max] (95% bootstrap CI of the median) of the paired per-repetition ratios, "
+          f"server ÷ floor; {FAST} = optimised C floor (targets), {SIMPLE} = simple C floor. A target is met when "
+          "the CI clears it; each verdict also says whether the whole min–max range does.")
     for row in rows:
         big = row.startswith("big")
         rate_field = "mb_per_s" if big else "msgs_per_s"
@@ -153,17 +211,18 @@ def main():
             r_user = paired(runs, row, server, FAST, "server_user_us_per_msg") if server != FAST else None
             if server in USER_CPU_TARGETS:
                 t = USER_CPU_TARGETS[server]
-                met = r_user is not None and r_user[2] <= t and not bad
-                notes.append(f"user CPU ≤ {t:g}× {FAST}: {'met' if met else 'NOT met'}")
+                met, why = judge(r_user, t, at_most=True, bad=bad)
+                notes.append(f"user CPU ≤ {t:g}× {FAST}: {why}")
                 if not met:
-                    missed.append(f"MISSED e2e.{row} {server}: user CPU per message ≤ {t:g}× {FAST} "
+                    missed.append(f"MISSED e2e.{row} {server}: user CPU per message ≤ {t:g}× {FAST}: {why} "
                                   f"(paired ratio {ratio_cell(r_user)})")
             if server in RATE_TARGETS:
                 t = RATE_TARGETS[server]
-                met = r_rate is not None and r_rate[1] >= t and not bad
-                notes.append(f"rate ≥ {t:g}× {FAST}: {'met' if met else 'NOT met'}")
+                met, why = judge(r_rate, t, bad=bad)
+                notes.append(f"rate ≥ {t:g}× {FAST}: {why}")
                 if not met:
-                    missed.append(f"MISSED e2e.{row} {server}: rate ≥ {t:g}× {FAST} (paired ratio {ratio_cell(r_rate)})")
+                    missed.append(f"MISSED e2e.{row} {server}: rate ≥ {t:g}× {FAST}: {why} "
+                                  f"(paired ratio {ratio_cell(r_rate)})")
             cells = [server, cell(spread([f.get(rate_field) for f in ok])),
                      cell(user, lambda v: f"{v:.2f}"),
                      cell(spread([f.get("server_sys_us_per_msg") for f in ok]), lambda v: f"{v:.2f}"),
@@ -202,10 +261,12 @@ def main():
                      paired(runs, row, "swift-floor", SIMPLE, rate_field), paired(runs, row, "swift-async-floor", SIMPLE, rate_field)]
             print(f"| {row} | " + " | ".join(ratio_cell(c) for c in cells) + " |")
         for row in rows:
+            # Judged like a target: the floor's interval above the async target (strictly).
             floor = paired(runs, row, "swift-async-floor", FAST, user)
-            if floor is not None and floor[1] > USER_CPU_TARGETS["ws-serve"]:
+            above, why = judge(floor, USER_CPU_TARGETS["ws-serve"], strict=True)
+            if above:
                 print(f"CEILING e2e.{row}: the async targets (user CPU ≤ {USER_CPU_TARGETS['ws-serve']:g}× {FAST}) are below "
-                      f"the Swift async floor itself ({ratio_cell(floor)})")
+                      f"the Swift async floor itself ({ratio_cell(floor)}; {why.removeprefix('met (')}")
     if missed:
         print()
         print("\n".join(missed))

@@ -19,6 +19,21 @@ struct PlatformTests {
         #expect(address.bytes.count == (family == .ipv4 ? 4 : 16))
     }
 
+    /// The loop's clock after a wait (`MonotonicClock.coarse(notBefore:)`): never earlier than
+    /// the reading before it, never ahead of the precise clock, at most a tick behind it.
+    @Test func theCoarseClockNeverRunsBackwardsNorAhead() {
+        let later = MonotonicClock.now().adding(nanoseconds: 1_000_000_000)
+        #expect(MonotonicClock.coarse(notBefore: later) == later)
+        for _ in 0..<1000 {
+            let before = MonotonicClock.now()
+            let coarse = MonotonicClock.coarse(notBefore: .zero)
+            let after = MonotonicClock.now()
+            #expect(coarse <= after)
+            // A tick is 1–10 ms (HZ 1000 to 100); 50 ms leaves room for a descheduled thread.
+            #expect(coarse.nanoseconds + 50_000_000 >= before.nanoseconds)
+        }
+    }
+
     @Test func hostNamesAreNotNumeric() {
         #expect(SocketAddress(numericHost: "localhost", port: 1) == nil)
         #expect(SocketAddress(numericHost: "256.0.0.1", port: 1) == nil)

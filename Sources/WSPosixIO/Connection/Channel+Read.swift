@@ -64,7 +64,9 @@ extension Channel {
                     } else {
                         lendInPlace(loop.inPlace.count, &st, &w)
                     }
-                    if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
+                    // (Nothing queued, not over budget, nothing assembling: the budget stands.)
+                    if (assembling != 0 || !st.events.isEmpty || st.events.isOverBudget)
+                        && st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
                 } else {
                     take(placed, &st, &w, inPlace: true)
                 }

@@ -187,7 +187,13 @@ enum Lifecycle: ~Copyable {
     }
 
     /// Whether the socket is still open (any phase but `.closed`).
-    var isLive: Bool { phase != .closed }
+    var isLive: Bool {
+        // The case itself, not through `phase` (its switch over every case, per call).
+        switch self {
+        case .closed: return false
+        default: return true
+        }
+    }
 
     /// Plain HTTP responses: how long writing may stall, and how long to wait for the peer to
     /// close once the response is written.

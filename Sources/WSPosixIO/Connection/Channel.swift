@@ -153,8 +153,17 @@ import WSProtocol
         deliveringOnLoop = outer
         state.withLock { st in
             st.deliveringInline = false
-            eventsAnswered(&st, &w)  // the handler has answered this batch (Channel+Answers.swift)
-            settleReplies(&st, &w)
+            // The handler has answered this batch (Channel+Answers.swift); and is the core
+            // between messages (``settleReplies``)? One call into the core for both.
+            var between = false
+            if let core = st.lifecycle.openCore {
+                switch core._withUnsafeGuaranteedRef({ $0.connection.answerBatch() }) {
+                case .closeHeld: eventsAnswered(&st, &w)
+                case .betweenMessages: between = true
+                case .otherwise: break
+                }
+            }
+            settleReplies(&st, &w, betweenMessages: between)
         }
         wake(&w)
     }
@@ -167,13 +176,14 @@ import WSProtocol
     /// an earlier one stands (it fires, finds nothing due, and sets the next), and the interest
     /// stays. Anything else settles in full. A reply that closed or pinged asked the loop to
     /// settle again (``command(_:)``).
-    private func settleReplies(_ st: inout ChannelState, _ w: inout ChannelWakeups) {
+    /// `betweenMessages`: ``Connection/isOpenBetweenMessages()`` as the core said it at the
+    /// batch's end (writing the replies does not change it; a failed write sets the transport
+    /// error, which takes the full settle).
+    private func settleReplies(_ st: inout ChannelState, _ w: inout ChannelWakeups, betweenMessages: Bool) {
         // The replies: one `send` (``flush``'s plain path), the rest as it always goes.
         if st.lifecycle.isLive && !st.wantsWrite { flush(&st, &w, now: loop.now) }
-        if st.pendingBytes == 0 && st.transportError == nil && timerSlot > 0 && st.registeredRead && !st.registeredWrite
-            && !st.endOfStream && !st.events.isOverBudget,
-           let core = st.lifecycle.openCore,
-           core._withUnsafeGuaranteedRef({ $0.connection.isOpenBetweenMessages() }) {
+        if betweenMessages && st.pendingBytes == 0 && st.transportError == nil && timerSlot > 0 && st.registeredRead
+            && !st.registeredWrite && !st.endOfStream && !st.events.isOverBudget && st.lifecycle.isOpen {
             // Nothing buffered now nor reported before: nothing to account.
             if st.reportedBytes != 0 || st.assembling != 0 || !st.events.isEmpty { account(&st, &w) }
             return

@@ -187,6 +187,14 @@ enum Lifecycle: ~Copyable {
     }
 
     /// Whether the socket is still open (any phase but `.closed`).
+    /// The open phase (a tag check; ``phase`` switches over every case).
+    var isOpen: Bool {
+        switch self {
+        case .open: return true
+        default: return false
+        }
+    }
+
     var isLive: Bool {
         // The case itself, not through `phase` (its switch over every case, per call).
         switch self {

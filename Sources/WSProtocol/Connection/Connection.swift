@@ -338,6 +338,20 @@ public struct Connection: Sendable {
         }
     }
 
+    /// What a driver asks when its application has had every message delivered so far (a
+    /// loop-thread handler's batch is done), in one call: ``eventsAnsweredIfNothingHeld()``, then,
+    /// when nothing was held, ``isOpenBetweenMessages()``.
+    package enum BatchAnswer: Sendable { case closeHeld, betweenMessages, otherwise }
+
+    /// ``eventsAnsweredIfNothingHeld()`` and ``isOpenBetweenMessages()`` in one call (see
+    /// ``BatchAnswer``): `.closeHeld` when a close waits for the answers (the caller then calls
+    /// ``eventsAnswered(now:)``); otherwise the answers are recorded, and `.betweenMessages`
+    /// says the connection is open with nothing half received.
+    package mutating func answerBatch() -> BatchAnswer {
+        guard eventsAnsweredIfNothingHeld() else { return .closeHeld }
+        return isOpenBetweenMessages() ? .betweenMessages : .otherwise
+    }
+
     private mutating func control(_ opcode: Opcode, _ payload: [UInt8]) throws(UsageError) -> [Output] {
         guard canSend else { throw .sendAfterClose }
         guard payload.count <= 125 else { throw .controlPayloadTooLong(payload.count) }

@@ -32,7 +32,7 @@ extension Connection {
     /// memory as `input`, writable), whole single-frame messages are unmasked there and reported
     /// in `messages` when their payload is at most `maxInPlace` bytes; see
     /// ``receive(inPlace:now:into:messages:maxInPlace:)``.
-    mutating func receiveBytes(_ input: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output],
+    @usableFromInline mutating func receiveBytes(_ input: UnsafeRawBufferPointer, now: Instant, into outputs: inout [Output],
                                inPlace: UnsafeMutableRawBufferPointer?, messages: inout [InPlaceMessage],
                                maxInPlace: Int = .max) {
         switch state {

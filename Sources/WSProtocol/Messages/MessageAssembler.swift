@@ -2,7 +2,7 @@
 
 /// The incoming data message being put together from its frames (RFC 6455 §5.4), with the
 /// buffers the receive path reuses. Plain storage: ``Connection`` decides what goes where.
-struct MessageAssembler: Sendable {
+@usableFromInline struct MessageAssembler: Sendable {
     /// Where the payload of the frame being received goes.
     enum Sink: Hashable, Sendable {
         /// A control frame: into ``controlBuffer``.
@@ -25,9 +25,9 @@ struct MessageAssembler: Sendable {
     /// for a plain message, decoded bytes for one an extension transforms.
     var size = 0
     /// The assembled payload (whole-message delivery).
-    var buffer: [UInt8] = []
+    @usableFromInline var buffer: [UInt8] = []
     /// The payload of the current data frame when it is kept whole (see ``Sink/frame``).
-    var frameBuffer: [UInt8] = []
+    @usableFromInline var frameBuffer: [UInt8] = []
     /// The payload of the current control frame (at most 125 bytes; capacity is kept).
     var controlBuffer: [UInt8] = []
     /// Incremental UTF-8 state of a text message (RFC 6455 §8.1), across its frames.

@@ -199,6 +199,24 @@ struct ChannelWakeups {
 
     private mutating func rareBox() -> RareWakeups { boxed(&rare, RareWakeups.init) }
 
+    /// Empties the record after use, for the next (`EventLoop.readinessWakeups`): what the use
+    /// left (a waiter resumed but not taken, a reference) is dropped, every flag cleared. Only
+    /// what is set is written, so an empty record costs a few compares.
+    @inline(__always)
+    mutating func reset() {
+        if eventWaiter != nil { eventWaiter = nil }
+        if event != nil { event = nil }
+        if inlineTarget != nil { inlineTarget = nil }
+        if rare != nil { rare = nil }
+        finished = false
+        needsLoop = false
+        opened = false
+        inlineMarked = false
+        inPlaceCount = 0
+        outputMessages = 0
+        bufferedDelta = 0
+    }
+
     /// Whether running these wakeups has nothing to do (checked without touching a reference count).
     var isEmpty: Bool {
         eventWaiter == nil && inlineTarget == nil && rare == nil && !needsLoop && !finished && !opened && bufferedDelta == 0

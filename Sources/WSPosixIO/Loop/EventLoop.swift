@@ -64,6 +64,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// is borrowing right now (a large binary message in its own array): a send of exactly those bytes on
     /// this loop writes the array by reference instead of copying it (`Channel+InPlace.swift`).
     @exclusivity(unchecked) var lentArray: [UInt8]?
+    /// The wakeups of the channel whose readiness is being handled (`Channel.handleReadiness`),
+    /// emptied before each use (loop thread only).
+    @exclusivity(unchecked) var readinessWakeups = ChannelWakeups()
     /// The time read after the last poll (loop thread only): the coarse clock after a wait
     /// (``MonotonicClock/coarse(notBefore:)``; read once per round, which on a connection of
     /// its own is once per message), the precise one for timers and jobs from other threads.

@@ -195,6 +195,22 @@ enum Lifecycle: ~Copyable {
         }
     }
 
+    /// The connecting phase (a tag check, as ``isOpen``).
+    var isConnecting: Bool {
+        switch self {
+        case .connecting: return true
+        default: return false
+        }
+    }
+
+    /// Waiting for the application's decision on an upgrade (a tag check, as ``isOpen``).
+    var isAwaitingDecision: Bool {
+        switch self {
+        case .awaitingDecision: return true
+        default: return false
+        }
+    }
+
     var isLive: Bool {
         // The case itself, not through `phase` (its switch over every case, per call).
         switch self {

@@ -105,6 +105,31 @@ struct InPlaceMessageTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// A reply after the handler's own close throws `.closed` (the handler's replies take a
+    /// lane of their own, `Channel.sendBorrowed`) and puts nothing after the close frame.
+    @Test func aReplyAfterTheHandlersOwnCloseThrowsClosed() async throws {
+        let log = HandlerLog(), closed = Signal()
+        let server = try await WebSocketServer.bind(port: 0, onMessage: { ws, kind, bytes in
+            try? ws.close()
+            do {
+                try ws.enqueue(kind, bytes: bytes)
+                log.add("sent")
+            } catch {
+                log.add("error:\(error)")
+            }
+        }, onEvent: { _, event in
+            if case .closed = event { closed.fire() }
+        })
+        let raw = try await BoundsTests.rawUpgrade(server.localAddress)
+        try raw.write(bytes: Self.masked(0x1, Array("x".utf8)))
+        let reply = try await raw.read(until: { !Self.frames($0).isEmpty }, timeout: .seconds(10))
+        #expect(Self.frames(reply).map(\.opcode) == [0x8])
+        #expect(log.all == ["error:\(WebSocketError.closed)"])
+        try raw.write(bytes: Self.masked(0x8, [0x03, 0xE8]))
+        #expect(await closed.wait())
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     /// A read that ends inside a frame, after a whole message the handler answers, still gets
     /// the message timeout (which comes before the keepalive's): settling after the handler's
     /// replies skips the timer only between messages.

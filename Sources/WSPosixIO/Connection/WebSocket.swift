@@ -225,9 +225,7 @@ public final class WebSocket: AsyncSequence, Sendable {
         // A large payload that a server on plain TCP writes by reference (as it would the array
         // of `.binary(_:)`) is copied once into an array of its own; otherwise it is framed
         // straight from `bytes` into the send buffer.
-        try channel.sendNow(borrowed: bytes, kind: kind) { (c, now, out) throws(UsageError) in
-            try c.send(bytes, kind: kind, extensions: use, now: now, into: &out)
-        }
+        try channel.sendBorrowed(bytes, kind: kind, extensions: use)
     }
 
     /// With permessage-deflate, `compress: false` bypasses it for one message (RSV1 clear).

@@ -105,21 +105,39 @@ struct InPlaceMessageTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
-    /// A reply after the handler's own close throws `.closed` (the handler's replies take a
-    /// lane of their own, `Channel.sendBorrowed`) and puts nothing after the close frame.
-    @Test func aReplyAfterTheHandlersOwnCloseThrowsClosed() async throws {
+    /// A reply after the handler's own close throws `.closed` (the handlers' replies take lanes
+    /// of their own, `Channel.sendBorrowed` and `Channel.sendMessage`) and puts nothing after the
+    /// close frame: the message handler's borrowed reply, and the event handler's `Message`.
+    @Test("A reply after the handler's own close throws .closed", arguments: [true, false])
+    func aReplyAfterTheHandlersOwnCloseThrowsClosed(messageHandler: Bool) async throws {
         let log = HandlerLog(), closed = Signal()
-        let server = try await WebSocketServer.bind(port: 0, onMessage: { ws, kind, bytes in
-            try? ws.close()
+        @Sendable func reply(_ send: () throws(WebSocketError) -> Void) {
             do {
-                try ws.enqueue(kind, bytes: bytes)
+                try send()
                 log.add("sent")
             } catch {
                 log.add("error:\(error)")
             }
-        }, onEvent: { _, event in
-            if case .closed = event { closed.fire() }
-        })
+        }
+        let server: WebSocketServer
+        if messageHandler {
+            server = try await WebSocketServer.bind(port: 0, onMessage: { ws, kind, bytes in
+                try? ws.close()
+                reply { () throws(WebSocketError) in try ws.enqueue(kind, bytes: bytes) }
+            }, onEvent: { _, event in
+                if case .closed = event { closed.fire() }
+            })
+        } else {
+            server = try await WebSocketServer.bind(port: 0, onEvent: { ws, event in
+                switch event {
+                case .text(let text):
+                    try? ws.close()
+                    reply { () throws(WebSocketError) in try ws.enqueue(.text(text)) }
+                case .closed: closed.fire()
+                default: break
+                }
+            })
+        }
         let raw = try await BoundsTests.rawUpgrade(server.localAddress)
         try raw.write(bytes: Self.masked(0x1, Array("x".utf8)))
         let reply = try await raw.read(until: { !Self.frames($0).isEmpty }, timeout: .seconds(10))

@@ -92,9 +92,8 @@ extension Channel {
     /// A message of type `kind` whose payload `bytes` the caller lends
     /// (`WebSocket.enqueue(_:bytes:compress:)`). The usual case, a loop-thread handler's reply
     /// during its batch smaller than ``payloadSegmentThreshold``, is queued straight through the
-    /// core: what ``sendNow(payload:borrowed:kind:_:)``'s first branch and
-    /// ``queue(payload:borrowed:kind:now:_:_:)`` come to for it, without their closures (about
-    /// 17 instructions per message). Anything else goes through them.
+    /// core (``queueReply(_:)``); anything else goes through
+    /// ``sendNow(payload:borrowed:kind:_:)``.
     func sendBorrowed(_ bytes: UnsafeRawBufferPointer, kind: Message.Kind, extensions use: Connection.ExtensionUse) throws(WebSocketError) {
         guard bytes.count < Self.payloadSegmentThreshold, loop.inEventLoop, deliveringOnLoop else {
             try sendNow(borrowed: bytes, kind: kind) { (c, now, out) throws(UsageError) in
@@ -102,13 +101,36 @@ extension Channel {
             }
             return
         }
+        try queueReply { (c, now, out) throws(UsageError) in try c.send(bytes, kind: kind, extensions: use, now: now, into: &out) }
+    }
+
+    /// `message` (`WebSocket.enqueue(_:compress:)`), as ``sendBorrowed(_:kind:extensions:)``: a
+    /// loop-thread handler's reply during its batch straight through the core, unless it is a
+    /// binary payload large enough to go to the socket by reference.
+    func sendMessage(_ message: Message, extensions use: Connection.ExtensionUse) throws(WebSocketError) {
+        let large = message.binaryPayload.map { $0.count >= Self.payloadSegmentThreshold } ?? false
+        guard !large, loop.inEventLoop, deliveringOnLoop else {
+            try sendNow(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
+                try c.send(message, extensions: use, now: now, into: &out)
+            }
+            return
+        }
+        try queueReply { (c, now, out) throws(UsageError) in try c.send(message, extensions: use, now: now, into: &out) }
+    }
+
+    /// Queues a reply of this channel's loop-thread handler during its batch: what
+    /// ``sendNow(payload:borrowed:kind:_:)``'s first branch and ``queue(payload:borrowed:kind:now:_:_:)``
+    /// come to for a payload that is not sent by reference, without their closures (about 17
+    /// instructions per message). Loop thread, `deliveringOnLoop`.
+    @inline(__always)
+    private func queueReply(_ encode: (inout Connection, Instant, inout [UInt8]) throws(UsageError) -> Void) throws(WebSocketError) {
         let now = loop.now
         let failure = state.withLock { st -> UsageError? in
             guard let core = st.lifecycle.openCore else { return .sendAfterClose }
             return core._withUnsafeGuaranteedRef { core -> UsageError? in
                 st.outbound.withAppendable { out -> UsageError? in
                     do throws(UsageError) {
-                        try core.connection.send(bytes, kind: kind, extensions: use, now: now, into: &out)
+                        try encode(&core.connection, now, &out)
                         return nil
                     } catch {
                         return error

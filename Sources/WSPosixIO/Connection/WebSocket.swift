@@ -210,9 +210,7 @@ public final class WebSocket: AsyncSequence, Sendable {
     ///   connection is closing or closed.
     public func enqueue(_ message: Message, compress: Bool = true) throws(WebSocketError) {
         let use = Self.extensionUse(compress)
-        try channel.sendNow(payload: message.binaryPayload, kind: .binary) { (c, now, out) throws(UsageError) in
-            try c.send(message, extensions: use, now: now, into: &out)
-        }
+        try channel.sendMessage(message, extensions: use)
     }
 
     /// Queues a message of type `kind` whose payload is `bytes`, copied now (so `bytes` may be

@@ -20,7 +20,7 @@ extension Channel {
         let inPlace = st.inlineSocket != nil ? server?.hasMessageHandler == true
             : st.eventWaiter != nil && st.waiterTakesInPlace && !draining && st.events.isEmpty && st.inPlaceEnd == 0
         for _ in 0..<Self.readsPerWakeup {
-            guard !st.endOfStream, st.lifecycle.isLive, !st.lifecycle.isAwaitingDecision else { return false }
+            guard !st.endOfStream, st.lifecycle.isLive, st.lifecycle.phase != .awaitingDecision else { return false }
             let n: Int?
             do {
                 n = try Sys.read(fd, into: buffer)

@@ -63,14 +63,15 @@ import WSProtocol
 
     private func handleReadiness(_ event: PollEvent, _ w: inout ChannelWakeups) {
         state.withLock { st in
-            if st.lifecycle.isConnecting {
+            let phase = st.lifecycle.phase
+            if phase == .connecting {
                 if event.writable || event.hangup { connectCompleted(&st, &w) }
             } else {
                 if event.writable { onWritable(&st, &w) }
                 if event.hangup && st.lifecycle.isLive {
                     // Error or hang-up is reported even without interest, level-triggered: the
                     // peer is gone, so read what is left whatever the pauses, then close (no spinning).
-                    if st.lifecycle.isAwaitingDecision || st.endOfStream {
+                    if phase == .awaitingDecision || st.endOfStream {
                         if st.transportError == nil { st.transportError = .remoteHostClosed }
                         abortConnection(&st, &w)
                     } else {

@@ -186,7 +186,6 @@ enum Lifecycle: ~Copyable {
         }
     }
 
-    /// Whether the socket is still open (any phase but `.closed`).
     /// The open phase (a tag check; ``phase`` switches over every case).
     var isOpen: Bool {
         switch self {
@@ -195,24 +194,9 @@ enum Lifecycle: ~Copyable {
         }
     }
 
-    /// The connecting phase (a tag check, as ``isOpen``).
-    var isConnecting: Bool {
-        switch self {
-        case .connecting: return true
-        default: return false
-        }
-    }
-
-    /// Waiting for the application's decision on an upgrade (a tag check, as ``isOpen``).
-    var isAwaitingDecision: Bool {
-        switch self {
-        case .awaitingDecision: return true
-        default: return false
-        }
-    }
-
+    /// Whether the socket is still open (any phase but `.closed`): a tag check, as ``isOpen``
+    /// (through ``phase`` it cost a call and a switch over every case, three times a read).
     var isLive: Bool {
-        // The case itself, not through `phase` (its switch over every case, per call).
         switch self {
         case .closed: return false
         default: return true

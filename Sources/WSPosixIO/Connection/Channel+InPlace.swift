@@ -154,25 +154,27 @@ extension Channel {
     func parkInPlace(_ c: UnsafeContinuation<WebSocketEvent?, Never>, cancellable: Bool, answering: Bool = false) {
         enum Now { case event(WebSocketEvent), lookAgain, parked }
         let onLoop = loop.inEventLoop
-        var w = ChannelWakeups()
-        let now = state.withLock { st -> Now in
-            if st.inPlaceEnd != 0 || st.events.ending == .closedTaken { return .lookAgain }
-            if answering {
-                switch takeQueued(&st, &w) {
-                case .event(let e), .yieldThen(let e): return .event(e)
-                case .end: return .lookAgain
-                case .wait, .waitUncancellable: break
+        let now = withSpareWakeups(onLoop: onLoop) { w -> Now in
+            let now = state.withLock { st -> Now in
+                if st.inPlaceEnd != 0 || st.events.ending == .closedTaken { return .lookAgain }
+                if answering {
+                    switch takeQueued(&st, &w) {
+                    case .event(let e), .yieldThen(let e): return .event(e)
+                    case .end: return .lookAgain
+                    case .wait, .waitUncancellable: break
+                    }
+                } else if let e = popEvent(&st, &w) {
+                    return .event(e)
                 }
-            } else if let e = popEvent(&st, &w) {
-                return .event(e)
+                if cancellable && Task.isCancelled { return .lookAgain }
+                precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
+                st.eventWaiter = c
+                st.waiterTakesInPlace = onLoop
+                return .parked
             }
-            if cancellable && Task.isCancelled { return .lookAgain }
-            precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
-            st.eventWaiter = c
-            st.waiterTakesInPlace = onLoop
-            return .parked
+            wake(&w)
+            return now
         }
-        wake(&w)
         switch now {
         case .event(let e): c.resume(returning: e)
         case .lookAgain: c.resume(returning: nil)

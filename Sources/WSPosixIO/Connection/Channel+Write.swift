@@ -73,19 +73,21 @@ extension Channel {
             if let failure { throw failure }
             return
         }
-        var w = ChannelWakeups()
-        let failure = state.withLock { st -> WebSocketError? in
-            if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return .sendBufferFull }
-            if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return failure }
-            // While the loop delivers a batch to the event handler (from another thread's
-            // point of view), the settling that follows it flushes for the whole batch.
-            if st.deliveringInline { return nil }
-            if !st.wantsWrite { flush(&st, &w, now: now) }
-            nudgeTimer(&st, &w)
-            account(&st, &w)
-            return nil
+        let failure = withSpareWakeups(onLoop: onLoop) { w -> WebSocketError? in
+            let failure = state.withLock { st -> WebSocketError? in
+                if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return .sendBufferFull }
+                if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return failure }
+                // While the loop delivers a batch to the event handler (from another thread's
+                // point of view), the settling that follows it flushes for the whole batch.
+                if st.deliveringInline { return nil }
+                if !st.wantsWrite { flush(&st, &w, now: now) }
+                nudgeTimer(&st, &w)
+                account(&st, &w)
+                return nil
+            }
+            wake(&w)
+            return failure
         }
-        wake(&w)
         if let failure { throw failure }
     }
 

@@ -67,6 +67,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// The wakeups of the channel whose readiness is being handled (`Channel.handleReadiness`),
     /// emptied before each use (loop thread only).
     @exclusivity(unchecked) var readinessWakeups = ChannelWakeups()
+    /// A second record for the task side's calls on this thread (a send, a park in
+    /// `next(message:)`: `Channel.withSpareWakeups`), and whether one of them is using it: a
+    /// call nested in its wakeups (an event handler they run, sending) makes a record of its own.
+    /// Emptied after each use (loop thread only).
+    @exclusivity(unchecked) var spareWakeups = ChannelWakeups()
+    @exclusivity(unchecked) var spareWakeupsInUse = false
     /// The time read after the last poll (loop thread only): the coarse clock after a wait
     /// (``MonotonicClock/coarse(notBefore:)``; read once per round, which on a connection of
     /// its own is once per message), the precise one for timers and jobs from other threads.
@@ -282,9 +288,18 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Runs the task jobs enqueued on this thread; a few rounds, so tasks that keep yielding
     /// cannot keep the loop from polling.
     private func runLocalTasks() {
+        let executor = asUnownedTaskExecutor()
         for _ in 0..<4 where !localTasks.isEmpty {
             swap(&localTasks, &runningTasks)
-            for job in runningTasks { run(job) }
+            // By index, not `for job in`: iterating retained and released the array's storage
+            // around every batch (the jobs it runs might, as far as the compiler knows, replace
+            // it); a job is a plain pointer, read before it runs.
+            var i = 0
+            while i < runningTasks.count {
+                let job = runningTasks[i]
+                i += 1
+                run(job, on: executor)
+            }
             runningTasks.clearKeepingCapacity()
         }
     }
@@ -299,12 +314,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
         now = MonotonicClock.now()
         for job in batch { job() }
-        for task in tasks { run(task) }
+        let executor = asUnownedTaskExecutor()
+        for task in tasks { run(task, on: executor) }
     }
 
-    @inline(__always) private func run(_ job: UnownedJob) {
+    @inline(__always) private func run(_ job: UnownedJob, on executor: UnownedTaskExecutor) {
         runningJob = unsafeBitCast(job, to: UInt.self)
-        job.runSynchronously(on: asUnownedTaskExecutor())
+        job.runSynchronously(on: executor)
         runningJob = 0
     }
 

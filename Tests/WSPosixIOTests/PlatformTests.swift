@@ -34,6 +34,37 @@ struct PlatformTests {
         }
     }
 
+    /// The loop's spare wakeups record (`EventLoop.withSpareWakeups`, a send's or a park's on
+    /// the loop thread): empty at every use whatever the use before left in it, and a use
+    /// nested in another (an event handler run by its wakeups, sending) gets a record of its
+    /// own, leaving the outer one as it was.
+    @Test func theSpareWakeupsRecordIsEmptyAtEachUseAndNotSharedWhenNested() async throws {
+        let group = EventLoopGroup(threadCount: 1)
+        let loop = try group.loops[0]
+        let seen = await withCheckedContinuation { (done: CheckedContinuation<[Bool], Never>) in
+            loop.execute {
+                var seen: [Bool] = []
+                loop.withSpareWakeups(onLoop: true) { w in
+                    seen.append(w.isEmpty)
+                    w.needsLoop = true
+                    w.bufferedDelta = 7
+                    loop.withSpareWakeups(onLoop: true) { inner in
+                        seen.append(inner.isEmpty)
+                        inner.bufferedDelta = 1
+                    }
+                    seen.append(w.needsLoop && w.bufferedDelta == 7)
+                }
+                loop.withSpareWakeups(onLoop: true) { w in
+                    seen.append(w.isEmpty)
+                    w.opened = true
+                }
+                loop.withSpareWakeups(onLoop: true) { w in seen.append(w.isEmpty) }
+                done.resume(returning: seen)
+            }
+        }
+        #expect(seen == [true, true, true, true, true])
+    }
+
     @Test func hostNamesAreNotNumeric() {
         #expect(SocketAddress(numericHost: "localhost", port: 1) == nil)
         #expect(SocketAddress(numericHost: "256.0.0.1", port: 1) == nil)

@@ -180,23 +180,6 @@ extension Channel {
         return e
     }
 
-    /// Runs `body` with an empty wakeups record, which it fills and wakes: on the loop thread
-    /// the loop's spare one, emptied after (a record made and destroyed per call cost about 50
-    /// instructions: its references released through the value witness); elsewhere, or nested
-    /// in another call's use of the spare, one of its own.
-    @inline(__always)
-    func withSpareWakeups<R>(onLoop: Bool, _ body: (inout ChannelWakeups) -> R) -> R {
-        if onLoop && !loop.spareWakeupsInUse {
-            loop.spareWakeupsInUse = true
-            let result = body(&loop.spareWakeups)
-            loop.spareWakeups.reset()
-            loop.spareWakeupsInUse = false
-            return result
-        }
-        var w = ChannelWakeups()
-        return body(&w)
-    }
-
     /// Runs the continuations collected under the lock.
     /// (In place: the events it carries are moved to whoever gets them, not copied.)
     @inline(__always)

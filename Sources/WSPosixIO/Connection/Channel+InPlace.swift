@@ -154,7 +154,7 @@ extension Channel {
     func parkInPlace(_ c: UnsafeContinuation<WebSocketEvent?, Never>, cancellable: Bool, answering: Bool = false) {
         enum Now { case event(WebSocketEvent), lookAgain, parked }
         let onLoop = loop.inEventLoop
-        let now = withSpareWakeups(onLoop: onLoop) { w -> Now in
+        let now = loop.withSpareWakeups(onLoop: onLoop) { w -> Now in
             let now = state.withLock { st -> Now in
                 if st.inPlaceEnd != 0 || st.events.ending == .closedTaken { return .lookAgain }
                 if answering {

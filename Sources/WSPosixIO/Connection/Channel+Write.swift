@@ -73,7 +73,7 @@ extension Channel {
             if let failure { throw failure }
             return
         }
-        let failure = withSpareWakeups(onLoop: onLoop) { w -> WebSocketError? in
+        let failure = loop.withSpareWakeups(onLoop: onLoop) { w -> WebSocketError? in
             let failure = state.withLock { st -> WebSocketError? in
                 if st.pendingBytes > flow.highWaterMark && !st.deliveringInline && st.lifecycle.phase == .open { return .sendBufferFull }
                 if let failure = queue(payload: payload, borrowed: borrowed, kind: kind, now: now, encode, &st) { return failure }

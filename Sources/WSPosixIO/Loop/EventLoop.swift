@@ -68,11 +68,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// emptied before each use (loop thread only).
     @exclusivity(unchecked) var readinessWakeups = ChannelWakeups()
     /// A second record for the task side's calls on this thread (a send, a park in
-    /// `next(message:)`: `Channel.withSpareWakeups`), and whether one of them is using it: a
-    /// call nested in its wakeups (an event handler they run, sending) makes a record of its own.
-    /// Emptied after each use (loop thread only).
-    @exclusivity(unchecked) var spareWakeups = ChannelWakeups()
-    @exclusivity(unchecked) var spareWakeupsInUse = false
+    /// `next(message:)`: ``withSpareWakeups(onLoop:_:)``), and whether one of them is using it.
+    @exclusivity(unchecked) private var spareWakeups = ChannelWakeups()
+    @exclusivity(unchecked) private var spareWakeupsInUse = false
     /// The time read after the last poll (loop thread only): the coarse clock after a wait
     /// (``MonotonicClock/coarse(notBefore:)``; read once per round, which on a connection of
     /// its own is once per message), the precise one for timers and jobs from other threads.
@@ -287,6 +285,24 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Runs the task jobs enqueued on this thread; a few rounds, so tasks that keep yielding
     /// cannot keep the loop from polling.
+    /// Runs `body` with an empty wakeups record, which it fills and wakes (`Channel.sendNow`,
+    /// `Channel.parkInPlace`): on the loop thread (`onLoop`) the loop's spare one, emptied after
+    /// (a record made and destroyed per call cost about 50 instructions: its references released
+    /// through the value witness); elsewhere, or nested in another call's use of the spare (an
+    /// event handler its wakeups run, sending), one of its own.
+    @inline(__always)
+    func withSpareWakeups<R>(onLoop: Bool, _ body: (inout ChannelWakeups) -> R) -> R {
+        if onLoop && !spareWakeupsInUse {
+            spareWakeupsInUse = true
+            let result = body(&spareWakeups)
+            spareWakeups.reset()
+            spareWakeupsInUse = false
+            return result
+        }
+        var w = ChannelWakeups()
+        return body(&w)
+    }
+
     private func runLocalTasks() {
         let executor = asUnownedTaskExecutor()
         for _ in 0..<4 where !localTasks.isEmpty {

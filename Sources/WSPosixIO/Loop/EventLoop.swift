@@ -283,8 +283,6 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Runs the task jobs enqueued on this thread; a few rounds, so tasks that keep yielding
-    /// cannot keep the loop from polling.
     /// Runs `body` with an empty wakeups record, which it fills and wakes (`Channel.sendNow`,
     /// `Channel.parkInPlace`): on the loop thread (`onLoop`) the loop's spare one, emptied after
     /// (a record made and destroyed per call cost about 50 instructions: its references released
@@ -303,6 +301,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         return body(&w)
     }
 
+    /// Runs the task jobs enqueued on this thread; a few rounds, so tasks that keep yielding
+    /// cannot keep the loop from polling.
     private func runLocalTasks() {
         let executor = asUnownedTaskExecutor()
         for _ in 0..<4 where !localTasks.isEmpty {

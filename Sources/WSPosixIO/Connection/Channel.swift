@@ -19,23 +19,26 @@ import WSProtocol
 /// `Channel+Write.swift` queues and writes; `Channel+Events.swift` hands events to the
 /// application; `Channel+Lifecycle.swift` starts, decides and ends.
 @usableFromInline final class Channel: LoopHandler, @unchecked Sendable {
+    // The fields a read or a write asks first, then the state behind its lock, then what
+    // they do not touch: Swift lays a class out in declaration order, and behind the 400-byte
+    // state these were a cache line more per message (callgrind's cache simulation).
     let loop: EventLoop
-    let state: Lock<ChannelState>
-    let role: Role
-    let flow: FlowControl
     /// The descriptor number (for system calls; the ``Lifecycle`` owns the descriptor and says
     /// whether it is still open).
     let fd: Int32
-    /// The remote address of the TCP connection (the one connected to, or the accepted peer).
-    let peer: SocketAddress?
-    /// The server this channel belongs to (server side only).
-    let server: ServerContext?
-    /// Loop bookkeeping (loop thread only).
-    var timerSlot = 0
+    let role: Role
     /// ``deliverInline(to:handler:_:)`` is running the event handler for this channel (loop
     /// thread only): a send from the loop thread is then one of its replies, queued for the
     /// settling after the batch (``sendNow(payload:borrowed:kind:_:)``'s short path).
     var deliveringOnLoop = false
+    /// The server this channel belongs to (server side only).
+    let server: ServerContext?
+    /// Loop bookkeeping (loop thread only).
+    var timerSlot = 0
+    let state: Lock<ChannelState>
+    let flow: FlowControl
+    /// The remote address of the TCP connection (the one connected to, or the accepted peer).
+    let peer: SocketAddress?
 
     init(loop: EventLoop, socket: consuming FileDescriptor, role: Role, setup: ChannelSetup, deadline: Instant,
          flow: FlowControl, peer: SocketAddress?, server: ServerContext?) {

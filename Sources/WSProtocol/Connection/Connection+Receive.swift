@@ -47,14 +47,14 @@ extension Connection {
         let end = input.count
         var pos = 0
         let firstOutput = outputs.count
-        if !inFrame, headerBuffer.isEmpty, !incoming.isOpen, configuration.admitsSmallMessages {
+        if !inFrame, headerBuffer.isEmpty, !incoming.isOpen, admitsSmallMessages {
             if let inPlace {
                 pos = takeSmallMessages(inPlace, now: now, outputIndex: firstOutput, messages: &messages, maxInPlace: maxInPlace)
             } else {
                 pos = takeSmallMessages(input, now: now, into: &outputs)
             }
             if pos == end {
-                if pos > 0 && configuration.answerTimeout != nil { unansweredMessages = true }
+                if pos > 0 && holdsAnswers { unansweredMessages = true }
                 return
             }
         }
@@ -103,7 +103,7 @@ extension Connection {
             }
         }
         guard !context.stopped else { return }
-        if configuration.answerTimeout != nil && !unansweredMessages {
+        if holdsAnswers && !unansweredMessages {
             unansweredMessages = context.deliveredInPlace || Self.deliversMessages(outputs[context.firstOutput...])
         }
         switch state {

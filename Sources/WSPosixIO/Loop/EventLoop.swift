@@ -65,7 +65,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// this loop writes the array by reference instead of copying it (`Channel+InPlace.swift`).
     @exclusivity(unchecked) var lentArray: [UInt8]?
     /// The wakeups of the channel whose readiness is being handled (`Channel.handleReadiness`),
-    /// emptied before each use (loop thread only).
+    /// emptied right after each use (loop thread only).
     @exclusivity(unchecked) var readinessWakeups = ChannelWakeups()
     /// A second record for the task side's calls on this thread (a send, a park in
     /// `next(message:)`: ``withSpareWakeups(onLoop:_:)``), and whether one of them is using it.

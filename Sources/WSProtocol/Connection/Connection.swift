@@ -12,8 +12,8 @@
 /// See <doc:StateMachine> and <doc:WritingADriver>.
 public struct Connection: Sendable {
     // Stored properties in two groups, in this order on purpose: Swift lays a struct out in
-    // declaration order, and a read touches only the fields of the first group (about two cache
-    // lines of the 424-byte value): the state, the parse position, the clocks, the message being
+    // declaration order, and a read touches only the fields of the first group (its first 176
+    // bytes, about three cache lines of the 424-byte value): the state, the parse position, the clocks, the message being
     // assembled, and the configuration facts a read asks. Spread over the whole value they made
     // six lines a message, each a cache miss when many connections take turns (callgrind's
     // cache simulation, 50 connections). The small fields sit together: each between 8-byte
@@ -34,7 +34,8 @@ public struct Connection: Sendable {
     var sink: MessageAssembler.Sink = .control
     /// ``Configuration/admitsSmallMessages``, ``Configuration/answerTimeout`` set, and whether
     /// every message under 126 bytes goes as one frame (``Configuration/fragmentSize`` unset,
-    /// at least 125, or not positive): asked on every read or small send.
+    /// at least 125, or not positive): asked on every read or small send, so copied beside the
+    /// state at creation (``configuration`` never changes after it).
     let admitsSmallMessages: Bool
     let holdsAnswers: Bool
     let sendsSmallMessagesWhole: Bool

@@ -13,11 +13,11 @@
 public struct Connection: Sendable {
     // Stored properties in two groups, in this order on purpose: Swift lays a struct out in
     // declaration order, and a read touches only the fields of the first group (its first 176
-    // bytes, about three cache lines of the 424-byte value): the state, the parse position, the clocks, the message being
-    // assembled, and the configuration facts a read asks. Spread over the whole value they made
-    // six lines a message, each a cache miss when many connections take turns (callgrind's
-    // cache simulation, 50 connections). The small fields sit together: each between 8-byte
-    // fields cost up to 7 bytes of padding (FootprintTests).
+    // bytes, about three cache lines of the 424-byte value): the state, the parse position,
+    // the clocks, the message being assembled, and the configuration facts a read asks. Spread
+    // over the whole value they made six lines a message, each a cache miss when many
+    // connections take turns (callgrind's cache simulation, 50 connections). The small fields
+    // sit together: each between 8-byte fields cost up to 7 bytes of padding (FootprintTests).
 
     /// Client (masks its frames) or server.
     public let role: Role

@@ -14,7 +14,9 @@ import Darwin
 /// `ws serve`: the demo server.
 ///
 /// - `/` answers the HTML demo page (``DemoPage``), `/selftest` the browser self-test
-///   (``SelfTestPage``); other plain HTTP requests get 404.
+///   (``SelfTestPage``); a plain request for a WebSocket endpoint (`/echo`, `/chat`,
+///   `/report`) gets 426 with `Upgrade: websocket` (RFC 9110 §15.5.22); other plain HTTP
+///   requests get 404.
 /// - WebSocket `/echo` echoes every message (same type, same bytes); `/chat` sends every
 ///   message to every connected peer (the sender too) through a ``WebSocketGroup``: a peer
 ///   whose unwritten bytes are over 1 MiB misses messages instead of delaying the others; `/report` prints each text message it
@@ -136,6 +138,10 @@ struct ServeCommand {
         switch head.path {
         case "/": return HTTPResponse(status: 200, headers: html, body: Array(DemoPage.html.utf8))
         case "/selftest": return HTTPResponse(status: 200, headers: html, body: Array(SelfTestPage.html.utf8))
+        // The resource exists, but only as a WebSocket: "426 (Upgrade Required) ... the server
+        // refuses to perform the request using the current protocol but might be willing to do
+        // so after the client upgrades" (RFC 9110 §15.5.22), not 404.
+        case "/echo", "/chat", "/report": return .upgradeRequired
         case "/healthz":
             let headers: HTTPHeaders = ["Cache-Control": "no-store"]
             return draining ? HTTPResponse(status: 503, headers: headers, text: "draining\n")

@@ -42,4 +42,14 @@ struct ServeOptionsTests {
         #expect(ServeCommand.page(for: head("/healthz"), draining: true).status == 503)
         #expect(ServeCommand.page(for: head("/healthz"), draining: true).body == Array("draining\n".utf8))
     }
+
+    @Test("A plain request for a WebSocket endpoint gets 426 with Upgrade: websocket (RFC 9110 §15.5.22), not 404",
+          arguments: ["/echo", "/chat", "/report", "/echo?x=1"])
+    func plainRequestForAnEndpoint(target: String) {
+        let response = ServeCommand.page(for: HTTPRequestHead(method: "GET", target: target), draining: false)
+        #expect(response == .upgradeRequired)
+        #expect(response.headers["Upgrade"] == ["websocket"])
+        #expect(response.headers["Sec-WebSocket-Version"] == ["13"])
+        #expect(ServeCommand.page(for: HTTPRequestHead(method: "GET", target: "/nothing"), draining: false).status == 404)
+    }
 }

@@ -235,6 +235,51 @@ struct TLSLoopbackTests {
         #expect(serverEnds.truncated.load(ordering: .relaxed) + clientEnds.truncated.load(ordering: .relaxed) == 0)
     }
 
+    /// A client's close_notify ends its stream ("the sender will not send any more messages on
+    /// this connection", RFC 8446 §6.1): the server ends the connection as at TCP's end of
+    /// stream (1006: no close frame came), answers with its close_notify and closes the
+    /// socket, instead of holding it until a FIN that a client keeping TCP open never sends.
+    @Test func aCloseNotifyWithoutFINEndsTheConnection() async throws {
+        let (ends, ended) = AsyncStream<CloseInfo>.makeStream()
+        var configuration = try Self.serverConfiguration()
+        configuration.group = .shared
+        let server = try await WebSocketServer.bind(host: "127.0.0.1", port: 0, configuration: configuration) { ws in
+            for await event in ws { if case .closed(let info) = event { ended.yield(info) } }
+        }
+        let raw = try await RawTCP.connect(server.localAddress)
+        let engine = try TLSEngine(context: TLSContext(client: Self.clientConfiguration().tls), serverName: "localhost")
+        var plaintext: [UInt8] = []
+        // The TLS handshake, then the upgrade, with the engine's bytes moved by hand.
+        try engine.start()
+        for _ in 0..<10 where engine.state == .handshaking {
+            try raw.write(bytes: engine.takeOutput())
+            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
+            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+        }
+        #expect(engine.state == .established)
+        var request: [UInt8] = []
+        try Array("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
+            .withUnsafeBytes { try engine.send($0, into: &request) }
+        try raw.write(bytes: engine.takeOutput() + request)
+        for _ in 0..<10 where !plaintext.starts(with: "HTTP/1.1 101 ".utf8) || !plaintext.contains(Array("\r\n\r\n".utf8)) {
+            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
+            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+        }
+        #expect(plaintext.starts(with: "HTTP/1.1 101 Switching Protocols\r\n".utf8))
+        // close_notify, and TCP stays open both ways.
+        engine.close()
+        try raw.write(bytes: engine.takeOutput())
+        let (rest, sawEOF) = try await raw.readToEnd(timeout: .seconds(5))
+        #expect(sawEOF)
+        try rest.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+        #expect(engine.receivedCloseNotify)
+        await server.shutdown(timeout: .seconds(1))
+        var it = ends.makeAsyncIterator()
+        let info = await it.next()
+        #expect(info?.code == .abnormalClosure)
+        #expect(info?.error == .remoteHostClosed)
+    }
+
     /// wss:// on the default port: the Host header leaves out :443 (RFC 6455 §4.1 item 4, RFC
     /// 7230 §5.4). Binding port 443 needs root (as Scripts/test runs in CI).
     @Test(.enabled(if: getuid() == 0))

@@ -77,7 +77,11 @@ extension Channel {
                 let step = st.lifecycle.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: loop.now,
                                                 &st.outbound, &loop.outputs, &reported)
                 if let reported { st.reportedPeer = reported }
-                if case .outputs(let assembling) = step, !draining, w.inlineTarget == nil, let target = st.inlineSocket,
+                // The peer ended its stream inside the transport (a TLS close_notify): nothing
+                // more can arrive, and a peer that keeps TCP open would otherwise hold the
+                // connection forever. Handled as the socket's end of stream, after this read.
+                let transportEnded = st.outbound.wraps && st.lifecycle.transportReceivedEndOfStream()
+                if case .outputs(let assembling) = step, !transportEnded, !draining, w.inlineTarget == nil, let target = st.inlineSocket,
                    server?.hasMessageHandler == false, !st.abandoned, st.events.ending == .open, st.inPlaceEnd == 0,
                    Self.onlyMessages(loop.outputs) {
                     // Only whole messages, for the event handler, with nothing before them (the
@@ -90,6 +94,10 @@ extension Channel {
                     return n == buffer.count  // (the loop comes back for more: level-triggered)
                 }
                 take(step, &st, &w)
+                if transportEnded && st.lifecycle.isLive && !st.endOfStream {
+                    endOfStream(&st, &w)
+                    return false
+                }
             }
             // Messages left in the read buffer stay there until the handler has seen them (right
             // after this lock): no further read into it in this wakeup. The loop comes back for

@@ -889,6 +889,11 @@ extension Lifecycle {
         } ?? nil
     }
 
+    /// Whether the transport saw the peer end its stream (a TLS close_notify) before the socket did.
+    mutating func transportReceivedEndOfStream() -> Bool {
+        withLink { (link: inout Link) -> Bool in link.transport?.hasReceivedEndOfStream ?? false } ?? false
+    }
+
     /// Reads something of the transport (TLS session facts); `nil` without one or once closed.
     mutating func inspectTransport<R>(_ body: (any Transport) -> R?) -> R? {
         withLink { (link: inout Link) -> R? in link.transport.flatMap(body) } ?? nil

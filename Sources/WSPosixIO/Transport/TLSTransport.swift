@@ -39,6 +39,9 @@ public struct TLSTransport: Transport, @unchecked Sendable {
     /// Whether the peer's close_notify arrived (see `TLSEngine.receivedCloseNotify`).
     public var receivedCloseNotify: Bool { engine?.receivedCloseNotify ?? false }
 
+    /// The peer's close_notify arrived: its stream has ended, whether or not TCP's has.
+    public var hasReceivedEndOfStream: Bool { receivedCloseNotify }
+
     public mutating func start() throws(WebSocketError) -> [UInt8] {
         do {
             let engine = try TLSEngine(context: setup.context, serverName: setup.serverName)

@@ -17,7 +17,9 @@
 /// (handshake records, alerts);
 /// it passes every batch of outgoing application bytes through ``wrap(_:into:)``. When the
 /// connection ends cleanly it writes what ``close()`` returns last (close_notify); at the end
-/// of the socket's stream it calls ``receiveEndOfStream()``. A thrown error ends the
+/// of the socket's stream it calls ``receiveEndOfStream()``, and once
+/// ``hasReceivedEndOfStream`` says the peer ended its stream inside the transport (its
+/// close_notify) it ends the connection the same way, without waiting for the socket's end. A thrown error ends the
 /// connection (reported as the connection's error); what ``takeOutput()`` holds then (an
 /// alert) is written first, once, if the socket takes it.
 public protocol Transport: Sendable {
@@ -37,6 +39,11 @@ public protocol Transport: Sendable {
     /// The socket's stream ended; throws when that end is not clean (a TLS stream without
     /// close_notify: ``WebSocketError/tls(_:)`` with `truncated`).
     mutating func receiveEndOfStream() throws(WebSocketError)
+    /// Whether the peer ended its stream within the transport (a TLS close_notify: "the sender
+    /// will not send any more messages on this connection", RFC 8446 §6.1). Polled after each
+    /// unwrap; once it is `true` the driver proceeds as at the socket's end of stream, without
+    /// waiting for a TCP FIN the peer may never send. A default says `false`.
+    var hasReceivedEndOfStream: Bool { get }
 }
 
 extension Transport {
@@ -55,6 +62,8 @@ extension Transport {
     public mutating func close() -> [UInt8] { [] }
     /// Every end of stream is clean.
     public mutating func receiveEndOfStream() throws(WebSocketError) {}
+    /// The stream ends only with the socket's: always `false`.
+    public var hasReceivedEndOfStream: Bool { false }
 }
 
 /// What a transport factory knows about the connection it makes a transport for.

@@ -27,6 +27,61 @@ enum HTTPSyntax {
     }
 
     /// Whether `s` is a non-empty token (RFC 9110 §5.6.2).
+    /// Whether `value` is a valid `Host` field value, `uri-host [ ":" port ]` (RFC 9110 §7.2,
+    /// RFC 3986 §3.2.2–§3.2.3): an IP literal in brackets (IPv6 or IPvFuture, with an RFC 6874
+    /// zone), or a reg-name (unreserved characters, sub-delims, `%` with two hex digits, which
+    /// also covers IPv4 addresses); then optionally a colon and digits. Empty is valid (an
+    /// empty reg-name); a caller that needs a name checks for that itself.
+    static func isValidHost(_ value: String) -> Bool {
+        let u = Array(value.utf8)
+        var i = 0
+        if u.first == UInt8(ascii: "[") {
+            guard let close = u.firstIndex(of: UInt8(ascii: "]")), close > 1 else { return false }
+            guard u[1..<close].allSatisfy({ isUnreserved($0) || isSubDelim($0) || $0 == UInt8(ascii: ":")
+                || $0 == UInt8(ascii: "%") }) else { return false }
+            i = close + 1
+        } else {
+            while i < u.count && u[i] != UInt8(ascii: ":") {
+                if u[i] == UInt8(ascii: "%") {
+                    guard i + 2 < u.count, isHexDigit(u[i + 1]), isHexDigit(u[i + 2]) else { return false }
+                    i += 3
+                    continue
+                }
+                guard isUnreserved(u[i]) || isSubDelim(u[i]) else { return false }
+                i += 1
+            }
+        }
+        guard i < u.count else { return true }
+        guard u[i] == UInt8(ascii: ":") else { return false }
+        return u[(i + 1)...].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// `ALPHA / DIGIT / "-" / "." / "_" / "~"` (RFC 3986 §2.3).
+    private static func isUnreserved(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// `"!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="` (RFC 3986 §2.2).
+    private static func isSubDelim(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+             UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func isHexDigit(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "f"))
+    }
+
     static func isToken(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.allSatisfy(isTokenChar)
     }

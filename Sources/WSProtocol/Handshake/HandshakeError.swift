@@ -28,7 +28,8 @@ public enum HandshakeError: Error, Hashable, Sendable {
     case methodNotGet(String)
     /// The request's HTTP version is below 1.1 (RFC 6455 §4.1 item 2) (400).
     case httpVersionTooOld(HTTPVersion)
-    /// No `Host` header, or more than one (RFC 6455 §4.1 item 4, RFC 9112 §3.2) (400).
+    /// No `Host` header, more than one, or one with an invalid value (RFC 6455 §4.1 item 4,
+    /// RFC 9112 §3.2) (400). Also for a plain HTTP/1.1 request (one that is not an upgrade).
     case invalidHost
     /// No `Upgrade` header containing the token `websocket` (RFC 6455 §4.2.1 item 3) (400).
     case missingUpgradeHeader
@@ -113,7 +114,7 @@ public enum HandshakeError: Error, Hashable, Sendable {
         case .endOfStream: return "Connection closed during the handshake"
         case .methodNotGet: return "WebSocket upgrade requires GET"
         case .httpVersionTooOld: return "WebSocket upgrade requires HTTP/1.1 or later"
-        case .invalidHost: return "Missing or repeated Host header"
+        case .invalidHost: return "Missing, repeated or invalid Host header"
         case .missingUpgradeHeader: return "Missing Upgrade: websocket"
         case .missingConnectionUpgrade: return "Missing Connection: upgrade"
         case .invalidKey: return "Invalid Sec-WebSocket-Key"

@@ -5,7 +5,8 @@
 /// Feed it the bytes a client sends. Once the head is complete it returns one of:
 /// - ``Step/upgradeRequest(_:)``: a valid WebSocket request; decide with ``accept(_:subprotocol:extensions:headers:configuration:now:entropy:)``
 ///   (→ the 101 response bytes and a ready ``Connection``) or ``reject(status:reason:headers:body:)``;
-/// - ``Step/notAnUpgrade(_:)``: plain HTTP (e.g. `GET /` for a page); answer it yourself, for
+/// - ``Step/notAnUpgrade(_:)``: plain HTTP (e.g. `GET /` for a page, with the `Host` field
+///   RFC 9112 §3.2 requires); answer it yourself, for
 ///   example with ``HTTPResponseHead/bytes(body:)``;
 /// - ``Step/invalid(_:response:)``: a bad upgrade; write the response and close.
 ///
@@ -99,7 +100,11 @@ public struct ServerHandshake: Sendable {
             guard case .request(let head) = parsed.head else { preconditionFailure("unreachable: request parser") }
             leftover = parsed.leftover
             state = .awaitingDecision
-            guard UpgradeRequest.isUpgradeAttempt(head) else { return .notAnUpgrade(head) }
+            guard UpgradeRequest.isUpgradeAttempt(head) else {
+                // A plain request is the application's, once it is valid HTTP (RFC 9112 §3.2).
+                guard UpgradeRequest.hasAcceptableHost(head) else { return fail(.invalidHost) }
+                return .notAnUpgrade(head)
+            }
             do throws(HandshakeError) {
                 return .upgradeRequest(try UpgradeRequest.validate(head))
             } catch {

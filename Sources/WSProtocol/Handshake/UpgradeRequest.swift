@@ -71,6 +71,16 @@ public struct UpgradeRequest: Hashable, Sendable {
         extensions = try ExtensionOffer.parse(headers["Sec-WebSocket-Extensions"])
     }
 
+    /// Whether a plain request's `Host` fields are acceptable (RFC 9112 §3.2: "A server MUST
+    /// respond with a 400 (Bad Request) status code to any HTTP/1.1 request message that lacks
+    /// a Host header field and to any request message that contains more than one Host header
+    /// field line or a Host header field with an invalid field value").
+    static func hasAcceptableHost(_ head: HTTPRequestHead) -> Bool {
+        let hosts = head.headers["Host"]
+        if hosts.isEmpty { return head.version < .http1_1 }
+        return hosts.count == 1 && HTTPSyntax.isValidHost(hosts[0])
+    }
+
     /// Whether a request asks for a WebSocket at all: it has `Upgrade: websocket`, or a
     /// `Sec-WebSocket-Key` or `Sec-WebSocket-Version` header. A request that doesn't is plain
     /// HTTP (e.g. `GET /` for a page) and is not an error.
@@ -89,7 +99,7 @@ public struct UpgradeRequest: Hashable, Sendable {
     /// Validates an HTTP/1.1 opening request (RFC 6455 §4.2.1), parsed by ``HTTPHeadParser``
     /// or by another HTTP stack.
     ///
-    /// Checks, in order: method `GET`, version at least HTTP/1.1, exactly one `Host`, `Upgrade`
+    /// Checks, in order: method `GET`, version at least HTTP/1.1, exactly one valid `Host`, `Upgrade`
     /// containing `websocket`, `Connection` containing `upgrade` (ASCII case-insensitive tokens),
     /// `Sec-WebSocket-Version: 13`, a `Sec-WebSocket-Key` that decodes to 16 bytes, then the
     /// syntax of `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions`.
@@ -101,9 +111,12 @@ public struct UpgradeRequest: Hashable, Sendable {
         guard head.version >= .http1_1 else { throw .httpVersionTooOld(head.version) }
         // The Request-URI is the resource name, or an absolute URI carrying it (§4.1 item 3).
         guard resource(of: head.target) != nil else { throw .malformedHead("invalid request target for an upgrade") }
-        // "The request MUST contain a |Host| header field" (RFC 6455 §4.1 item 4).
+        // "The request MUST contain a |Host| header field" (RFC 6455 §4.1 item 4), one, with a
+        // valid value (RFC 9112 §3.2).
         let hosts = head.headers["Host"]
-        guard hosts.count == 1, let host = hosts.first, !host.isEmpty else { throw .invalidHost }
+        guard hosts.count == 1, let host = hosts.first, !host.isEmpty, HTTPSyntax.isValidHost(host) else {
+            throw .invalidHost
+        }
         // |Upgrade| "including the value websocket" (RFC 6455 §4.2.1 item 3).
         guard head.headers.containsToken("websocket", in: "Upgrade") else { throw .missingUpgradeHeader }
         // |Connection| "that includes the token Upgrade" (RFC 6455 §4.2.1 item 4).

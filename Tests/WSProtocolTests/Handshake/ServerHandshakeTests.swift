@@ -138,6 +138,14 @@ struct ServerHandshakeTests {
         ("Host: server.example.com\r\n", "", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: a\r\nHost: b\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host:\r\n", .invalidHost, 400),
+        // "a Host header field with an invalid field value" → 400 (RFC 9112 §3.2; RFC 9110 §7.2).
+        ("Host: server.example.com\r\n", "Host: server example.com\r\n", .invalidHost, 400),
+        ("Host: server.example.com\r\n", "Host: server.example.com:http\r\n", .invalidHost, 400),
+        ("Host: server.example.com\r\n", "Host: server.example.com/chat\r\n", .invalidHost, 400),
+        ("Host: server.example.com\r\n", "Host: user@server.example.com\r\n", .invalidHost, 400),
+        ("Host: server.example.com\r\n", "Host: [::1\r\n", .invalidHost, 400),
+        ("Host: server.example.com\r\n", "Host: [::1]x\r\n", .invalidHost, 400),
+        ("Host: server.example.com\r\n", "Host: %zz.example.com\r\n", .invalidHost, 400),
         ("Upgrade: websocket\r\n", "", .missingUpgradeHeader, 400),
         ("Upgrade: websocket\r\n", "Upgrade: h2c\r\n", .missingUpgradeHeader, 400),
         ("Connection: Upgrade\r\n", "", .missingConnectionUpgrade, 400),
@@ -172,7 +180,10 @@ struct ServerHandshakeTests {
         for (old, new) in [("Upgrade: websocket", "upgrade: WebSocket"), ("Connection: Upgrade", "Connection: keep-alive, upgrade"),
                            ("Connection: Upgrade\r\n", "Connection: keep-alive\r\nConnection: Upgrade\r\n"),
                            ("Upgrade: websocket", "Upgrade: foo/2, websocket"), ("HTTP/1.1\r\nHost", "HTTP/1.2\r\nHost"),
-                           ("Sec-WebSocket-Key: dGhl", "Sec-WebSocket-Key:    dGhl")] {
+                           ("Sec-WebSocket-Key: dGhl", "Sec-WebSocket-Key:    dGhl"),
+                           ("Host: server.example.com", "Host: server.example.com:8080"),
+                           ("Host: server.example.com", "Host: 192.0.2.1:80"), ("Host: server.example.com", "Host: [::1]:8080"),
+                           ("Host: server.example.com", "Host: [fe80::1%25eth0]"), ("Host: server.example.com", "Host: b%C3%BCcher.example")] {
             #expect(Self.receive(Self.request(replacing: old, with: new)).request != nil, "\(new)")
         }
     }
@@ -220,6 +231,29 @@ struct ServerHandshakeTests {
         // Any sign of WebSocket makes it an upgrade attempt, judged strictly.
         let keyOnly = "GET / HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
         #expect(Self.receive(keyOnly.bytes).error == .missingUpgradeHeader)
+    }
+
+    @Test("A plain request without one valid Host is answered 400 (RFC 9112 §3.2)", arguments: [
+        "GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "HEAD / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+    ])
+    func plainRequestWithoutAValidHost(request: String) {
+        let body = "Missing, repeated or invalid Host header\n"
+        #expect(Self.receive(request.bytes) == .invalid(.invalidHost, """
+            HTTP/1.1 400 Bad Request\r
+            Content-Type: text/plain; charset=utf-8\r
+            Connection: close\r
+            Content-Length: \(body.utf8.count)\r
+            \r
+            \(body)
+            """.bytes))
+    }
+
+    @Test("A plain request may have an empty Host, and an HTTP/1.0 one none")
+    func plainRequestHosts() {
+        #expect(Self.receive("OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n".bytes)
+                == .plain(HTTPRequestHead(method: "OPTIONS", target: "*", headers: ["Host": ""])))
+        #expect(Self.receive("GET / HTTP/1.0\r\n\r\n".bytes) == .plain(HTTPRequestHead(method: "GET", target: "/", version: .http1_0)))
     }
 
     @Test("Rejecting: any status, headers and body (401, 403, 302)")

@@ -207,7 +207,7 @@ struct HandshakeTests {
         let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(5))
         #expect(eof)
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text.hasPrefix("HTTP/1.1 426 Upgrade Required\r\n"))
+        #expect(text.hasPrefix("HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"))
         #expect(text.contains("Sec-WebSocket-Version: 13\r\n"))
         await server.shutdown(timeout: .seconds(1))
     }

@@ -26,9 +26,11 @@ public struct HTTPResponse: Hashable, Sendable {
         self.init(status: status, headers: fields, body: Array(text.utf8))
     }
 
-    /// The default answer to a request that is not a WebSocket upgrade (RFC 6455 §4.2.2: 426).
+    /// The default answer to a request that is not a WebSocket upgrade (RFC 6455 §4.2.2: 426),
+    /// with `Upgrade: websocket` (RFC 9110 §15.5.22) and `Connection: Upgrade, close` (the
+    /// `upgrade` option goes with an `Upgrade` field, RFC 9110 §7.8; the connection then closes).
     public static let upgradeRequired = HTTPResponse(
-        status: 426, headers: ["Upgrade": "websocket", "Sec-WebSocket-Version": "13"],
+        status: 426, headers: ["Upgrade": "websocket", "Connection": "Upgrade, close", "Sec-WebSocket-Version": "13"],
         text: "This service requires a WebSocket upgrade.\n")
 
     /// The answer when the server is at its connection cap.

@@ -138,12 +138,15 @@ public struct ServerHandshake: Sendable {
 
     /// The response a server writes for a failed request: the error's status, a plain-text
     /// reason, and for 426 `Upgrade: websocket` ("The server MUST send an Upgrade header field
-    /// in a 426 response", RFC 9110 §15.5.22) and `Sec-WebSocket-Version: 13` (RFC 6455 §4.2.2
-    /// item 4), as WSPosixIO's `HTTPResponse.upgradeRequired` does.
+    /// in a 426 response", RFC 9110 §15.5.22) with `upgrade` among the `Connection` options
+    /// ("When Upgrade is sent, the sender MUST also send a Connection header field ... that
+    /// contains an 'upgrade' connection option", RFC 9110 §7.8) and `Sec-WebSocket-Version: 13`
+    /// (RFC 6455 §4.2.2 item 4), as WSPosixIO's `HTTPResponse.upgradeRequired` does.
     public static func errorResponse(for error: HandshakeError) -> [UInt8] {
         var headers: HTTPHeaders = [:]
         if case .unsupportedVersion = error {
             headers.add(name: "Upgrade", value: "websocket")
+            headers.add(name: "Connection", value: "Upgrade, close")
             headers.add(name: "Sec-WebSocket-Version", value: "13")
         }
         return rejection(status: error.httpStatus ?? 400, reason: nil, headers: headers,

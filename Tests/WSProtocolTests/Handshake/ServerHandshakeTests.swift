@@ -188,16 +188,16 @@ struct ServerHandshakeTests {
         }
     }
 
-    @Test("426 carries Upgrade: websocket and Sec-WebSocket-Version: 13 (RFC 9110 §15.5.22, RFC 6455 §4.2.2 item 4)")
+    @Test("426 carries Upgrade: websocket, Connection: Upgrade and Sec-WebSocket-Version: 13 (RFC 9110 §15.5.22, §7.8; RFC 6455 §4.2.2 item 4)")
     func upgradeRequired() {
         let outcome = Self.receive(Self.request(replacing: "Sec-WebSocket-Version: 13", with: "Sec-WebSocket-Version: 7"))
         let body = "Unsupported Sec-WebSocket-Version\n"
         #expect(outcome == .invalid(.unsupportedVersion("7"), """
             HTTP/1.1 426 Upgrade Required\r
             Upgrade: websocket\r
+            Connection: Upgrade, close\r
             Sec-WebSocket-Version: 13\r
             Content-Type: text/plain; charset=utf-8\r
-            Connection: close\r
             Content-Length: \(body.utf8.count)\r
             \r
             \(body)

@@ -99,7 +99,8 @@ public struct UpgradeRequest: Hashable, Sendable {
     /// Validates an HTTP/1.1 opening request (RFC 6455 §4.2.1), parsed by ``HTTPHeadParser``
     /// or by another HTTP stack.
     ///
-    /// Checks, in order: method `GET`, version at least HTTP/1.1, exactly one valid `Host`, `Upgrade`
+    /// Checks, in order: method `GET`, version at least HTTP/1.1, no body (`Transfer-Encoding`,
+    /// or a `Content-Length` other than 0), exactly one valid `Host`, `Upgrade`
     /// containing `websocket`, `Connection` containing `upgrade` (ASCII case-insensitive tokens),
     /// `Sec-WebSocket-Version: 13`, a `Sec-WebSocket-Key` that decodes to 16 bytes, then the
     /// syntax of `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions`.
@@ -109,6 +110,15 @@ public struct UpgradeRequest: Hashable, Sendable {
         // (RFC 6455 §4.1 item 2).
         guard head.method == "GET" else { throw .methodNotGet(head.method) }
         guard head.version >= .http1_1 else { throw .httpVersionTooOld(head.version) }
+        // The opening handshake is a GET without content (RFC 6455 §4.1); bytes after the head
+        // are frames. A body announced by Content-Length or Transfer-Encoding would be read as
+        // frames here and as a body by any intermediary that parses HTTP (RFC 9110 §9.3.1:
+        // content in a GET "has no generally defined semantics"), so it is refused (as Python
+        // websockets does). `Content-Length: 0` announces none.
+        guard !head.headers.contains(name: "Transfer-Encoding"),
+              head.headers["Content-Length"].allSatisfy({ $0 == "0" }) else {
+            throw .malformedHead("an upgrade request cannot have a body")
+        }
         // The Request-URI is the resource name, or an absolute URI carrying it (§4.1 item 3).
         guard resource(of: head.target) != nil else { throw .malformedHead("invalid request target for an upgrade") }
         // "The request MUST contain a |Host| header field" (RFC 6455 §4.1 item 4), one, with a

@@ -138,6 +138,13 @@ struct ServerHandshakeTests {
         ("Host: server.example.com\r\n", "", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: a\r\nHost: b\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host:\r\n", .invalidHost, 400),
+        // A body would be frames to us and a body to an intermediary: refused.
+        ("Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version: 13\r\nContent-Length: 5\r\n",
+         .malformedHead("an upgrade request cannot have a body"), 400),
+        ("Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\nContent-Length: 2\r\n",
+         .malformedHead("an upgrade request cannot have a body"), 400),
+        ("Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version: 13\r\nTransfer-Encoding: chunked\r\n",
+         .malformedHead("an upgrade request cannot have a body"), 400),
         // "a Host header field with an invalid field value" → 400 (RFC 9112 §3.2; RFC 9110 §7.2).
         ("Host: server.example.com\r\n", "Host: server example.com\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: server.example.com:http\r\n", .invalidHost, 400),
@@ -182,6 +189,7 @@ struct ServerHandshakeTests {
                            ("Upgrade: websocket", "Upgrade: foo/2, websocket"), ("HTTP/1.1\r\nHost", "HTTP/1.2\r\nHost"),
                            ("Sec-WebSocket-Key: dGhl", "Sec-WebSocket-Key:    dGhl"),
                            ("Host: server.example.com", "Host: server.example.com:8080"),
+                           ("Upgrade: websocket", "Content-Length: 0\r\nUpgrade: websocket"),
                            ("Host: server.example.com", "Host: 192.0.2.1:80"), ("Host: server.example.com", "Host: [::1]:8080"),
                            ("Host: server.example.com", "Host: [fe80::1%25eth0]"), ("Host: server.example.com", "Host: b%C3%BCcher.example")] {
             #expect(Self.receive(Self.request(replacing: old, with: new)).request != nil, "\(new)")

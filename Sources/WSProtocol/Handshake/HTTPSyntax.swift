@@ -30,8 +30,9 @@ enum HTTPSyntax {
     /// Whether `value` is a valid `Host` field value, `uri-host [ ":" port ]` (RFC 9110 §7.2,
     /// RFC 3986 §3.2.2–§3.2.3): an IP literal in brackets (IPv6 or IPvFuture, with an RFC 6874
     /// zone), or a reg-name (unreserved characters, sub-delims, `%` with two hex digits, which
-    /// also covers IPv4 addresses); then optionally a colon and digits. Empty is valid (an
-    /// empty reg-name); a caller that needs a name checks for that itself.
+    /// also covers IPv4 addresses); then optionally a colon and digits. An empty value is valid
+    /// (a request whose target has no authority, RFC 9110 §7.2); an empty host before a port
+    /// is not ("http" URIs have a host, RFC 9110 §4.2.1).
     static func isValidHost(_ value: String) -> Bool {
         let u = Array(value.utf8)
         var i = 0
@@ -50,6 +51,7 @@ enum HTTPSyntax {
                 guard isUnreserved(u[i]) || isSubDelim(u[i]) else { return false }
                 i += 1
             }
+            if i == 0 && !u.isEmpty { return false }  // ":8080"
         }
         guard i < u.count else { return true }
         guard u[i] == UInt8(ascii: ":") else { return false }

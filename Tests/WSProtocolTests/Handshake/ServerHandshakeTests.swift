@@ -151,6 +151,7 @@ struct ServerHandshakeTests {
         ("Host: server.example.com\r\n", "Host: server.example.com/chat\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: user@server.example.com\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: [::1\r\n", .invalidHost, 400),
+        ("Host: server.example.com\r\n", "Host: :8080\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: [::1]x\r\n", .invalidHost, 400),
         ("Host: server.example.com\r\n", "Host: %zz.example.com\r\n", .invalidHost, 400),
         ("Upgrade: websocket\r\n", "", .missingUpgradeHeader, 400),

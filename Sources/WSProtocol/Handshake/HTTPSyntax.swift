@@ -26,7 +26,6 @@ enum HTTPSyntax {
         b == 0x09 || (b >= 0x20 && b != 0x7F)
     }
 
-    /// Whether `s` is a non-empty token (RFC 9110 §5.6.2).
     /// Whether `value` is a valid `Host` field value, `uri-host [ ":" port ]` (RFC 9110 §7.2,
     /// RFC 3986 §3.2.2–§3.2.3): an IP literal in brackets (IPv6 or IPvFuture, with an RFC 6874
     /// zone), or a reg-name (unreserved characters, sub-delims, `%` with two hex digits, which
@@ -84,6 +83,7 @@ enum HTTPSyntax {
         (b >= 0x30 && b <= 0x39) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "f"))
     }
 
+    /// Whether `s` is a non-empty token (RFC 9110 §5.6.2).
     static func isToken(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.allSatisfy(isTokenChar)
     }

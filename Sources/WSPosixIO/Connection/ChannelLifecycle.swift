@@ -405,8 +405,13 @@ extension Lifecycle {
             let step = handshake.machine.receiveEndOfStream(now: now)
             var result = LifecycleStep.none
             self = Self.clientStep(step, link, handshake, now: now, &result, &outputs)
-            if case .failed = result { return result }
-            return .failed(.remoteHostClosed)
+            // A refusal whose body ran to the end of the stream (no Content-Length, or the
+            // server closing after it) is still that refusal: its status, headers (a redirect's
+            // Location) and body, and the request for `onHandshake`.
+            switch result {
+            case .failed, .handshakeFailed: return result
+            default: return .failed(.remoteHostClosed)
+            }
         case .httpResponse(let link, let deadline):
             // A half-closed peer still gets the whole response, then the socket closes.
             self = .closing(link, deadline: deadline)

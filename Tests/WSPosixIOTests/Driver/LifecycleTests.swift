@@ -205,6 +205,31 @@ struct LifecycleTests {
         #expect(v43 == .closing)
     }
 
+    /// A refusal without Content-Length ends with the stream (`Connection: close`): the end of
+    /// stream completes it, and the refusal (status, Location, body) is what fails the
+    /// handshake, not "remote host closed" (which lost the status and stopped redirects).
+    @Test func aRefusalEndedByTheStreamKeepsItsStatus() throws {
+        let options = try ClientHandshake.Options(url: "ws://example/chat")
+        var b = try Bench(ChannelSetup(stages: [], transport: nil, handshake: .client(options), stageTimeout: .seconds(10)))
+        _ = b.lifecycle.tcpUp(now: .zero, &b.out, &b.peer)
+        let sent = b.written()
+        let v1 = b.receive(Array("HTTP/1.1 302 Found\r\nLocation: /next\r\nConnection: close\r\n\r\nmoved".utf8))
+        #expect(v1 == .none)
+        var outputs: [Connection.Output] = []
+        let v2 = b.lifecycle.receiveEndOfStream(now: .zero + .seconds(1), pending: 0, &b.out, &outputs, &b.peer)
+        guard case .handshakeFailed(let error, let request) = v2 else {
+            Issue.record("\(v2)")
+            return
+        }
+        #expect(error == .handshakeFailed(.refused(status: 302, reason: "Found",
+                                                    headers: ["Location": "/next", "Connection": "close"],
+                                                    bodyPrefix: Array("moved".utf8))))
+        #expect(error.location == "/next")
+        #expect(String(decoding: request.bytes, as: UTF8.self) == sent)
+        let v3 = b.lifecycle.phase
+        #expect(v3 == .closing)
+    }
+
     /// No decision in time: 503, then the response is written and the socket lingers.
     @Test func aLateDecisionBecomesA503() throws {
         var b = try Bench(Self.serverSetup())

@@ -149,6 +149,47 @@ struct CloseTests {
         await server.shutdown(timeout: .milliseconds(200))
     }
 
+    /// A keepalive interval shorter than the handshake timeout counts from the open: the
+    /// connect's (or handshake's) timer, still set when the connection opened, held the first
+    /// ping back until it fired (here 40 s after the start instead of 0.1 s after the open).
+    @Test func clientKeepaliveShorterThanTheHandshakeTimeoutStartsAtTheOpen() async throws {
+        let pinged = Signal()
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            for await event in ws { if case .ping = event { pinged.fire() } }
+        }
+        // (The timer still set at the open is the connect deadline's, the earliest of the two.)
+        var client = WebSocket.ClientConfiguration(connectTimeout: .seconds(40), handshakeTimeout: .seconds(40))
+        client.connection.keepalive = .init(interval: .milliseconds(100), timeout: .seconds(5))
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: client)
+        #expect(await pinged.wait(timeout: .seconds(20)))
+        try ws.close()
+        var it = ws.makeAsyncIterator()
+        _ = await Echo.drain(&it)
+        await server.shutdown(timeout: .milliseconds(200))
+    }
+
+    /// The same on the server: its first keepalive ping comes one interval after the open, not
+    /// when the handshake timeout would have expired.
+    @Test func serverKeepaliveShorterThanTheHandshakeTimeoutStartsAtTheOpen() async throws {
+        var config = WebSocketServer.Configuration()
+        config.handshakeTimeout = .seconds(40)
+        config.connection.keepalive = .init(interval: .milliseconds(100), timeout: .seconds(5))
+        let server = try await WebSocketServer.bind(port: 0, configuration: config) { ws in for await _ in ws {} }
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        let headEnd: [UInt8] = [13, 10, 13, 10]
+        func afterHead(_ bytes: [UInt8]) -> [UInt8]? {
+            guard let end = (0..<max(0, bytes.count - 3)).first(where: { Array(bytes[$0..<$0 + 4]) == headEnd }) else { return nil }
+            return Array(bytes[(end + 4)...])
+        }
+        let received = try await raw.read(until: { (afterHead($0)?.count ?? 0) >= 6 }, timeout: .seconds(20))
+        #expect(String(decoding: received, as: UTF8.self).hasPrefix("HTTP/1.1 101 "))
+        // The first keepalive ping: unmasked, 4 bytes, the counter 1.
+        #expect(afterHead(received) == [0x89, 0x04, 0, 0, 0, 1])
+        await server.shutdown(timeout: .milliseconds(200))
+    }
+
     @Test func gracefulShutdownSends1001() async throws {
         let server = try await Echo.server()
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)

@@ -144,8 +144,14 @@ extension Channel {
         }
     }
 
-    /// The connection opened: keep what the application may ask after it closes.
+    /// The connection opened: keep what the application may ask after it closes, and drop the
+    /// handshake's timer. That one may be later than the core's first deadline (a keepalive,
+    /// idle or message timeout shorter than the handshake timeout), and `reschedule`
+    /// keeps a set timer between messages (assuming it is the core's): the settling after this
+    /// sets the core's. Loop thread.
     private func opened(_ st: inout ChannelState) {
+        loop.cancelTimer(self)
+        st.timerHint = nil
         let negotiated = st.lifecycle.withConnection(&st.outbound) { c, _ in (c.subprotocol, c.extensions.map(\.name)) }
         if let (subprotocol, names) = negotiated {
             st.subprotocol = subprotocol

@@ -41,6 +41,7 @@ struct ProxyConfigurationTests {
         #expect(throws: WebSocketError.invalidArgument("proxy: unsupported scheme 'ftp'")) { _ = try Proxy(url: "ftp://h") }
         #expect(throws: WebSocketError.invalidArgument("proxy: invalid port '0'")) { _ = try Proxy(url: "http://h:0") }
         #expect(throws: WebSocketError.invalidArgument("proxy: invalid port 'x'")) { _ = try Proxy(url: "http://h:x") }
+        #expect(throws: WebSocketError.invalidArgument("proxy: invalid port '+8080'")) { _ = try Proxy(url: "http://h:+8080") }
         #expect(throws: WebSocketError.invalidArgument("proxy: missing or invalid host")) { _ = try Proxy(url: "http://:80") }
         #expect(throws: WebSocketError.invalidArgument("proxy: a proxy URL has no path")) { _ = try Proxy(url: "http://h/path") }
         #expect(throws: WebSocketError.invalidArgument("proxy: invalid percent-encoding in the credentials")) {

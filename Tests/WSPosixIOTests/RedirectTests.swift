@@ -25,7 +25,7 @@ struct RedirectResolutionTests {
         #expect(Self.base.resolving(location)?.description == expected)
     }
 
-    @Test(arguments: ["ftp://b.example/", "mailto:x@y", "ws:/nohost", "", "ws://b.example:99999/", "/with space"])
+    @Test(arguments: ["ftp://b.example/", "mailto:x@y", "ws:/nohost", "", "ws://b.example:99999/", "/with space", "ws://b.example:+80/"])
     func refuses(location: String) {
         #expect(Self.base.resolving(location) == nil)
     }

@@ -129,7 +129,8 @@ extension WebSocket {
             }
             var port = 1080
             if let portText {
-                guard let p = Int(portText), (1...65535).contains(p), portText.count <= 5 else {
+                guard portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),  // no sign (RFC 3986 §3.2.3)
+                      let p = Int(portText), (1...65535).contains(p), portText.count <= 5 else {
                     throw .invalidArgument("proxy: invalid port '\(portText)'")
                 }
                 port = p

@@ -77,7 +77,9 @@ extension ClientHandshake {
             guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .invalidURL("missing or invalid host") }
             var port: Int? = nil
             if let portText {
-                guard !portText.isEmpty, portText.count <= 5, let p = Int(portText), (1...65535).contains(p) else {
+                // `port = *DIGIT` (RFC 3986 §3.2.3): no sign, which `Int(_:)` would take.
+                guard !portText.isEmpty, portText.count <= 5, portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                      let p = Int(portText), (1...65535).contains(p) else {
                     throw .invalidURL("invalid port")
                 }
                 port = p

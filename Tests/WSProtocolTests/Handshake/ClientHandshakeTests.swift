@@ -94,7 +94,8 @@ struct ClientHandshakeTests {
     }
 
     @Test("Invalid URLs", arguments: ["http://x/", "ws://", "ws://h:0/", "ws://h:65536/", "ws://h:x/", "ws://h/#f",
-                                      "ws://u@h/", "ws://[::1/", "ws://[::1]x/", "ws:///path", "ws://h:/"])
+                                      "ws://u@h/", "ws://[::1/", "ws://[::1]x/", "ws:///path", "ws://h:/",
+                                      "ws://h:+80/", "ws://h:-0/", "ws://[::1]:+1/"])
     func invalidURLs(url: String) {
         #expect(throws: HandshakeError.self) { try ClientHandshake.Options(url: url) }
     }

@@ -168,7 +168,7 @@ struct ConnectCommand {
             if let location = error.location { return "handshake failed: \(status) \(reason) (Location: \(Terminal.escaped(location)))" }
             return "handshake failed: \(status) \(reason)"
         case .handshakeFailed(let other):
-            return "handshake failed: \(other.reasonText)"
+            return "handshake failed: \(other.clientReasonText)"
         default:
             return "\(error)"
         }

@@ -167,7 +167,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         case .proxyNotFound(let host, let message): return "proxy host not found: \(host) (\(message))"
         case .proxyProtocolError(let why): return "proxy protocol error: \(why)"
         case .proxyRefused(let reply): return "the proxy refused the tunnel: \(reply)"
-        case .handshakeFailed(let e): return "WebSocket handshake failed: \(e.reasonText)"
+        case .handshakeFailed(let e): return "WebSocket handshake failed: \(e.clientReasonText)"
         case .proxyProtocol(let e): return "PROXY protocol: \(e)"
         case .redirectNotFollowed(let status, let location, let reason):
             return "redirect \(status) to \(location) not followed: \(reason)"

@@ -103,6 +103,17 @@ public enum HandshakeError: Error, Hashable, Sendable {
         }
     }
 
+    /// A short reason as a client reports it: the head that broke a limit or the syntax is the
+    /// server's response, not a request (``reasonText`` words those for the server's answer).
+    public var clientReasonText: String {
+        switch self {
+        case .headTooLarge(let limit): return "Response head over \(limit) bytes"
+        case .tooManyHeaders(let limit): return "More than \(limit) header fields in the response"
+        case .malformedHead(let why): return "Malformed response: \(why)"
+        default: return reasonText
+        }
+    }
+
     /// A short reason for the response body a server writes.
     public var reasonText: String {
         switch self {

@@ -288,4 +288,17 @@ struct ClientHandshakeTests {
         _ = hs.receive("HTTP/1.1 101 Switching".bytes, now: .zero)
         #expect(failure(hs.receiveEndOfStream(now: .zero)) == .endOfStream)
     }
+
+    @Test("A response that breaks the syntax or a limit is reported as the response's fault")
+    func responseFaultsAreWordedForTheClient() throws {
+        var hs = try Self.make()
+        let bad = failure(hs.receive("SSH-2.0-OpenSSH_9.2\r\n".bytes, now: .zero))
+        #expect(bad == .malformedHead("invalid HTTP version"))
+        #expect(bad?.clientReasonText == "Malformed response: invalid HTTP version")
+        #expect(HandshakeError.headTooLarge(limit: 16384).clientReasonText == "Response head over 16384 bytes")
+        #expect(HandshakeError.tooManyHeaders(limit: 100).clientReasonText == "More than 100 header fields in the response")
+        // The server's wording stays as it is (it answers a request); the rest is shared.
+        #expect(HandshakeError.malformedHead("x").reasonText == "Malformed request: x")
+        #expect(HandshakeError.invalidAccept(expected: "a", received: nil).clientReasonText == "Invalid Sec-WebSocket-Accept")
+    }
 }

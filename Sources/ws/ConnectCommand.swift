@@ -140,7 +140,7 @@ struct ConnectCommand {
     static func printTLS(_ tls: TLSSessionInfo) {
         Terminal.error("* TLS: \(tls.version), \(tls.cipher), ALPN \(tls.applicationProtocol ?? "none")")
         if let certificate = tls.peerCertificate {
-            Terminal.error("* certificate: subject \(Terminal.escaped(certificate.subject)); issuer \(Terminal.escaped(certificate.issuer))")
+            Terminal.error("* certificate: subject \(certificate.subject); issuer \(certificate.issuer)")
             let hex = certificate.sha256Fingerprint.map { b in
                 let digits = Array("0123456789ABCDEF")
                 return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
@@ -154,18 +154,23 @@ struct ConnectCommand {
     }
 
     static func printHead(_ prefix: String, _ bytes: [UInt8]) {
+        for line in headLines(prefix, bytes) { Terminal.error(line) }
+    }
+
+    /// The lines of a head as `-v` prints them, before ``Terminal/error(_:)`` escapes each one
+    /// (once: escaped here too, a `\` in a header came out as `\\\\`).
+    static func headLines(_ prefix: String, _ bytes: [UInt8]) -> [String] {
         let text = String(decoding: bytes, as: UTF8.self)
-        for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
-            Terminal.error(prefix + Terminal.escaped(String(line)))
-        }
+        return text.split(separator: "\r\n", omittingEmptySubsequences: true).map { prefix + $0 }
     }
 
     /// One line for a failed connect; a refused handshake gives the HTTP status and reason
     /// phrase (`handshake failed: 403 Forbidden`), a redirect not followed also its `Location`.
+    /// Not escaped: ``Terminal/error(_:)`` escapes the line it prints.
     static func describe(_ error: WebSocketError) -> String {
         switch error {
         case .handshakeFailed(.refused(let status, let reason, _, _)):
-            if let location = error.location { return "handshake failed: \(status) \(reason) (Location: \(Terminal.escaped(location)))" }
+            if let location = error.location { return "handshake failed: \(status) \(reason) (Location: \(location))" }
             return "handshake failed: \(status) \(reason)"
         case .handshakeFailed(let other):
             return "handshake failed: \(other.clientReasonText)"

@@ -17,4 +17,14 @@ struct ConnectMessagesTests {
         #expect(WebSocketError.handshakeFailed(.malformedHead("LF without CR")).description
                 == "WebSocket handshake failed: Malformed response: LF without CR")
     }
+
+    /// What the server sent is escaped once, when the line is printed: a `\` in a Location or a
+    /// header shows as `\\` (it was escaped twice, `\\\\`, a tab `\\t`).
+    @Test func peerTextIsEscapedOnce() {
+        let refusal = WebSocketError.handshakeFailed(.refused(status: 302, reason: "Found",
+                                                              headers: ["Location": "/a\\b\tc"], bodyPrefix: []))
+        #expect(Terminal.escaped(ConnectCommand.describe(refusal)) == #"handshake failed: 302 Found (Location: /a\\b\tc)"#)
+        let head = Array("HTTP/1.1 302 Found\r\nX-Path: C:\\dir\r\n\r\n".utf8)
+        #expect(ConnectCommand.headLines("< ", head).map(Terminal.escaped) == ["< HTTP/1.1 302 Found", #"< X-Path: C:\\dir"#])
+    }
 }

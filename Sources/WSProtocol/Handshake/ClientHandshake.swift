@@ -47,6 +47,12 @@ public struct ClientHandshake: Sendable {
 
     private var parser: HTTPHeadParser
     private var state: State = .awaitingResponse
+    /// Interim (1xx other than 101) responses skipped so far.
+    private var interimResponses = 0
+
+    /// The most interim responses (`100 Continue`, `103 Early Hints`...) skipped before the
+    /// final one; more fail the handshake.
+    public static let maxInterimResponses = 4
     private var body: [UInt8] = []
     private let deadline: Instant
     private var entropy: any RandomNumberGenerator & Sendable
@@ -133,6 +139,16 @@ public struct ClientHandshake: Sendable {
             }
             guard let parsed else { return .needMoreData }
             guard case .response(let head) = parsed.head else { preconditionFailure("unreachable: response parser") }
+            if (100..<200).contains(head.status) && head.status != 101 {
+                // "A client MUST be able to parse one or more 1xx responses received prior to a
+                // final response, even if the client does not expect one" (RFC 9110 §15.2).
+                interimResponses += 1
+                guard interimResponses <= Self.maxInterimResponses else {
+                    return finish(.failed(.malformedHead("more than \(Self.maxInterimResponses) interim (1xx) responses")))
+                }
+                parser = HTTPHeadParser(kind: .response, limits: options.limits)
+                return receive(parsed.leftover, now: now)
+            }
             guard head.status == 101 else { return startRefusal(head, leftover: parsed.leftover) }
             do throws(HandshakeError) {
                 let extensions = try validate(head)
@@ -200,7 +216,7 @@ public struct ClientHandshake: Sendable {
         body = leftover
         let cap = max(0, options.maxBodyPrefix)
         let target: Int, keep: Int
-        if (100..<200).contains(head.status) || head.status == 204 || head.status == 304 {
+        if head.status == 204 || head.status == 304 {
             target = 0; keep = 0
         } else if head.headers.contains(name: "Transfer-Encoding") {
             target = 0; keep = cap

@@ -141,6 +141,30 @@ struct ClientHandshakeTests {
         }
     }
 
+    @Test("Interim (1xx) responses before the 101 are skipped at every split (RFC 9110 §15.2); a fifth fails")
+    func interimResponses() throws {
+        let interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n".bytes
+        let input = interim + Self.response.bytes + [0x81, 0x02, 0x68, 0x69]
+        for chunks in Splits.all(input) {
+            var hs = try Self.make()
+            var result: ClientHandshake.Step = .needMoreData
+            var extra: [UInt8] = []
+            for chunk in chunks {
+                if case .connected = result { extra += chunk; continue }
+                result = hs.receive(chunk, now: .zero)
+            }
+            guard case .connected(let connection, let leftover, let response) = result else {
+                Issue.record("not connected: \(failure(result).map { "\($0)" } ?? "need more")"); continue
+            }
+            #expect(leftover + extra == [0x81, 0x02, 0x68, 0x69])
+            #expect(response.status == 101)
+            #expect(connection.subprotocol == "chat")
+        }
+        var hs = try Self.make()
+        let five = Array(repeating: "HTTP/1.1 100 Continue\r\n\r\n", count: 5).joined().bytes
+        #expect(failure(hs.receive(five + Self.response.bytes, now: .zero)) == .malformedHead("more than 4 interim (1xx) responses"))
+    }
+
     /// Replaces a line of the valid response.
     static func response(replacing old: String, with new: String) -> [UInt8] {
         let r = response.replacing(old, with: new)

@@ -311,8 +311,9 @@ enum CommandLineOptions: Equatable {
           certificate has expired".
           With --reconnect, a connection that drops (no close handshake) or that the server
           closes with 1001, 1012 or 1013 is made again after a delay (exponential backoff
-          from 0.25 s, doubling, jittered, capped at 30 s; at most 10 failed attempts in a
-          row, retried only when refused, reset, timed out or answered 502/503/504); each
+          from 0.25 s, doubling, jittered, capped at 30 s, back to 0.25 s only after a
+          connection that stayed open 10 s; at most 10 failed attempts in a row, retried
+          only when refused, reset, timed out or answered 502/503/504); each
           loss prints "ws: connection lost (...); reconnecting in N ms" and each new
           connection "ws: reconnected". Lines typed while disconnected are not sent (one
           line on standard error says so).

@@ -64,6 +64,7 @@ struct ConnectCommand {
                 continue
             }
             reconnector.connected()
+            let opened = ContinuousClock.now
             if everConnected { Terminal.error("ws: reconnected") }
             everConnected = true
             if let subprotocol = ws.subprotocol { Terminal.error("ws: subprotocol \(subprotocol)") }
@@ -98,7 +99,8 @@ struct ConnectCommand {
             }
             input.current = nil
             guard options.reconnect, !input.ended,
-                  case .reconnect(let delay) = reconnector.connectionEnded(ending, using: &generator) else {
+                  case .reconnect(let delay) = reconnector.connectionEnded(ending, openFor: opened.duration(to: .now),
+                                                                           using: &generator) else {
                 return Self.exitStatus(for: ending)
             }
             Terminal.error("ws: connection lost (\(ending)); reconnecting in \(Self.milliseconds(delay)) ms")

@@ -9,18 +9,26 @@ public import WSProtocol
 /// 1013 (try again later). Anything else (a normal close, a policy violation, a close this
 /// end started) ends for good. Failed attempts are retried while the failure is transient
 /// (refused, reset, timed out, a 502/503/504 answer), at most ``maxAttempts`` times in a row,
-/// after ``backoff``'s delays.
+/// after ``backoff``'s delays. A connection lost before it was open for ``stableAfter`` (a
+/// server that accepts and drops at once, or sheds load with 1013 right away) continues the
+/// backoff where it was instead of starting it again.
 public struct ReconnectPolicy: Hashable, Sendable {
     /// The delays between attempts (exponential with jitter and a cap).
     public var backoff: Backoff
     /// The most failed attempts in a row before giving up; `nil` for no limit. Default 10.
     public var maxAttempts: Int?
+    /// How long a connection must have been open for the delay after its loss to start again
+    /// from ``Backoff/initial``. Default 10 s.
+    public var stableAfter: Duration
 
-    /// A policy with `backoff` (default 250 ms doubling up to 30 s, jitter 0.5) and at most
-    /// `maxAttempts` failed attempts in a row (default 10; `nil` for no limit).
-    public init(backoff: Backoff = .init(initial: .milliseconds(250), maximum: .seconds(30)), maxAttempts: Int? = 10) {
+    /// A policy with `backoff` (default 250 ms doubling up to 30 s, jitter 0.5), at most
+    /// `maxAttempts` failed attempts in a row (default 10; `nil` for no limit), and the backoff
+    /// starting afresh only after a connection that stayed open for `stableAfter` (default 10 s).
+    public init(backoff: Backoff = .init(initial: .milliseconds(250), maximum: .seconds(30)), maxAttempts: Int? = 10,
+                stableAfter: Duration = .seconds(10)) {
         self.backoff = backoff
         self.maxAttempts = maxAttempts
+        self.stableAfter = stableAfter
     }
 
     /// The close codes after which a server expects clients back.
@@ -70,16 +78,23 @@ public struct Reconnector: Sendable {
     public let policy: ReconnectPolicy
     /// Failed attempts since the last successful connection.
     public private(set) var failures = 0
+    /// Which delay of the backoff comes next (0 for its first): one further per reconnect,
+    /// back to 0 only when a connection stayed open for ``ReconnectPolicy/stableAfter`` (a
+    /// connection that merely opens does not start the backoff again).
+    public private(set) var attempt = 0
 
     /// A reconnector with no failures counted yet.
     public init(policy: ReconnectPolicy) { self.policy = policy }
 
-    /// A connection opened: the next loss starts the backoff from the beginning.
+    /// A connection opened: failed attempts are counted afresh.
     public mutating func connected() { failures = 0 }
 
-    /// The open connection ended with `info`.
-    public mutating func connectionEnded(_ info: CloseInfo, using generator: inout some RandomNumberGenerator) -> Decision {
+    /// The open connection ended with `info` after being open for `uptime`: the backoff starts
+    /// again when it stayed open for ``ReconnectPolicy/stableAfter``, and goes on otherwise.
+    public mutating func connectionEnded(_ info: CloseInfo, openFor uptime: Duration,
+                                         using generator: inout some RandomNumberGenerator) -> Decision {
         guard policy.shouldReconnect(after: info) else { return .stop }
+        if uptime >= policy.stableAfter { attempt = 0 }
         return next(using: &generator)
     }
 
@@ -91,7 +106,9 @@ public struct Reconnector: Sendable {
         return next(using: &generator)
     }
 
-    private func next(using generator: inout some RandomNumberGenerator) -> Decision {
-        .reconnect(after: policy.backoff.delay(attempt: failures, using: &generator))
+    private mutating func next(using generator: inout some RandomNumberGenerator) -> Decision {
+        let delay = policy.backoff.delay(attempt: attempt, using: &generator)
+        if attempt < Int.max { attempt += 1 }
+        return .reconnect(after: delay)
     }
 }

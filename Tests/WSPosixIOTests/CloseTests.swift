@@ -190,6 +190,25 @@ struct CloseTests {
         await server.shutdown(timeout: .milliseconds(200))
     }
 
+    /// With a pong timeout longer than the interval, the next ping comes one interval after the
+    /// pong, not at the pong deadline: the timer set for that deadline was kept once the pong
+    /// came (the connection back between messages), so pings came every `timeout`.
+    @Test func keepalivePingsFollowTheIntervalAfterEachPong() async throws {
+        let pings = Countdown(5)
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            for await event in ws { if case .ping = event { pings.arrive() } }
+        }
+        var client = WebSocket.ClientConfiguration()
+        client.connection.keepalive = .init(interval: .milliseconds(50), timeout: .seconds(30))
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: client)
+        // Five pings well within one pong timeout (one per 30 s before).
+        #expect(await pings.wait(timeout: .seconds(20)))
+        try ws.close()
+        var it = ws.makeAsyncIterator()
+        _ = await Echo.drain(&it)
+        await server.shutdown(timeout: .milliseconds(200))
+    }
+
     @Test func gracefulShutdownSends1001() async throws {
         let server = try await Echo.server()
         let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)

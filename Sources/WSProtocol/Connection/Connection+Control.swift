@@ -28,6 +28,7 @@ extension Connection {
             outputs.append(.deliver(.pong(payload)))
             if keepalivePongDeadline != nil && payload == Self.keepalivePayload(keepaliveCount) {
                 keepalivePongDeadline = nil
+                keepaliveRearmed = true
             }
         case .close:
             switch Self.parseClose(payload) {

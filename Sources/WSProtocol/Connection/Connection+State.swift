@@ -102,11 +102,13 @@ extension Connection {
     /// Open, with no frame or message half received: between messages. There the next deadline
     /// (keepalive, idle) only moves later as data comes and goes, so a driver's timer set for
     /// an earlier one still stands: a ping sent, a close, a held close or a frame under way
-    /// (which bring earlier deadlines) all leave this state. Mutating only so that a driver
-    /// holding the connection in a class asks it in place (a getter copied the whole connection
-    /// there).
+    /// (which bring earlier deadlines) all leave this state, and so does the keepalive pong
+    /// until the timers next run (the next ping may be due before the pong deadline the timer
+    /// was set for, when the interval is shorter than the pong timeout). Mutating only so that a
+    /// driver holding the connection in a class asks it in place (a getter copied the whole
+    /// connection there).
     package mutating func isOpenBetweenMessages() -> Bool {
-        guard case .open = state, keepalivePongDeadline == nil else { return false }
+        guard case .open = state, keepalivePongDeadline == nil, !keepaliveRearmed else { return false }
         return !isReceivingFrame
     }
 
@@ -281,6 +283,7 @@ extension Connection {
 
     /// Runs the timers that are due at `now`.
     mutating func fireTimers(now: Instant) -> [Output] {
+        keepaliveRearmed = false  // the driver sets its timer from ``deadline`` after this
         switch state {
         case .open:
             if configuration.messageTimeout != nil, isReceivingFrame, now >= lastReceived.adding(nanoseconds: timerNanoseconds.message) {

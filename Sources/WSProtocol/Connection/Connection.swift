@@ -30,6 +30,10 @@ public struct Connection: Sendable {
     /// Messages were delivered since the driver last reported them answered
     /// (``eventsAnswered(now:)``); kept only with ``Configuration/answerTimeout`` set.
     var unansweredMessages = false
+    /// The keepalive pong came, so the next deadline (the next ping) may be earlier than the
+    /// pong deadline a driver's timer is set for: ``isOpenBetweenMessages()`` says no until the
+    /// timers next run (``handleTimeout(now:)``), so that the driver sets its timer again.
+    var keepaliveRearmed = false
     /// Where the current frame's payload goes.
     var sink: MessageAssembler.Sink = .control
     /// ``Configuration/admitsSmallMessages``, ``Configuration/answerTimeout`` set, and whether

@@ -65,4 +65,31 @@ struct KeepaliveTests {
         #expect(server.nextDeadline == .seconds(111))
         #expect(server.handleTimeout(now: .seconds(110)) == [])
     }
+
+    /// With the interval (10 s) shorter than the pong timeout (30 s), the pong brings the next
+    /// deadline before the pong deadline a driver's timer is set for: the connection does not
+    /// say "between messages" (a driver's cue to keep its timer) until the timers run again.
+    @Test func aPongMovingTheDeadlineEarlierIsNotBetweenMessages() {
+        var config = Connection.Configuration()
+        config.keepalive = .init(interval: .seconds(10), timeout: .seconds(30))
+        var server = Connection(role: .server, configuration: config, now: .seconds(100))
+        let between1 = server.isOpenBetweenMessages()
+        #expect(between1)
+        #expect(server.handleTimeout(now: .seconds(110)) == [.write([0x89, 0x04, 0, 0, 0, 1])])
+        #expect(server.nextDeadline == .seconds(140))
+        let between2 = server.isOpenBetweenMessages()
+        #expect(!between2)
+        _ = server.receive(Wire.client(.pong, [0, 0, 0, 1]), now: .seconds(111))
+        #expect(server.nextDeadline == .seconds(121))  // earlier than the timer set for 140
+        let between3 = server.isOpenBetweenMessages()
+        #expect(!between3)
+        _ = server.receive(Wire.client(.binary, [1]), now: .seconds(112))
+        let between4 = server.isOpenBetweenMessages()
+        #expect(!between4)
+        #expect(server.handleTimeout(now: .seconds(122)) == [.write([0x89, 0x04, 0, 0, 0, 2])])
+        _ = server.receive(Wire.client(.pong, [0, 0, 0, 2]), now: .seconds(123))
+        #expect(server.handleTimeout(now: .seconds(124)) == [])
+        let between5 = server.isOpenBetweenMessages()
+        #expect(between5)
+    }
 }

@@ -79,7 +79,7 @@ struct ConnectCommand {
                             Terminal.error("ws: not connected, line not sent")
                             continue
                         }
-                        try? await ws.send(options.binary ? .binary(Array(line.utf8)) : .text(line))
+                        try? await ws.send(options.binary ? .binary(line) : .text(String(decoding: line, as: UTF8.self)))
                     }
                     input.endOfInput()
                     if let ws = input.current { try? ws.close(code: .normalClosure) }

@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 import Testing
 @testable import ws
@@ -17,19 +24,33 @@ struct BlockingLinesTests {
                 full.finish()
                 return nil
             }
-            return "line \(n)"
+            return Array("line \(n)".utf8)
         })
         var waits = fulls.makeAsyncIterator()
         // Four lines read, none taken: the reader waits.
         #expect(await waits.next() == 4)
         var it = lines.makeAsyncIterator()
         for n in 1...3 {
-            #expect(await it.next() == "line \(n)")
+            #expect(await it.next() == Array("line \(n)".utf8))
             #expect(await waits.next() == 4 + n)
         }
         // The rest, to the end of the input.
-        var rest: [String] = []
+        var rest: [[UInt8]] = []
         while let line = await it.next() { rest.append(line) }
-        #expect(rest == (4...100).map { "line \($0)" })
+        #expect(rest == (4...100).map { Array("line \($0)".utf8) })
+    }
+
+    /// Lines are bytes: `--binary` sends what standard input held, bytes that are not UTF-8
+    /// included (read as a `String`, each became U+FFFD, EF BF BD); `\n` and `\r\n` end lines.
+    @Test func linesKeepTheirBytes() throws {
+        var input: [UInt8] = [0xFF, 0xFE, 0x41, 0x0D, 0x0A, 0x00, 0x42, 0x0A, 0x0A, 0x43]
+        let lines = try input.withUnsafeMutableBytes { raw -> [[UInt8]] in
+            let file = try #require(fmemopen(raw.baseAddress, raw.count, "r"))
+            defer { fclose(file) }
+            var lines: [[UInt8]] = []
+            while let line = BlockingLines.line(from: file) { lines.append(line) }
+            return lines
+        }
+        #expect(lines == [[0xFF, 0xFE, 0x41], [0x00, 0x42], [], [0x43]])
     }
 }

@@ -87,10 +87,16 @@ struct ConnectCommand {
             }
 
             var ending = CloseInfo(code: .abnormalClosure)
+            var outputGone = false
             for await event in ws {
                 switch event {
                 case .text, .binary:
-                    if let message = event.message { Terminal.line(Terminal.describe(message)) }
+                    if let message = event.message, !outputGone, !Terminal.line(Terminal.describe(message)) {
+                        // Standard output is gone (`ws connect URL | head -1`): nothing can be
+                        // printed any more, so the connection closes instead of running on.
+                        outputGone = true
+                        try? ws.close(code: .goingAway)
+                    }
                 case .fragment, .ping, .pong:
                     continue
                 case .closed(let info):
@@ -98,6 +104,10 @@ struct ConnectCommand {
                 }
             }
             input.current = nil
+            if outputGone {
+                Terminal.error("ws: standard output closed")
+                return 1
+            }
             guard options.reconnect, !input.ended,
                   case .reconnect(let delay) = reconnector.connectionEnded(ending, openFor: opened.duration(to: .now),
                                                                            using: &generator) else {

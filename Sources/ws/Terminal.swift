@@ -15,8 +15,11 @@ import WSProtocol
 /// ``line(_:)`` and ``error(_:)`` print them through ``escaped(_:)``: a peer cannot move the
 /// cursor, retitle the window or split one line into two on the operator's terminal.
 enum Terminal {
-    /// Prints one line on standard output, escaped (``escaped(_:)``), and flushes.
-    static func line(_ text: String) {
+    /// Prints one line on standard output, escaped (``escaped(_:)``), and flushes. Returns
+    /// `false` when it could not be written (standard output is a pipe whose reader is gone,
+    /// as in `ws connect URL | head -1`, or another write error).
+    @discardableResult
+    static func line(_ text: String) -> Bool {
         write(escaped(text) + "\n", to: STDOUT_FILENO)
     }
 
@@ -82,14 +85,17 @@ enum Terminal {
         }
     }
 
-    private static func write(_ text: String, to fd: Int32) {
+    /// Writes all of `text`; `false` when a write failed (the rest is dropped).
+    @discardableResult
+    private static func write(_ text: String, to fd: Int32) -> Bool {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
+            if n <= 0 { return false }
             bytes = bytes.dropFirst(n)
         }
+        return true
     }
 }
 

@@ -188,4 +188,35 @@ struct ConnectToolTests {
         #expect(await bad.waitForExit() == 2)
         #expect(bad.errorOutput == "ws: --ping-interval: '0' is not a number of seconds from 0.01 to 86400\nTry 'ws --help'.\n")
     }
+
+    // MARK: standard output
+
+    /// `ws connect URL | head -1`: once the reader of standard output is gone, the tool closes
+    /// (1001), says so and exits 1, instead of running on as long as the server talks.
+    @Test("A closed standard output ends the connection", .enabled(if: Peers.available(Peers.wsBinary)))
+    func closedOutput() async throws {
+        let closing = Lock<CloseInfo?>(nil)
+        let closed = Signal()
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            let ticks = Task { while (try? await ws.send(.text("tick"))) != nil { try? await Task.sleep(for: .milliseconds(5)) } }
+            for await event in ws {
+                if case .closed(let info) = event {
+                    closing.withLock { $0 = info }
+                    closed.fire()
+                }
+            }
+            ticks.cancel()
+        }
+        defer { Task { await server.shutdown(timeout: .seconds(1)) } }
+        let binary = try Peers.require(Peers.wsBinary, "the ws binary (swift build --build-tests builds it)")
+        let script = #"{ "$0" connect --proxy '' "$1"; echo "ws exited $?" >&2; } | head -n 1"#
+        let shell = try Subprocess(["/bin/sh", "-c", script, binary, "ws://127.0.0.1:\(server.port)/"])
+        defer { shell.stop() }
+        #expect(try await shell.nextLine() == "tick")
+        #expect(await shell.waitForExit() == 0)  // head's status
+        #expect(shell.errorOutput == "ws: standard output closed\nws exited 1\n")
+        #expect(await closed.wait())
+        let info = closing.withLock { $0 }
+        #expect(info?.code == .goingAway)
+    }
 }

@@ -151,6 +151,51 @@ struct HandshakeTests {
         await #expect(throws: WebSocketError.self) { _ = try await WebSocket.connect(to: "http://127.0.0.1:1/") }
     }
 
+    /// The connecting task cancelled while the server has the request and has not answered:
+    /// the attempt stops with `.cancelled` (without the cancellation it waits for the answer,
+    /// here the server's 503 when its decision times out).
+    @Test func cancellingTheConnectingTaskStopsTheAttempt() async throws {
+        let (asked, ask) = AsyncStream<Void>.makeStream()
+        let (held, release) = AsyncStream<Void>.makeStream()
+        var serverConfiguration = WebSocketServer.Configuration()
+        serverConfiguration.decisionTimeout = .seconds(2)
+        let server = try await WebSocketServer.bind(port: 0, configuration: serverConfiguration, onUpgrade: { _ in
+            ask.yield()
+            for await _ in held {}  // no decision until the test ends
+            return .accept()
+        }) { ws in for await _ in ws {} }
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.handshakeTimeout = .seconds(30)
+        let attempt = Task { try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: configuration) }
+        var requests = asked.makeAsyncIterator()
+        _ = await requests.next()  // the request reached the server: the client waits for the answer
+        attempt.cancel()
+        await #expect(throws: WebSocketError.cancelled) { _ = try await attempt.value }
+        release.finish()
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// A task cancelled before it connects opens nothing: `.cancelled` at once.
+    @Test func connectingFromACancelledTaskThrowsCancelled() async throws {
+        let server = try await Self.rejectingServer()
+        let attempt = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        }
+        await #expect(throws: WebSocketError.cancelled) { _ = try await attempt.value }
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// An argument the handshake cannot carry is named once ("invalid argument: header X cannot
+    /// be written", not "invalid argument: Invalid argument: …"), before any connection is made.
+    @Test func anUnwritableHeaderIsReportedOnce() async {
+        let error = WebSocketError.invalidArgument("header X-Bad cannot be written")
+        await #expect(throws: error) {
+            _ = try await WebSocket.connect(host: "127.0.0.1", port: 9, headers: ["X-Bad": "a\r\nb"])
+        }
+        #expect(error.description == "invalid argument: header X-Bad cannot be written")
+    }
+
     @Test func clientHandshakeTimesOut() async throws {
         let listener = try SilentListener()
         var config = WebSocket.ClientConfiguration()

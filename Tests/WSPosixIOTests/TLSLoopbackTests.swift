@@ -118,6 +118,37 @@ struct TLSLoopbackTests {
         #expect(server.connectionCount == 0)
     }
 
+    /// Certificate failures let through for one server do not follow a redirect to another
+    /// origin: the expired certificate passes at the first server, and on its redirect to the
+    /// same server (same origin), but is refused at a second server that has it too.
+    @Test func ignoredFailuresDoNotCrossOrigins() async throws {
+        let other = try await Echo.server(configuration: Self.serverConfiguration("expired"))
+        let first = try await Echo.server(configuration: Self.serverConfiguration("expired")) { request in
+            switch request.path {
+            case "/same": return .reject(HTTPResponse(status: 302, headers: ["Location": "/echo"]))
+            case "/other": return .reject(HTTPResponse(status: 302, headers: ["Location": "wss://localhost:\(other.port)/echo"]))
+            default: return .accept()
+            }
+        }
+        let ws = try await WebSocket.connect(to: "wss://localhost:\(first.port)/same", ignoring: [.expired],
+                                             configuration: Self.clientConfiguration())
+        #expect(ws.tls?.ignoredFailures == [.expired])
+        try ws.close()
+        var configured = try Self.clientConfiguration()
+        configured.tls.ignoredFailures = [.expired]
+        let expired = WebSocketError.tls(.verificationFailed(
+            VerificationError(failure: .expired, result: 10, reason: "certificate has expired", depth: 0)))
+        for configuration in [try Self.clientConfiguration(), configured] {
+            await #expect(throws: expired) {
+                _ = try await WebSocket.connect(to: "wss://localhost:\(first.port)/other",
+                                                ignoring: configuration.tls.ignoredFailures.isEmpty ? [.expired] : [],
+                                                configuration: configuration)
+            }
+        }
+        await first.shutdown(timeout: .seconds(1))
+        await other.shutdown(timeout: .seconds(1))
+    }
+
     @Test func aTLSClientOnAPlainPortGetsAWrongVersionNumber() async throws {
         let server = try await Echo.server()
         await #expect(throws: WebSocketError.tls(.handshakeFailed(reason: "wrong version number"))) {

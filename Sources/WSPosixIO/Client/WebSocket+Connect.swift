@@ -39,7 +39,9 @@ extension WebSocket {
     /// - Throws: ``WebSocketError/hostNotFound(host:message:)``, ``WebSocketError/connectionRefused``,
     ///   ``WebSocketError/timeout(_:)``, ``WebSocketError/handshakeFailed(_:)`` (a refusal carries
     ///   the status, headers and start of the body), the proxy errors
-    ///   (``WebSocketError/proxyNotFound(host:message:)``, ...) and the other network errors.
+    ///   (``WebSocketError/proxyNotFound(host:message:)``, ...) and the other network errors;
+    ///   ``WebSocketError/cancelled`` when the calling task is cancelled (the attempt stops
+    ///   where it is and its socket closes; a name lookup under way finishes first).
     public static func connect(host: String, port: Int = 80, resource: String = "/", headers: HTTPHeaders = [:],
                                configuration: ClientConfiguration = .init()) async throws(WebSocketError) -> WebSocket {
         try await connect(host: host, port: port, secure: false, resource: resource, headers: headers, ignoring: [],
@@ -98,7 +100,7 @@ extension WebSocket {
     private static func connect(_ first: ConnectTarget, address: SocketAddress?, headers: HTTPHeaders,
                                 ignoring ignored: Set<VerificationFailure>,
                                 configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
-        var target = first, address = address, headers = headers, configuration = configuration
+        var target = first, address = address, headers = headers, configuration = configuration, ignored = ignored
         var hops = 0
         while true {
             do {
@@ -115,11 +117,15 @@ extension WebSocket {
                     throw .redirectNotFollowed(status: status, location: location, reason: "it leads from wss:// to ws://")
                 }
                 if !next.sameOrigin(target) {
-                    // Credentials meant for one origin must not reach another.
+                    // Credentials meant for one origin must not reach another, nor does trust
+                    // relaxed for one: certificate failures let through for the first server
+                    // (`ignoring:`, `tls.ignoredFailures`) are refused again at another.
                     for name in ["Authorization", "Cookie"] {
                         headers.remove(name: name)
                         configuration.headers.remove(name: name)
                     }
+                    ignored = []
+                    configuration.tls.ignoredFailures = []
                 }
                 target = next
                 address = nil
@@ -133,6 +139,8 @@ extension WebSocket {
                              ignoring ignored: Set<VerificationFailure>,
                              configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
         guard let port16 = UInt16(exactly: target.port), port16 > 0 else { throw .invalidArgument("invalid port \(target.port)") }
+        // Cancelled before this attempt (or a redirect's) started: nothing is resolved or opened.
+        if Task.isCancelled { throw .cancelled }
         let options = try makeOptions(host: target.host, port: target.port, secure: target.secure, resource: target.resource,
                                       headers: headers, configuration: configuration)
         // TLS (wss://) starts after the proxy's tunnel is open, so it runs end to end with the target.
@@ -204,6 +212,8 @@ extension WebSocket {
         do {
             _ = try ClientHandshake(options: options, now: .zero)  // validate the arguments up front
         } catch {
+            // Said once: "invalid argument: header X cannot be written", not "… Invalid argument: …".
+            if case .invalidArgument(let why) = error { throw .invalidArgument(why) }
             throw .invalidArgument(error.reasonText)
         }
         return options
@@ -214,6 +224,8 @@ extension WebSocket {
                                 configuration: ClientConfiguration, stages: [any StreamStage]) async throws(WebSocketError) -> WebSocket {
         var lastError = WebSocketError.connectionRefused
         for (index, address) in addresses.enumerated() {
+            // A name resolution is not interrupted; what follows it is not started.
+            if Task.isCancelled { throw .cancelled }
             let fd: Int32
             do {
                 fd = try Sys.socket(family: address.family)

@@ -10,25 +10,51 @@ extension Channel {
     // MARK: starting
 
     /// Client: registers the socket and starts the TCP connect; resumes when the WebSocket is
-    /// open or the attempt failed.
+    /// open or the attempt failed. The waiting task's cancellation stops the attempt wherever
+    /// it is (``WebSocketError/cancelled``).
     func startClient() async -> Result<Void, WebSocketError> {
         guard let peer else { return .failure(.invalidArgument("no address")) }
-        return await withCheckedContinuation { continuation in
-            state.withLock { st in st.connectWaiter = continuation }
-            loop.execute { [self] in
-                var w = ChannelWakeups()
-                state.withLock { st in
-                    do throws(SystemError) {
-                        try loop.register(self, fd: fd, read: false, write: true)
-                        st.registeredWrite = true
-                        if try Sys.connect(fd, peer) { tcpUp(&st, &w) }
-                    } catch {
-                        fail(WebSocketError(error), &st, &w)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                state.withLock { st in st.connectWaiter = continuation }
+                loop.execute { [self] in
+                    var w = ChannelWakeups()
+                    state.withLock { st in
+                        do throws(SystemError) {
+                            try loop.register(self, fd: fd, read: false, write: true)
+                            st.registeredWrite = true
+                            // Cancelled before this job ran (the handler's job found nothing started).
+                            if st.connectCancelled {
+                                fail(.cancelled, &st, &w)
+                            } else if try Sys.connect(fd, peer) {
+                                tcpUp(&st, &w)
+                            }
+                        } catch {
+                            fail(WebSocketError(error), &st, &w)
+                        }
+                        settle(&st, &w)
                     }
-                    settle(&st, &w)
+                    wake(&w)
                 }
-                wake(&w)
             }
+        } onCancel: {
+            cancelConnect()
+        }
+    }
+
+    /// The task waiting in ``startClient()`` was cancelled (any thread): an attempt under way
+    /// ends with ``WebSocketError/cancelled``; one not started yet ends so as it starts (the
+    /// flag, set here under the lock, is what the start job finds); one that already opened
+    /// or failed is left as it is.
+    private func cancelConnect() {
+        state.withLock { st in st.connectCancelled = true }
+        loop.execute { [self] in
+            var w = ChannelWakeups()
+            state.withLock { st in
+                guard st.connectWaiter != nil, st.registeredWrite || st.registeredRead, st.lifecycle.isLive else { return }
+                fail(.cancelled, &st, &w)
+            }
+            wake(&w)
         }
     }
 

@@ -81,6 +81,11 @@ struct ChannelState: ~Copyable {
         get { factsBox?.client?.connectWaiter }
         set { if newValue != nil || hasClientFacts { clientFacts.connectWaiter = newValue } }
     }
+    /// Client: the task waiting in `connect` was cancelled (its attempt stops once started).
+    var connectCancelled: Bool {
+        get { factsBox?.client?.connectCancelled ?? false }
+        set { if newValue || hasClientFacts { clientFacts.connectCancelled = newValue } }
+    }
     /// How the connection ended and why a connection attempt failed, in a box made when the
     /// connection ends (inline they were 138 bytes of every live channel's state).
     private var endingBox: ChannelEnding?
@@ -282,6 +287,7 @@ final class ClientFacts: @unchecked Sendable {
     var handshakeRequest: HTTPRequestHead?
     var tlsSession: TLSSessionInfo?
     var connectWaiter: CheckedContinuation<Result<Void, WebSocketError>, Never>?
+    var connectCancelled = false
 }
 
 /// How a channel ended (see ``ChannelState/closeInfo``; guarded by the channel's lock).

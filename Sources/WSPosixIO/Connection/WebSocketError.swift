@@ -77,6 +77,9 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A non-suspending send found more than ``FlowControl/highWaterMark`` bytes unwritten: the
     /// peer is not reading fast enough; the message was not queued.
     case sendBufferFull
+    /// The task that was connecting was cancelled: the attempt stopped where it was (the TCP
+    /// connect, a proxy's tunnel, TLS or the opening handshake) and its socket closed.
+    case cancelled
     /// The call was invalid for the connection's state (e.g. a control payload over 125 bytes).
     case usage(UsageError)
     /// Anything no other case describes (Tufao's `UNKNOWN_ERROR`): a system call failed with an
@@ -174,6 +177,7 @@ public enum WebSocketError: Error, Hashable, Sendable, CustomStringConvertible {
         case .protocolError(let e): return "WebSocket protocol error \(e) (sent close \(e.closeCode.rawValue))"
         case .closed: return "the connection is closed"
         case .sendBufferFull: return "the send buffer is full (the peer is not reading)"
+        case .cancelled: return "cancelled"
         case .usage(let e): return "invalid use: \(e)"
         case .unknown(let why): return "unknown error: \(why)"
         }

@@ -137,7 +137,7 @@ public enum HandshakeError: Error, Hashable, Sendable {
         case .invalidUpgradeHeader: return "Invalid Upgrade header in response"
         case .invalidConnectionHeader: return "Invalid Connection header in response"
         case .invalidAccept: return "Invalid Sec-WebSocket-Accept"
-        case .unexpectedSubprotocol(let p): return "Unexpected subprotocol \(p)"
+        case .unexpectedSubprotocol(let p): return "Unexpected subprotocol '\(p)'"  // quoted: it may be empty
         case .unexpectedExtension(let why): return "Unexpected extension: \(why)"
         case .invalidURL(let why): return "Invalid URL: \(why)"
         case .invalidArgument(let why): return "Invalid argument: \(why)"

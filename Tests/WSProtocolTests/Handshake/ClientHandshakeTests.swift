@@ -323,6 +323,8 @@ struct ClientHandshakeTests {
         #expect(HandshakeError.tooManyHeaders(limit: 100).clientReasonText == "More than 100 header fields in the response")
         // The server's wording stays as it is (it answers a request); the rest is shared.
         #expect(HandshakeError.malformedHead("x").reasonText == "Malformed request: x")
+        // A subprotocol is quoted, so that an empty one still shows.
+        #expect(HandshakeError.unexpectedSubprotocol("").clientReasonText == "Unexpected subprotocol ''")
         #expect(HandshakeError.invalidAccept(expected: "a", received: nil).clientReasonText == "Invalid Sec-WebSocket-Accept")
     }
 }

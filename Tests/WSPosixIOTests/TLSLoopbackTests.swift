@@ -149,6 +149,35 @@ struct TLSLoopbackTests {
         await other.shutdown(timeout: .seconds(1))
     }
 
+    /// A server that refuses with a body running to the end of the stream and closes without
+    /// close_notify: the refusal's head came authenticated, so the client reports that refusal
+    /// (status, headers, the body it got), not the TLS stream's truncation.
+    @Test func aRefusalEndedWithoutCloseNotifyKeepsItsStatus() async throws {
+        let listener = try SilentListener()
+        let attempt = Task {
+            try await WebSocket.connect(to: "wss://localhost:\(listener.address.port)/", configuration: Self.clientConfiguration())
+        }
+        let raw = try #require(try await listener.accept(timeout: .seconds(5)))
+        let engine = try TLSEngine(context: TLSContext(server: Self.serverTLS()))
+        var plaintext: [UInt8] = []
+        for _ in 0..<10 where !plaintext.contains(Array("\r\n\r\n".utf8)) {
+            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
+            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+            try raw.write(bytes: engine.takeOutput())
+        }
+        #expect(plaintext.starts(with: "GET / HTTP/1.1\r\n".utf8))
+        var wire: [UInt8] = []
+        try Array("HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nnot you".utf8).withUnsafeBytes {
+            try engine.send($0, into: &wire)
+        }
+        try raw.write(bytes: wire)
+        raw.shutdownWrite()  // the end of the stream, without close_notify
+        await #expect(throws: WebSocketError.handshakeFailed(.refused(status: 403, reason: "Forbidden", headers: ["Connection": "close"],
+                                                                      bodyPrefix: Array("not you".utf8)))) {
+            _ = try await attempt.value
+        }
+    }
+
     @Test func aTLSClientOnAPlainPortGetsAWrongVersionNumber() async throws {
         let server = try await Echo.server()
         await #expect(throws: WebSocketError.tls(.handshakeFailed(reason: "wrong version number"))) {

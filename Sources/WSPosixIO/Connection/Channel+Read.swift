@@ -32,8 +32,10 @@ extension Channel {
             guard let n else { return false }
             if n == 0 {
                 if st.outbound.wraps, let error = st.lifecycle.transportEndOfStream() {
-                    // Not a clean end (TLS without close_notify).
-                    if st.lifecycle.phase == .clientHandshake {
+                    // Not a clean end (TLS without close_notify). A refusal whose head came
+                    // (authenticated) and whose body ran to the end is still reported as that
+                    // refusal (its body may be cut short); before a head, the TLS error is it.
+                    if st.lifecycle.phase == .clientHandshake && !st.lifecycle.isCollectingRefusalBody {
                         fail(error, &st, &w)  // e.g. a plain server that hung up on our ClientHello
                         return false
                     }

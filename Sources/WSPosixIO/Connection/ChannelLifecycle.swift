@@ -894,6 +894,14 @@ extension Lifecycle {
         } ?? nil
     }
 
+    /// Client: a refusal's head arrived and its body runs to the end of the stream.
+    var isCollectingRefusalBody: Bool {
+        switch self {
+        case .clientHandshake(_, let handshake): return handshake.machine.isCollectingRefusalBody
+        default: return false
+        }
+    }
+
     /// Whether the transport saw the peer end its stream (a TLS close_notify) before the socket did.
     mutating func transportReceivedEndOfStream() -> Bool {
         withLink { (link: inout Link) -> Bool in link.transport?.hasReceivedEndOfStream ?? false } ?? false

@@ -36,6 +36,14 @@ public struct ClientHandshake: Sendable {
         case finished
     }
 
+    /// A refusal's head arrived and its body is being collected (until its length, or the end
+    /// of the stream). A driver whose transport reports an unclean end (TLS without
+    /// close_notify) still has the refusal's status and headers, authenticated, to report.
+    package var isCollectingRefusalBody: Bool {
+        if case .collectingBody = state { return true }
+        return false
+    }
+
     /// The options in force.
     public let options: Options
     /// The `Sec-WebSocket-Key` sent.

@@ -9,7 +9,7 @@ final class RawTCP: @unchecked Sendable {
     /// The descriptor, for tests that write with their own loop.
     var descriptor: Int32 { socket.raw }
 
-    private init(_ fd: Int32) { socket = FileDescriptor(fd) }
+    fileprivate init(_ fd: Int32) { socket = FileDescriptor(fd) }
 
     /// Connects to `address` (waits up to 2 s for the connection, unless `wait` is false).
     /// `receiveBuffer` sets SO_RCVBUF first (a small one makes a peer that does not read push
@@ -117,6 +117,17 @@ final class SilentListener: @unchecked Sendable {
         try Sys.bind(fd, SocketAddress(numericHost: "127.0.0.1", port: 0)!)
         try Sys.listen(fd, backlog: backlog)
         address = Sys.localAddress(fd)!
+    }
+
+    /// Takes the next connection from the queue (waits up to `timeout` for one; `nil` if none
+    /// came), for a test that plays the server by hand.
+    func accept(timeout: Duration) async throws -> RawTCP? {
+        let deadline = MonotonicClock.now() + timeout
+        while MonotonicClock.now() < deadline {
+            if let fd = try Sys.accept(socket.raw) { return RawTCP(fd) }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
     }
 
     /// A port that is bound but not listening, so connecting to it is refused.

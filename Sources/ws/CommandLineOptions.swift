@@ -317,7 +317,7 @@ enum CommandLineOptions: Equatable {
           only when refused, reset, timed out or answered 502/503/504); each
           loss prints "ws: connection lost (...); reconnecting in N ms" and each new
           connection "ws: reconnected". Lines typed while disconnected are not sent (one
-          line on standard error says so).
+          line on standard error says so, once per disconnection).
             --proxy URL          tunnel through a proxy: http://[user:pass@]host:port (CONNECT),
                                  socks5h:// (the proxy resolves names), socks5://, socks4a://;
                                  '' for none. Without it, http_proxy (ws://), https_proxy

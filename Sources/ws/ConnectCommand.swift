@@ -76,7 +76,11 @@ struct ConnectCommand {
                 sender = Task {
                     for await line in BlockingLines.standardInput() {
                         guard let ws = input.current else {
-                            Terminal.error("ws: not connected, line not sent")
+                            // Said once per disconnection, and only when a connection may come
+                            // back (without --reconnect the tool is exiting).
+                            if options.reconnect && input.noticeDroppedLine() {
+                                Terminal.error("ws: not connected, lines are not sent until reconnected")
+                            }
                             continue
                         }
                         try? await ws.send(options.binary ? .binary(line) : .text(String(decoding: line, as: UTF8.self)))
@@ -125,13 +129,27 @@ struct ConnectCommand {
 
     /// The connection standard input goes to, and whether input has ended.
     final class Input: Sendable {
-        private let state = Mutex<(current: WebSocket?, ended: Bool)>((nil, false))
+        private let state = Mutex<(current: WebSocket?, ended: Bool, dropNoticed: Bool)>((nil, false, false))
         var current: WebSocket? {
             get { state.withLock { $0.current } }
-            set { state.withLock { $0.current = newValue } }
+            set {
+                state.withLock {
+                    $0.current = newValue
+                    if newValue != nil { $0.dropNoticed = false }
+                }
+            }
         }
         var ended: Bool { state.withLock { $0.ended } }
         func endOfInput() { state.withLock { $0.ended = true } }
+        /// A line came while no connection is open: `true` for the first such line since the
+        /// last connection opened (one line on standard error says lines are dropped), `false`
+        /// for the others.
+        func noticeDroppedLine() -> Bool {
+            state.withLock { st in
+                defer { st.dropNoticed = true }
+                return !st.dropNoticed
+            }
+        }
     }
 
     static func exitStatus(for info: CloseInfo) -> Int32 {

@@ -27,4 +27,14 @@ struct ConnectMessagesTests {
         let head = Array("HTTP/1.1 302 Found\r\nX-Path: C:\\dir\r\n\r\n".utf8)
         #expect(ConnectCommand.headLines("< ", head).map(Terminal.escaped) == ["< HTTP/1.1 302 Found", #"< X-Path: C:\\dir"#])
     }
+
+    /// Lines read while no connection is open are dropped with one notice, not one per line.
+    @Test func droppedLinesAreNoticedOnce() {
+        let input = ConnectCommand.Input()
+        #expect(input.noticeDroppedLine())
+        #expect(!input.noticeDroppedLine())
+        #expect(!input.noticeDroppedLine())
+        input.current = nil  // still no connection: still quiet
+        #expect(!input.noticeDroppedLine())
+    }
 }

@@ -62,6 +62,15 @@ struct FramingConformanceTests {
                           expected: Expect.failure(.maskedFrameFromServer, role: .client))
     }
 
+    @Test("A length in a longer form than needed is read, not failed: the minimal form is the sender's duty (RFC 6455 §5.2)")
+    func nonMinimalLengthsAreRead() {
+        let key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        let masked = Array("Hello".utf8).enumerated().map { $0.element ^ key[$0.offset % 4] }
+        let sixteen: [UInt8] = [0x81, 0xFE, 0x00, 0x05] + key + masked
+        let sixtyFour: [UInt8] = [0x81, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0x05] + key + masked
+        Conformance.check(.server, frames: [sixteen, sixtyFour], expected: Expect.messages([.text("Hello"), .text("Hello")]))
+    }
+
     @Test("A 64-bit length with the most significant bit set fails the connection (RFC 6455 §5.2)")
     func payloadLengthTopBit() {
         let header: [UInt8] = [0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 1] + [0x5A, 0xC3, 0x0F, 0x96]

@@ -138,6 +138,32 @@ struct MessagingTests {
         try ws.close()
         await server.shutdown(timeout: .seconds(1))
     }
+
+    /// Events have one consumer at a time: a second task that comes to wait while another is
+    /// parked gets `nil` (its iteration ends) from `next()` and `next(message:)`, instead of
+    /// stopping the process; the parked consumer keeps every event.
+    @Test func aSecondWaitingConsumerEndsInsteadOfTrapping() async throws {
+        let server = try await Echo.server()
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        let first = Task { () -> [WebSocketEvent] in
+            var all: [WebSocketEvent] = []
+            for await e in ws { all.append(e) }
+            return all
+        }
+        for _ in 0..<5000 where !ws.hasParkedConsumer { await Task.yield(); try await Task.sleep(for: .milliseconds(1)) }
+        #expect(ws.hasParkedConsumer)
+        var second = ws.makeAsyncIterator()
+        #expect(await second.next() == nil)
+        #expect(await second.next(message: { _, bytes in bytes.count }) == nil)
+        #expect(ws.hasParkedConsumer)
+        try await ws.send(.text("one"))
+        try ws.close()
+        let events = await first.value
+        #expect(events.count == 2)
+        #expect(events.first == .text("one"))
+        if case .closed(let info)? = events.last { #expect(info.code == .normalClosure) } else { Issue.record("no close") }
+        await server.shutdown(timeout: .seconds(1))
+    }
 }
 
 extension WebSocket {

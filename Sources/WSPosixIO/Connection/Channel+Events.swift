@@ -103,6 +103,9 @@ extension Channel {
         eventsAnswered(&st, &w)
         if Self.mayPop(st), let e = popEvent(&st, &w) { return .event(e) }
         if st.events.ending == .closedTaken { return .end }
+        // Another consumer already waits: this one's iteration ends (events have one consumer
+        // at a time; each goes to the one waiting).
+        if st.eventWaiter != nil { return .end }
         return st.handlerTask != 0 && st.handlerTask == currentTask ? .waitUncancellable : .wait
     }
 
@@ -118,8 +121,9 @@ extension Channel {
         var w = ChannelWakeups()
         let now = state.withLock { st -> Now in
             if let e = popEvent(&st, &w) { return .event(e) }
-            if st.events.ending == .closedTaken || Task.isCancelled { return .end }
-            precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
+            // Another consumer already waits (it came between `takeEvent()` and here): this
+            // one's iteration ends, as `takeQueued` would have said.
+            if st.events.ending == .closedTaken || Task.isCancelled || st.eventWaiter != nil { return .end }
             st.eventWaiter = c
             st.waiterTakesInPlace = false
             return .parked

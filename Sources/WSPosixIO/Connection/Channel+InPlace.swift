@@ -166,8 +166,9 @@ extension Channel {
                 } else if let e = popEvent(&st, &w) {
                     return .event(e)
                 }
-                if cancellable && Task.isCancelled { return .lookAgain }
-                precondition(st.eventWaiter == nil, "a WebSocket's events have one consumer at a time")
+                // Another consumer already waits: looking again, this one finds the end
+                // (`takeQueued`).
+                if (cancellable && Task.isCancelled) || st.eventWaiter != nil { return .lookAgain }
                 st.eventWaiter = c
                 st.waiterTakesInPlace = onLoop
                 return .parked

@@ -4,7 +4,8 @@ public import WSProtocol
 
 /// An open WebSocket connection over a POSIX socket, client or server side.
 ///
-/// Iterate it for events (one consumer at a time); send from any task. Values are `Sendable`.
+/// Iterate it for events (one consumer at a time: a second consumer that comes to wait while
+/// another waits gets `nil`, its iteration ends); send from any task. Values are `Sendable`.
 ///
 /// ```swift
 /// let ws = try await WebSocket.connect(to: "ws://127.0.0.1:8080/chat")
@@ -164,7 +165,8 @@ public final class WebSocket: AsyncSequence, Sendable {
     }
 
     /// An iterator over this connection's events. Every iterator of one connection takes from
-    /// the same queue, so each event reaches one of them.
+    /// the same queue, so each event reaches one of them; one waits at a time (an iterator that
+    /// would wait while another waits returns `nil`).
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: self) }
 
     // MARK: sending

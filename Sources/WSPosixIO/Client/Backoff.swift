@@ -23,7 +23,7 @@ public struct Backoff: Hashable, Sendable {
         self.initial = initial
         self.multiplier = max(1, multiplier)
         self.maximum = maximum
-        self.jitter = min(max(jitter, 0), 1)
+        self.jitter = jitter.isNaN ? 0 : min(max(jitter, 0), 1)
     }
 
     /// The delay before retry number `attempt` (0-based).
@@ -37,7 +37,14 @@ public struct Backoff: Hashable, Sendable {
         }
         nanos = min(nanos, cap)
         let unit = Double(generator.next() >> 11) / Double(1 << 53)  // [0, 1)
-        nanos *= 1 - jitter * unit
+        let cut = jitter * unit
+        if cut.isFinite { nanos *= 1 - cut }  // a jitter set to NaN or infinity takes nothing off
+        // Saturating: a cap at or near `Int64.max` nanoseconds rounds up to 2⁶³ as a `Double`,
+        // and `0 × ∞` (an initial delay of zero with an infinite multiplier) is NaN; either
+        // trapped in `Int64(_:)`.
+        guard !nanos.isNaN else { return .zero }
+        if nanos >= 0x1p63 { return .nanoseconds(Int64.max) }
+        if nanos < -0x1p63 { return .nanoseconds(Int64.min) }
         return .nanoseconds(Int64(nanos))
     }
 }

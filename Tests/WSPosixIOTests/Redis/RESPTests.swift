@@ -211,4 +211,25 @@ struct RedisURLAndBackoffTests {
         let clamped = Backoff(initial: .seconds(1), multiplier: 0.5, maximum: .seconds(3), jitter: 7)
         #expect(clamped.multiplier == 1 && clamped.jitter == 1)
     }
+
+    /// Extreme values give a delay, never a trap in the conversion to `Int64` nanoseconds: a cap
+    /// of `Int64.max` nanoseconds (2⁶³ as a `Double`), `0 × ∞`, a NaN or infinite jitter.
+    @Test func extremeValuesSaturateInsteadOfTrapping() {
+        var none = FixedGenerator(value: 0)
+        let forever = Duration.seconds(Int64.max)
+        let huge = Backoff(initial: forever, maximum: forever, jitter: 0)
+        #expect(huge.delay(attempt: 0, using: &none) == .nanoseconds(Int64.max))
+        #expect(huge.delay(attempt: 5, using: &none) == .nanoseconds(Int64.max))
+        let growing = Backoff(initial: .seconds(1), multiplier: 1e300, maximum: forever, jitter: 0)
+        #expect(growing.delay(attempt: 3, using: &none) == .nanoseconds(Int64.max))
+        let zeroTimesInfinity = Backoff(initial: .zero, multiplier: .infinity, maximum: .seconds(1), jitter: 0)
+        #expect(zeroTimesInfinity.delay(attempt: 1, using: &none) == .zero)
+        let notANumber = Backoff(initial: .seconds(1), maximum: .seconds(1), jitter: .nan)
+        #expect(notANumber.jitter == 0)
+        var half = FixedGenerator(value: 1 << 63)
+        #expect(notANumber.delay(attempt: 0, using: &half) == .seconds(1))
+        var infinite = Backoff(initial: .seconds(1), maximum: .seconds(1))
+        infinite.jitter = .infinity
+        #expect(infinite.delay(attempt: 0, using: &half) == .seconds(1))
+    }
 }

@@ -199,4 +199,30 @@ struct PlatformTests {
         }
         #expect(ran)
     }
+
+    /// A group of no thread (or fewer) is refused with a typed error at its first use, as a
+    /// refused loop descriptor is, instead of stopping the process when it is created; a server
+    /// or client on it fails to start.
+    @Test func aGroupOfNoThreadThrowsAtFirstUse() async throws {
+        for count in [0, -3] {
+            let group = EventLoopGroup(threadCount: count)
+            let refusal = SystemError(errno: Sys.invalidArgument, operation: "EventLoopGroup(threadCount: \(count))")
+            #expect(throws: refusal) { try group.next() }
+            #expect(throws: refusal) { try group.loops }
+        }
+        let expected = WebSocketError.unsupportedSocketOperation(
+            "\(SystemError(errno: Sys.invalidArgument, operation: "EventLoopGroup(threadCount: 0)"))")
+        var serverConfiguration = WebSocketServer.Configuration()
+        serverConfiguration.group = EventLoopGroup(threadCount: 0)
+        await #expect(throws: expected) {
+            try await WebSocketServer.bind(port: 0, configuration: serverConfiguration) { _ in }
+        }
+        let server = try await Echo.server()
+        var clientConfiguration = WebSocket.ClientConfiguration()
+        clientConfiguration.group = EventLoopGroup(threadCount: 0)
+        await #expect(throws: expected) {
+            try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: clientConfiguration)
+        }
+        await server.shutdown(timeout: .seconds(1))
+    }
 }

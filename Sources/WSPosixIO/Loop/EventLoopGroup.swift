@@ -19,9 +19,10 @@ public final class EventLoopGroup: Sendable {
     /// online processors narrowed by the affinity mask and the cgroup v2 CPU quota).
     public convenience init() { self.init(threadCount: ProcessLimits.processorCount) }
 
-    /// A group of `threadCount` loops (made at first use).
+    /// A group of `threadCount` loops (made at first use). A group needs at least one loop: with
+    /// a `threadCount` under 1, that first use throws ``SystemError`` with `EINVAL`
+    /// (``WebSocketError/unsupportedSocketOperation(_:)`` from `connect` and `bind`).
     public init(threadCount: Int) {
-        precondition(threadCount > 0, "an event loop group needs at least one thread")
         self.threadCount = threadCount
         made = Lock([])
     }
@@ -32,7 +33,10 @@ public final class EventLoopGroup: Sendable {
     /// The loops of the group, made now if they are not yet.
     public var loops: [EventLoop] {
         get throws(SystemError) {
-            try made.withLock { (loops: inout [EventLoop]) throws(SystemError) -> [EventLoop] in
+            guard threadCount > 0 else {
+                throw SystemError(errno: Sys.invalidArgument, operation: "EventLoopGroup(threadCount: \(threadCount))")
+            }
+            return try made.withLock { (loops: inout [EventLoop]) throws(SystemError) -> [EventLoop] in
                 while loops.count < threadCount { loops.append(try EventLoop()) }
                 return loops
             }

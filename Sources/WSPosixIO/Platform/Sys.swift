@@ -51,6 +51,9 @@ enum Sys {
 
     static func errorDescription(_ code: Int32) -> String { String(cString: strerror(code)) }
 
+    /// `EINVAL`, for an argument refused before any system call (an event loop group of no thread).
+    static var invalidArgument: Int32 { EINVAL }
+
     /// How an errno maps onto the application's error list (Tufao's).
     static func classify(_ code: Int32) -> SystemError.Kind {
         switch code {

@@ -168,12 +168,19 @@ public struct ServerHandshake: Sendable {
     /// - Returns: the response to write, the open connection, and bytes to feed it first.
     /// - Throws: ``HandshakeError/invalidArgument(_:)`` for a subprotocol not offered or a
     ///   header that cannot be written or that the handshake owns (`Upgrade`, `Connection`,
-    ///   `Sec-WebSocket-*`); nothing changes then.
+    ///   `Sec-WebSocket-*`), and when no request head was received yet or the handshake already
+    ///   ended (accepted, rejected or failed: a second response would follow the first); nothing
+    ///   changes then.
     public mutating func accept(_ request: UpgradeRequest, subprotocol: String? = nil,
                                 extensions: [any ExtensionNegotiator] = [], headers: HTTPHeaders = [:],
                                 configuration: Connection.Configuration = .init(), now: Instant,
                                 entropy: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator())
         throws(HandshakeError) -> (response: [UInt8], connection: Connection, leftover: [UInt8]) {
+        switch state {
+        case .awaitingDecision: break
+        case .readingHead: throw .invalidArgument("no request head was received yet")
+        case .finished: throw .invalidArgument("the handshake already ended (accepted, rejected or failed)")
+        }
         let (head, negotiated) = try Self.acceptResponse(for: request, subprotocol: subprotocol,
                                                          extensions: extensions, headers: headers)
         let connection = Connection(role: .server, configuration: configuration, extensions: negotiated,

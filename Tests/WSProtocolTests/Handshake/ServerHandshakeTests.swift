@@ -111,6 +111,35 @@ struct ServerHandshakeTests {
         }
     }
 
+    @Test("Accepting is one decision: not before the request head, not twice, not after a rejection or a failure")
+    func acceptOnlyOnce() throws {
+        let early = HandshakeError.invalidArgument("no request head was received yet")
+        let ended = HandshakeError.invalidArgument("the handshake already ended (accepted, rejected or failed)")
+        var reference = ServerHandshake(now: .zero)
+        let r = try #require(ServerOutcome(reference.receive(Self.request.bytes, now: .zero)).request)
+
+        var waiting = ServerHandshake(now: .zero)
+        #expect(ServerOutcome(waiting.receive(Self.request.bytes.prefix(20), now: .zero)) == .needMoreData)
+        #expect(throws: early) { try waiting.accept(r, now: .zero) }
+        // Nothing changed: the rest of the head still makes the request.
+        #expect(ServerOutcome(waiting.receive(Self.request.bytes.dropFirst(20), now: .zero)) == .upgrade(r))
+
+        var twice = ServerHandshake(now: .zero)
+        _ = twice.receive(Self.request.bytes, now: .zero)
+        _ = try twice.accept(r, now: .zero)
+        #expect(throws: ended) { try twice.accept(r, now: .zero) }
+
+        var rejected = ServerHandshake(now: .zero)
+        _ = rejected.receive(Self.request.bytes, now: .zero)
+        _ = rejected.reject(status: 403)
+        #expect(throws: ended) { try rejected.accept(r, now: .zero) }
+
+        var timedOut = ServerHandshake(now: .zero)
+        _ = timedOut.receive(Self.request.bytes.prefix(20), now: .zero)
+        #expect(timedOut.handleTimeout(now: .seconds(10)).map(ServerOutcome.init)?.error == .timedOut)
+        #expect(throws: ended) { try timedOut.accept(r, now: .seconds(10)) }
+    }
+
     @Test("Bytes after the request head are handed to the connection, also those read before accepting")
     func leftover() throws {
         var hs = ServerHandshake(now: .zero)

@@ -72,15 +72,22 @@ public struct ClientHandshake: Sendable {
     /// - Throws: ``HandshakeError/invalidArgument(_:)`` for a resource that is not an absolute
     ///   path, a subprotocol that is not a token or given twice, an invalid extension offer, a
     ///   header that cannot be written or that the handshake owns.
+    /// `[`, `]`, `@`, `/`, `?`, `#`: bytes a host (without brackets) never holds.
+    private static let authorityDelimiters: [UInt8] = [0x5B, 0x5D, 0x40, 0x2F, 0x3F, 0x23]
+
     public init(options: Options, now: Instant,
                 entropy: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) throws(HandshakeError) {
         guard options.resource.hasPrefix("/"), options.resource.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
               !options.resource.contains("#") else {
             throw .invalidArgument("resource must be an absolute path without spaces or fragment")
         }
-        guard options.host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !options.host.isEmpty else {
+        // No delimiter of the URL's authority (RFC 3986 §3.2): `Host` brackets an IPv6 address
+        // itself, and `@`, `/`, `?`, `#` would make it name another host or resource.
+        guard options.host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !Self.authorityDelimiters.contains($0) }),
+              !options.host.isEmpty else {
             throw .invalidArgument("invalid host")
         }
+        if let port = options.port, !(1...65535).contains(port) { throw .invalidArgument("invalid port \(port)") }
         // "elements that comprise this value MUST be non-empty strings ... and MUST all be unique
         // strings" (RFC 6455 §4.1 item 10).
         guard options.subprotocols.allSatisfy(HTTPSyntax.isToken),

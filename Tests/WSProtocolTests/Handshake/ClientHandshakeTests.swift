@@ -119,6 +119,24 @@ struct ClientHandshakeTests {
         }
     }
 
+    @Test("A port out of range or a host with an authority delimiter is refused, not written into Host")
+    func invalidHostOrPort() {
+        for port in [0, -1, 65536, Int.max] {
+            #expect(throws: HandshakeError.invalidArgument("invalid port \(port)")) {
+                try ClientHandshake(options: .init(host: "h", port: port), now: .zero, entropy: SeededGenerator(seed: 1))
+            }
+        }
+        for host in ["[::1]", "::1]", "user@h", "h/x", "h?x", "h#x"] {
+            #expect(throws: HandshakeError.invalidArgument("invalid host")) {
+                try ClientHandshake(options: .init(host: host), now: .zero, entropy: SeededGenerator(seed: 1))
+            }
+        }
+        for (port, host) in [(1, "h:1"), (65535, "h:65535")] {
+            let hs = try? ClientHandshake(options: .init(host: "h", port: port), now: .zero, entropy: SeededGenerator(seed: 1))
+            #expect(hs?.request.headers.first(name: "Host") == host)
+        }
+    }
+
     @Test("A valid 101 connects at every split, with the subprotocol and the bytes after the head")
     func connects() throws {
         let input = Self.response.bytes + [0x81, 0x02, 0x68, 0x69]

@@ -32,9 +32,9 @@ public struct ChaChaRandomNumberGenerator: RandomNumberGenerator, Sendable {
     }
 
     /// Keys the generator with exactly these 32 bytes (for known-answer tests; the nonce is zero
-    /// and the block counter starts at 0).
-    public init(key bytes: [UInt8]) {
-        precondition(bytes.count == 32, "a ChaCha20 key is 32 bytes")
+    /// and the block counter starts at 0); `nil` for any other count (a ChaCha20 key is 32 bytes).
+    public init?(key bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
         var k = SIMD8<UInt32>()
         for i in 0..<8 {
             k[i] = UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24

@@ -6,6 +6,34 @@ import WSProtocol
 
 @Suite("Backpressure and many connections", .timeLimit(.minutes(1)))
 struct BackpressureTests {
+    /// Negative water marks count as 0: a negative high-water mark no longer stops reading for
+    /// good (the opening handshake timed out), and a send that went over the high-water mark
+    /// resumes once everything is written, instead of waiting for a negative count of unwritten
+    /// bytes (a negative low-water mark, set directly or by `init` from a negative high-water mark).
+    @Test(arguments: [
+        { var f = FlowControl(highWaterMark: 1000); f.lowWaterMark = -1; return f }(),
+        FlowControl(highWaterMark: -1),
+    ])
+    func negativeWaterMarksCountAsZero(flow: FlowControl) async throws {
+        let server = try await Echo.server()
+        var config = WebSocket.ClientConfiguration()
+        config.flowControl = flow
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port, configuration: config)
+        let sent = Signal()
+        // More than the socket buffers take at once: the send waits for the rest to be written.
+        let payload = Echo.bytes(count: 8 << 20, seed: 3)
+        let sender = Task {
+            try await ws.send(.binary(payload))
+            sent.fire()
+        }
+        #expect(await sent.wait(timeout: .seconds(10)), "the send did not return once its bytes were written")
+        var it = ws.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .binary(payload))
+        try ws.close()
+        _ = await sender.result
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     @Test func slowReaderKeepsServerMemoryFlat() async throws {
         let message = Echo.bytes(count: 64 << 10, seed: 3)
         let total = 200  // 12.5 MiB, far more than the socket buffers and the high-water mark

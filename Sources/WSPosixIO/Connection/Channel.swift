@@ -44,6 +44,12 @@ import WSProtocol
          flow: FlowControl, peer: SocketAddress?, server: ServerContext?) {
         self.loop = loop
         self.role = role
+        // Marks below 0 would never be reached: a negative high-water mark stopped reading for
+        // good (the opening handshake timed out), a negative low-water mark (which `init` also
+        // makes from a negative high-water mark) kept waiting senders waiting forever.
+        var flow = flow
+        flow.highWaterMark = max(0, flow.highWaterMark)
+        flow.lowWaterMark = max(0, flow.lowWaterMark)
         self.flow = flow
         self.peer = peer
         self.server = server

@@ -18,8 +18,10 @@ public struct FlowControl: Hashable, Sendable {
     /// ``WebSocketServer/MessageHandler``). With 64 KiB here and a peer that sends 32 B
     /// messages and never reads their echoes, a server held 0.77 MB with the event handler
     /// (measured once) and stays under 0.38 MB with the message handler (a test checks it).
+    /// A value below 0 counts as 0.
     public var highWaterMark: Int = 1 << 20
-    /// Suspended senders resume once the unwritten bytes drop to this. Default 256 KiB.
+    /// Suspended senders resume once the unwritten bytes drop to this (a value below 0 counts
+    /// as 0). Default 256 KiB.
     public var lowWaterMark: Int = 256 << 10
     /// Reading pauses while this many events wait for the application. Default 64.
     public var maxBufferedEvents: Int = 64

@@ -200,6 +200,23 @@ struct PlatformTests {
         #expect(ran)
     }
 
+    /// A NUL inside a host is refused, not cut off where a C string would end: no address
+    /// from the text before it, no lookup of that text, no server bound to it.
+    @Test func aHostWithANulByteIsRefused() async throws {
+        for text in ["127.0.0.1\u{0}", "127.0.0.1\u{0}.evil.example", "::1\u{0}x", "[::1\u{0}]"] {
+            #expect(SocketAddress(numericHost: text, port: 80) == nil)
+            #expect(IPAddressPrefix(text) == nil)
+        }
+        guard case .failure(let failure) = Sys.resolve(host: "localhost\u{0}.evil.example", port: 80) else {
+            Issue.record("a name with a NUL was resolved")
+            return
+        }
+        #expect(failure.message == "the name holds a NUL byte")
+        await #expect(throws: WebSocketError.hostNotFound(host: "127.0.0.1\u{0}x", message: "the name holds a NUL byte")) {
+            try await WebSocketServer.bind(host: "127.0.0.1\u{0}x", port: 0) { _ in }
+        }
+    }
+
     /// A group of no thread (or fewer) is refused with a typed error at its first use, as a
     /// refused loop descriptor is, instead of stopping the process when it is created; a server
     /// or client on it fails to start.

@@ -81,6 +81,8 @@ extension Sys {
 
     /// Parses a numeric IPv4 or IPv6 address (no brackets, optional `%scope` not supported).
     static func parseNumericAddress(_ text: String, port: UInt16) -> SocketAddress? {
+        // The text goes to inet_pton as a C string: a NUL would cut it short ("127.0.0.1\0x").
+        guard !text.utf8.contains(0) else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
             let raw = withUnsafeBytes(of: v4) { Array($0) }
@@ -108,6 +110,8 @@ extension Sys {
     /// Resolves `host` with getaddrinfo (blocking: call it off the event loop). Returns the
     /// addresses in the resolver's order, or the resolver's message when there are none.
     static func resolve(host: String, port: UInt16) -> Result<[SocketAddress], ResolveFailure> {
+        // As a C string, the name would end at a NUL and another host would be looked up.
+        guard !host.utf8.contains(0) else { return .failure(ResolveFailure(message: "the name holds a NUL byte")) }
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Darwin)

@@ -96,7 +96,9 @@ public enum ExtendedConnect {
                                entropy: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator())
         throws(HandshakeError) -> Connection {
         let statuses = fields[":status"]
-        guard statuses.count == 1, let text = statuses.first, text.utf8.count == 3, let status = Int(text) else {
+        // `status-code = 3DIGIT` (RFC 9110 §15; RFC 9113 §8.3.2): no sign, which `Int(_:)` would take.
+        guard statuses.count == 1, let text = statuses.first, text.utf8.count == 3,
+              text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let status = Int(text) else {
             throw .invalidExtendedConnect("missing or invalid :status")
         }
         var regular = HTTPHeaders()

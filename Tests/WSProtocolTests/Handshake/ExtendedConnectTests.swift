@@ -103,6 +103,15 @@ struct ExtendedConnectTests {
         }
     }
 
+    @Test("A :status that is not three digits is invalid, not a refusal with a made-up status", arguments: [
+        "+20", "-99", "-01", "+00", " 20", "2 0", "20", "2000", "２００",
+    ])
+    func statusIsThreeDigits(status: String) {
+        #expect(throws: HandshakeError.invalidExtendedConnect("missing or invalid :status")) {
+            try ExtendedConnect.connect(response: [":status": status], now: .zero)
+        }
+    }
+
     @Test("An HTTP/1.1 request cannot be accepted as extended CONNECT, nor the reverse")
     func modesDoNotMix() throws {
         let r = try ExtendedConnect.validate(Self.valid)

@@ -50,6 +50,25 @@ struct BroadcastTests {
         }
     }
 
+    /// With ``WebSocketGroup/SlowMemberPolicy/close``, a member over the limit that is already
+    /// closing is counted as gone (and removed), not as closed with 1008: no 1008 was sent.
+    @Test func aSlowMemberAlreadyClosingIsGoneNotClosed() async throws {
+        let group = WebSocketGroup(policy: .close, maxBufferedBytes: 0)
+        let seen = Observations()
+        let server = try await Self.chatServer(group, seen)
+        let raw = try await Self.slowMember(server)
+        #expect(await seen.slowJoined.wait())
+        let slow = try #require(seen.state.withLock { $0.slow })
+        // More than the socket buffers take from a peer that never reads: bytes stay unwritten.
+        try slow.enqueue(.binary([UInt8](repeating: 1, count: 4 << 20)))
+        try slow.close()
+        #expect(slow.bufferedAmount > 0)
+        #expect(group.broadcast(.text("hi")) == WebSocketGroup.Delivery(gone: 1))
+        #expect(group.count == 0)
+        withExtendedLifetime(raw) {}
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     /// A member that completes the handshake and then never reads (4 KiB receive buffer).
     static func slowMember(_ server: WebSocketServer) async throws -> RawTCP {
         let raw = try await RawTCP.connect(server.localAddress, receiveBuffer: 4096)

@@ -110,9 +110,10 @@ public final class WebSocketGroup: Sendable {
                 case .skip:
                     delivery.skipped += 1
                 case .close:
-                    delivery.closed += 1
                     leaving.append(ws)
-                    try? ws.close(code: .policyViolation, reason: "too slow")
+                    // A member already closing (its close frame queued behind what it has not
+                    // read) is not closed again: it is gone.
+                    do { try ws.close(code: .policyViolation, reason: "too slow"); delivery.closed += 1 } catch { delivery.gone += 1 }
                 }
                 continue
             }

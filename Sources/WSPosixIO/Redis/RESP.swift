@@ -37,6 +37,9 @@ public enum RESPError: Error, Hashable, Sendable {
     case arrayTooLong(Int)
     /// Arrays nested deeper than ``RESPParser/Limits/maxDepth``.
     case tooDeep
+    /// A value over ``RESPParser/Limits/maxValueLength`` bytes, its nested values included
+    /// (an array of many large bulk strings), complete or still arriving.
+    case valueTooLong
     /// A bulk string whose payload is not followed by CRLF.
     case missingTerminator
 }
@@ -55,11 +58,19 @@ public struct RESPParser: Sendable {
         public var maxDepth: Int
         /// The longest simple string, error or number line. Default 64 KiB.
         public var maxLineLength: Int
+        /// The most bytes one value may take on the wire, nested values included: what the
+        /// parser buffers while a value is incomplete. Default ``maxBulkLength`` plus 1 MiB
+        /// (one largest bulk string with room for what is around it, as in a pub/sub message).
+        public var maxValueLength: Int
 
-        /// Limits with each value as given; defaults 16 MiB, 1024 elements, depth 8, 64 KiB.
-        public init(maxBulkLength: Int = 16 << 20, maxArrayCount: Int = 1024, maxDepth: Int = 8, maxLineLength: Int = 64 << 10) {
+        /// Limits with each value as given; defaults 16 MiB, 1024 elements, depth 8, 64 KiB,
+        /// and values of at most `maxBulkLength` + 1 MiB.
+        public init(maxBulkLength: Int = 16 << 20, maxArrayCount: Int = 1024, maxDepth: Int = 8, maxLineLength: Int = 64 << 10,
+                    maxValueLength: Int? = nil) {
             self.maxBulkLength = maxBulkLength; self.maxArrayCount = maxArrayCount
             self.maxDepth = maxDepth; self.maxLineLength = maxLineLength
+            let (sum, overflow) = maxBulkLength.addingReportingOverflow(1 << 20)
+            self.maxValueLength = maxValueLength ?? (overflow ? .max : sum)
         }
     }
 
@@ -91,7 +102,13 @@ public struct RESPParser: Sendable {
         if let failure { throw failure }
         var at = start
         do throws(RESPError) {
-            guard let value = try value(at: &at, depth: 0) else { return nil }
+            // An incomplete value is buffered (and parsed again from its start at each call):
+            // bounded by maxValueLength, as a complete one is.
+            guard let value = try value(at: &at, depth: 0) else {
+                if buffer.count - start > limits.maxValueLength { throw .valueTooLong }
+                return nil
+            }
+            if at - start > limits.maxValueLength { throw .valueTooLong }
             start = at
             return value
         } catch {

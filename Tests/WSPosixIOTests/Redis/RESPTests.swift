@@ -92,6 +92,29 @@ struct RESPTests {
         #expect(respValuesAtEverySplit("+12345678\r\n", limits: small) == .success([.simpleString("12345678")]))
     }
 
+    /// Each bulk string within its limit, but together over the value's: refused while still
+    /// arriving, so the parser never buffers more than `maxValueLength` (plus one read).
+    @Test func arrayOfLargeBulkStringsIsBoundedAsAWhole() {
+        let limits = RESPParser.Limits(maxBulkLength: 8, maxArrayCount: 1024, maxValueLength: 40)
+        let element = "$8\r\n01234567\r\n"  // 14 bytes
+        #expect(respValuesAtEverySplit("*2\r\n" + element + element, limits: limits)
+                == .success([.array(Array(repeating: .bulkString(Array("01234567".utf8)), count: 2))]))
+        #expect(respValuesAtEverySplit("*3\r\n" + element + element + element, limits: limits) == .failure(.valueTooLong))
+        // The default: a bulk string's limit plus 1 MiB. Without that bound, 1024 bulk strings
+        // of 16 MiB each (16 GiB) would be buffered before the value is complete.
+        var parser = RESPParser()
+        #expect(parser.limits.maxValueLength == (16 << 20) + (1 << 20))
+        parser.append(Array("*1024\r\n".utf8))
+        let bulk = Array("$\(16 << 20)\r\n".utf8) + [UInt8](repeating: 0x61, count: 16 << 20) + [0x0D, 0x0A]
+        var failure: RESPError?
+        for _ in 0..<3 where failure == nil {
+            parser.append(bulk)
+            do throws(RESPError) { #expect(try parser.next() == nil) } catch { failure = error }
+        }
+        #expect(failure == .valueTooLong)
+        #expect(parser.bufferedBytes == 0)
+    }
+
     @Test func errorsAreSticky() {
         var parser = RESPParser()
         parser.append(Array("?".utf8))

@@ -16,7 +16,9 @@ import WSProtocol
 ///
 /// Bounded: replies are parsed within ``RESPParser/Limits``; when more than
 /// ``outboundBudget`` bytes wait to be written to Redis, a published message is delivered
-/// locally instead (as when Redis is down).
+/// locally instead (as when Redis is down). So is a message too large for the subscribers'
+/// limits (``largestPayload``): published, it would come back over them and fail the
+/// subscriber of every process.
 public final class RedisPubSub: Sendable {
     /// A change of the pair's state.
     public enum StateChange: Hashable, Sendable {
@@ -68,6 +70,11 @@ public final class RedisPubSub: Sendable {
                     onMessage: onMessage, onStateChange: onStateChange)
     }
 
+    /// The largest payload published through Redis: one whose `message` push fits the
+    /// subscribers' ``RESPParser/Limits`` (`maxBulkLength`, `maxValueLength`) of `session`.
+    /// Larger ones are delivered locally. With the default limits, 16 MiB.
+    public var largestPayload: Int { core.largestPayload }
+
     /// Whether messages currently go through Redis.
     public var isConnected: Bool { core.connected.load(ordering: .acquiring) }
 
@@ -101,6 +108,8 @@ public final class RedisPubSub: Sendable {
         let onMessage: @Sendable ([UInt8]) -> Void
         let onStateChange: @Sendable (StateChange) -> Void
         let connected = Atomic<Bool>(false)
+        /// See ``RedisPubSub/largestPayload``.
+        let largestPayload: Int
         var publisher: RedisLink!
         var subscriber: RedisLink!
         /// What was last reported (`nil`: nothing yet).
@@ -111,6 +120,7 @@ public final class RedisPubSub: Sendable {
              onMessage: @escaping @Sendable ([UInt8]) -> Void, onStateChange: @escaping @Sendable (StateChange) -> Void) {
             self.loop = loop; self.url = url; self.channel = channel
             self.onMessage = onMessage; self.onStateChange = onStateChange
+            largestPayload = Self.largestPayload(channel: channel, limits: configuration.limits)
             publisher = RedisLink(core: self, role: .publisher, backoff: backoff, configuration: configuration)
             subscriber = RedisLink(core: self, role: .subscriber(channel: channel), backoff: backoff, configuration: configuration)
         }
@@ -127,8 +137,17 @@ public final class RedisPubSub: Sendable {
             connected.store(false, ordering: .releasing)
         }
 
+        /// The largest payload whose push `*3 $7 message $c channel $n payload` fits `limits`.
+        static func largestPayload(channel: [UInt8], limits: RESPParser.Limits) -> Int {
+            // The push without the payload's digits and bytes: "*3\r\n$7\r\nmessage\r\n" (17),
+            // "$c\r\nchannel\r\n", "$" and two CRLFs; the payload's length has at most 19 digits.
+            let around = 17 + String(channel.count).utf8.count + 3 + channel.count + 2 + 1 + 2 + 2 + 19
+            return max(min(limits.maxBulkLength, limits.maxValueLength < around ? 0 : limits.maxValueLength - around), 0)
+        }
+
         func publish(_ payload: [UInt8]) {
-            if connected.load(ordering: .relaxed), publisher.pendingBytes < RedisPubSub.outboundBudget,
+            if connected.load(ordering: .relaxed), payload.count <= largestPayload,
+               publisher.pendingBytes < RedisPubSub.outboundBudget,
                publisher.publish(payload, to: channel) {
                 return
             }

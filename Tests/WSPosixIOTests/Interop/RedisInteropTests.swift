@@ -72,9 +72,10 @@ final class PubSubRecorder: Sendable {
         }
     }
 
-    func pubsub(_ url: RedisURL, channel: String = "test") throws -> RedisPubSub {
+    func pubsub(_ url: RedisURL, channel: String = "test", limits: RESPParser.Limits = .init()) throws -> RedisPubSub {
         try RedisPubSub(url: url, channel: channel, group: Peers.loops,
                     backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200)),
+                    session: RedisSession.Configuration(limits: limits),
                     onMessage: { [self] in record(.message(String(decoding: $0, as: UTF8.self))) },
                     onStateChange: { [self] in record(.state($0)) })
     }
@@ -166,5 +167,36 @@ struct RedisInteropTests {
         pb.start()
         try await b.wait("connected") { $0.states == [.connected] }
         await pb.stop()
+    }
+
+    @Test("A message too large to come back through the subscription stays local; nothing fails",
+          .enabled(if: Peers.available(RedisServer.binary)))
+    func oversizedMessageStaysLocal() async throws {
+        let redis = try await RedisServer.start()
+        defer { redis.process.stop() }
+        let limits = RESPParser.Limits(maxBulkLength: 100)
+        let (a, b) = (PubSubRecorder(), PubSubRecorder())
+        let (pa, pb) = (try a.pubsub(redis.url, limits: limits), try b.pubsub(redis.url, limits: limits))
+        pa.start(); pb.start()
+        try await a.wait("connected") { $0.states == [.connected] }
+        try await b.wait("connected") { $0.states == [.connected] }
+        #expect(pa.largestPayload == 100)
+        let largest = String(repeating: "x", count: 100)
+        let over = String(repeating: "y", count: 101)
+        pa.publish(Array(largest.utf8))
+        pa.publish(Array(over.utf8))  // published, it would fail both subscribers (bulkTooLong(101))
+        pa.publish(Array("after".utf8))
+        try await b.wait("messages through Redis") { $0.messages == [largest, "after"] }
+        try await a.wait("all messages") { $0.messages.count == 3 }
+        // The local one at once (before or after the first came back), the others in order.
+        #expect(a.messages.filter { $0 != over } == [largest, "after"])
+        #expect(a.messages.contains(over))
+        #expect(a.states == [.connected])
+        #expect(b.states == [.connected])
+        await pa.stop(); await pb.stop()
+        // A value's limit counts too: the push around the payload (channel "test").
+        let tight = RESPParser.Limits(maxBulkLength: 100, maxValueLength: 100)
+        let pc = try PubSubRecorder().pubsub(redis.url, limits: tight)
+        #expect(pc.largestPayload == 100 - 17 - 1 - 3 - 4 - 2 - 1 - 2 - 2 - 19)
     }
 }

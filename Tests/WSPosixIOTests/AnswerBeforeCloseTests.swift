@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Synchronization
 import Testing
 @testable import WSPosixIO
 import WSProtocol
@@ -111,6 +112,38 @@ struct AnswerBeforeCloseSocketTests {
         #expect(bytes == [0x81, 0x02, 0x68, 0x69] + Self.protocolError)
         #expect(eof)
         #expect(MonotonicClock.now().nanoseconds - start.nanoseconds >= 150_000_000)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// `ws serve` logs each connection's end from `closeInfo` once its loop has taken `.closed`:
+    /// a clean close that came in one read with a message (`echo hi | ws connect URL`) was
+    /// logged as 1006, `closeInfo` being `nil` until the loop closed the socket after the
+    /// answered close.
+    @Test("A close held for answers: closeInfo is the .closed event's once the handler has it")
+    func closeInfoOnceClosedIsTaken() async throws {
+        let seen = Lock<(event: CloseInfo?, property: CloseInfo?)>((nil, nil))
+        let done = Signal()
+        var configuration = WebSocketServer.Configuration()
+        configuration.connection.answerTimeout = .seconds(60)
+        let server = try await WebSocketServer.bind(port: 0, configuration: configuration) { ws in
+            for await event in ws {
+                switch event {
+                case .text(let t): try? await ws.send(.text(t))
+                case .closed(let info): seen.withLock { $0 = (info, ws.closeInfo) }
+                default: break
+                }
+            }
+            done.fire()
+        }
+        let (raw, _, _) = try await CompressionTests.rawUpgrade(server.localAddress, extensions: nil)
+        try raw.write(bytes: Self.frame(0x81, Array("hi".utf8)) + Self.frame(0x88, [0x03, 0xE8]))
+        let (bytes, eof) = try await raw.readToEnd(timeout: .seconds(20))
+        #expect(bytes == [0x81, 0x02, 0x68, 0x69] + Self.close(1000, ""))
+        #expect(eof)
+        #expect(await done.wait())
+        let (event, property) = seen.withLock { $0 }
+        #expect(event?.code == .normalClosure)
+        #expect(property == event)
         await server.shutdown(timeout: .seconds(1))
     }
 }

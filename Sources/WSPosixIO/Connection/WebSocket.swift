@@ -311,11 +311,15 @@ public final class WebSocket: AsyncSequence, Sendable {
     /// Whether reading is paused because the application is behind on its events (over
     /// ``FlowControl/inboundBudget`` or ``FlowControl/maxBufferedEvents``).
     public var isReadingPaused: Bool { channel.state.withLock { $0.events.isOverBudget } }
-    /// How the connection ended, once its socket is closed (`nil` while it is open).
-    public var closeInfo: CloseInfo? { channel.state.withLock { $0.lifecycle.isLive ? nil : $0.closeInfo } }
+    /// How the connection ended: the info of the `.closed` event, from the moment that event is
+    /// queued (`nil` before). That is when the socket closes, or, when the close handshake
+    /// completes while the socket is still open (a close held until the application had answered
+    /// the messages before it), just before the loop closes the socket; so an application that
+    /// has taken `.closed` always finds it here.
+    public var closeInfo: CloseInfo? { channel.state.withLock { $0.closeInfo } }
     /// Whether the connection is up, as Tufao's `isConnected`: true from the moment `connect`
-    /// returns (or the server hands the socket over) until the socket closes, which is when
-    /// the `.closed` event is queued (and ``closeInfo`` is set); false from then on.
+    /// returns (or the server hands the socket over) until the socket closes; false from then
+    /// on. (The `.closed` event, and ``closeInfo``, can come just before the socket closes.)
     public var isConnected: Bool { channel.state.withLock { $0.lifecycle.isLive } }
 }
 

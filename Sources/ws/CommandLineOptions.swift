@@ -301,7 +301,8 @@ enum CommandLineOptions: Equatable {
           Connect to URL (ws:// or wss://), send each line of standard input as a text message, and
           print each message received on its own line; binary messages are printed as
           "[binary N bytes] 01 02 03". At the end of input, close with 1000, print what still
-          arrives, and exit 0 once the close handshake is done. When standard output closes
+          arrives, and exit 0 once the close handshake is done (a line over 16 MiB is not sent:
+          it ends the input likewise, with one line on standard error, and exit 1). When standard output closes
           (ws connect URL | head -1), close with 1001 and exit 1. On failure print one line
           "ws: <reason>" on standard error and exit 1 (a refused handshake prints the HTTP
           status, e.g. "ws: handshake failed: 403 Forbidden"). permessage-deflate is offered

@@ -74,7 +74,8 @@ struct ConnectCommand {
                 // Standard input → text messages on the current connection (from the first one
                 // on); at its end, the close handshake (RFC 6455 §7.1.2).
                 sender = Task {
-                    for await line in BlockingLines.standardInput() {
+                    let lines = BlockingLines.standardInput()
+                    for await line in lines {
                         guard let ws = input.current else {
                             // Said once per disconnection, and only when a connection may come
                             // back (without --reconnect the tool is exiting).
@@ -84,6 +85,11 @@ struct ConnectCommand {
                             continue
                         }
                         try? await ws.send(options.binary ? .binary(line) : .text(String(decoding: line, as: UTF8.self)))
+                    }
+                    if let failure = lines.lineTooLong {
+                        // Nothing after it is sent: the tool stops (exit 1) after a normal close.
+                        Terminal.error("ws: standard input: a line is longer than \(failure.limit) bytes; not sent")
+                        input.failInput()
                     }
                     input.endOfInput()
                     if let ws = input.current { try? ws.close(code: .normalClosure) }
@@ -115,7 +121,8 @@ struct ConnectCommand {
             guard options.reconnect, !input.ended,
                   case .reconnect(let delay) = reconnector.connectionEnded(ending, openFor: opened.duration(to: .now),
                                                                            using: &generator) else {
-                return Self.exitStatus(for: ending)
+                let status = Self.exitStatus(for: ending)
+                return input.failed ? 1 : status
             }
             Terminal.error("ws: connection lost (\(ending)); reconnecting in \(Self.milliseconds(delay)) ms")
             try? await Task.sleep(for: delay)
@@ -129,7 +136,7 @@ struct ConnectCommand {
 
     /// The connection standard input goes to, and whether input has ended.
     final class Input: Sendable {
-        private let state = Mutex<(current: WebSocket?, ended: Bool, dropNoticed: Bool)>((nil, false, false))
+        private let state = Mutex<(current: WebSocket?, ended: Bool, dropNoticed: Bool, failed: Bool)>((nil, false, false, false))
         var current: WebSocket? {
             get { state.withLock { $0.current } }
             set {
@@ -141,6 +148,10 @@ struct ConnectCommand {
         }
         var ended: Bool { state.withLock { $0.ended } }
         func endOfInput() { state.withLock { $0.ended = true } }
+        /// Whether the input could not be sent whole (a line over ``BlockingLines/maxLineLength``):
+        /// the exit status is then 1.
+        var failed: Bool { state.withLock { $0.failed } }
+        func failInput() { state.withLock { $0.failed = true } }
         /// A line came while no connection is open: `true` for the first such line since the
         /// last connection opened (one line on standard error says lines are dropped), `false`
         /// for the others.

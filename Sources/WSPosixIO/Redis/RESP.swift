@@ -79,6 +79,15 @@ public struct RESPParser: Sendable {
     private var buffer: [UInt8] = []
     private var start = 0
     private var failure: RESPError?
+    /// How far the value at `start` has been scanned (bytes past `start`, at an element's
+    /// first byte) and how many elements each array it is inside still awaits, innermost last:
+    /// each call goes on from there, so a value arriving in many reads is looked at once, not
+    /// again from its start at every read (quadratic: a server streaming a large nested array
+    /// held the event loop for seconds).
+    private var scanOffset = 0
+    private var openArrays: [Int] = []
+    /// Elements looked at so far (scanned or built), for tests.
+    private(set) var elementsExamined = 0
 
     /// An empty parser with `limits` (default: 16 MiB bulk strings, 1024 elements, depth 8,
     /// 64 KiB lines).
@@ -102,21 +111,78 @@ public struct RESPParser: Sendable {
         if let failure { throw failure }
         var at = start
         do throws(RESPError) {
-            // An incomplete value is buffered (and parsed again from its start at each call):
-            // bounded by maxValueLength, as a complete one is.
-            guard let value = try value(at: &at, depth: 0) else {
+            // An incomplete value is buffered: bounded by maxValueLength, as a complete one is.
+            guard let end = try scan() else {
                 if buffer.count - start > limits.maxValueLength { throw .valueTooLong }
                 return nil
             }
-            if at - start > limits.maxValueLength { throw .valueTooLong }
+            if end - start > limits.maxValueLength { throw .valueTooLong }
+            // Complete and checked by the scan: built in one pass.
+            guard let value = try value(at: &at, depth: 0), at == end else { throw .malformedLine }
             start = at
+            scanOffset = 0
             return value
         } catch {
             failure = error
             buffer = []
             start = 0
+            scanOffset = 0
+            openArrays = []
             throw error
         }
+    }
+
+    /// Goes on scanning the value at `start` (its framing and limits, building nothing) over
+    /// the bytes buffered; its end once complete, `nil` when more bytes are needed.
+    private mutating func scan() throws(RESPError) -> Int? {
+        var at = start + scanOffset
+        defer { scanOffset = at - start }
+        while at < buffer.count {
+            elementsExamined += 1
+            let type = buffer[at]
+            switch type {
+            case 0x2B, 0x2D, 0x3A, 0x24, 0x2A: break
+            default: throw .unknownType(type)
+            }
+            var after = at + 1
+            guard let text = try line(at: &after) else { return nil }
+            switch type {
+            case 0x3A:
+                _ = try Self.number(text)
+            case 0x24:
+                let n = try Self.number(text)
+                if n != -1 {
+                    guard n >= 0 else { throw .invalidNumber }
+                    guard n <= limits.maxBulkLength else { throw .bulkTooLong(Int(clamping: n)) }
+                    let length = Int(n)
+                    guard buffer.count - after >= length + 2 else { return nil }
+                    guard buffer[after + length] == 0x0D, buffer[after + length + 1] == 0x0A else { throw .missingTerminator }
+                    after += length + 2
+                }
+            case 0x2A:
+                let n = try Self.number(text)
+                if n != -1 {
+                    guard n >= 0 else { throw .invalidNumber }
+                    guard n <= limits.maxArrayCount else { throw .arrayTooLong(Int(clamping: n)) }
+                    guard openArrays.count < limits.maxDepth || n == 0 else { throw .tooDeep }
+                    if n > 0 {
+                        openArrays.append(Int(n))
+                        at = after
+                        continue
+                    }
+                }
+            default:
+                break
+            }
+            at = after
+            // An element is complete: so is each array it was the last element of.
+            while let last = openArrays.last {
+                if last > 1 { openArrays[openArrays.count - 1] = last - 1; break }
+                openArrays.removeLast()
+            }
+            if openArrays.isEmpty { return at }
+        }
+        return nil
     }
 
     private func line(at index: inout Int) throws(RESPError) -> ArraySlice<UInt8>? {
@@ -155,8 +221,9 @@ public struct RESPParser: Sendable {
         return negative ? -value : value
     }
 
-    private func value(at index: inout Int, depth: Int) throws(RESPError) -> RESPValue? {
+    private mutating func value(at index: inout Int, depth: Int) throws(RESPError) -> RESPValue? {
         guard index < buffer.count else { return nil }
+        elementsExamined += 1
         let type = buffer[index]
         var at = index + 1
         switch type {

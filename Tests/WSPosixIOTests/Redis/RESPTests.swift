@@ -115,6 +115,27 @@ struct RESPTests {
         #expect(parser.bufferedBytes == 0)
     }
 
+    /// A value arriving in many reads is scanned on from where the last call stopped: each
+    /// element is looked at about twice in all (scanned, then built), not again from the value's
+    /// start at every read. (Parsed from its start at each call, an array of 1024 arrays of 1024
+    /// integers streamed by a server held the event loop for seconds.)
+    @Test func aValueArrivingInPiecesIsLookedAtOnce() throws {
+        let inner = "*100\r\n" + String(repeating: ":1\r\n", count: 100)
+        let input = Array(("*100\r\n" + String(repeating: inner, count: 100)).utf8)  // 10,101 elements
+        var parser = RESPParser()
+        var calls = 0
+        var values: [RESPValue] = []
+        for piece in stride(from: 0, to: input.count, by: 16) {
+            parser.append(input[piece..<min(piece + 16, input.count)])
+            calls += 1
+            if let value = try parser.next() { values.append(value) }
+        }
+        let row = RESPValue.array(Array(repeating: .integer(1), count: 100))
+        #expect(values == [.array(Array(repeating: row, count: 100))])
+        #expect(parser.elementsExamined <= 2 * 10_101 + calls, "\(parser.elementsExamined) for \(calls) calls")
+        #expect(parser.bufferedBytes == 0)
+    }
+
     @Test func errorsAreSticky() {
         var parser = RESPParser()
         parser.append(Array("?".utf8))

@@ -5,6 +5,13 @@ import WSTLS
 /// What the user asked `ws` to do, parsed by hand from the arguments (the package has no
 /// dependencies, so no ArgumentParser).
 enum CommandLineOptions: Equatable {
+
+    /// A whole number written in decimal digits only: `Int(_:)` also takes a sign ("+80").
+    static func decimal(_ text: String) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int(text)
+    }
+
     /// `ws serve [--host H] [--port P] [--no-deflate] [--tls-cert FILE --tls-key FILE]
     /// [--trusted-proxy A/N]... [--forwarded] [--redis URL] [--drain S]
     /// [--allow-origin ORIGIN]... [--threads N]`
@@ -99,7 +106,7 @@ enum CommandLineOptions: Equatable {
                 case "--tls-session-tickets":
                     let text = try value(of: option, in: &rest)
                     let range = TLSServerConfiguration.sessionTicketRange
-                    guard let count = Int(text), range.contains(count) else {
+                    guard let count = Self.decimal(text), range.contains(count) else {
                         throw UsageError(message: "--tls-session-tickets: '\(text)' is not a number of tickets (\(range.lowerBound)-\(range.upperBound))")
                     }
                     serve.tlsSessionTickets = count
@@ -119,13 +126,13 @@ enum CommandLineOptions: Equatable {
                     serve.redis = text
                 case "--threads":
                     let text = try value(of: option, in: &rest)
-                    guard let count = Int(text), (1...1024).contains(count) else {
+                    guard let count = Self.decimal(text), (1...1024).contains(count) else {
                         throw UsageError(message: "--threads: '\(text)' is not a number of threads (1-1024)")
                     }
                     serve.threads = count
                 case "--drain":
                     let text = try value(of: option, in: &rest)
-                    guard let seconds = Int(text), (0...3600).contains(seconds) else {
+                    guard let seconds = Self.decimal(text), (0...3600).contains(seconds) else {
                         throw UsageError(message: "--drain: '\(text)' is not a number of seconds (0-3600)")
                     }
                     serve.drainSeconds = seconds
@@ -173,7 +180,7 @@ enum CommandLineOptions: Equatable {
                 case "-v", "--verbose": options.verbose = true
                 case "--max-redirects":
                     let text = try value(of: option, in: &rest)
-                    guard let n = Int(text), (0...100).contains(n) else {
+                    guard let n = Self.decimal(text), (0...100).contains(n) else {
                         throw UsageError(message: "--max-redirects: '\(text)' is not a number from 0 to 100")
                     }
                     options.maxRedirects = n
@@ -239,7 +246,7 @@ enum CommandLineOptions: Equatable {
     }
 
     private static func portNumber(_ text: String) throws(UsageError) -> Int {
-        guard let port = Int(text), (0...65535).contains(port) else {
+        guard let port = Self.decimal(text), (0...65535).contains(port) else {
             throw UsageError(message: "--port: '\(text)' is not a port number (0-65535)")
         }
         return port

@@ -28,8 +28,8 @@ let options: CommandLineOptions
 do {
     options = try CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
 } catch {
-    Terminal.error("ws: \(error.message)")
-    Terminal.error("Try 'ws --help'.")
+    // One line, as every error of the tool (the usage is one command away).
+    Terminal.error("ws: \(error.message) (try 'ws --help')")
     exit(2)
 }
 

@@ -30,6 +30,10 @@ struct ServeOptionsTests {
         (["serve", "--drain"], "--drain needs a value"),
         (["serve", "--threads", "0"], "--threads: '0' is not a number of threads (1-1024)"),
         (["serve", "--threads", "two"], "--threads: 'two' is not a number of threads (1-1024)"),
+        // Digits only: `Int(_:)` took a sign.
+        (["serve", "--port", "+80"], "--port: '+80' is not a port number (0-65535)"),
+        (["serve", "--threads", "+2"], "--threads: '+2' is not a number of threads (1-1024)"),
+        (["serve", "--drain", "+3"], "--drain: '+3' is not a number of seconds (0-3600)"),
     ])
     func badValues(arguments: [String], message: String) {
         #expect(throws: CommandLineOptions.UsageError(message: message)) { try CommandLineOptions.parse(arguments) }

@@ -69,7 +69,7 @@ struct ConnectToolTests {
         let bad = try Self.tool(["connect", "--proxy", "ftp://alice:s3cret@h", "ws://127.0.0.1:9/"])
         defer { bad.stop() }
         #expect(await bad.waitForExit() == 2)
-        #expect(bad.errorOutput == "ws: --proxy: proxy: unsupported scheme 'ftp'\nTry 'ws --help'.\n")
+        #expect(bad.errorOutput == "ws: --proxy: proxy: unsupported scheme 'ftp' (try 'ws --help')\n")
         let closed = try ProxyInteropTests.freePort()
         let auth = try Self.tool(["connect", "-v", "--proxy", "socks5h://alice:s3cret@127.0.0.1:\(closed)", "ws://127.0.0.1:9/"])
         defer { auth.stop() }
@@ -140,7 +140,7 @@ struct ConnectToolTests {
         let bad = try Self.tool(["connect", "--max-redirects", "-1", "ws://127.0.0.1:9/"])
         defer { bad.stop() }
         #expect(await bad.waitForExit() == 2)
-        #expect(bad.errorOutput == "ws: --max-redirects: '-1' is not a number from 0 to 100\nTry 'ws --help'.\n")
+        #expect(bad.errorOutput == "ws: --max-redirects: '-1' is not a number from 0 to 100 (try 'ws --help')\n")
     }
 
     // MARK: --binary
@@ -186,7 +186,7 @@ struct ConnectToolTests {
         let bad = try Self.tool(["connect", "--ping-interval", "0", "ws://127.0.0.1:9/"])
         defer { bad.stop() }
         #expect(await bad.waitForExit() == 2)
-        #expect(bad.errorOutput == "ws: --ping-interval: '0' is not a number of seconds from 0.01 to 86400\nTry 'ws --help'.\n")
+        #expect(bad.errorOutput == "ws: --ping-interval: '0' is not a number of seconds from 0.01 to 86400 (try 'ws --help')\n")
     }
 
     // MARK: standard output

@@ -94,6 +94,6 @@ struct InteropToolSafetyTests {
         let tool = try InteropToolTests.startTool(["autobahn-client"] + arguments)
         defer { tool.stop() }
         #expect(await tool.waitForExit() == 2)
-        #expect(tool.errorOutput == "ws: autobahn-client: \(message)\nTry 'ws --help'.\n")
+        #expect(tool.errorOutput == "ws: autobahn-client: \(message) (try 'ws --help')\n")
     }
 }

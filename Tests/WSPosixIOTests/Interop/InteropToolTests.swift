@@ -129,17 +129,17 @@ struct InteropToolTests {
         let usage = try Self.startTool(["connect"])
         defer { usage.stop() }
         #expect(await usage.waitForExit() == 2)
-        #expect(usage.errorOutput == "ws: connect: missing URL\nTry 'ws --help'.\n")
+        #expect(usage.errorOutput == "ws: connect: missing URL (try 'ws --help')\n")
     }
 
     @Test("ws --help and usage errors", .enabled(if: Peers.available(Peers.wsBinary)),
           arguments: [
             (["--help"], 0, ""), (["serve", "--help"], 0, ""),
-            (["serve", "--port", "70000"], 2, "ws: --port: '70000' is not a port number (0-65535)\nTry 'ws --help'.\n"),
-            (["serve", "--bogus"], 2, "ws: serve: unknown option '--bogus'\nTry 'ws --help'.\n"),
-            (["connect", "ws://x/", "-H", "novalue"], 2, "ws: connect: header 'novalue' is not 'Name: value'\nTry 'ws --help'.\n"),
-            (["autobahn-client"], 2, "ws: autobahn-client: missing --url\nTry 'ws --help'.\n"),
-            (["frobnicate"], 2, "ws: unknown command 'frobnicate'\nTry 'ws --help'.\n"),
+            (["serve", "--port", "70000"], 2, "ws: --port: '70000' is not a port number (0-65535) (try 'ws --help')\n"),
+            (["serve", "--bogus"], 2, "ws: serve: unknown option '--bogus' (try 'ws --help')\n"),
+            (["connect", "ws://x/", "-H", "novalue"], 2, "ws: connect: header 'novalue' is not 'Name: value' (try 'ws --help')\n"),
+            (["autobahn-client"], 2, "ws: autobahn-client: missing --url (try 'ws --help')\n"),
+            (["frobnicate"], 2, "ws: unknown command 'frobnicate' (try 'ws --help')\n"),
           ] as [([String], Int32, String)])
     func usage(arguments: [String], status: Int32, error: String) async throws {
         let tool = try Self.startTool(arguments)

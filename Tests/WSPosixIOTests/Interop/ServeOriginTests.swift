@@ -59,6 +59,6 @@ struct ServeOriginTests {
         let bad = try ServeOriginTests.tool(["serve", "--allow-origin", "example.com"])
         defer { bad.stop() }
         #expect(await bad.waitForExit() == 2)
-        #expect(bad.errorOutput == "ws: --allow-origin: 'example.com' is not an origin (scheme://host[:port], scheme://*.domain, or *)\nTry 'ws --help'.\n")
+        #expect(bad.errorOutput == "ws: --allow-origin: 'example.com' is not an origin (scheme://host[:port], scheme://*.domain, or *) (try 'ws --help')\n")
     }
 }

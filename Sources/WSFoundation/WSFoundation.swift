@@ -8,7 +8,7 @@ public import WSPosixIO
 public import WSProtocol
 
 extension WebSocket {
-    /// Connects to a `ws://` URL (or `wss://` with a TLS transport in the configuration).
+    /// Connects to a `ws://` or `wss://` URL (TLS over the system OpenSSL, as for a `String`).
     ///
     /// The URL's scheme, host (IPv6 literals in brackets), port, path and query are used; a
     /// URL with user info or a fragment is refused (RFC 6455 §3).

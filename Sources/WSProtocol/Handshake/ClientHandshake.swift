@@ -65,6 +65,9 @@ public struct ClientHandshake: Sendable {
     private let deadline: Instant
     private var entropy: any RandomNumberGenerator & Sendable
 
+    /// `[`, `]`, `@`, `/`, `?`, `#`: bytes a host (without brackets) never holds.
+    private static let authorityDelimiters: [UInt8] = [0x5B, 0x5D, 0x40, 0x2F, 0x3F, 0x23]
+
     /// Builds the request (RFC 6455 §4.1): `GET resource HTTP/1.1`, `Host`, `Upgrade: websocket`,
     /// `Connection: Upgrade`, `Sec-WebSocket-Key` from `entropy`, `Sec-WebSocket-Version: 13`,
     /// then `Origin`, `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions` when set, then the
@@ -72,9 +75,6 @@ public struct ClientHandshake: Sendable {
     /// - Throws: ``HandshakeError/invalidArgument(_:)`` for a resource that is not an absolute
     ///   path, a subprotocol that is not a token or given twice, an invalid extension offer, a
     ///   header that cannot be written or that the handshake owns.
-    /// `[`, `]`, `@`, `/`, `?`, `#`: bytes a host (without brackets) never holds.
-    private static let authorityDelimiters: [UInt8] = [0x5B, 0x5D, 0x40, 0x2F, 0x3F, 0x23]
-
     public init(options: Options, now: Instant,
                 entropy: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) throws(HandshakeError) {
         guard options.resource.hasPrefix("/"), options.resource.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),

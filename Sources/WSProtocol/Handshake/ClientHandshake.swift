@@ -88,6 +88,9 @@ public struct ClientHandshake: Sendable {
             throw .invalidArgument("invalid host")
         }
         if let port = options.port, !(1...65535).contains(port) { throw .invalidArgument("invalid port \(port)") }
+        // The `Host` field written must be one a server accepts (RFC 9110 §7.2, as
+        // `UpgradeRequest.validate` checks it): a name of RFC 3986's characters, or an IP literal.
+        guard HTTPSyntax.isValidHost(options.hostHeader) else { throw .invalidArgument("invalid host") }
         // "elements that comprise this value MUST be non-empty strings ... and MUST all be unique
         // strings" (RFC 6455 §4.1 item 10).
         guard options.subprotocols.allSatisfy(HTTPSyntax.isToken),

@@ -69,7 +69,14 @@ public final class TLSEngine {
     ///   - serverName: (client) the host name or IP address connected to: sent as SNI when it
     ///     is a name (RFC 6066 §3), and verified against the certificate either way. `nil`
     ///     verifies the chain only.
+    /// - Throws: ``TLSError/invalidConfiguration(_:)`` for a server name OpenSSL refuses or one
+    ///   with a NUL byte.
     public init(context: TLSContext, serverName: String? = nil) throws(TLSError) {
+        // OpenSSL takes the name as a C string: a NUL would cut it short, and the certificate
+        // would be verified (and SNI sent) for a name other than the one given.
+        if !context.isServer, let serverName, serverName.utf8.contains(0) {
+            throw .invalidConfiguration("invalid server name: it contains a NUL byte")
+        }
         ERR_clear_error()
         guard let ssl = SSL_new(context.ctx) else {
             throw .invalidConfiguration("SSL_new failed: \(OpenSSLErrors.drain())")

@@ -95,6 +95,18 @@ struct EngineHandshakeTests {
         #expect(ipv6.client.state == .established)
     }
 
+    /// OpenSSL reads the name as a C string: "localhost\0evil.example" would be verified (and
+    /// sent as SNI) as "localhost", a name the caller did not give.
+    @Test("A server name with a NUL byte is a configuration error", arguments: [
+        "localhost\0evil.example", "127.0.0.1\0evil", "\0", "[::1]\0",
+    ])
+    func aServerNameWithANULByteIsRefused(name: String) throws {
+        let context = try TLSContext(client: .test())
+        #expect(throws: TLSError.invalidConfiguration("invalid server name: it contains a NUL byte")) {
+            _ = try TLSEngine(context: context, serverName: name)
+        }
+    }
+
     @Test func bytesSentBeforeTheHandshakeWaitAndAreNeverInClear() throws {
         var pair = try EnginePair(client: .test(), server: .test())
         let request = Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)

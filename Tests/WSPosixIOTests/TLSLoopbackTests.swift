@@ -224,6 +224,24 @@ struct TLSLoopbackTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// A transport used before start() says so: a ClientHello it dropped would hang the
+    /// handshake, and an end of stream before any TLS is no clean close_notify.
+    @Test func aTLSTransportUsedBeforeStartIsAnInvalidArgument() throws {
+        let notStarted = WebSocketError.invalidArgument("TLSTransport used before start()")
+        var server = TLSTransport(context: try TLSContext(server: Self.serverTLS()))
+        let hello: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00]
+        var plaintext: [UInt8] = []
+        #expect(throws: notStarted) { try hello.withUnsafeBytes { try server.unwrap($0, into: &plaintext) } }
+        #expect(throws: notStarted) { try hello.withUnsafeBytes { try server.unwrap($0) { _ in } } }
+        #expect(throws: notStarted) { try [1].withUnsafeBytes { try server.wrap($0, into: &plaintext) } }
+        #expect(throws: notStarted) { try server.receiveEndOfStream() }
+        #expect(plaintext.isEmpty)
+        #expect(try server.start() == [])
+        #expect(throws: WebSocketError.invalidArgument("TLSTransport.start() called twice")) { _ = try server.start() }
+        // Started, it reads the ClientHello (a malformed one here) and says what is wrong with it.
+        #expect(throws: WebSocketError.self) { try hello.withUnsafeBytes { try server.unwrap($0, into: &plaintext) } }
+    }
+
     /// A server that accepts and never answers the ClientHello: the handshake timeout ends it.
     @Test func aSilentServerTimesOutTheTLSHandshake() async throws {
         let silent = try SilentListener()

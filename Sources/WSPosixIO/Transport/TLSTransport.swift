@@ -42,7 +42,12 @@ public struct TLSTransport: Transport, @unchecked Sendable {
     /// The peer's close_notify arrived: its stream has ended, whether or not TCP's has.
     public var hasReceivedEndOfStream: Bool { receivedCloseNotify }
 
+    /// The error of a transport used before ``start()``, or started twice: nothing of the
+    /// peer's is dropped, and a stream cut before any TLS is not taken for a clean one.
+    static let notStarted = WebSocketError.invalidArgument("TLSTransport used before start()")
+
     public mutating func start() throws(WebSocketError) -> [UInt8] {
+        guard engine == nil else { throw .invalidArgument("TLSTransport.start() called twice") }
         do {
             let engine = try TLSEngine(context: setup.context, serverName: setup.serverName)
             self.engine = engine
@@ -54,15 +59,17 @@ public struct TLSTransport: Transport, @unchecked Sendable {
     }
 
     public mutating func unwrap(_ wire: UnsafeRawBufferPointer, into plaintext: inout [UInt8]) throws(WebSocketError) {
-        do { try engine?.receive(wire, into: &plaintext) } catch { throw .tls(error) }
+        guard let engine else { throw Self.notStarted }
+        do { try engine.receive(wire, into: &plaintext) } catch { throw .tls(error) }
     }
 
     public mutating func unwrap(_ wire: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws(WebSocketError) {
-        do { try engine?.receive(wire, body) } catch { throw .tls(error) }
+        guard let engine else { throw Self.notStarted }
+        do { try engine.receive(wire, body) } catch { throw .tls(error) }
     }
 
     public mutating func wrap(_ plaintext: UnsafeRawBufferPointer, into wire: inout [UInt8]) throws(WebSocketError) {
-        guard let engine else { throw .closed }
+        guard let engine else { throw Self.notStarted }
         do { try engine.send(plaintext, into: &wire) } catch { throw .tls(error) }
     }
 
@@ -74,6 +81,7 @@ public struct TLSTransport: Transport, @unchecked Sendable {
     }
 
     public mutating func receiveEndOfStream() throws(WebSocketError) {
-        do { try engine?.receiveEndOfStream() } catch { throw .tls(error) }
+        guard let engine else { throw Self.notStarted }
+        do { try engine.receiveEndOfStream() } catch { throw .tls(error) }
     }
 }

@@ -8,7 +8,8 @@
 /// There is no key and no accept value (RFC 8441 §5); the connection runs on the stream's DATA.
 public enum ExtendedConnect {
     /// Validates a request header list (RFC 8441 §4, §5): `:method` = `CONNECT`, `:protocol`
-    /// = `websocket`, non-empty `:scheme`, `:path` and `:authority`, each exactly once and before
+    /// = `websocket`, non-empty `:scheme`, `:path` and `:authority` (`host[:port]`, as a
+    /// `Host` header, no userinfo: RFC 9113 §8.3.1), each exactly once and before
     /// any regular field, no other pseudo-header, lowercase names, no connection-specific fields
     /// (`Connection`, `Upgrade`, ..., RFC 9113 §8.2.2), and `sec-websocket-version: 13`.
     /// - Throws: ``HandshakeError/invalidExtendedConnect(_:)`` (400),
@@ -42,6 +43,8 @@ public enum ExtendedConnect {
         guard let scheme = pseudo[":scheme"], !scheme.isEmpty else { throw .invalidExtendedConnect("missing :scheme") }
         guard let path = pseudo[":path"], path.hasPrefix("/") else { throw .invalidExtendedConnect("missing or invalid :path") }
         guard let authority = pseudo[":authority"], !authority.isEmpty else { throw .invalidExtendedConnect("missing :authority") }
+        // `host [ ":" port ]`, no userinfo (RFC 9113 §8.3.1): what an HTTP/1.1 Host must be.
+        guard HTTPSyntax.isValidHost(authority) else { throw .invalidExtendedConnect("invalid :authority") }
         let versions = regular["sec-websocket-version"]
         guard versions == ["13"] else { throw .unsupportedVersion(versions.first) }
         return try UpgradeRequest(mode: .extendedConnect, method: "CONNECT", target: path, headers: regular,

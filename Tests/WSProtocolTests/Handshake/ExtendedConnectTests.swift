@@ -17,6 +17,13 @@ struct ExtendedConnectTests {
         #expect(throws: Never.self) { try ExtendedConnect.validate(h) }
     }
 
+    @Test("An :authority with a port or an IP literal is valid", arguments: [
+        "server.example.com:8443", "127.0.0.1", "[::1]:443", "[fe80::1%25eth0]",
+    ])
+    func validAuthorities(authority: String) throws {
+        #expect(try ExtendedConnect.validate(Self.with(":authority", authority)).host == authority)
+    }
+
     @Test("A valid request is exposed like an HTTP/1.1 one, without a key")
     func valid() throws {
         let r = try ExtendedConnect.validate(Self.valid)
@@ -52,6 +59,12 @@ struct ExtendedConnectTests {
         (with(":path", nil), .invalidExtendedConnect("missing or invalid :path")),
         (with(":path", "chat"), .invalidExtendedConnect("missing or invalid :path")),
         (with(":authority", nil), .invalidExtendedConnect("missing :authority")),
+        (with(":authority", "user@server.example.com"), .invalidExtendedConnect("invalid :authority")),
+        (with(":authority", "server.example.com/chat"), .invalidExtendedConnect("invalid :authority")),
+        (with(":authority", "server example.com"), .invalidExtendedConnect("invalid :authority")),
+        (with(":authority", "server.example.com:44x"), .invalidExtendedConnect("invalid :authority")),
+        (with(":authority", "[::1"), .invalidExtendedConnect("invalid :authority")),
+        (with(":authority", ":443"), .invalidExtendedConnect("invalid :authority")),
         (with("sec-websocket-version", nil), .unsupportedVersion(nil)),
         (with("sec-websocket-version", "8"), .unsupportedVersion("8")),
         (with(":status", "200"), .invalidExtendedConnect("pseudo-header after regular field")),

@@ -30,6 +30,8 @@ enum PEM {
         ERR_clear_error()
         switch source {
         case .file(let path):
+            // OpenSSL takes the path as a C string: a NUL would cut it short and open another file.
+            guard !path.utf8.contains(0) else { throw .invalidConfiguration("invalid file name: it contains a NUL byte") }
             guard let bio = BIO_new_file(path, "r") else {
                 throw .invalidConfiguration("cannot read \(path): \(OpenSSLErrors.drain())")
             }

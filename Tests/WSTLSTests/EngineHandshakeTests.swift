@@ -184,6 +184,19 @@ struct EngineHandshakeTests {
             _ = try TLSContext(server: mismatch)
         }
     }
+
+    /// A path is a C string to OpenSSL: "server.pem\0.bak" would load server.pem.
+    @Test func aFileNameWithANULByteIsAConfigurationError() throws {
+        let nul = TLSError.invalidConfiguration("invalid file name: it contains a NUL byte")
+        var server = try TLSServerConfiguration.test()
+        server.certificateChain = .file(try TestCertificates.path("server.pem") + "\0.bak")
+        #expect(throws: nul) { _ = try TLSContext(server: server) }
+        server = try TLSServerConfiguration.test()
+        server.privateKey = .file(try TestCertificates.path("server.key") + "\0.bak")
+        #expect(throws: nul) { _ = try TLSContext(server: server) }
+        let client = TLSClientConfiguration(trustRoots: .only([.file(try TestCertificates.path("ca.pem") + "\0.bak")]))
+        #expect(throws: nul) { _ = try TLSContext(client: client) }
+    }
 }
 
 func hex(_ byte: UInt8) -> String {

@@ -10,8 +10,10 @@ public enum ExtendedConnect {
     /// Validates a request header list (RFC 8441 §4, §5): `:method` = `CONNECT`, `:protocol`
     /// = `websocket`, non-empty `:scheme`, `:path` and `:authority` (`host[:port]`, as a
     /// `Host` header, no userinfo: RFC 9113 §8.3.1), each exactly once and before
-    /// any regular field, no other pseudo-header, lowercase names, no connection-specific fields
-    /// (`Connection`, `Upgrade`, ..., RFC 9113 §8.2.2), and `sec-websocket-version: 13`.
+    /// any regular field, no other pseudo-header, lowercase names, values without NUL, CR, LF or
+    /// whitespace at either end (RFC 9113 §8.2.1), a `:path` of visible ASCII, no
+    /// connection-specific fields (`Connection`, `Upgrade`, ..., and a `te` other than
+    /// `trailers`, RFC 9113 §8.2.2), and `sec-websocket-version: 13`.
     /// - Throws: ``HandshakeError/invalidExtendedConnect(_:)`` (400),
     ///   ``HandshakeError/unsupportedVersion(_:)`` (426), or a subprotocol / extension header error.
     public static func validate(_ fields: HTTPHeaders) throws(HandshakeError) -> UpgradeRequest {
@@ -21,6 +23,8 @@ public enum ExtendedConnect {
             guard !field.name.isEmpty, field.name == HTTPSyntax.lowercased(field.name) else {
                 throw .invalidExtendedConnect("uppercase field name \(field.name)")
             }
+            // No NUL, CR or LF, no whitespace at either end (RFC 9113 §8.2.1).
+            guard HTTPSyntax.isFieldValue(field.value) else { throw .invalidExtendedConnect("invalid value of \(field.name)") }
             if field.name.hasPrefix(":") {
                 guard regular.isEmpty else { throw .invalidExtendedConnect("pseudo-header after regular field") }
                 guard [":method", ":protocol", ":scheme", ":path", ":authority"].contains(field.name) else {
@@ -33,6 +37,10 @@ public enum ExtendedConnect {
                 guard !["connection", "upgrade", "keep-alive", "proxy-connection", "transfer-encoding"].contains(field.name) else {
                     throw .invalidExtendedConnect("connection-specific field \(field.name)")
                 }
+                // "TE ... MUST NOT contain any value other than \"trailers\"" (RFC 9113 §8.2.2).
+                if field.name == "te", !HTTPSyntax.equalsIgnoringCase(field.value, "trailers") {
+                    throw .invalidExtendedConnect("te other than trailers")
+                }
                 regular.add(name: field.name, value: field.value)
             }
         }
@@ -41,7 +49,10 @@ public enum ExtendedConnect {
         guard pseudo[":protocol"] == "websocket" else { throw .invalidExtendedConnect(":protocol must be websocket") }
         // "The :scheme and :path pseudo-header fields MUST be included" (RFC 8441 §4).
         guard let scheme = pseudo[":scheme"], !scheme.isEmpty else { throw .invalidExtendedConnect("missing :scheme") }
-        guard let path = pseudo[":path"], path.hasPrefix("/") else { throw .invalidExtendedConnect("missing or invalid :path") }
+        // Path and query (RFC 9113 §8.3.1): the characters an HTTP/1.1 request target may have.
+        guard let path = pseudo[":path"], path.hasPrefix("/"), path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .invalidExtendedConnect("missing or invalid :path")
+        }
         guard let authority = pseudo[":authority"], !authority.isEmpty else { throw .invalidExtendedConnect("missing :authority") }
         // `host [ ":" port ]`, no userinfo (RFC 9113 §8.3.1): what an HTTP/1.1 Host must be.
         guard HTTPSyntax.isValidHost(authority) else { throw .invalidExtendedConnect("invalid :authority") }

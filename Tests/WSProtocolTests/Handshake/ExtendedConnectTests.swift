@@ -24,6 +24,10 @@ struct ExtendedConnectTests {
         #expect(try ExtendedConnect.validate(Self.with(":authority", authority)).host == authority)
     }
 
+    @Test func teTrailersIsTheOneTEAllowed() throws {
+        #expect(try ExtendedConnect.validate(Self.with("te", "trailers")).headers["te"] == ["trailers"])
+    }
+
     @Test("A valid request is exposed like an HTTP/1.1 one, without a key")
     func valid() throws {
         let r = try ExtendedConnect.validate(Self.valid)
@@ -65,6 +69,14 @@ struct ExtendedConnectTests {
         (with(":authority", "server.example.com:44x"), .invalidExtendedConnect("invalid :authority")),
         (with(":authority", "[::1"), .invalidExtendedConnect("invalid :authority")),
         (with(":authority", ":443"), .invalidExtendedConnect("invalid :authority")),
+        (with(":path", "/chat room"), .invalidExtendedConnect("missing or invalid :path")),
+        (with(":path", "/chät"), .invalidExtendedConnect("missing or invalid :path")),
+        (with(":path", "/chat\r\nx: y"), .invalidExtendedConnect("invalid value of :path")),
+        (with("origin", "http://www.example.com\r\nx: y"), .invalidExtendedConnect("invalid value of origin")),
+        (with("origin", "http://www.example.com\0"), .invalidExtendedConnect("invalid value of origin")),
+        (with("origin", " http://www.example.com"), .invalidExtendedConnect("invalid value of origin")),
+        (with(":authority", "server.example.com\n"), .invalidExtendedConnect("invalid value of :authority")),
+        (with("te", "gzip"), .invalidExtendedConnect("te other than trailers")),
         (with("sec-websocket-version", nil), .unsupportedVersion(nil)),
         (with("sec-websocket-version", "8"), .unsupportedVersion("8")),
         (with(":status", "200"), .invalidExtendedConnect("pseudo-header after regular field")),

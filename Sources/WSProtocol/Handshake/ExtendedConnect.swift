@@ -65,7 +65,8 @@ public enum ExtendedConnect {
     /// Accepts a validated request: the response header list (`:status 200`, then
     /// `sec-websocket-protocol` and `sec-websocket-extensions` when negotiated, then `headers`)
     /// and the open connection (RFC 8441 §5).
-    /// - Throws: ``HandshakeError/invalidArgument(_:)`` as ``ServerHandshake/accept(_:subprotocol:extensions:headers:configuration:now:entropy:)``.
+    /// - Throws: ``HandshakeError/invalidArgument(_:)`` as ``ServerHandshake/accept(_:subprotocol:extensions:headers:configuration:now:entropy:)``,
+    ///   and for a connection-specific header HTTP/2 forbids (`Keep-Alive`, `Proxy-Connection`, `TE`).
     public static func accept(_ request: UpgradeRequest, subprotocol: String? = nil,
                               extensions: [any ExtensionNegotiator] = [], headers: HTTPHeaders = [:],
                               configuration: Connection.Configuration = .init(), now: Instant,
@@ -73,6 +74,11 @@ public enum ExtendedConnect {
         throws(HandshakeError) -> (headers: HTTPHeaders, connection: Connection) {
         guard request.mode == .extendedConnect else { throw .invalidArgument("not an extended CONNECT request") }
         try ServerHandshake.checkChoices(request: request, subprotocol: subprotocol, headers: headers)
+        // Connection-specific fields make an HTTP/2 response malformed (RFC 9113 §8.2.2); TE
+        // is for requests only. (Connection, Upgrade, Transfer-Encoding are refused above.)
+        for name in ["Keep-Alive", "Proxy-Connection", "TE"] where headers.contains(name: name) {
+            throw .invalidArgument("header \(name) cannot be sent over HTTP/2")
+        }
         let (responses, negotiated) = ExtensionNegotiation.accept(offers: request.extensions, negotiators: extensions)
         var fields: HTTPHeaders = [":status": "200"]
         if let subprotocol { fields.add(name: "sec-websocket-protocol", value: subprotocol) }

@@ -115,6 +115,17 @@ struct ExtendedConnectTests {
         #expect(client.receive(bytes, now: .zero) == [.deliver(.message(.binary([7])))])
     }
 
+    @Test("Accept refuses headers HTTP/2 forbids in a response (RFC 9113 §8.2.2)", arguments: [
+        ("keep-alive", HandshakeError.invalidArgument("header Keep-Alive cannot be sent over HTTP/2")),
+        ("Proxy-Connection", .invalidArgument("header Proxy-Connection cannot be sent over HTTP/2")),
+        ("te", .invalidArgument("header TE cannot be sent over HTTP/2")),
+        ("Connection", .invalidArgument("header Connection is set by the handshake")),
+    ])
+    func acceptRefusesConnectionSpecificHeaders(name: String, error: HandshakeError) throws {
+        let request = try ExtendedConnect.validate(Self.valid)
+        #expect(throws: error) { try ExtendedConnect.accept(request, headers: [name: "x"], now: .zero) }
+    }
+
     @Test("The client refuses a non-2xx status, an unoffered subprotocol, or a missing :status")
     func clientFailures() {
         #expect(throws: HandshakeError.refused(status: 403, reason: "Forbidden", headers: ["x": "y"], bodyPrefix: [])) {

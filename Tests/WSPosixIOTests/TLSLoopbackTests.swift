@@ -358,6 +358,64 @@ struct TLSLoopbackTests {
         #expect(info?.error == .remoteHostClosed)
     }
 
+    /// A message in a good record is delivered even when a bad record follows it in the same
+    /// read (as over plain TCP, where a message before a protocol error is delivered): the
+    /// connection then fails with the TLS error.
+    @Test("A message before a bad record in one read is delivered", arguments: [false, true])
+    func aMessageBeforeABadRecordInOneReadIsDelivered(messageHandler: Bool) async throws {
+        let (seen, saw) = AsyncStream<WebSocketEvent>.makeStream()
+        var configuration = try Self.serverConfiguration()
+        configuration.group = .shared
+        let server: WebSocketServer
+        if messageHandler {
+            server = try await WebSocketServer.bind(host: "127.0.0.1", port: 0, configuration: configuration, onMessage: { _, kind, bytes in
+                saw.yield(kind == .text ? .text(String(decoding: bytes, as: UTF8.self)) : .binary(Array(bytes)))
+            }, onEvent: { _, event in
+                saw.yield(event)
+                if case .closed = event { saw.finish() }
+            })
+        } else {
+            server = try await WebSocketServer.bind(host: "127.0.0.1", port: 0, configuration: configuration) { ws in
+                for await event in ws {
+                    saw.yield(event)
+                    if case .closed = event { saw.finish() }
+                }
+            }
+        }
+        let raw = try await RawTCP.connect(server.localAddress)
+        let engine = try TLSEngine(context: TLSContext(client: Self.clientConfiguration().tls), serverName: "localhost")
+        var plaintext: [UInt8] = []
+        try engine.start()
+        for _ in 0..<10 where engine.state == .handshaking {
+            try raw.write(bytes: engine.takeOutput())
+            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
+            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+        }
+        #expect(engine.state == .established)
+        var request: [UInt8] = []
+        try Array("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
+            .withUnsafeBytes { try engine.send($0, into: &request) }
+        try raw.write(bytes: engine.takeOutput() + request)
+        for _ in 0..<10 where !plaintext.contains(Array("\r\n\r\n".utf8)) {
+            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
+            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+        }
+        #expect(plaintext.starts(with: "HTTP/1.1 101 Switching Protocols\r\n".utf8))
+        // A masked text frame "hi" (mask 0), then a record no key opens, in one write.
+        var wire: [UInt8] = []
+        try ([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69] as [UInt8]).withUnsafeBytes { try engine.send($0, into: &wire) }
+        wire += [23, 3, 3, 0, 20] + [UInt8](repeating: 0, count: 20)
+        try raw.write(bytes: wire)
+        var events: [WebSocketEvent] = []
+        for await event in seen { events.append(event) }
+        await server.shutdown(timeout: .seconds(1))
+        #expect(events.count == 2)
+        #expect(events.first == .text("hi"))
+        guard case .closed(let info)? = events.last else { Issue.record("\(events)"); return }
+        #expect(info.code == .abnormalClosure)
+        #expect(info.error == .tls(.protocolError(reason: "decryption failed or bad record mac")))
+    }
+
     /// wss:// on the default port: the Host header leaves out :443 (RFC 6455 §4.1 item 4, RFC
     /// 7230 §5.4). Binding port 443 needs root (as Scripts/test runs in CI).
     @Test(.enabled(if: getuid() == 0))

@@ -95,6 +95,12 @@ extension Channel {
                     if st.events.updateBudget(assembling: assembling, flow: flow) { updateInterest(&st) }
                     return n == buffer.count  // (the loop comes back for more: level-triggered)
                 }
+                if case .failed = step, !loop.outputs.isEmpty {
+                    // The transport failed on a record after good ones in this read (a TLS
+                    // record that does not decrypt): what those carried reached the core, and
+                    // its messages are delivered before the failure, as over plain TCP.
+                    performLoopOutputs(&st, &w)
+                }
                 take(step, &st, &w)
                 if transportEnded && st.lifecycle.isLive && !st.endOfStream {
                     endOfStream(&st, &w)

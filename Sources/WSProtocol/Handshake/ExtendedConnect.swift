@@ -9,7 +9,8 @@
 public enum ExtendedConnect {
     /// Validates a request header list (RFC 8441 §4, §5): `:method` = `CONNECT`, `:protocol`
     /// = `websocket`, non-empty `:scheme`, `:path` and `:authority` (`host[:port]`, as a
-    /// `Host` header, no userinfo: RFC 9113 §8.3.1), each exactly once and before
+    /// `Host` header, no userinfo, and a `host` field only if it is the same: RFC 9113 §8.3.1),
+    /// each exactly once and before
     /// any regular field, no other pseudo-header, lowercase names, values without NUL, CR, LF or
     /// whitespace at either end (RFC 9113 §8.2.1), a `:path` of visible ASCII, no
     /// connection-specific fields (`Connection`, `Upgrade`, ..., and a `te` other than
@@ -56,6 +57,12 @@ public enum ExtendedConnect {
         guard let authority = pseudo[":authority"], !authority.isEmpty else { throw .invalidExtendedConnect("missing :authority") }
         // `host [ ":" port ]`, no userinfo (RFC 9113 §8.3.1): what an HTTP/1.1 Host must be.
         guard HTTPSyntax.isValidHost(authority) else { throw .invalidExtendedConnect("invalid :authority") }
+        // "A server SHOULD treat a request as malformed if it contains a Host header field that
+        // identifies an entity that differs from the entity in the ':authority' pseudo-header
+        // field" (RFC 9113 §8.3.1).
+        guard regular["host"].allSatisfy({ HTTPSyntax.equalsIgnoringCase($0, authority) }) else {
+            throw .invalidExtendedConnect("host differs from :authority")
+        }
         let versions = regular["sec-websocket-version"]
         guard versions == ["13"] else { throw .unsupportedVersion(versions.first) }
         return try UpgradeRequest(mode: .extendedConnect, method: "CONNECT", target: path, headers: regular,

@@ -24,6 +24,10 @@ struct ExtendedConnectTests {
         #expect(try ExtendedConnect.validate(Self.with(":authority", authority)).host == authority)
     }
 
+    @Test func aHostFieldEqualToTheAuthorityIsAccepted() throws {
+        #expect(try ExtendedConnect.validate(Self.with("host", "Server.Example.com")).host == "server.example.com")
+    }
+
     @Test func teTrailersIsTheOneTEAllowed() throws {
         #expect(try ExtendedConnect.validate(Self.with("te", "trailers")).headers["te"] == ["trailers"])
     }
@@ -77,6 +81,8 @@ struct ExtendedConnectTests {
         (with("origin", " http://www.example.com"), .invalidExtendedConnect("invalid value of origin")),
         (with(":authority", "server.example.com\n"), .invalidExtendedConnect("invalid value of :authority")),
         (with("te", "gzip"), .invalidExtendedConnect("te other than trailers")),
+        (with("host", "other.example.com"), .invalidExtendedConnect("host differs from :authority")),
+        (with("host", "server.example.com:443"), .invalidExtendedConnect("host differs from :authority")),
         (with("sec-websocket-version", nil), .unsupportedVersion(nil)),
         (with("sec-websocket-version", "8"), .unsupportedVersion("8")),
         (with(":status", "200"), .invalidExtendedConnect("pseudo-header after regular field")),

@@ -313,6 +313,30 @@ struct TLSLoopbackTests {
         #expect(serverEnds.truncated.load(ordering: .relaxed) + clientEnds.truncated.load(ordering: .relaxed) == 0)
     }
 
+    /// Plays a TLS client by hand over `raw` (for tests that misbehave inside TLS): the TLS
+    /// handshake, then the upgrade request; returns the engine and the plaintext read up to the
+    /// end of the response head.
+    static func upgradeByHand(_ raw: RawTCP) async throws -> (engine: TLSEngine, plaintext: [UInt8]) {
+        let engine = try TLSEngine(context: TLSContext(client: Self.clientConfiguration().tls), serverName: "localhost")
+        var plaintext: [UInt8] = []
+        try engine.start()
+        for _ in 0..<10 where engine.state == .handshaking {
+            try raw.write(bytes: engine.takeOutput())
+            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
+            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+        }
+        #expect(engine.state == .established)
+        var request: [UInt8] = []
+        try Array("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
+            .withUnsafeBytes { try engine.send($0, into: &request) }
+        try raw.write(bytes: engine.takeOutput() + request)
+        for _ in 0..<10 where !plaintext.contains(Array("\r\n\r\n".utf8)) {
+            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
+            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
+        }
+        return (engine, plaintext)
+    }
+
     /// A client's close_notify ends its stream ("the sender will not send any more messages on
     /// this connection", RFC 8446 §6.1): the server ends the connection as at TCP's end of
     /// stream (1006: no close frame came), answers with its close_notify and closes the
@@ -325,24 +349,8 @@ struct TLSLoopbackTests {
             for await event in ws { if case .closed(let info) = event { ended.yield(info) } }
         }
         let raw = try await RawTCP.connect(server.localAddress)
-        let engine = try TLSEngine(context: TLSContext(client: Self.clientConfiguration().tls), serverName: "localhost")
-        var plaintext: [UInt8] = []
-        // The TLS handshake, then the upgrade, with the engine's bytes moved by hand.
-        try engine.start()
-        for _ in 0..<10 where engine.state == .handshaking {
-            try raw.write(bytes: engine.takeOutput())
-            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
-            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
-        }
-        #expect(engine.state == .established)
-        var request: [UInt8] = []
-        try Array("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
-            .withUnsafeBytes { try engine.send($0, into: &request) }
-        try raw.write(bytes: engine.takeOutput() + request)
-        for _ in 0..<10 where !plaintext.starts(with: "HTTP/1.1 101 ".utf8) || !plaintext.contains(Array("\r\n\r\n".utf8)) {
-            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
-            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
-        }
+        let (engine, head) = try await Self.upgradeByHand(raw)
+        var plaintext = head
         #expect(plaintext.starts(with: "HTTP/1.1 101 Switching Protocols\r\n".utf8))
         // close_notify, and TCP stays open both ways.
         engine.close()
@@ -383,23 +391,7 @@ struct TLSLoopbackTests {
             }
         }
         let raw = try await RawTCP.connect(server.localAddress)
-        let engine = try TLSEngine(context: TLSContext(client: Self.clientConfiguration().tls), serverName: "localhost")
-        var plaintext: [UInt8] = []
-        try engine.start()
-        for _ in 0..<10 where engine.state == .handshaking {
-            try raw.write(bytes: engine.takeOutput())
-            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
-            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
-        }
-        #expect(engine.state == .established)
-        var request: [UInt8] = []
-        try Array("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
-            .withUnsafeBytes { try engine.send($0, into: &request) }
-        try raw.write(bytes: engine.takeOutput() + request)
-        for _ in 0..<10 where !plaintext.contains(Array("\r\n\r\n".utf8)) {
-            let wire = try await raw.read(until: { !$0.isEmpty }, timeout: .seconds(5))
-            try wire.withUnsafeBytes { try engine.receive($0, into: &plaintext) }
-        }
+        let (engine, plaintext) = try await Self.upgradeByHand(raw)
         #expect(plaintext.starts(with: "HTTP/1.1 101 Switching Protocols\r\n".utf8))
         // A masked text frame "hi" (mask 0), then a record no key opens, in one write.
         var wire: [UInt8] = []

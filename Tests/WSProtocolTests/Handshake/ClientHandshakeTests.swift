@@ -144,7 +144,13 @@ struct ClientHandshakeTests {
 
     @Test("A valid 101 connects at every split, with the subprotocol and the bytes after the head")
     func connects() throws {
-        let input = Self.response.bytes + [0x81, 0x02, 0x68, 0x69]
+        try Self.connectsAtEverySplit(after: [])
+    }
+
+    /// `prefix`, then the valid 101 and a frame: connects at every split of the whole, with
+    /// the subprotocol, the frame's bytes left over and no deadline left.
+    static func connectsAtEverySplit(after prefix: [UInt8]) throws {
+        let input = prefix + Self.response.bytes + [0x81, 0x02, 0x68, 0x69]
         for chunks in Splits.all(input) {
             var hs = try Self.make()
             var result: ClientHandshake.Step = .needMoreData
@@ -167,22 +173,7 @@ struct ClientHandshakeTests {
     @Test("Interim (1xx) responses before the 101 are skipped at every split (RFC 9110 §15.2); a fifth fails")
     func interimResponses() throws {
         let interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n".bytes
-        let input = interim + Self.response.bytes + [0x81, 0x02, 0x68, 0x69]
-        for chunks in Splits.all(input) {
-            var hs = try Self.make()
-            var result: ClientHandshake.Step = .needMoreData
-            var extra: [UInt8] = []
-            for chunk in chunks {
-                if case .connected = result { extra += chunk; continue }
-                result = hs.receive(chunk, now: .zero)
-            }
-            guard case .connected(let connection, let leftover, let response) = result else {
-                Issue.record("not connected: \(failure(result).map { "\($0)" } ?? "need more")"); continue
-            }
-            #expect(leftover + extra == [0x81, 0x02, 0x68, 0x69])
-            #expect(response.status == 101)
-            #expect(connection.subprotocol == "chat")
-        }
+        try Self.connectsAtEverySplit(after: interim)
         var hs = try Self.make()
         let five = Array(repeating: "HTTP/1.1 100 Continue\r\n\r\n", count: 5).joined().bytes
         #expect(failure(hs.receive(five + Self.response.bytes, now: .zero)) == .malformedHead("more than 4 interim (1xx) responses"))

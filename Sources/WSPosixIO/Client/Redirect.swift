@@ -11,7 +11,8 @@ extension WebSocket {
     /// (``WebSocketError/redirectNotFollowed(status:location:reason:)``). When the origin
     /// (scheme, host, port) changes, `Authorization` and `Cookie` headers are dropped from then
     /// on, and so are the certificate failures let through (`ignoring:`,
-    /// `TLSClientConfiguration.ignoredFailures`): the next server is verified in full. Past the last hop, the refusal itself is thrown (``WebSocketError/status`` and
+    /// `TLSClientConfiguration.ignoredFailures`): the next server is verified in full. Past the
+    /// last hop, the refusal itself is thrown (``WebSocketError/status`` and
     /// ``WebSocketError/location`` say where it pointed).
     public struct RedirectPolicy: Hashable, Sendable {
         /// The most redirects followed for one connect; 0 follows none. Default 10, as

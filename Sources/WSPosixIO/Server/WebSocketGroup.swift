@@ -113,7 +113,12 @@ public final class WebSocketGroup: Sendable {
                     leaving.append(ws)
                     // A member already closing (its close frame queued behind what it has not
                     // read) is not closed again: it is gone.
-                    do { try ws.close(code: .policyViolation, reason: "too slow"); delivery.closed += 1 } catch { delivery.gone += 1 }
+                    do {
+                        try ws.close(code: .policyViolation, reason: "too slow")
+                        delivery.closed += 1
+                    } catch {
+                        delivery.gone += 1
+                    }
                 }
                 continue
             }

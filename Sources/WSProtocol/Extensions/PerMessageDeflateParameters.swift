@@ -90,7 +90,7 @@ public struct PerMessageDeflateParameters: Hashable, Sendable {
     static func windowBits(_ s: String) -> Int? {
         let u = Array(s.utf8)
         guard !u.isEmpty, u.count <= 2, u[0] != UInt8(ascii: "0"),
-              u.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+              u.allSatisfy(HTTPSyntax.isDigit) else { return nil }
         let n = u.reduce(0) { $0 * 10 + Int($1 - 0x30) }
         return windowBitsRange.contains(n) ? n : nil
     }

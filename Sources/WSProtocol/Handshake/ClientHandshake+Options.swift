@@ -78,7 +78,7 @@ extension ClientHandshake {
             var port: Int? = nil
             if let portText {
                 // `port = *DIGIT` (RFC 3986 §3.2.3): no sign, which `Int(_:)` would take.
-                guard !portText.isEmpty, portText.count <= 5, portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                guard !portText.isEmpty, portText.count <= 5, portText.utf8.allSatisfy(HTTPSyntax.isDigit),
                       let p = Int(portText), (1...65535).contains(p) else {
                     throw .invalidURL("invalid port")
                 }

@@ -65,9 +65,6 @@ public struct ClientHandshake: Sendable {
     private let deadline: Instant
     private var entropy: any RandomNumberGenerator & Sendable
 
-    /// `[`, `]`, `@`, `/`, `?`, `#`: bytes a host (without brackets) never holds.
-    private static let authorityDelimiters: [UInt8] = [0x5B, 0x5D, 0x40, 0x2F, 0x3F, 0x23]
-
     /// Builds the request (RFC 6455 §4.1): `GET resource HTTP/1.1`, `Host`, `Upgrade: websocket`,
     /// `Connection: Upgrade`, `Sec-WebSocket-Key` from `entropy`, `Sec-WebSocket-Version: 13`,
     /// then `Origin`, `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions` when set, then the
@@ -81,16 +78,12 @@ public struct ClientHandshake: Sendable {
               !options.resource.contains("#") else {
             throw .invalidArgument("resource must be an absolute path without spaces or fragment")
         }
-        // No delimiter of the URL's authority (RFC 3986 §3.2): `Host` brackets an IPv6 address
-        // itself, and `@`, `/`, `?`, `#` would make it name another host or resource.
-        guard options.host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !Self.authorityDelimiters.contains($0) }),
-              !options.host.isEmpty else {
-            throw .invalidArgument("invalid host")
-        }
         if let port = options.port, !(1...65535).contains(port) { throw .invalidArgument("invalid port \(port)") }
         // The `Host` field written must be one a server accepts (RFC 9110 §7.2, as
-        // `UpgradeRequest.validate` checks it): a name of RFC 3986's characters, or an IP literal.
-        guard HTTPSyntax.isValidHost(options.hostHeader) else { throw .invalidArgument("invalid host") }
+        // `UpgradeRequest.validate` checks it): a name of RFC 3986's characters or an IP
+        // literal, so no delimiter of the URL's authority (`@`, `/`, `?`, `#` would make it name
+        // another host or resource; `Host` brackets an IPv6 address itself).
+        guard !options.host.isEmpty, HTTPSyntax.isValidHost(options.hostHeader) else { throw .invalidArgument("invalid host") }
         // "elements that comprise this value MUST be non-empty strings ... and MUST all be unique
         // strings" (RFC 6455 §4.1 item 10).
         guard options.subprotocols.allSatisfy(HTTPSyntax.isToken),

@@ -125,7 +125,7 @@ public enum ExtendedConnect {
         let statuses = fields[":status"]
         // `status-code = 3DIGIT` (RFC 9110 §15; RFC 9113 §8.3.2): no sign, which `Int(_:)` would take.
         guard statuses.count == 1, let text = statuses.first, text.utf8.count == 3,
-              text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let status = Int(text) else {
+              text.utf8.allSatisfy(HTTPSyntax.isDigit), let status = Int(text) else {
             throw .invalidExtendedConnect("missing or invalid :status")
         }
         var regular = HTTPHeaders()

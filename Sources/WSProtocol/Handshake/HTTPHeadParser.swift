@@ -168,7 +168,7 @@ public struct HTTPHeadParser: Sendable {
             guard parts.count >= 2 else { throw .malformedHead("invalid status line") }
             let version = try Self.parseVersion(parts[0])
             let code = parts[1]
-            guard code.count == 3, code.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            guard code.count == 3, code.allSatisfy(HTTPSyntax.isDigit) else {
                 throw .malformedHead("invalid status code")
             }
             let status = code.reduce(0) { $0 * 10 + Int($1 - 0x30) }

@@ -54,7 +54,7 @@ enum HTTPSyntax {
         }
         guard i < u.count else { return true }
         guard u[i] == UInt8(ascii: ":") else { return false }
-        return u[(i + 1)...].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        return u[(i + 1)...].allSatisfy(isDigit)
     }
 
     /// `ALPHA / DIGIT / "-" / "." / "_" / "~"` (RFC 3986 §2.3).
@@ -79,8 +79,11 @@ enum HTTPSyntax {
         }
     }
 
+    /// An ASCII decimal digit (`Int(_:)` also takes a sign, where a grammar allows only `DIGIT`).
+    static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
     private static func isHexDigit(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "f"))
+        isDigit(b) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "f"))
     }
 
     /// Whether `s` is a non-empty token (RFC 9110 §5.6.2).

@@ -38,6 +38,10 @@ enum PEM {
             defer { BIO_free(bio) }
             return try body(bio)
         case .bytes(let bytes):
+            // A memory BIO takes an `int` length.
+            guard bytes.count <= Int(Int32.max) else {
+                throw .invalidConfiguration("\(bytes.count) bytes of PEM: more than a memory BIO holds (\(Int32.max))")
+            }
             let result: Result<R, TLSError> = bytes.withUnsafeBytes { raw in
                 guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
                     return .failure(.invalidConfiguration("BIO_new_mem_buf failed"))

@@ -60,7 +60,8 @@ public struct TLSClientConfiguration: Hashable, Sendable {
     public var minimumVersion: TLSVersion = .v1_2
     /// The highest version offered; `nil` for the highest OpenSSL has (TLS 1.3).
     public var maximumVersion: TLSVersion? = nil
-    /// ALPN protocols to offer (RFC 7301), in order of preference. Default `http/1.1`.
+    /// ALPN protocols to offer (RFC 7301), in order of preference. Default `http/1.1`. Each
+    /// name takes 1–255 bytes, all together at most ``TLSContext/maxALPNBytes`` in wire format.
     public var applicationProtocols: [String] = ["http/1.1"]
     /// Application bytes a connection holds while its handshake runs (nothing is sent in clear
     /// before verification). Default 256 KiB.
@@ -95,7 +96,7 @@ public struct TLSServerConfiguration: Hashable, Sendable {
     /// The highest version accepted; `nil` for the highest OpenSSL has (TLS 1.3).
     public var maximumVersion: TLSVersion? = nil
     /// ALPN protocols the server speaks, in order of preference (RFC 7301). Default `http/1.1`;
-    /// a client offering none of them goes on without ALPN.
+    /// a client offering none of them goes on without ALPN. Bounded as the client's are.
     public var applicationProtocols: [String] = ["http/1.1"]
     /// Client certificates. Default ``ClientAuthentication/none``.
     public var clientAuthentication: ClientAuthentication = .none

@@ -96,6 +96,12 @@ public final class TLSContext: @unchecked Sendable {
             wire.append(UInt8(bytes.count))
             wire += bytes
         }
+        // RFC 7301 §3.1 bounds the list by 2^16-1 bytes, but it travels in the ClientHello's
+        // extensions, whose total has that same bound: OpenSSL took a longer list and failed
+        // each handshake with "internal error". Half the bound leaves room for the others.
+        guard wire.count <= TLSContext.maxALPNBytes else {
+            throw .invalidConfiguration("ALPN protocols take \(wire.count) bytes; at most \(TLSContext.maxALPNBytes) fit in a handshake")
+        }
         if let maximum, maximum < minimum {
             throw .invalidConfiguration("maximum version \(maximum.rawValue) below minimum \(minimum.rawValue)")
         }
@@ -122,6 +128,10 @@ public final class TLSContext: @unchecked Sendable {
         // OpenSSL's read and write buffers are freed while a connection is idle.
         _ = cssl_ctx_set_mode(ctx, Int(SSL_MODE_RELEASE_BUFFERS))
     }
+
+    /// The most bytes the ALPN protocols may take in wire format (RFC 7301 §3.1: each name with
+    /// its length byte), so that a ClientHello offering them still fits.
+    public static let maxALPNBytes = 32_768
 
     /// The TLS 1.3 cipher suites, in order of preference.
     static let tls13CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"

@@ -232,3 +232,52 @@ private func tlsRecords(_ bytes: [UInt8]) throws -> [(type: UInt8, firstByte: UI
     }
     return records
 }
+
+@Suite struct ConfigurationBoundsTests {
+    /// Protocol names taking `bytes` bytes in wire format (each with its length byte).
+    private func protocols(wireBytes bytes: Int) -> [String] {
+        var names: [String] = []
+        var left = bytes
+        while left > 0 {
+            // 255 bytes a name, but never leaving a last one too short for its tag.
+            let length = left - 1 <= 255 ? left - 1 : (left - 1 - 255 < 16 ? 200 : 255)
+            let tag = String(names.count)
+            names.append(tag + String(repeating: "p", count: length - tag.utf8.count))
+            left -= length + 1
+        }
+        return names
+    }
+
+    /// The list travels in the ClientHello's extensions (at most 2^16-1 bytes in all): a longer
+    /// one was accepted and failed every handshake with "internal error".
+    @Test func anALPNListLongerThanAHandshakeHoldsIsAConfigurationError() throws {
+        let limit = TLSContext.maxALPNBytes
+        var client = try TLSClientConfiguration.test()
+        client.applicationProtocols = protocols(wireBytes: limit - 9) + ["http/1.1"]
+        var pair = try EnginePair(client: client, server: try .test())
+        try pair.handshake()
+        #expect(pair.client.session?.applicationProtocol == "http/1.1")
+
+        client.applicationProtocols = protocols(wireBytes: limit - 8) + ["http/1.1"]
+        #expect(throws: TLSError.invalidConfiguration("ALPN protocols take 32769 bytes; at most 32768 fit in a handshake")) {
+            _ = try TLSContext(client: client)
+        }
+        var server = try TLSServerConfiguration.test()
+        server.applicationProtocols = protocols(wireBytes: limit + 1)
+        #expect(throws: TLSError.invalidConfiguration("ALPN protocols take 32769 bytes; at most 32768 fit in a handshake")) {
+            _ = try TLSContext(server: server)
+        }
+    }
+
+    /// A memory BIO takes an `int` length: PEM bytes beyond it trapped converting the count.
+    /// (The array's pages are never touched: allocated, not resident.)
+    @Test func pemBytesLongerThanAMemoryBIOHoldsAreAConfigurationError() throws {
+        let count = Int(Int32.max) + 1
+        let huge = [UInt8](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        var server = try TLSServerConfiguration.test()
+        server.certificateChain = .bytes(huge)
+        #expect(throws: TLSError.invalidConfiguration("2147483648 bytes of PEM: more than a memory BIO holds (2147483647)")) {
+            _ = try TLSContext(server: server)
+        }
+    }
+}

@@ -164,6 +164,48 @@ struct MessagingTests {
         if case .closed(let info)? = events.last { #expect(info.code == .normalClosure) } else { Issue.record("no close") }
         await server.shutdown(timeout: .seconds(1))
     }
+
+    /// A second consumer that came to wait in the same moment as the first (its look found no
+    /// one waiting, then the first parked) and is cancelled before it parks gets `nil` and
+    /// leaves the first parked: the first still gets the next message and `.closed`. Before,
+    /// its cancellation handler resumed whichever waiter was parked, so the first's iteration
+    /// ended with the connection open. `inPlace`: the second waits as `next(message:)` does.
+    @Test(arguments: [false, true])
+    func aCancelledSecondConsumerLeavesTheFirstWaiting(inPlace: Bool) async throws {
+        let server = try await Echo.server()
+        let ws = try await WebSocket.connect(host: "127.0.0.1", port: server.port)
+        let channel = ws.channel
+        // The second consumer's look, as `next()` and `next(message:)` begin: nothing to take, no one waiting.
+        let looked: Bool
+        if inPlace {
+            if case .queued(.wait) = channel.takeInPlace() { looked = true } else { looked = false }
+        } else {
+            if case .wait = channel.takeEvent() { looked = true } else { looked = false }
+        }
+        #expect(looked, "the second consumer was not told to wait")
+        let first = Task { () -> [WebSocketEvent] in
+            var all: [WebSocketEvent] = []
+            for await e in ws { all.append(e) }
+            return all
+        }
+        let deadline = MonotonicClock.now() + .seconds(20)
+        while !ws.hasParkedConsumer && MonotonicClock.now() < deadline { await Task.yield() }
+        #expect(ws.hasParkedConsumer)
+        // The second goes on to wait, cancelled: its handler runs as it enters the wait.
+        let second = Task { () -> WebSocketEvent? in
+            withUnsafeCurrentTask { $0?.cancel() }
+            return inPlace ? await channel.waitInPlace() : await channel.nextEvent(after: .wait)
+        }
+        #expect(await second.value == nil)
+        #expect(ws.hasParkedConsumer, "the second consumer's cancellation resumed the first")
+        try await ws.send(.text("one"))
+        try ws.close()
+        let events = await first.value
+        #expect(events.count == 2)
+        #expect(events.first == .text("one"))
+        if case .closed(let info)? = events.last { #expect(info.code == .normalClosure) } else { Issue.record("no close") }
+        await server.shutdown(timeout: .seconds(1))
+    }
 }
 
 extension WebSocket {

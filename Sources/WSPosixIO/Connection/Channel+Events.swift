@@ -68,10 +68,14 @@ extension Channel {
             return await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in park(c) }
         case .wait: break
         }
+        // The waiter is this task's: its cancellation resumes this waiter only, never one that
+        // another consumer parked (after this one's `takeEvent()` found none, or after this
+        // one's wait ended), which would end that consumer's iteration.
+        let me = currentTask
         return await withTaskCancellationHandler {
-            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in park(c) }
+            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in park(c, owner: me) }
         } onCancel: {
-            cancelWait()
+            cancelWait(owner: me)
         }
     }
 
@@ -93,7 +97,7 @@ extension Channel {
             // A consumer served from the backlog never suspends; let others (on its loop)
             // run now and then.
             st.eventStreak += 1
-            if st.eventStreak < Self.eventsBetweenYields { return .event(e) }
+            if Int(st.eventStreak) < Self.eventsBetweenYields { return .event(e) }
             st.eventStreak = 0
             return .yieldThen(e)
         }
@@ -115,8 +119,10 @@ extension Channel {
     static func mayPop(_ st: borrowing ChannelState) -> Bool { !st.events.isEmpty || st.inPlaceEnd != 0 }
 
     /// Resumes `c` at once with a queued event or the end, or leaves it as the event waiter.
+    /// `owner`: the waiting task, when its cancellation handler may resume the waiter (see
+    /// ``cancelWait(owner:)``); 0 for an uncancellable wait.
     @usableFromInline @inline(never)
-    func park(_ c: UnsafeContinuation<WebSocketEvent?, Never>) {
+    func park(_ c: UnsafeContinuation<WebSocketEvent?, Never>, owner: UInt = 0) {
         enum Now { case event(WebSocketEvent), end, parked }
         var w = ChannelWakeups()
         let now = state.withLock { st -> Now in
@@ -125,6 +131,7 @@ extension Channel {
             // one's iteration ends, as `takeQueued` would have said.
             if st.events.ending == .closedTaken || Task.isCancelled || st.eventWaiter != nil { return .end }
             st.eventWaiter = c
+            st.eventWaiterOwner = owner
             st.waiterTakesInPlace = false
             return .parked
         }
@@ -163,10 +170,14 @@ extension Channel {
     }
 
     /// A cancelled consumer stops waiting (iteration ends); the connection stays as it is.
-    func cancelWait() {
+    /// Only the waiter that task `owner` parked is resumed: a consumer cancelled while another
+    /// waits (it came to wait in the same moment and was told to end, or its own wait had
+    /// already ended) leaves the other's waiter parked.
+    func cancelWait(owner: UInt) {
         let waiter = state.withLock { st -> UnsafeContinuation<WebSocketEvent?, Never>? in
-            defer { st.eventWaiter = nil }
-            return st.eventWaiter
+            guard owner != 0, st.eventWaiterOwner == owner, let waiter = st.eventWaiter else { return nil }
+            st.eventWaiter = nil
+            return waiter
         }
         waiter?.resume(returning: nil)
     }

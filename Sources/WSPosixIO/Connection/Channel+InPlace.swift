@@ -151,7 +151,7 @@ extension Channel {
     /// as ``takeQueued(_:_:)`` does: with the queue empty, everything delivered has been
     /// handled, and a close held for the answers goes out (Channel+Answers.swift).
     @usableFromInline @inline(never)
-    func parkInPlace(_ c: UnsafeContinuation<WebSocketEvent?, Never>, cancellable: Bool, answering: Bool = false) {
+    func parkInPlace(_ c: UnsafeContinuation<WebSocketEvent?, Never>, cancellable: Bool, answering: Bool = false, owner: UInt = 0) {
         enum Now { case event(WebSocketEvent), lookAgain, parked }
         let onLoop = loop.inEventLoop
         let now = loop.withSpareWakeups(onLoop: onLoop) { w -> Now in
@@ -170,6 +170,7 @@ extension Channel {
                 // (`takeQueued`).
                 if (cancellable && Task.isCancelled) || st.eventWaiter != nil { return .lookAgain }
                 st.eventWaiter = c
+                st.eventWaiterOwner = owner
                 st.waiterTakesInPlace = onLoop
                 return .parked
             }
@@ -184,12 +185,15 @@ extension Channel {
     }
 
     /// Waits (cancellably) for `next(message:)`: an event, or `nil` to look again (the caller
-    /// checks for cancellation).
+    /// checks for cancellation). The cancellation resumes this task's waiter only (see `nextEvent`).
     @usableFromInline nonisolated(nonsending) func waitInPlace() async -> WebSocketEvent? {
-        await withTaskCancellationHandler {
-            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in parkInPlace(c, cancellable: true) }
+        let me = currentTask
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { (c: UnsafeContinuation<WebSocketEvent?, Never>) in
+                parkInPlace(c, cancellable: true, owner: me)
+            }
         } onCancel: {
-            cancelWait()
+            cancelWait(owner: me)
         }
     }
 }

@@ -40,6 +40,10 @@ struct ChannelState: ~Copyable {
     /// An event handler is running on the loop thread: sends queue without writing, and one
     /// write follows the batch.
     var deliveringInline = false
+    /// Events taken without suspending since the consumer last waited (see `nextEvent`): at
+    /// most ``Channel/eventsBetweenYields``, so a byte, in the room the flags leave (as an
+    /// `Int` further down it took 8 bytes of every channel's state).
+    var eventStreak: UInt8 = 0
     /// Server with an event handler: the handle passed to it (events go to the handler on the
     /// loop thread instead of the queue). Released when the socket closes.
     var inlineSocket: WebSocket?
@@ -55,8 +59,6 @@ struct ChannelState: ~Copyable {
     /// after the last write progress); `nil` while nothing waits for the socket.
     var sendStallDeadline: Instant?
 
-    /// Events taken without suspending since the consumer last waited (see `nextEvent`).
-    var eventStreak = 0
     /// The parked consumer (an unsafe continuation: no allocation per wait on the hot path; the
     /// lock guarantees it is resumed exactly once).
     var eventWaiter: UnsafeContinuation<WebSocketEvent?, Never>?
@@ -64,6 +66,10 @@ struct ChannelState: ~Copyable {
     /// 0 otherwise). Nothing outside can cancel that task (no one holds a handle to it), so
     /// it waits for events without a cancellation handler of its own (see ``Channel/nextEvent(after:)``).
     var handlerTask: UInt = 0
+    /// The task that parked ``eventWaiter`` when it waits cancellably (its identity, as
+    /// ``handlerTask``; 0 for an uncancellable wait): its cancellation handler resumes the
+    /// waiter only while it is still this task's, never another consumer's (``Channel/cancelWait(owner:)``).
+    var eventWaiterOwner: UInt = 0
 
     var sendWaiters: [CheckedContinuation<Void, Never>] = []
     /// Why the socket failed, or why the driver ended it.

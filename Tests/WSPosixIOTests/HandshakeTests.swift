@@ -186,6 +186,36 @@ struct HandshakeTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// Cancelled in the window after the attempt's last look at the task (the socket is made)
+    /// and before the channel starts: the cancellation handler runs as `startClient()` enters
+    /// it, before the continuation is stored or anything registered, so its own job finds
+    /// nothing to stop; the flag it leaves makes the start job fail at once with `.cancelled`,
+    /// with no TCP connect and the socket closed. (Without the flag the attempt ran on: here to
+    /// the silent listener's handshake timeout.) `makeStages` runs in exactly that window, on
+    /// the connecting task.
+    @Test func aCancellationBeforeTheChannelStartsStopsItsStart() async throws {
+        let listener = try SilentListener()
+        let group = EventLoopGroup(threadCount: 1)
+        let loop = try group.loops[0]
+        let registered = await loop.registeredDescriptors()
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.group = group
+        configuration.handshakeTimeout = .seconds(3)
+        configuration.makeStages = { _, _ in
+            withUnsafeCurrentTask { $0?.cancel() }
+            return []
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let attempt = Task {
+            try await WebSocket.connect(host: "127.0.0.1", port: Int(listener.address.port), configuration: configuration)
+        }
+        await #expect(throws: WebSocketError.cancelled) { _ = try await attempt.value }
+        #expect(clock.now - start < .seconds(2))
+        #expect(await loop.registeredDescriptors() == registered)
+        #expect(try await listener.accept(timeout: .milliseconds(100)) == nil, "a TCP connection was made")
+    }
+
     /// An argument the handshake cannot carry is named once ("invalid argument: header X cannot
     /// be written", not "invalid argument: Invalid argument: …"), before any connection is made.
     @Test func anUnwritableHeaderIsReportedOnce() async {
@@ -305,5 +335,12 @@ struct HandshakeTests {
         try c.close()
         try b.close()
         await server.shutdown(timeout: .seconds(1))
+    }
+}
+
+extension EventLoop {
+    /// The descriptors registered on this loop, counted on its thread.
+    func registeredDescriptors() async -> Int {
+        await withCheckedContinuation { c in execute { c.resume(returning: self.registeredCount) } }
     }
 }

@@ -161,6 +161,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         channels[i] = (handler as? Channel).map { Unmanaged.passUnretained($0) }
     }
 
+    /// How many descriptors are registered (loop thread only): how a test sees that a
+    /// connection left nothing behind.
+    var registeredCount: Int { handlers.count { $0 != nil } }
+
     /// Changes the interest of a registered descriptor. Safe from any thread (epoll_ctl is), as
     /// long as the caller holds the lock that guards the descriptor's lifetime.
     func setInterest(fd: Int32, read: Bool, write: Bool) {

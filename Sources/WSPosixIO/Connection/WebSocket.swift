@@ -5,7 +5,8 @@ public import WSProtocol
 /// An open WebSocket connection over a POSIX socket, client or server side.
 ///
 /// Iterate it for events (one consumer at a time: a second consumer that comes to wait while
-/// another waits gets `nil`, its iteration ends); send from any task. Values are `Sendable`.
+/// another waits gets `nil`, its iteration ends; cancelling a consumer ends its own iteration,
+/// never the other's); send from any task. Values are `Sendable`.
 ///
 /// ```swift
 /// let ws = try await WebSocket.connect(to: "ws://127.0.0.1:8080/chat")

@@ -4,7 +4,7 @@
 /// builds the ``MessageExtension`` the connection then runs.
 ///
 /// The application supplies negotiators to ``ClientHandshake`` (which sends their offers and
-/// checks the server's answer) and to ``ServerHandshake/accept(_:subprotocol:extensions:headers:configuration:now:entropy:)``
+/// checks the server's answer) and to ``ServerHandshake/accept(_:subprotocol:extensions:headers:configuration:now:date:entropy:)``
 /// (which answers the client's offers). The negotiator decides the parameters; the extension it
 /// returns does the work. ``PerMessageDeflateNegotiator`` is the RFC 7692 one.
 public protocol ExtensionNegotiator: Sendable {

@@ -72,7 +72,7 @@ public enum ExtendedConnect {
     /// Accepts a validated request: the response header list (`:status 200`, then
     /// `sec-websocket-protocol` and `sec-websocket-extensions` when negotiated, then `headers`)
     /// and the open connection (RFC 8441 §5).
-    /// - Throws: ``HandshakeError/invalidArgument(_:)`` as ``ServerHandshake/accept(_:subprotocol:extensions:headers:configuration:now:entropy:)``,
+    /// - Throws: ``HandshakeError/invalidArgument(_:)`` as ``ServerHandshake/accept(_:subprotocol:extensions:headers:configuration:now:date:entropy:)``,
     ///   and for a connection-specific header HTTP/2 forbids (`Keep-Alive`, `Proxy-Connection`, `TE`).
     public static func accept(_ request: UpgradeRequest, subprotocol: String? = nil,
                               extensions: [any ExtensionNegotiator] = [], headers: HTTPHeaders = [:],

@@ -70,7 +70,7 @@ extension Channel {
 
     /// Server: registers an accepted socket and starts its stages or reads the request head.
     /// Loop thread. `refusal` (e.g. a 503 at the connection cap) is written at once instead.
-    func startServer(refusal: [UInt8]?) {
+    func startServer(refusal: HTTPResponse?) {
         var w = ChannelWakeups()
         state.withLock { st in
             do throws(SystemError) {
@@ -145,7 +145,7 @@ extension Channel {
                 st.lifecycle.awaitDecision(until: loop.now + (server?.configuration.decisionTimeout ?? .seconds(10)))
                 w.answer = head
             } else {
-                take(st.lifecycle.respond(HTTPResponse.upgradeRequired.bytes, now: loop.now, &st.outbound), &st, &w)
+                take(st.lifecycle.respond(HTTPResponse.upgradeRequired, now: loop.now, &st.outbound), &st, &w)
             }
         case .accepted:
             opened(&st)
@@ -215,13 +215,14 @@ extension Channel {
         }
     }
 
-    /// Answers a plain HTTP request with the application's response (any thread).
-    func respond(_ response: [UInt8]) {
+    /// Answers a plain HTTP request with the application's response (any thread); `headOnly`
+    /// for a HEAD request.
+    func respond(_ response: HTTPResponse, headOnly: Bool) {
         loop.execute { [self] in
             var w = ChannelWakeups()
             state.withLock { st in
                 guard st.lifecycle.phase == .awaitingDecision else { return }
-                take(st.lifecycle.respond(response, now: loop.now, &st.outbound), &st, &w)
+                take(st.lifecycle.respond(response, headOnly: headOnly, now: loop.now, &st.outbound), &st, &w)
                 settle(&st, &w)
             }
             wake(&w)
@@ -298,7 +299,7 @@ extension Channel {
                 if !st.wantsWrite { flush(&st, &w, now: now) }
             case .awaitingDecision:
                 // The request was read: answer it (the application's late decision is ignored).
-                _ = st.lifecycle.respond(HTTPResponse(status: 503, text: "Server shutting down\n").bytes, now: now, &st.outbound)
+                _ = st.lifecycle.respond(HTTPResponse(status: 503, text: "Server shutting down\n"), now: now, &st.outbound)
             case .connecting, .staging, .serverHandshake, .clientHandshake, .httpResponse:
                 st.lifecycle.finish(now: now)
             case .closing, .closed:

@@ -359,11 +359,13 @@ extension Lifecycle {
             return result
         case .serverHandshake(var link, let handshake):
             let step: ServerHandshake.Step
+            // For the 4xx answer to a bad head (RFC 9110 §6.6.1): a cached read, once per read.
+            let date = WallClock.httpDate()
             if link.isPlain {
-                step = handshake.machine.receive(wire, now: now)
+                step = handshake.machine.receive(wire, now: now, date: date)
             } else {
                 switch Self.unwrap(wire, &link, &out) {
-                case .success(let plain): step = handshake.machine.receive(plain, now: now)
+                case .success(let plain): step = handshake.machine.receive(plain, now: now, date: date)
                 case .failure(let error):
                     self = .serverHandshake(link, handshake)
                     return .failed(error)
@@ -462,7 +464,7 @@ extension Lifecycle {
             self = Self.clientStep(step, link, handshake, now: now, &result, &outputs)
             return result
         case .serverHandshake(let link, let handshake):
-            guard let step = handshake.machine.handleTimeout(now: now) else {
+            guard let step = handshake.machine.handleTimeout(now: now, date: WallClock.httpDate()) else {
                 self = .serverHandshake(link, handshake)
                 return .none
             }
@@ -477,7 +479,7 @@ extension Lifecycle {
             // The application did not decide in time: 503, then close (a late decision is ignored).
             let response = HTTPResponse(status: 503, headers: ["Retry-After": "1"],
                                         text: "Service Unavailable: no decision in time\n")
-            out.append(response.bytes)
+            out.append(response.bytes(date: WallClock.httpDate()))
             let deadline = Self.responseDeadline(link, now: now)
             self = .httpResponse(link, deadline: deadline)
             return .responding
@@ -679,14 +681,14 @@ extension Lifecycle {
         do {
             var (response, connection, leftover) = try handshake.accept(
                 request, subprotocol: subprotocol, extensions: extensions, headers: headers,
-                configuration: configuration, now: now)
+                configuration: configuration, now: now, date: WallClock.httpDate())
             out.append(response)
             if !leftover.isEmpty { outputs.append(contentsOf: connection.receive(leftover, now: now)) }
             result = .accepted
             return .open(link, OpenCore(connection))
         } catch {
             // The application asked for something the handshake cannot write.
-            out.append(HTTPResponse(status: 500, text: "Internal Server Error: \(error.reasonText)").bytes)
+            out.append(HTTPResponse(status: 500, text: "Internal Server Error: \(error.reasonText)").bytes(date: WallClock.httpDate()))
             result = .responding
             let deadline = responseDeadline(link, now: now)
             return .httpResponse(link, deadline: deadline)
@@ -698,13 +700,15 @@ extension Lifecycle {
     @_optimize(none) mutating func reject(_ response: HTTPResponse, now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
         switch consume self {
         case .serverHandshake(let link, let handshake):
-            out.append(handshake.machine.reject(status: response.status, reason: response.reason, headers: response.headers, body: response.body))
+            out.append(handshake.machine.reject(status: response.status, reason: response.reason, headers: response.headers,
+                                                body: response.body, date: WallClock.httpDate()))
             let deadline = Self.responseDeadline(link, now: now)
             self = .httpResponse(link, deadline: deadline)
             return .responding
         case .awaitingDecision(let link, let awaiting):
             out.append(awaiting.handshake.machine.reject(status: response.status, reason: response.reason,
-                                                 headers: response.headers, body: response.body))
+                                                 headers: response.headers, body: response.body,
+                                                 date: WallClock.httpDate()))
             let deadline = Self.responseDeadline(link, now: now)
             self = .httpResponse(link, deadline: deadline)
             return .responding
@@ -720,8 +724,12 @@ extension Lifecycle {
     }
 
     /// Server: answers with a plain HTTP response (an answer to a plain request, a 503) from any
-    /// phase before open. Returns `.none` when the connection is past that (open or ending).
-    @_optimize(none) mutating func respond(_ bytes: [UInt8], now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
+    /// phase before open, dated by the wall clock (RFC 9110 §6.6.1); `headOnly` for a HEAD
+    /// request. Returns `.none` when the connection is past that (open or ending).
+    @_optimize(none) mutating func respond(_ response: HTTPResponse, headOnly: Bool = false, now: Instant,
+                                           _ out: inout OutboundBuffer) -> LifecycleStep {
+        let date = WallClock.httpDate()
+        let bytes = headOnly ? response.headBytes(date: date) : response.bytes(date: date)
         switch consume self {
         case .connecting(let link, let dropped, let droppedDeadline):
             _ = dropped

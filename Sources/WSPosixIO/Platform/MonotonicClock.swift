@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package import WSProtocol
 
-/// The driver's clock: CLOCK_MONOTONIC, as the core's `Instant`. The only clock the module reads.
+/// The driver's clock: CLOCK_MONOTONIC, as the core's `Instant`. The only clock behind timeouts
+/// (the wall clock, ``WallClock``, only dates HTTP responses).
 package enum MonotonicClock {
     /// The current instant.
     @inline(__always)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Sys: the monotonic clock, threads, CPUs, resource limits and the environment.
+// Sys: the monotonic and wall clocks, threads, CPUs, resource limits and the environment.
 
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +35,18 @@ extension Sys {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         #endif
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// CLOCK_REALTIME in whole seconds since 1970 (as of the kernel's last tick on Linux,
+    /// CLOCK_REALTIME_COARSE): the wall clock, read only for HTTP `Date` fields (`WallClock`).
+    static func realtimeSeconds() -> Int64 {
+        var ts = timespec()
+        #if os(Linux)
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts)
+        #else
+        clock_gettime(CLOCK_REALTIME, &ts)
+        #endif
+        return Int64(ts.tv_sec)
     }
 
     static func processorCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

@@ -8,7 +8,8 @@ public struct HTTPResponse: Hashable, Sendable {
     public var status: Int
     /// The reason phrase; `nil` for the standard one.
     public var reason: String?
-    /// The header fields (`Content-Length` and `Connection: close` are added when absent).
+    /// The header fields (`Content-Length` and `Connection: close` are added when absent, and
+    /// so is `Date` when the server writes the response).
     public var headers: HTTPHeaders
     /// The body.
     public var body: [UInt8]
@@ -36,22 +37,34 @@ public struct HTTPResponse: Hashable, Sendable {
     /// The answer when the server is at its connection cap.
     public static let serviceUnavailable = HTTPResponse(status: 503, text: "Too many connections.\n")
 
-    /// The bytes on the wire.
-    public var bytes: [UInt8] {
-        var fields = headers
-        if !fields.contains(name: "Connection") { fields.add(name: "Connection", value: "close") }
-        return HTTPResponseHead(status: status, reason: reason, headers: fields).bytes(body: body)
+    /// The bytes on the wire, without a `Date` field unless ``headers`` has one (the server
+    /// adds the current date when it writes the response).
+    public var bytes: [UInt8] { bytes(date: nil) }
+
+    /// The bytes on the wire, with `Date: <date>` unless ``headers`` has a `Date` already. The
+    /// server writes every response it sends (any status) this way, with the wall clock's
+    /// date: "An origin server with a clock MUST generate a Date header field in all 2xx,
+    /// 3xx, and 4xx responses" (RFC 9110 §6.6.1), and may in 1xx and 5xx ones.
+    func bytes(date: HTTPDate?) -> [UInt8] {
+        HTTPResponseHead(status: status, reason: reason, headers: fields(date: date)).bytes(body: body)
     }
 
     /// The bytes answering a HEAD request: the same head (with the body's `Content-Length`),
     /// no body (RFC 9110 §9.3.2).
-    var headBytes: [UInt8] {
-        var fields = headers
-        if !fields.contains(name: "Connection") { fields.add(name: "Connection", value: "close") }
+    func headBytes(date: HTTPDate?) -> [UInt8] {
+        var fields = fields(date: date)
         if !fields.contains(name: "Content-Length") && !fields.contains(name: "Transfer-Encoding") {
             fields.add(name: "Content-Length", value: String(body.count))
         }
         return HTTPResponseHead(status: status, reason: reason, headers: fields).bytes
+    }
+
+    /// ``headers`` with `Date` (when given and absent) and `Connection: close` (when absent).
+    private func fields(date: HTTPDate?) -> HTTPHeaders {
+        var fields = headers
+        if let date, !fields.contains(name: "Date") { fields.add(name: "Date", value: date.imfFixdate) }
+        if !fields.contains(name: "Connection") { fields.add(name: "Connection", value: "close") }
+        return fields
     }
 }
 

@@ -89,7 +89,7 @@ final class Listener: LoopHandler, @unchecked Sendable {
                               flow: configuration.flowControl, peer: peer, server: context)
         let admitted = context.admit(channel)
         // At the cap (or over the buffered-bytes cap): answer 503 and close (not counted).
-        let refusal = admitted ? nil : HTTPResponse.serviceUnavailable.bytes
+        let refusal = admitted ? nil : HTTPResponse.serviceUnavailable
         if target === loop {
             channel.startServer(refusal: refusal)
         } else {

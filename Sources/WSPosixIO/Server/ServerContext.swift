@@ -120,7 +120,7 @@ final class ServerContext: Sendable {
         let isHead = head.method == "HEAD"
         Task(executorPreference: channel.loop) {
             let response = await onHTTPRequest(head)
-            channel.respond(isHead ? response.headBytes : response.bytes)
+            channel.respond(response, headOnly: isHead)
         }
     }
 

@@ -2,7 +2,7 @@
 package import WSProtocol
 
 /// The driver's clock: CLOCK_MONOTONIC, as the core's `Instant`. The only clock behind timeouts
-/// (the wall clock, ``WallClock``, only dates HTTP responses).
+/// (the wall clock, `WallClock`, only dates HTTP responses).
 package enum MonotonicClock {
     /// The current instant.
     @inline(__always)

@@ -4,7 +4,7 @@ import Synchronization
 
 /// The wall clock, read for one thing: the `Date` field of the HTTP responses a server writes
 /// ("An origin server with a clock MUST generate a Date header field in all 2xx, 3xx, and 4xx
-/// responses", RFC 9110 §6.6.1). Timeouts never use it (``MonotonicClock`` does).
+/// responses", RFC 9110 §6.6.1). Timeouts never use it (`MonotonicClock` does).
 ///
 /// The server dates every response it writes, the 101 and 5xx included: the RFC allows a
 /// `Date` there ("MAY generate a Date header field in 1xx and 5xx responses"), nginx and

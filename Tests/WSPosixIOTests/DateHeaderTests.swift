@@ -111,3 +111,40 @@ struct DateHeaderTests {
         #expect(date == HTTPDate(secondsSince1970: date.secondsSince1970))
     }
 }
+
+/// What the server writes when the application's decision cannot be written as asked.
+@Suite("Decisions the handshake cannot write, over loopback", .timeLimit(.minutes(1)))
+struct UnwritableDecisionTests {
+    /// A refusal with an interim status (a "101" looked like an acceptance without its key)
+    /// is answered 500, as an acceptance the handshake cannot write is, and the connection ends.
+    @Test(arguments: [101, 199])
+    func anInterimRefusalIsAnswered500(status: Int) async throws {
+        let server = try await WebSocketServer.bind(port: 0, onUpgrade: { _ in .reject(HTTPResponse(status: status)) },
+                                                    onConnection: { _ in })
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write(DateHeaderTests.upgrade)
+        let (response, sawEOF) = try await raw.readToEnd(timeout: .seconds(10))
+        let body = "Internal Server Error: Invalid argument: status \(status) is interim: it cannot refuse a request"
+        #expect(String(decoding: IMFFixdate.removingDateFields(response), as: UTF8.self)
+                == "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        #expect(IMFFixdate.dateFields(in: response).count == 1)
+        #expect(sawEOF)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
+    /// The same for an acceptance naming a subprotocol the client did not offer.
+    @Test func anAcceptanceWithASubprotocolNotOfferedIsAnswered500() async throws {
+        let server = try await WebSocketServer.bind(port: 0, onUpgrade: { _ in .accept(subprotocol: "chat") },
+                                                    onConnection: { _ in })
+        let raw = try await RawTCP.connect(server.localAddress)
+        try raw.write(DateHeaderTests.upgrade)
+        let (response, sawEOF) = try await raw.readToEnd(timeout: .seconds(10))
+        let body = "Internal Server Error: Invalid argument: subprotocol chat was not offered"
+        #expect(String(decoding: IMFFixdate.removingDateFields(response), as: UTF8.self)
+                == "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        #expect(sawEOF)
+        await server.shutdown(timeout: .seconds(1))
+    }
+}

@@ -700,15 +700,12 @@ extension Lifecycle {
     @_optimize(none) mutating func reject(_ response: HTTPResponse, now: Instant, _ out: inout OutboundBuffer) -> LifecycleStep {
         switch consume self {
         case .serverHandshake(let link, let handshake):
-            out.append(handshake.machine.reject(status: response.status, reason: response.reason, headers: response.headers,
-                                                body: response.body, date: WallClock.httpDate()))
+            out.append(Self.refusal(response, &handshake.machine))
             let deadline = Self.responseDeadline(link, now: now)
             self = .httpResponse(link, deadline: deadline)
             return .responding
         case .awaitingDecision(let link, let awaiting):
-            out.append(awaiting.handshake.machine.reject(status: response.status, reason: response.reason,
-                                                 headers: response.headers, body: response.body,
-                                                 date: WallClock.httpDate()))
+            out.append(Self.refusal(response, &awaiting.handshake.machine))
             let deadline = Self.responseDeadline(link, now: now)
             self = .httpResponse(link, deadline: deadline)
             return .responding
@@ -721,6 +718,18 @@ extension Lifecycle {
         case .closed: self = .closed
         }
         return .none
+    }
+
+    /// The bytes refusing the request with `response`, dated; a response the handshake cannot
+    /// end with (an interim 1xx status) becomes a 500, as a choice `accept` cannot write does.
+    private static func refusal(_ response: HTTPResponse, _ handshake: inout ServerHandshake) -> [UInt8] {
+        let date = WallClock.httpDate()
+        do throws(HandshakeError) {
+            return try handshake.reject(status: response.status, reason: response.reason, headers: response.headers,
+                                        body: response.body, date: date)
+        } catch {
+            return HTTPResponse(status: 500, text: "Internal Server Error: \(error.reasonText)").bytes(date: date)
+        }
     }
 
     /// Server: answers with a plain HTTP response (an answer to a plain request, a 503) from any

@@ -243,9 +243,15 @@ public struct ServerHandshake: Sendable {
     /// `WWW-Authenticate`, 403 for a bad `Origin`, 3xx with `Location`), headers and body.
     /// Adds `Content-Length` and `Connection: close` when absent, and with a `date` a `Date`
     /// field when absent (RFC 9110 §6.6.1); fields that cannot be written safely are skipped.
-    /// Write the bytes, then close the transport.
+    /// Write the bytes, then close the transport. A request may be refused before its head is
+    /// complete (a server at its cap or shutting down).
+    /// - Throws: ``HandshakeError/invalidArgument(_:)`` when the handshake already ended
+    ///   (accepted, rejected or failed: a second response would follow the first), or for an
+    ///   interim (1xx) status, which cannot end an exchange (RFC 9110 §15.2); nothing changes then.
     public mutating func reject(status: Int, reason: String? = nil, headers: HTTPHeaders = [:], body: [UInt8] = [],
-                                date: HTTPDate? = nil) -> [UInt8] {
+                                date: HTTPDate? = nil) throws(HandshakeError) -> [UInt8] {
+        if case .finished = state { throw .invalidArgument("the handshake already ended (accepted, rejected or failed)") }
+        guard !(100..<200).contains(status) else { throw .invalidArgument("status \(status) is interim: it cannot refuse a request") }
         state = .finished
         return Self.rejection(status: status, reason: reason, headers: headers, body: body, contentType: false, date: date)
     }

@@ -67,7 +67,7 @@ struct ServerHandshakeDateTests {
         }
         #expect(IMFFixdate.dateFields(in: response) == [])
         var hs = Self.awaitingDecision()
-        #expect(IMFFixdate.dateFields(in: hs.reject(status: 403)) == [])
+        #expect(IMFFixdate.dateFields(in: try hs.reject(status: 403)) == [])
         let request = try #require(UpgradeRequest.sample)
         var accepting = Self.awaitingDecision()
         let (head, _, _) = try accepting.accept(request, now: .zero)
@@ -103,9 +103,9 @@ struct ServerHandshakeDateTests {
     }
 
     @Test("reject: the date once, unless the application's headers have a Date")
-    func rejection() {
+    func rejection() throws {
         var hs = Self.awaitingDecision()
-        let response = hs.reject(status: 401, headers: ["WWW-Authenticate": "Basic realm=\"ws\""], date: Self.date)
+        let response = try hs.reject(status: 401, headers: ["WWW-Authenticate": "Basic realm=\"ws\""], date: Self.date)
         #expect(response == """
             HTTP/1.1 401 Unauthorized\r
             WWW-Authenticate: Basic realm="ws"\r
@@ -115,7 +115,7 @@ struct ServerHandshakeDateTests {
             \r\n
             """.bytes)
         var own = Self.awaitingDecision()
-        let kept = own.reject(status: 403, headers: ["date": "Thu, 01 Jan 1970 00:00:00 GMT"], date: Self.date)
+        let kept = try own.reject(status: 403, headers: ["date": "Thu, 01 Jan 1970 00:00:00 GMT"], date: Self.date)
         #expect(IMFFixdate.dateFields(in: kept) == ["Thu, 01 Jan 1970 00:00:00 GMT"])
     }
 

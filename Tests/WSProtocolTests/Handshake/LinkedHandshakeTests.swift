@@ -149,7 +149,7 @@ struct LinkedHandshakeTests {
         var server = ServerHandshake(now: .zero)
         guard case .upgradeRequest(let r) = server.receive(hs.requestBytes, now: .zero) else { Issue.record("no request"); return }
         #expect(r.origin == nil)
-        let bytes = server.reject(status: 403, headers: ["X-Why": "origin"], body: Array("forbidden".utf8))
+        let bytes = try server.reject(status: 403, headers: ["X-Why": "origin"], body: Array("forbidden".utf8))
         #expect(failure(hs.receive(bytes, now: .zero)) == .refused(
             status: 403, reason: "Forbidden", headers: ["X-Why": "origin", "Connection": "close", "Content-Length": "9"],
             bodyPrefix: Array("forbidden".utf8)))

@@ -131,7 +131,7 @@ struct ServerHandshakeTests {
 
         var rejected = ServerHandshake(now: .zero)
         _ = rejected.receive(Self.request.bytes, now: .zero)
-        _ = rejected.reject(status: 403)
+        _ = try rejected.reject(status: 403)
         #expect(throws: ended) { try rejected.accept(r, now: .zero) }
 
         var timedOut = ServerHandshake(now: .zero)
@@ -295,15 +295,57 @@ struct ServerHandshakeTests {
     }
 
     @Test("Rejecting: any status, headers and body (401, 403, 302)")
-    func rejections() {
-        var hs = ServerHandshake(now: .zero)
-        _ = hs.receive(Self.request.bytes, now: .zero)
-        #expect(hs.reject(status: 401, headers: ["WWW-Authenticate": "Basic realm=\"ws\""]) ==
+    func rejections() throws {
+        func waiting() -> ServerHandshake {
+            var hs = ServerHandshake(now: .zero)
+            _ = hs.receive(Self.request.bytes, now: .zero)
+            return hs
+        }
+        var hs = waiting()
+        #expect(try hs.reject(status: 401, headers: ["WWW-Authenticate": "Basic realm=\"ws\""]) ==
                 "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"ws\"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".bytes)
-        #expect(hs.reject(status: 403, reason: "Bad Origin", body: "no".bytes) ==
+        hs = waiting()
+        #expect(try hs.reject(status: 403, reason: "Bad Origin", body: "no".bytes) ==
                 "HTTP/1.1 403 Bad Origin\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno".bytes)
-        #expect(hs.reject(status: 302, headers: ["Location": "/elsewhere", "Connection": "keep-alive"]) ==
+        hs = waiting()
+        #expect(try hs.reject(status: 302, headers: ["Location": "/elsewhere", "Connection": "keep-alive"]) ==
                 "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n".bytes)
+        // Before the head is complete too (a server at its cap, or shutting down).
+        var early = ServerHandshake(now: .zero)
+        _ = early.receive(Self.request.bytes.prefix(20), now: .zero)
+        #expect(try early.reject(status: 503) ==
+                "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".bytes)
+    }
+
+    /// One response per handshake: a refusal after an acceptance, a refusal or a failure would
+    /// follow the first response on the wire (it returned a second one); an interim status
+    /// cannot end the exchange (a "101" refusal looked like an acceptance without its key).
+    @Test func aRefusalThatCannotBeWrittenIsAnError() throws {
+        let ended = HandshakeError.invalidArgument("the handshake already ended (accepted, rejected or failed)")
+        guard case .upgrade(let r) = Self.receive(Self.request.bytes) else { Issue.record("no request"); return }
+        var accepted = ServerHandshake(now: .zero)
+        _ = accepted.receive(Self.request.bytes, now: .zero)
+        _ = try accepted.accept(r, now: .zero)
+        #expect(throws: ended) { try accepted.reject(status: 403) }
+
+        var rejected = ServerHandshake(now: .zero)
+        _ = rejected.receive(Self.request.bytes, now: .zero)
+        _ = try rejected.reject(status: 403)
+        #expect(throws: ended) { try rejected.reject(status: 403) }
+
+        var failed = ServerHandshake(now: .zero)
+        _ = failed.receive("GET / HTTP/1.1\r\nHost: a b\r\n\r\n".bytes, now: .zero)
+        #expect(throws: ended) { try failed.reject(status: 403) }
+
+        for status in [100, 101, 199] {
+            var interim = ServerHandshake(now: .zero)
+            _ = interim.receive(Self.request.bytes, now: .zero)
+            #expect(throws: HandshakeError.invalidArgument("status \(status) is interim: it cannot refuse a request")) {
+                try interim.reject(status: status)
+            }
+            // Nothing changed: a refusal that can be written still can.
+            #expect(try interim.reject(status: 403).starts(with: "HTTP/1.1 403 Forbidden\r\n".bytes))
+        }
     }
 
     @Test("Head limits answer 431 and 414")

@@ -276,7 +276,11 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
                     respondAndClose(ServerHandshake.errorResponse(for: .invalidArgument("\(error)")), context: context)
                 }
             case .reject(let status, let headers, let body):
-                respondAndClose(serverHandshake!.value.reject(status: status, headers: headers, body: body), context: context)
+                do throws(HandshakeError) {
+                    respondAndClose(try serverHandshake!.value.reject(status: status, headers: headers, body: body), context: context)
+                } catch {
+                    respondAndClose(ServerHandshake.errorResponse(for: error), context: context)  // e.g. a 1xx status
+                }
             }
         case .notAnUpgrade(let head):
             let answer = settings.respond(head)

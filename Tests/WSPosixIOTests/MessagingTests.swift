@@ -156,13 +156,7 @@ struct MessagingTests {
         #expect(await second.next() == nil)
         #expect(await second.next(message: { _, bytes in bytes.count }) == nil)
         #expect(ws.hasParkedConsumer)
-        try await ws.send(.text("one"))
-        try ws.close()
-        let events = await first.value
-        #expect(events.count == 2)
-        #expect(events.first == .text("one"))
-        if case .closed(let info)? = events.last { #expect(info.code == .normalClosure) } else { Issue.record("no close") }
-        await server.shutdown(timeout: .seconds(1))
+        try await Self.expectEchoThenClose(ws, to: first, server)
     }
 
     /// A second consumer that came to wait in the same moment as the first (its look found no
@@ -198,12 +192,23 @@ struct MessagingTests {
         }
         #expect(await second.value == nil)
         #expect(ws.hasParkedConsumer, "the second consumer's cancellation resumed the first")
+        try await Self.expectEchoThenClose(ws, to: first, server)
+    }
+
+    /// Sends "one" through the echo server and closes: the consumer `first` must get exactly
+    /// the echo, then `.closed` with 1000.
+    static func expectEchoThenClose(_ ws: WebSocket, to first: Task<[WebSocketEvent], Never>, _ server: WebSocketServer,
+                                    sourceLocation: SourceLocation = #_sourceLocation) async throws {
         try await ws.send(.text("one"))
         try ws.close()
         let events = await first.value
-        #expect(events.count == 2)
-        #expect(events.first == .text("one"))
-        if case .closed(let info)? = events.last { #expect(info.code == .normalClosure) } else { Issue.record("no close") }
+        #expect(events.count == 2, sourceLocation: sourceLocation)
+        #expect(events.first == .text("one"), sourceLocation: sourceLocation)
+        if case .closed(let info)? = events.last {
+            #expect(info.code == .normalClosure, sourceLocation: sourceLocation)
+        } else {
+            Issue.record("no close", sourceLocation: sourceLocation)
+        }
         await server.shutdown(timeout: .seconds(1))
     }
 }

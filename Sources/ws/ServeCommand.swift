@@ -52,6 +52,7 @@ struct ServeCommand {
 
     func run() async -> Int32 {
         SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below; SIGHUP: reload
+        Terminal.printOffTheLoops()  // log lines are printed on the loops: never blocking them
         ProcessLimits.raiseOpenFiles(atLeast: 1 << 20)  // soft limit up to the hard one: many connections
         let room = WebSocketGroup()  // /chat: a member that does not read misses messages, never delays the others
         let health = HealthState()
@@ -219,11 +220,12 @@ struct ServeCommand {
     }
 
     /// `/report`: each text message as one line on standard output (escaped: control
-    /// characters visible).
+    /// characters visible), written off the loop: while a megabyte waits unread (a paused
+    /// pipe), this connection waits with it, not its loop.
     @inline(never)
     static func report(_ ws: WebSocket) async {
         for await event in ws {
-            if case .text(let text)? = event.message { Terminal.line(text) }
+            if case .text(let text)? = event.message { await Terminal.lineWaiting(text) }
         }
     }
 

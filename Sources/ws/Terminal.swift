@@ -6,6 +6,8 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
+import Synchronization
 import WSProtocol
 
 /// Standard output and error for `ws`: every line is written whole and flushed at once, so a
@@ -23,10 +25,37 @@ enum Terminal {
         write(escaped(text) + "\n", to: STDOUT_FILENO)
     }
 
-    /// Prints one line on standard error, escaped (``escaped(_:)``).
+    /// Prints one line on standard error, escaped (``escaped(_:)``): in place, or once
+    /// ``printOffTheLoops()`` was called, through ``standardError`` (never blocking; dropped and
+    /// counted while 1 MiB waits).
     static func error(_ text: String) {
-        write(escaped(text) + "\n", to: STDERR_FILENO)
+        if offTheLoops.load(ordering: .relaxed) {
+            standardError.print(escaped(text) + "\n")
+        } else {
+            write(escaped(text) + "\n", to: STDERR_FILENO)
+        }
     }
+
+    /// Prints one line on standard output, escaped, through ``standardOutput``: it waits for
+    /// room there rather than block the thread (`ws serve`'s `/report`, on an event loop).
+    static func lineWaiting(_ text: String) async {
+        await standardOutput.printWaiting(escaped(text) + "\n")
+    }
+
+    /// `ws serve`: from now on ``error(_:)`` lines are written by a thread of their own, so that
+    /// a standard error nobody reads cannot hold an event loop (``LineOutput``).
+    static func printOffTheLoops() { offTheLoops.store(true, ordering: .relaxed) }
+
+    /// Writes what ``standardOutput`` and ``standardError`` hold, waiting at most a second for
+    /// each (an output nobody reads must not keep the process from exiting).
+    static func flush() {
+        standardOutput.flush(timeout: .seconds(1))
+        standardError.flush(timeout: .seconds(1))
+    }
+
+    static let standardOutput = LineOutput(fd: STDOUT_FILENO, name: "stdout")
+    static let standardError = LineOutput(fd: STDERR_FILENO, name: "stderr")
+    private static let offTheLoops = Atomic<Bool>(false)
 
     /// Prints text of our own (the help), as is.
     static func trustedText(_ text: String) {
@@ -99,6 +128,6 @@ enum Terminal {
     }
 }
 
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
     write(fd, buffer, count)
 }

@@ -50,6 +50,7 @@ case .connect(let connect):
 case .autobahnClient(let url, let agent):
     status = await AutobahnClientCommand(url: url, agent: agent).run()
 }
+Terminal.flush()
 exit(status)
 
 /// Whether the process can still open `count` descriptors (probed with `dup`, closed again).

@@ -96,4 +96,43 @@ struct InteropToolSafetyTests {
         #expect(await tool.waitForExit() == 2)
         #expect(tool.errorOutput == "ws: autobahn-client: \(message) (try 'ws --help')\n")
     }
+
+    /// `ws serve` logs each connection's opening and end on standard error from its event loop;
+    /// written in place, a standard error nobody reads (here a pipe to `sleep`: 64 KiB fill it)
+    /// stopped the loop at the write that found the pipe full, and every connection on it: the
+    /// next handshake timed out. Its lines now go out on a thread of their own.
+    @Test("ws serve keeps serving while nobody reads its standard error",
+          .enabled(if: Peers.available(Peers.wsBinary)))
+    func serveWithAnUnreadStandardError() async throws {
+        let binary = try Peers.require(Peers.wsBinary, "the ws binary (swift build --build-tests builds it)")
+        let serve = try Subprocess(["/bin/bash", "-c",
+                                    #"exec "$0" serve --host 127.0.0.1 --port 0 --threads 1 2> >(exec sleep 120)"#, binary])
+        defer { serve.stop() }
+        let first = try await serve.nextLine()
+        let prefix = "listening on ws://127.0.0.1:"
+        guard first.hasPrefix(prefix), let port = Int(first.dropFirst(prefix.count)) else {
+            Issue.record("unexpected first line: \(first)")
+            return
+        }
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.group = Peers.loops
+        configuration.handshakeTimeout = .seconds(5)
+        // Each connection logs two lines, the second with its 120-byte close reason: some 190
+        // bytes, so 600 connections write about 110 KiB, past what the pipe holds.
+        let reason = String(repeating: "r", count: 120)
+        for i in 0..<600 {
+            let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/echo", configuration: configuration)
+            try ws.close(code: CloseCode(rawValue: 4000), reason: reason)
+            for await _ in ws {}
+            guard ws.closeInfo?.code == CloseCode(rawValue: 4000) else {
+                Issue.record("connection \(i): \(String(describing: ws.closeInfo))")
+                return
+            }
+        }
+        let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/echo", configuration: configuration)
+        try await ws.send(.text("still serving"))
+        var events = ws.makeAsyncIterator()
+        #expect(await events.next() == .text("still serving"))
+        try ws.close()
+    }
 }

@@ -301,6 +301,10 @@ enum CommandLineOptions: Equatable {
           http(s)://HOST:PORT, with HOST the --host, localhost, 127.0.0.1 or [::1]) and from
           clients that send no Origin; others get 403. --allow-origin adds an origin
           (https://example.com), all subdomains (https://*.example.com), or any (*).
+          Each connection's opening and end are logged on standard error. Both outputs are
+          written by a thread of their own, so output nobody reads never stops the server:
+          beyond 1 MiB unread, log lines are dropped and counted ("ws: N line(s) dropped"),
+          and /report stops reading its connections until its lines can be written.
 
       ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
                  [--cacert FILE]... [--insecure] [--proxy URL] [-v] [--max-redirects N] [--binary]

@@ -182,6 +182,7 @@ extension Channel {
         if let (subprotocol, names) = negotiated {
             st.subprotocol = subprotocol
             st.extensionNames = names
+            st.readsInSlices = !names.isEmpty
         }
     }
 

@@ -10,16 +10,33 @@ extension Channel {
     /// one busy peer cannot keep its loop from other connections' reads, timers and handshakes.
     static let readsPerWakeup = 4
 
+    /// The size of each read while ``ChannelState/readsInSlices``: the inbound budget over
+    /// 1,024, at least 1 KiB, at most the whole buffer (4 KiB by default).
+    ///
+    /// The budget is looked at after each read, and one read's bytes all reach the core, which
+    /// completes every message they hold. Compressed, a byte can inflate to 1,032 (deflate's
+    /// longest match, 258 bytes, coded in two bits): one 256 KiB read carried 64 messages of
+    /// 16 MiB - 16 bytes of zeros (16,294 bytes each, context takeover) and `ws serve` held
+    /// 336 MiB for the one peer. Cut this way, what one read completes inflates to about the
+    /// budget, plus the one message its first bytes finish (``Connection/Configuration/maxMessageSize``).
+    static func slicedReadSize(_ flow: FlowControl) -> Int {
+        min(EventLoop.readBufferSize, max(1 << 10, flow.inboundBudget >> 10))
+    }
+
     /// Reads what the socket holds, within the budget. Returns `true` when the budget ran out
     /// with more probably waiting (the loop comes back: epoll is level-triggered).
     @discardableResult
     func onReadable(_ st: inout ChannelState, _ w: inout ChannelWakeups, draining: Bool) -> Bool {
-        let buffer = loop.readBuffer
+        // Sliced reads start at the buffer's start, so in-place messages' ranges in
+        // `loop.readBuffer` hold; there are as many more of them per wakeup (the same bytes).
+        let size = st.readsInSlices ? Self.slicedReadSize(flow) : loop.readBuffer.count
+        let buffer = size == loop.readBuffer.count ? loop.readBuffer : UnsafeMutableRawBufferPointer(rebasing: loop.readBuffer[0 ..< size])
+        let reads = Self.readsPerWakeup * (loop.readBuffer.count / size)
         // In place for the server's message handler, or for an async consumer waiting on this
         // loop in `next(message:)` with nothing queued (Channel+InPlace.swift).
         let inPlace = st.inlineSocket != nil ? server?.hasMessageHandler == true
             : st.eventWaiter != nil && st.waiterTakesInPlace && !draining && st.events.isEmpty && st.inPlaceEnd == 0
-        for _ in 0..<Self.readsPerWakeup {
+        for _ in 0..<reads {
             guard !st.endOfStream, st.lifecycle.isLive, st.lifecycle.phase != .awaitingDecision else { return false }
             let n: Int?
             do {

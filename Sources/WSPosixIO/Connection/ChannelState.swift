@@ -44,6 +44,11 @@ struct ChannelState: ~Copyable {
     /// most ``Channel/eventsBetweenYields``, so a byte, in the room the flags leave (as an
     /// `Int` further down it took 8 bytes of every channel's state).
     var eventStreak: UInt8 = 0
+    /// Reads are cut to ``Channel/slicedReadSize(_:)`` (the byte after ``eventStreak``, in the
+    /// flags' padding): until the opening handshake ends (its leftover bytes reach the core at
+    /// once), and after it while an extension is negotiated (permessage-deflate inflates up
+    /// to 1,032 bytes per byte read; see ``Channel/onReadable(_:_:draining:)``).
+    var readsInSlices = true
     /// Server with an event handler: the handle passed to it (events go to the handler on the
     /// loop thread instead of the queue). Released when the socket closes.
     var inlineSocket: WebSocket?

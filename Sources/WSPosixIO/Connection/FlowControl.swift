@@ -28,7 +28,10 @@ public struct FlowControl: Hashable, Sendable {
     /// Reading pauses while the events waiting for the application and the message being
     /// assembled hold more than this many bytes (with at least one event waiting: a consumer
     /// that waits always gets the message being assembled, which
-    /// `Connection.Configuration.maxMessageSize` bounds). Default 4 MiB.
+    /// `Connection.Configuration.maxMessageSize` bounds). Default 4 MiB. While an extension is
+    /// negotiated (permessage-deflate), and during the opening handshake, each read takes at
+    /// most this over 1,024 bytes (4 KiB by default, at least 1 KiB), so that what one read
+    /// completes inflates to about this budget at most.
     public var inboundBudget: Int = 4 << 20
     /// How long queued bytes may wait for the socket to take any of them: after it the
     /// connection is dropped (1006) and the suspended sends throw

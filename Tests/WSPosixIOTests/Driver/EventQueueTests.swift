@@ -30,6 +30,25 @@ struct EventQueueTests {
         #expect(q.isEmpty && q.bytes == 0)
     }
 
+    /// A queue kept from running empty (one event taken, one pushed, 100,000 times) holds
+    /// only what is queued: a taken event's payload goes at once, and its slot soon after.
+    @Test func aQueueThatNeverRunsEmptyHoldsOnlyItsEvents() {
+        var q = EventQueue()
+        Self.push(&q, .binary([0]))
+        for i in 0..<100_000 {
+            Self.push(&q, .ping(Array(repeating: UInt8(truncatingIfNeeded: i), count: 125)))
+            let taken = q.pop()
+            #expect(taken != nil)
+            guard q.heldBytes == q.bytes, q.slotCount <= 2 * q.count + EventQueue.takenKept else {
+                Issue.record("after \(i + 1) taken: \(q.heldBytes) bytes and \(q.slotCount) slots held for \(q.bytes) bytes in \(q.count) events")
+                return
+            }
+        }
+        #expect(q.count == 1 && q.bytes == 125)
+        #expect(q.pop() == .ping(Array(repeating: UInt8(truncatingIfNeeded: 99_999), count: 125)))
+        #expect(q.isEmpty && q.slotCount == 0)
+    }
+
     @Test func nothingFollowsClosed() {
         var q = EventQueue()
         let closed = WebSocketEvent.closed(CloseInfo(code: .normalClosure))

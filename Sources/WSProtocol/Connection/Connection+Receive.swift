@@ -366,7 +366,10 @@ extension Connection {
         case .control:
             handleControl(frame.opcode, now: now, &context, into: &outputs)
         case .message:
-            guard fin else { return }
+            guard fin else {
+                lastDataFrameEnd = now  // progress on the message (``messageProgress``)
+                return
+            }
             incoming.finish()
             let payload = incoming.buffer
             incoming.buffer = []
@@ -378,6 +381,7 @@ extension Connection {
                 outputs.append(.deliver(.message(.text(String(decoding: payload, as: UTF8.self)))))
             }
         case .frame:
+            lastDataFrameEnd = now
             finishKeptFrame(fin: fin, &context, into: &outputs)
         }
     }

@@ -77,7 +77,7 @@ extension Connection {
             var earliest: Instant? = nil
             if configuration.keepalive != nil { earliest = keepalivePongDeadline ?? lastReceived.adding(nanoseconds: timerNanoseconds.keepaliveInterval) }
             if configuration.messageTimeout != nil, isReceivingFrame {
-                let d = lastReceived.adding(nanoseconds: timerNanoseconds.message)
+                let d = messageProgress.adding(nanoseconds: timerNanoseconds.message)
                 earliest = earliest.map { min($0, d) } ?? d
             }
             if configuration.idleTimeout != nil {
@@ -98,6 +98,18 @@ extension Connection {
 
     /// A frame (its header or payload) or a fragmented data message is partly received.
     var isReceivingFrame: Bool { inFrame || !headerBuffer.isEmpty || incoming.isOpen }
+
+    /// Where the message timeout runs from while ``isReceivingFrame``: the last byte received,
+    /// except between the frames of a message (no data frame under way), where only the end of
+    /// its last data frame counts. Control frames may come between fragments (RFC 6455 §5.4),
+    /// but they are no progress on the message: counted, a peer that answered our keepalive
+    /// pings (sent after 20 s of silence, under WSPosixIO's 30 s message timeout) or sent its
+    /// own held a stalled message, and its buffer, forever. Inside a data frame every byte is
+    /// its payload (nothing interleaves within a frame), so the last byte counts there.
+    var messageProgress: Instant {
+        if incoming.isOpen && !(inFrame && sink != .control) { return lastDataFrameEnd }
+        return lastReceived
+    }
 
     /// Open, with no frame or message half received: between messages. There the next deadline
     /// (keepalive, idle) only moves later as data comes and goes, so a driver's timer set for
@@ -286,7 +298,7 @@ extension Connection {
         keepaliveRearmed = false  // the driver sets its timer from ``deadline`` after this
         switch state {
         case .open:
-            if configuration.messageTimeout != nil, isReceivingFrame, now >= lastReceived.adding(nanoseconds: timerNanoseconds.message) {
+            if configuration.messageTimeout != nil, isReceivingFrame, now >= messageProgress.adding(nanoseconds: timerNanoseconds.message) {
                 // A started frame or message stalled: fail with 1008 (the peer trickles or is gone;
                 // we do not wait for its close frame).
                 var out: [UInt8] = []

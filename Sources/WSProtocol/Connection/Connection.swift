@@ -51,6 +51,9 @@ public struct Connection: Sendable {
     var lastReceived: Instant
     /// When a data frame last arrived or a message was last sent (``Configuration/idleTimeout``).
     var lastDataActivity: Instant
+    /// When the last data frame ended: between the frames of a message the message timeout
+    /// runs from here, not from the last byte (see ``messageProgress``).
+    var lastDataFrameEnd: Instant
     /// The keepalive ping in flight must be answered by then.
     var keepalivePongDeadline: Instant? = nil
     /// Number of keepalive pings sent; the payload of the last one is this counter.
@@ -95,6 +98,7 @@ public struct Connection: Sendable {
         self.entropy = entropy
         self.lastReceived = now
         self.lastDataActivity = now
+        self.lastDataFrameEnd = now
         self.timerNanoseconds = TimerNanoseconds(configuration)
     }
 

@@ -48,6 +48,43 @@ struct StalledAndIdleTests {
         #expect(server.closeReason == .timedOut(.message))
     }
 
+    /// Control frames between the fragments are no progress on the message: with WSPosixIO's
+    /// defaults (a keepalive ping after 20 s of silence, a 30 s message timeout) a peer that
+    /// answers the pings, or sends its own, still has its stalled message failed 30 s after
+    /// its last data frame ended. (Counted as progress, every pong moved the deadline on by
+    /// 30 s, past the next ping: the message stayed open for good.)
+    @Test func controlFramesBetweenFragmentsAreNoProgress() {
+        var config = Connection.Configuration()
+        config.messageTimeout = .seconds(30)
+        config.keepalive = .init(interval: .seconds(20), timeout: .seconds(20))
+        var server = Connection(role: .server, configuration: config, now: .seconds(100))
+        #expect(server.receive(Wire.client(.text, Array("he".utf8), fin: false), now: .seconds(101)) == [])
+        #expect(server.nextDeadline == .seconds(121))  // the keepalive ping comes first
+        #expect(server.handleTimeout(now: .seconds(121)) == [.write(Wire.server(.ping, [0, 0, 0, 1]))])
+        #expect(server.receive(Wire.client(.pong, [0, 0, 0, 1]), now: .seconds(122)) == [.deliver(.pong([0, 0, 0, 1]))])
+        #expect(server.receive(Wire.client(.ping, [7]), now: .seconds(130)) == [.deliver(.ping([7])), .write(Wire.server(.pong, [7]))])
+        #expect(server.nextDeadline == .seconds(131))
+        #expect(server.handleTimeout(now: .seconds(130)) == [])
+        #expect(server.handleTimeout(now: .seconds(131))
+                == [.write(Wire.server(.close, Wire.close(1008, "message timeout"))), .deliver(.closed(.timedOut(.message))),
+                    .closeTransport])
+    }
+
+    /// A data frame trickling in is progress, however long it takes in all; so is a fragment
+    /// that ends: the deadline then runs from its end.
+    @Test func dataFramesBetweenControlFramesAreProgress() {
+        var server = Self.server(message: .seconds(30))
+        #expect(server.receive(Wire.client(.binary, [1], fin: false), now: .seconds(101)) == [])
+        let second = Wire.client(.continuation, [2, 3], fin: false)
+        #expect(server.receive(Array(second.prefix(7)), now: .seconds(125)) == [])  // under way: its last byte counts
+        #expect(server.nextDeadline == .seconds(155))
+        #expect(server.receive(Array(second.dropFirst(7)), now: .seconds(150)) == [])  // the fragment ends
+        #expect(server.receive(Wire.client(.ping, [1]), now: .seconds(170)) == [.deliver(.ping([1])), .write(Wire.server(.pong, [1]))])
+        #expect(server.nextDeadline == .seconds(180))
+        #expect(server.receive(Wire.client(.continuation, [4]), now: .seconds(179)) == [.deliver(.message(.binary([1, 2, 3, 4])))])
+        #expect(server.nextDeadline == nil)
+    }
+
     @Test func aCompleteMessageClearsTheDeadline() {
         var server = Self.server(message: .seconds(30))
         let frame = Wire.client(.binary, [7])

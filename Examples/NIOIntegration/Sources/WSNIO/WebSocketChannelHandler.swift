@@ -13,6 +13,8 @@ import WSProtocol
 /// - Inputs: every `channelRead` feeds the core straight from the `ByteBuffer`'s storage
 ///   (`withUnsafeReadableBytes`, no copy); `channelInactive` is the end of stream; commands
 ///   arrive through `write`; the time is the event loop's `now`, so `EmbeddedEventLoop` moves it.
+///   With `answerTimeout` set, every `channelReadComplete` reports the read's events answered
+///   (`eventsAnswered(now:)`) once the later handlers have seen it.
 /// - Outputs, in order: every byte to write (frames, pongs, handshake responses) is appended to
 ///   one reused `[UInt8]`, which goes to NIO as one `ByteBuffer` when the channel flushes (or
 ///   when it reaches 64 KiB), so a read that carries many messages costs one buffer and one
@@ -164,6 +166,20 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     public func channelReadComplete(context: ChannelHandlerContext) {
         flushIfNeeded(context: context)
         context.fireChannelReadComplete()
+        eventsAnswered(context: context)
+    }
+
+    /// With ``WSProtocol/Connection/Configuration/answerTimeout`` set: the handlers after this
+    /// one have handled what the read delivered (they run inside `fireChannelRead` and
+    /// `fireChannelReadComplete`), so a close the core held for their answers goes out now,
+    /// after them, not when the timeout passes. (A consumer that buffers events, such as
+    /// `NIOAsyncChannel`, answers later: its answers then follow the close and are refused.)
+    private func eventsAnswered(context: ChannelHandlerContext) {
+        guard case .open = phase, connection!.configuration.answerTimeout != nil else { return }
+        outputs.append(contentsOf: connection!.eventsAnswered(now: Self.now(context)))
+        performOutputs(context: context)
+        flushIfNeeded(context: context)
+        armTimer(context: context)
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {

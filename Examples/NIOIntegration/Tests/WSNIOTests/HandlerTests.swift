@@ -180,6 +180,30 @@ struct HandlerTests {
     }
 }
 
+extension HandlerTests {
+    /// RFC 6455 §5.5.1: a masked close frame, code 1000, no reason (masking key zero).
+    static let maskedClose: [UInt8] = [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]
+
+    @Test("With answerTimeout set, the close reply goes out at the end of the read, after the application's answers")
+    func answersBeforeClose() throws {
+        var configuration = Connection.Configuration()
+        configuration.answerTimeout = .seconds(10)
+        let (channel, recorder) = try Self.openServer(ServerSettings(configuration: configuration))
+        let echo = PromisingEcho()
+        try channel.pipeline.syncOperations.addHandler(echo, position: .before(recorder))
+        var bytes = ByteBuffer(bytes: Self.maskedHello)
+        bytes.writeBytes(Self.maskedClose)
+        try channel.writeInbound(bytes)
+        // No time passes: the echo, then our close reply, then the channel closes.
+        #expect(try Self.written(channel) == [0x81, 0x05] + Array("Hello".utf8) + [0x88, 0x02, 0x03, 0xE8])
+        let peer = CloseFrame(code: .normalClosure)
+        #expect(recorder.events == [.message(.text("Hello")), .closeReceived(peer),
+                                    .closed(.handshakeCompleted(peer: peer, initiatedLocally: false))])
+        #expect(echo.results == [true])
+        #expect(!channel.isActive)
+    }
+}
+
 /// Records what the WebSocket handler delivers.
 final class Recorder: ChannelInboundHandler {
     typealias InboundIn = Event
@@ -193,13 +217,15 @@ final class Recorder: ChannelInboundHandler {
     }
 }
 
-/// Echoes each message with a promise, flushes once per read batch, and records the outcomes.
+/// Echoes each message with a promise, flushes once per read batch, and records the outcomes;
+/// passes every event on.
 final class PromisingEcho: ChannelInboundHandler {
     typealias InboundIn = Event
     typealias OutboundOut = WebSocketCommand
     var results: [Bool] = []
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
         guard case .message(let message) = unwrapInboundIn(data) else { return }
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { [self] result in

@@ -11,7 +11,8 @@ import WSProtocol
 ///
 /// How it drives the core (the steps of the core's driver guide):
 /// - Inputs: every `channelRead` feeds the core straight from the `ByteBuffer`'s storage
-///   (`withUnsafeReadableBytes`, no copy); `channelInactive` is the end of stream; commands
+///   (`withUnsafeReadableBytes`, no copy); `channelInactive` is the end of stream, and so is
+///   `ChannelEvent.inputClosed` on a channel that allows half-closure; commands
 ///   arrive through `write`; the time is the event loop's `now`, so `EmbeddedEventLoop` moves it.
 ///   With `answerTimeout` set, every `channelReadComplete` reports the read's events answered
 ///   (`eventsAnswered(now:)`) once the later handlers have seen it.
@@ -71,6 +72,11 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     private var timer: (deadline: Instant, task: Scheduled<Void>)?
     private var linger: Scheduled<Void>?
     private var heldRead = false
+    /// The peer half-closed (`ChannelEvent.inputClosed`): closing waits for our writes, not for
+    /// the peer's end of stream.
+    private var inputClosed = false
+    /// Our output close waits for pending writes.
+    private var closingOutput = false
     private var needsFlush = false
 
     /// Creates the handler for one channel.
@@ -125,23 +131,47 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
 
     public func channelInactive(context: ChannelHandlerContext) {
         dropOutbound()  // nothing can be written any more
-        let now = Self.now(context)
-        switch phase {
-        case .open:
-            connection!.receiveEndOfStream(now: now).forEach { perform($0, context: context) }
-        case .clientHandshake:
-            if case .failed(let error) = clientHandshake!.value.receiveEndOfStream(now: now) {
-                failHandshake(error, response: [], context: context)
-            }
-        case .serverHandshake, .waitingForActive, .closed:
-            break
-        }
+        receiveEndOfStream(context: context)
         phase = .closed
         timer?.task.cancel()
         timer = nil
         linger?.cancel()
         linger = nil
         context.fireChannelInactive()
+    }
+
+    /// On a channel that allows half-closure (`ChannelOptions.allowRemoteHalfClosure`), the
+    /// peer's end of stream comes as `ChannelEvent.inputClosed`, the channel staying active.
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            receiveEndOfStream(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The peer's end of stream (`channelInactive`, or `ChannelEvent.inputClosed`): the core's
+    /// end of stream while open or in a client handshake (a refusal's body may run to it);
+    /// a server handshake has nothing to answer; a closing channel stops waiting for it.
+    private func receiveEndOfStream(context: ChannelHandlerContext) {
+        let now = Self.now(context)
+        switch phase {
+        case .open:
+            outputs.append(contentsOf: connection!.receiveEndOfStream(now: now))
+            performOutputs(context: context)
+        case .clientHandshake:
+            if case .failed(let error) = clientHandshake!.value.receiveEndOfStream(now: now) {
+                failHandshake(error, response: [], context: context)
+            }
+        case .serverHandshake:
+            closeGracefully(context: context)
+        case .closed:
+            // The linger's end: the peer has closed too. Close now, or once our output is
+            // closed (a full close now would drop our last bytes).
+            if !closingOutput { context.close(promise: nil) }
+        case .waitingForActive:
+            break
+        }
     }
 
     // MARK: Inbound
@@ -350,9 +380,22 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
         phase = .closed
         armTimer(context: context)  // no machine deadline any more: cancels the timer
         flushIfNeeded(context: context)
-        let halfClosed = context.eventLoop.makePromise(of: Void.self)
-        context.close(mode: .output, promise: halfClosed)
-        halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+        if inputClosed {
+            // The peer sends nothing more: close once what we wrote is out (NIO turns an output
+            // close after the input's into a full close, which drops pending writes).
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: written)
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            let halfClosed = context.eventLoop.makePromise(of: Void.self)
+            closingOutput = true
+            context.close(mode: .output, promise: halfClosed)
+            halfClosed.futureResult.assumeIsolated().whenComplete { [self] result in
+                closingOutput = false
+                if case .failure = result { context.close(promise: nil) }
+                else if inputClosed { context.close(promise: nil) }  // the peer's end came first
+            }
+        }
         linger = context.eventLoop.assumeIsolated().scheduleTask(in: lingerTimeout) { context.close(promise: nil) }
     }
 

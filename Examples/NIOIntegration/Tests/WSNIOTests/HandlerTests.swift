@@ -204,6 +204,72 @@ extension HandlerTests {
     }
 }
 
+/// The peer's half-closure on a channel that allows it (`ChannelOptions.allowRemoteHalfClosure`):
+/// NIO reports it as `ChannelEvent.inputClosed`, not `channelInactive`.
+@Suite("WebSocketChannelHandler: the peer's half-closure")
+struct HalfClosureTests {
+    @Test("Open: the peer's end of stream is 1006 and the channel closes")
+    func open() throws {
+        let (channel, recorder) = try HandlerTests.openServer()
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(recorder.events == [.closed(.abnormal)])
+        #expect(try HandlerTests.written(channel) == [])
+        #expect(!channel.isActive)
+    }
+
+    @Test("Closing: our output closed, the peer's end of stream ends the linger at once")
+    func linger() throws {
+        let (channel, recorder) = try HandlerTests.openServer()
+        let closer = OutputCloser()
+        try channel.pipeline.syncOperations.addHandler(closer, position: .first)
+        try channel.writeInbound(ByteBuffer(bytes: HandlerTests.maskedClose))
+        #expect(try HandlerTests.written(channel) == [0x88, 0x02, 0x03, 0xE8])
+        let peer = CloseFrame(code: .normalClosure)
+        #expect(recorder.events == [.closeReceived(peer), .closed(.handshakeCompleted(peer: peer, initiatedLocally: false))])
+        #expect(closer.outputCloses == 1)
+        #expect(channel.isActive)  // waiting for the peer's end of stream
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(!channel.isActive)
+    }
+
+    @Test("Client handshake: a refusal whose body runs to the end of stream is reported then, not at the timeout")
+    func refusalBody() throws {
+        let errors = ErrorRecorder()
+        let options = try ClientHandshake.Options(url: "ws://127.0.0.1:1/chat")
+        let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .client(options)), errors])
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
+        _ = try HandlerTests.written(channel)  // the request
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 403 Forbidden\r\n\r\nno"))
+        #expect(errors.errors.isEmpty)
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(errors.errors == [.handshakeFailed(.refused(status: 403, reason: "Forbidden", headers: [:], bodyPrefix: Array("no".utf8)))])
+        #expect(!channel.isActive)
+    }
+}
+
+/// Stands in for a socket's half-closure, which `EmbeddedChannel` lacks (it closes the whole
+/// channel): counts `close(mode: .output)` and succeeds it, the channel staying open.
+final class OutputCloser: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var outputCloses = 0
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard mode == .output else { return context.close(mode: mode, promise: promise) }
+        outputCloses += 1
+        promise?.succeed()
+    }
+}
+
+/// Records the handler's errors.
+final class ErrorRecorder: ChannelInboundHandler {
+    typealias InboundIn = Event
+    var errors: [WebSocketNIOError] = []
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? WebSocketNIOError { errors.append(error) }
+    }
+}
+
 /// Records what the WebSocket handler delivers.
 final class Recorder: ChannelInboundHandler {
     typealias InboundIn = Event

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 import WSNIO
@@ -146,6 +147,93 @@ struct SocketTests {
         }
         #expect(verdict == "SELFTEST PASS extensions=none")  // the demo server negotiates no extension
     }
+}
+
+extension SocketTests {
+    @Test("A server channel that allows half-closure: the peer's FIN after the handshake is 1006, and the channel closes")
+    func remoteHalfClosure() async throws {
+        let child = Peers.group.next().makePromise(of: (any Channel).self)
+        let events = EventLog()
+        let server = try await ServerBootstrap(group: Peers.group)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = WebSocketChannelHandler(mode: .server(ServerSettings()))
+                    handler.lingerTimeout = .hours(1)  // so that only the end of stream can close it
+                    try channel.pipeline.syncOperations.addHandlers(handler, EventSink { event in events.value.withLock { $0.append(event) } })
+                    child.succeed(channel)
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let received = Peers.group.next().makePromise(of: [UInt8].self)
+        let peer = try await ClientBootstrap(group: Peers.group)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ByteCollector(received)) }
+            }
+            .connect(host: "127.0.0.1", port: server.localAddress!.port!).get()
+        defer { peer.close(promise: nil) }
+        try await peer.writeAndFlush(ByteBuffer(string: HandlerTests.request))
+        try await peer.close(mode: .output)
+        // The 101, then the server's FIN; and the server's channel closed, well before the linger.
+        #expect(try await within(.seconds(10), received.futureResult) == Array(HandlerTests.response.utf8))
+        let closed: Void? = try await within(.seconds(10), child.futureResult.get().closeFuture)
+        #expect(closed != nil)
+        #expect(events.value.withLock { $0 } == [.closed(.abnormal)])
+    }
+
+    /// The future's value, or nil if it has not come within `limit` (a bound on a wait that
+    /// must end much sooner, so that a failure is reported, not a hang).
+    func within<Value: Sendable>(_ limit: TimeAmount, _ future: EventLoopFuture<Value>) async throws -> Value? {
+        let outcome = future.eventLoop.makePromise(of: Value?.self)
+        future.whenComplete { outcome.completeWith($0.map { $0 }) }
+        let timer = future.eventLoop.scheduleTask(in: limit) { outcome.succeed(nil) }
+        defer { timer.cancel() }
+        return try await outcome.futureResult.get()
+    }
+}
+
+/// Collects the bytes a raw peer receives until the other side's FIN (or the channel's end).
+final class ByteCollector: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let done: EventLoopPromise<[UInt8]>
+    private var bytes: [UInt8]? = []
+
+    init(_ done: EventLoopPromise<[UInt8]>) { self.done = done }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { bytes? += unwrapInboundIn(data).readableBytesView }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed { finish() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish()
+        context.fireChannelInactive()
+    }
+
+    private func finish() {
+        guard let bytes else { return }
+        self.bytes = nil
+        done.succeed(bytes)
+    }
+}
+
+/// Events recorded on one thread, read on another.
+final class EventLog: Sendable {
+    let value = Mutex<[Event]>([])
+}
+
+/// Hands every event to a closure.
+final class EventSink: ChannelInboundHandler {
+    typealias InboundIn = Event
+    private let sink: @Sendable (Event) -> Void
+
+    init(_ sink: @escaping @Sendable (Event) -> Void) { self.sink = sink }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { sink(unwrapInboundIn(data)) }
 }
 
 /// CRC-32 (IEEE 802.3, zlib's), to compare with the Python peers' summaries.

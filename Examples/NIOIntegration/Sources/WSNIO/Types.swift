@@ -50,6 +50,24 @@ public struct HTTPAnswer: Sendable {
     }
 }
 
+extension HTTPAnswer {
+    /// The bytes of this answer to a plain request, after which the connection closes: with
+    /// `Connection: close` unless the headers have a `Connection` field (as the core's
+    /// rejections), and to a HEAD request the head alone, with the body's `Content-Length`
+    /// ("The server SHOULD send the same header fields in response to a HEAD request as it
+    /// would have sent if the request method had been GET", and no content, RFC 9110 §9.3.2).
+    func bytes(headOnly: Bool) -> [UInt8] {
+        var fields = headers
+        if !fields.contains(name: "Connection") { fields.add(name: "Connection", value: "close") }
+        guard headOnly else { return HTTPResponseHead(status: status, headers: fields).bytes(body: body) }
+        let bodiless = (100..<200).contains(status) || status == 204 || status == 304
+        if !bodiless && !fields.contains(name: "Content-Length") && !fields.contains(name: "Transfer-Encoding") {
+            fields.add(name: "Content-Length", value: String(body.count))
+        }
+        return HTTPResponseHead(status: status, headers: fields).bytes
+    }
+}
+
 /// How the server decides an upgrade request.
 public enum UpgradeDecision: Sendable {
     /// Accept, with this subprotocol (one the client offered) and extra response headers.
@@ -68,7 +86,8 @@ public struct ServerSettings: Sendable {
     public var extensions: [any ExtensionNegotiator]
     /// Decides each upgrade request (default: accept, no subprotocol).
     public var decide: @Sendable (UpgradeRequest) -> UpgradeDecision
-    /// Answers plain HTTP requests (default: 404); the connection closes after the answer.
+    /// Answers plain HTTP requests (default: 404); the connection closes after the answer
+    /// (sent with `Connection: close`, and to a HEAD request without its body).
     public var respond: @Sendable (HTTPRequestHead) -> HTTPAnswer
 
     public init(handshake: ServerHandshake.Options = .init(), configuration: Connection.Configuration = .init(),

@@ -329,9 +329,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
                 }
             }
         case .notAnUpgrade(let head):
-            let answer = settings.respond(head)
-            respondAndClose(HTTPResponseHead(status: answer.status, headers: answer.headers).bytes(body: answer.body),
-                            context: context)
+            respondAndClose(settings.respond(head).bytes(headOnly: head.method == "HEAD"), context: context)
         case .invalid(_, let response):
             respondAndClose(response, context: context)
         }

@@ -175,7 +175,20 @@ struct HandlerTests {
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(ByteBuffer(string: "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"))
         let answer = String(decoding: try Self.written(channel), as: UTF8.self)
-        #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 7\r\n\r\npage /x")
+        #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+            + "Content-Length: 7\r\n\r\npage /x")
+        #expect(!channel.isActive)
+    }
+
+    @Test("A HEAD request gets the answer's head alone, with the body's Content-Length (RFC 9110 §9.3.2)")
+    func plainHEAD() throws {
+        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") })
+        let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(settings))])
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(ByteBuffer(string: "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n"))
+        let answer = String(decoding: try Self.written(channel), as: UTF8.self)
+        #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+            + "Content-Length: 7\r\n\r\n")
         #expect(!channel.isActive)
     }
 }

@@ -52,12 +52,14 @@ public struct HTTPAnswer: Sendable {
 
 extension HTTPAnswer {
     /// The bytes of this answer to a plain request, after which the connection closes: with
-    /// `Connection: close` unless the headers have a `Connection` field (as the core's
-    /// rejections), and to a HEAD request the head alone, with the body's `Content-Length`
-    /// ("The server SHOULD send the same header fields in response to a HEAD request as it
-    /// would have sent if the request method had been GET", and no content, RFC 9110 §9.3.2).
-    func bytes(headOnly: Bool) -> [UInt8] {
+    /// `Date: date` unless the headers have a `Date` field (RFC 9110 §6.6.1), `Connection:
+    /// close` unless they have a `Connection` field (as the core's rejections), and to a HEAD
+    /// request the head alone, with the body's `Content-Length` ("The server SHOULD send the
+    /// same header fields in response to a HEAD request as it would have sent if the request
+    /// method had been GET", and no content, RFC 9110 §9.3.2).
+    func bytes(headOnly: Bool, date: HTTPDate?) -> [UInt8] {
         var fields = headers
+        if let date, !fields.contains(name: "Date") { fields.add(name: "Date", value: date.imfFixdate) }
         if !fields.contains(name: "Connection") { fields.add(name: "Connection", value: "close") }
         guard headOnly else { return HTTPResponseHead(status: status, headers: fields).bytes(body: body) }
         let bodiless = (100..<200).contains(status) || status == 204 || status == 304
@@ -89,12 +91,19 @@ public struct ServerSettings: Sendable {
     /// Answers plain HTTP requests (default: 404); the connection closes after the answer
     /// (sent with `Connection: close`, and to a HEAD request without its body).
     public var respond: @Sendable (HTTPRequestHead) -> HTTPAnswer
+    /// The date of every response the server writes (the 101, rejections, plain answers, the
+    /// core's 4xx and 5xx), read when it is written: "An origin server with a clock MUST
+    /// generate a Date header field in all 2xx, 3xx, and 4xx responses" (RFC 9110 §6.6.1), and
+    /// may in the others. Default: ``WallClock/httpDate()``; `nil` from it for no `Date` (a
+    /// server without a clock). A `Date` among the application's headers is kept instead.
+    public var date: @Sendable () -> HTTPDate?
 
     public init(handshake: ServerHandshake.Options = .init(), configuration: Connection.Configuration = .init(),
                 extensions: [any ExtensionNegotiator] = [],
                 decide: @escaping @Sendable (UpgradeRequest) -> UpgradeDecision = { _ in .accept(subprotocol: nil, headers: [:]) },
-                respond: @escaping @Sendable (HTTPRequestHead) -> HTTPAnswer = { _ in HTTPAnswer(status: 404, text: "Not found\n") }) {
+                respond: @escaping @Sendable (HTTPRequestHead) -> HTTPAnswer = { _ in HTTPAnswer(status: 404, text: "Not found\n") },
+                date: @escaping @Sendable () -> HTTPDate? = WallClock.httpDate) {
         self.handshake = handshake; self.configuration = configuration; self.extensions = extensions
-        self.decide = decide; self.respond = respond
+        self.decide = decide; self.respond = respond; self.date = date
     }
 }

@@ -25,6 +25,8 @@ import WSProtocol
 ///   `.shutdownWrite` and `.closeTransport` close the channel's output or the channel.
 /// - One timer: after every call, one task is scheduled on the event loop at the machine's
 ///   `nextDeadline` (rescheduled only when the deadline moves).
+/// - Wall time: a server's responses carry a `Date` from ``ServerSettings/date`` (RFC 9110
+///   §6.6.1), passed as the handshake's `date:`.
 /// - Backpressure: every read request (the channel's own with `autoRead`, or a later handler's,
 ///   such as `NIOAsyncChannel`'s, which asks only while its consumer keeps up) passes through
 ///   this handler, which forwards it only while the channel is writable (the peer is taking
@@ -184,7 +186,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
             buffer.withUnsafeReadableBytes { connection!.receive($0, now: now, into: &outputs) }
             performOutputs(context: context)
         case .serverHandshake:
-            handleServer(serverHandshake!.value.receive(buffer.readableBytesView, now: now), context: context)
+            handleServer(serverHandshake!.value.receive(buffer.readableBytesView, now: now, date: date), context: context)
         case .clientHandshake:
             handleClient(clientHandshake!.value.receive(buffer.readableBytesView, now: now), context: context)
         case .waitingForActive, .closed:
@@ -314,22 +316,23 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
                 do {
                     let (response, accepted, leftover) = try serverHandshake!.value.accept(
                         request, subprotocol: subprotocol, extensions: settings.extensions, headers: headers,
-                        configuration: settings.configuration, now: Self.now(context))
+                        configuration: settings.configuration, now: Self.now(context), date: date)
                     write(response, context: context)
                     open(accepted, leftover: leftover,
                          event: WebSocketOpened(request: request, response: nil, subprotocol: subprotocol), context: context)
                 } catch {
-                    respondAndClose(ServerHandshake.errorResponse(for: .invalidArgument("\(error)")), context: context)
+                    respondAndClose(ServerHandshake.errorResponse(for: .invalidArgument("\(error)"), date: date), context: context)
                 }
             case .reject(let status, let headers, let body):
                 do throws(HandshakeError) {
-                    respondAndClose(try serverHandshake!.value.reject(status: status, headers: headers, body: body), context: context)
+                    respondAndClose(try serverHandshake!.value.reject(status: status, headers: headers, body: body, date: date),
+                                    context: context)
                 } catch {
-                    respondAndClose(ServerHandshake.errorResponse(for: error), context: context)  // e.g. a 1xx status
+                    respondAndClose(ServerHandshake.errorResponse(for: error, date: date), context: context)  // e.g. a 1xx status
                 }
             }
         case .notAnUpgrade(let head):
-            respondAndClose(settings.respond(head).bytes(headOnly: head.method == "HEAD"), context: context)
+            respondAndClose(settings.respond(head).bytes(headOnly: head.method == "HEAD", date: date), context: context)
         case .invalid(_, let response):
             respondAndClose(response, context: context)
         }
@@ -508,6 +511,13 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
         Instant(nanoseconds: context.eventLoop.now.uptimeNanoseconds)
     }
 
+    /// The wall-clock date for the `Date` field of a server's responses (``ServerSettings/date``);
+    /// read only while the server handshake runs.
+    private var date: HTTPDate? {
+        guard case .server(let settings) = mode else { return nil }
+        return settings.date()
+    }
+
     private var nextDeadline: Instant? {
         switch phase {
         case .serverHandshake: return serverHandshake!.value.nextDeadline
@@ -540,7 +550,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
             outputs = connection!.handleTimeout(now: now)
             performOutputs(context: context)
         case .serverHandshake:
-            if let step = serverHandshake!.value.handleTimeout(now: now) { handleServer(step, context: context) }
+            if let step = serverHandshake!.value.handleTimeout(now: now, date: date) { handleServer(step, context: context) }
         case .clientHandshake:
             if let step = clientHandshake!.value.handleTimeout(now: now) { handleClient(step, context: context) }
         case .waitingForActive, .closed:

@@ -13,12 +13,16 @@ struct HandlerTests {
     static let request = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
         + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     static let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
+    /// The date of every response in these tests (RFC 9110 §5.6.7's example, Sun, 06 Nov 1994 08:49:37 GMT).
+    static let date = HTTPDate(secondsSince1970: 784_111_777)
     /// RFC 6455 §5.7: a masked text frame "Hello".
     static let maskedHello: [UInt8] = [0x81, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D, 0x51, 0x58]
 
     /// An open server channel: handshake done, its 101 response read, the opened event seen.
     static func openServer(_ settings: ServerSettings = ServerSettings()) throws -> (EmbeddedChannel, Recorder) {
+        var settings = settings
+        settings.date = { Self.date }
         let recorder = Recorder()
         let channel = EmbeddedChannel(handlers: [ReadCounter(), WebSocketChannelHandler(mode: .server(settings)), recorder])
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -170,24 +174,26 @@ struct HandlerTests {
 
     @Test("A plain HTTP request gets the settings' answer, then the channel closes")
     func plainHTTP() throws {
-        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") })
+        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") }, date: { Self.date })
         let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(settings))])
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(ByteBuffer(string: "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"))
         let answer = String(decoding: try Self.written(channel), as: UTF8.self)
-        #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+        #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+            + "Connection: close\r\n"
             + "Content-Length: 7\r\n\r\npage /x")
         #expect(!channel.isActive)
     }
 
     @Test("A HEAD request gets the answer's head alone, with the body's Content-Length (RFC 9110 §9.3.2)")
     func plainHEAD() throws {
-        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") })
+        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") }, date: { Self.date })
         let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(settings))])
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(ByteBuffer(string: "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n"))
         let answer = String(decoding: try Self.written(channel), as: UTF8.self)
-        #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+        #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+            + "Connection: close\r\n"
             + "Content-Length: 7\r\n\r\n")
         #expect(!channel.isActive)
     }

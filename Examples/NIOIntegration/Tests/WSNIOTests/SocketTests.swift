@@ -14,7 +14,7 @@ struct SocketTests {
     static func startDemo(configuration: Connection.Configuration = .init(), pages: [String: String] = [:],
                           onReport: @escaping @Sendable (String) -> Void = { _ in }) async throws -> (any Channel, Int) {
         let server = try await DemoServer.bind(group: Peers.group, port: 0, configuration: configuration,
-                                               pages: pages, onReport: onReport).get()
+                                               pages: pages, onReport: onReport, date: { HandlerTests.date }).get()
         return (server, server.localAddress!.port!)
     }
 
@@ -76,7 +76,8 @@ struct SocketTests {
         let body = Array("No WebSocket endpoint at /nowhere\n".utf8)
         await #expect(throws: WebSocketNIOError.handshakeFailed(.refused(
             status: 404, reason: "Not Found",
-            headers: ["Content-Type": "text/plain; charset=utf-8", "Connection": "close", "Content-Length": "34"],
+            headers: ["Content-Type": "text/plain; charset=utf-8", "Date": "Sun, 06 Nov 1994 08:49:37 GMT", "Connection": "close",
+                      "Content-Length": "34"],
             bodyPrefix: body))) {
             _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/nowhere", group: Peers.group)
         }
@@ -158,7 +159,7 @@ extension SocketTests {
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = WebSocketChannelHandler(mode: .server(ServerSettings()))
+                    let handler = WebSocketChannelHandler(mode: .server(ServerSettings(date: { HandlerTests.date })))
                     handler.lingerTimeout = .hours(1)  // so that only the end of stream can close it
                     try channel.pipeline.syncOperations.addHandlers(handler, EventSink { event in events.value.withLock { $0.append(event) } })
                     child.succeed(channel)

@@ -7,10 +7,11 @@ import WSProtocol
 /// every message to every member, `/report` hands each text message to `onReport`; plain HTTP
 /// requests get the page registered for their path, or 404.
 public enum DemoServer {
-    /// Binds the demo server.
+    /// Binds the demo server; its responses are dated by `date` (default: the wall clock).
     public static func bind(group: any EventLoopGroup, host: String = "127.0.0.1", port: Int,
                             configuration: Connection.Configuration = .init(), pages: [String: String] = [:],
-                            onReport: @escaping @Sendable (String) -> Void = { print($0) }) -> EventLoopFuture<any Channel> {
+                            onReport: @escaping @Sendable (String) -> Void = { print($0) },
+                            date: @escaping @Sendable () -> HTTPDate? = WallClock.httpDate) -> EventLoopFuture<any Channel> {
         let room = ChatRoom()
         let settings = ServerSettings(
             configuration: configuration,
@@ -24,7 +25,8 @@ public enum DemoServer {
             respond: { head in
                 guard let page = pages[head.path] else { return HTTPAnswer(status: 404, text: "Not found: \(head.path)\n") }
                 return HTTPAnswer(status: 200, headers: ["Content-Type": "text/html; charset=utf-8"], body: Array(page.utf8))
-            })
+            },
+            date: date)
         return WebSocketBootstrap.bind(group: group, host: host, port: port, settings: settings) {
             DemoHandler(room: room, onReport: onReport)
         }

@@ -4,7 +4,8 @@ import Synchronization
 import WSProtocol
 
 /// The same demo service as `ws serve`, on NIO: `/echo` echoes every message, `/chat` sends
-/// every message to every member, `/report` hands each text message to `onReport`; plain HTTP
+/// every message to every member (but a member that does not read misses messages, see
+/// `ChatRoom`), `/report` hands each text message to `onReport`; plain HTTP
 /// requests get the page registered for their path, or 404.
 public enum DemoServer {
     /// Binds the demo server; its responses are dated by `date` (default: the wall clock).
@@ -83,6 +84,12 @@ final class DemoHandler: ChannelInboundHandler {
 }
 
 /// The members of `/chat`; a broadcast writes to each member's channel without waiting.
+///
+/// A member that does not read misses messages and never delays the others, as `ws serve`'s
+/// room (WSPosixIO's `WebSocketGroup`, policy `.skip`): a message goes only to members whose
+/// channel is writable (under NIO's write-buffer high watermark), checked on the member's
+/// own event loop when the write is made. Without it, what a non-reading member was sent
+/// piled up in its channel without bound.
 final class ChatRoom: Sendable {
     private let members = Mutex<[ObjectIdentifier: any Channel]>([:])
 
@@ -91,7 +98,10 @@ final class ChatRoom: Sendable {
 
     func broadcast(_ message: Message) {
         for channel in members.withLock({ Array($0.values) }) {
-            channel.writeAndFlush(WebSocketCommand.send(message), promise: nil)
+            channel.eventLoop.execute {
+                guard channel.isWritable else { return }  // a slow member misses this one
+                channel.writeAndFlush(WebSocketCommand.send(message), promise: nil)
+            }
         }
     }
 }

@@ -8,7 +8,9 @@ public final class WebSocketClient: Sendable {
     public let channel: any Channel
     /// What the handshake negotiated.
     public let opened: WebSocketOpened
-    /// Every event, in order, ending after `.closed`.
+    /// Every event, in order, ending after `.closed`. Unbounded: the channel keeps reading
+    /// while the application does not iterate, so iterate it (for a bound, put a
+    /// `NIOAsyncChannel` after ``WebSocketChannelHandler`` instead of this client).
     public let events: AsyncStream<Event>
 
     private init(channel: any Channel, opened: WebSocketOpened, events: AsyncStream<Event>) {

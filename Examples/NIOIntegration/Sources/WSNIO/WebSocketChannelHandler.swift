@@ -402,12 +402,15 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
 
     // MARK: Outputs
 
+    /// Performs `outputs` in order. A command's `promise` goes with its last write (its
+    /// frame), or with its last output when it writes nothing: a close that releases one held
+    /// for answers ends in `.closed` and `.closeTransport`, after the write.
     private func performOutputs(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
         var pending = outputs
         outputs = []  // performing may re-enter (an event handler writes a command)
+        let promised = pending.lastIndex { if case .write = $0 { true } else { false } } ?? pending.count - 1
         for index in pending.indices {
-            perform(pending[index], context: context,
-                    promise: index == pending.count - 1 ? promise : nil)
+            perform(pending[index], context: context, promise: index == promised ? promise : nil)
         }
         pending.removeAll(keepingCapacity: true)
         if outputs.isEmpty { outputs = pending }  // keep the capacity for the next call

@@ -223,6 +223,63 @@ extension HandlerTests {
     }
 }
 
+extension HandlerTests {
+    @Test("A close command that releases a close held for answers completes its promise with the close frame's write")
+    func heldClosePromise() throws {
+        var configuration = Connection.Configuration()
+        configuration.answerTimeout = .seconds(10)
+        let (channel, recorder) = try Self.openServer(ServerSettings(configuration: configuration))
+        let holder = WriteHolder()
+        try channel.pipeline.syncOperations.addHandler(holder, position: .first)
+        let closer = CloserOnMessage()
+        try channel.pipeline.syncOperations.addHandler(closer, position: .before(recorder))
+        var bytes = ByteBuffer(bytes: Self.maskedHello)
+        bytes.writeBytes(Self.maskedClose)
+        try channel.writeInbound(bytes)
+        // The held close went out on the command (its code, 1000, not the command's 1001), and
+        // the command's promise waits for that write.
+        #expect(holder.written == [0x88, 0x02, 0x03, 0xE8])
+        #expect(closer.result == nil)
+        holder.complete()
+        #expect(closer.result == true)
+    }
+}
+
+/// On the first message, writes a close command (1001) and records its promise's outcome.
+final class CloserOnMessage: ChannelInboundHandler {
+    typealias InboundIn = Event
+    typealias OutboundOut = WebSocketCommand
+    var result: Bool?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+        guard case .message = unwrapInboundIn(data) else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { [self] outcome in
+            if case .success = outcome { result = true } else { result = false }
+        }
+        context.writeAndFlush(wrapOutboundOut(.close(code: .goingAway, reason: "")), promise: promise)
+    }
+}
+
+/// Keeps the writes that reach it, with their promises, until ``complete()``.
+final class WriteHolder: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var written: [UInt8] = []
+    private var promises: [EventLoopPromise<Void>] = []
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        written += unwrapOutboundIn(data).readableBytesView
+        if let promise { promises.append(promise) }
+    }
+
+    func complete() {
+        let held = promises
+        promises = []
+        for promise in held { promise.succeed() }
+    }
+}
+
 /// The peer's half-closure on a channel that allows it (`ChannelOptions.allowRemoteHalfClosure`):
 /// NIO reports it as `ChannelEvent.inputClosed`, not `channelInactive`.
 @Suite("WebSocketChannelHandler: the peer's half-closure")

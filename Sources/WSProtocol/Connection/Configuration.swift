@@ -41,7 +41,9 @@ extension Connection {
         /// How long a frame or data message that has started may go without a byte arriving;
         /// after it the connection fails with 1008 "message timeout" (``CloseReason/Timeout/message``):
         /// a peer that trickles a frame, or vanished in the middle of a message, does not hold the
-        /// message buffer forever. `nil` (default) waits forever; WSPosixIO sets 30 s.
+        /// message buffer forever. Between the frames of a message only data frames count: control
+        /// frames there (a pong to a keepalive ping, a ping of the peer's) are no progress on it.
+        /// `nil` (default) waits forever; WSPosixIO sets 30 s.
         public var messageTimeout: Duration? = nil
         /// How long the connection may go without a data message either way (a data frame
         /// received or a message sent); after it the connection starts the close handshake with

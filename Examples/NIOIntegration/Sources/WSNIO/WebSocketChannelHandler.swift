@@ -28,7 +28,8 @@ import WSProtocol
 /// - Wall time: a server's responses carry a `Date` from ``ServerSettings/date`` (RFC 9110
 ///   §6.6.1), passed as the handshake's `date:`.
 /// - Backpressure: every read request (the channel's own with `autoRead`, or a later handler's,
-///   such as `NIOAsyncChannel`'s, which asks only while its consumer keeps up) passes through
+///   such as `NIOAsyncChannel`'s or ``WebSocketClient``'s event collector, which ask only while
+///   their consumer keeps up) passes through
 ///   this handler, which forwards it only while the channel is writable (the peer is taking
 ///   what we write) and otherwise holds it until writability returns. So a peer that sends
 ///   but does not read is not read from either, and our memory stays bounded by NIO's

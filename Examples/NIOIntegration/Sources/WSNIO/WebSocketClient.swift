@@ -36,15 +36,17 @@ public final class WebSocketClient: Sendable {
         let made = NIOAsyncSequenceProducer.makeSequence(
             elementType: Event.self, backPressureStrategy: backPressureStrategy, finishOnDeinit: false,
             delegate: EventCollector.Delegate(collector: collector))
+        // Only the client holds the sequence (the initializer captures the source alone): once
+        // it is gone unread, the producer terminates (see ``Events``).
+        let source = made.source, events = Events(producer: made.sequence)
         let opened = eventLoop.makePromise(of: WebSocketOpened.self)
         let channel = try await WebSocketBootstrap.connect(group: eventLoop, options: options) {
-            let handler = EventCollector(opened: opened, source: made.source)
+            let handler = EventCollector(opened: opened, source: source)
             collector.value = handler
             return handler
         }.get()
         do {
-            return WebSocketClient(channel: channel, opened: try await opened.futureResult.get(),
-                                   events: Events(producer: made.sequence))
+            return WebSocketClient(channel: channel, opened: try await opened.futureResult.get(), events: events)
         } catch {
             try? await channel.close()
             throw error
@@ -81,10 +83,10 @@ public final class WebSocketClient: Sendable {
     /// The channel's timers keep running meanwhile: a keepalive or close timeout can fail the
     /// connection while the application is behind, and the events then end with `.closed`.
     ///
-    /// Ending the iteration early (leaving the loop, dropping the iterator, cancelling its task)
-    /// tells the server we are going away: the client sends a close frame with 1001
-    /// (RFC 6455 §7.4.1), reads and drops what is still coming, and the connection closes
-    /// with the close handshake (or after `closeTimeout`).
+    /// Ending the iteration early (leaving the loop, dropping the iterator, cancelling its task),
+    /// or dropping the client without ever iterating, tells the server we are going away: the
+    /// client sends a close frame with 1001 (RFC 6455 §7.4.1), reads and drops what is still
+    /// coming, and the connection closes with the close handshake (or after `closeTimeout`).
     public struct Events: AsyncSequence, Sendable {
         public typealias Element = Event
         public typealias Failure = Never

@@ -89,20 +89,16 @@ extension SocketTests {
         #expect(progress.value.withLock { $0.written } == count)
     }
 
-    enum Ending: CaseIterable { case leaveLoop, cancel }
+    enum Ending: CaseIterable { case leaveLoop, cancel, dropClient }
 
-    @Test("A consumer that stops iterating: the client sends 1001, drops the rest, and the connection closes",
-          arguments: Ending.allCases)
-    func consumerEnds(_ ending: Ending) async throws {
-        let progress = Firehose.Progress()
-        let (server, port) = try await Self.startFirehose(count: 10_000, progress: progress)
-        defer { server.close(promise: nil) }
+    /// Connects, then ends as `ending` says; returns the client's channel.
+    static func connectAndEnd(port: Int, _ ending: Ending) async throws -> any Channel {
         let client = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/", group: Peers.group)
         switch ending {
         case .leaveLoop:
             var received = 0
             for await event in client.events {
-                #expect(Self.isFirehoseMessage(event, received), "message \(received)")
+                #expect(isFirehoseMessage(event, received), "message \(received)")
                 received += 1
                 if received == 3 { break }
             }
@@ -119,8 +115,20 @@ extension SocketTests {
             for await _ in third { break }
             consumer.cancel()
             #expect(await consumer.value >= 3)
+        case .dropClient:
+            break  // never iterated: the client, and its events, go when this returns
         }
-        let closed: Void? = try await within(.seconds(10), client.channel.closeFuture)
+        return client.channel
+    }
+
+    @Test("A consumer that stops iterating: the client sends 1001, drops the rest, and the connection closes",
+          arguments: Ending.allCases)
+    func consumerEnds(_ ending: Ending) async throws {
+        let progress = Firehose.Progress()
+        let (server, port) = try await Self.startFirehose(count: 10_000, progress: progress)
+        defer { server.close(promise: nil) }
+        let channel = try await Self.connectAndEnd(port: port, ending)
+        let closed: Void? = try await within(.seconds(10), channel.closeFuture)
         #expect(closed != nil)
         let goingAway = CloseFrame(code: .goingAway)
         #expect(progress.value.withLock { $0.events } == [

@@ -143,6 +143,37 @@ struct RedirectTests {
         await server.shutdown(timeout: .seconds(1))
     }
 
+    /// A server that answers every request with a redirect to itself, each just before the
+    /// handshake timeout: each hop had a handshake timeout of its own, so a connect took 11
+    /// times it (99 s against 9 s answers with the defaults). The hops now share the first
+    /// one's time (connect + handshake timeouts, here 2 s): the connect ends with the handshake
+    /// timeout after 7 hops of 0.3 s, not with the 302 after 11.
+    @Test("Redirects share one allowance of time: a slow redirect loop times out")
+    func slowLoop() async throws {
+        let listener = try SilentListener()
+        let requests = Lock(0)
+        let server = Task {
+            for hop in 0..<12 {
+                guard let raw = try await listener.accept(timeout: .seconds(10)) else { return }
+                let head = try await raw.read(until: { $0.suffix(4) == Array("\r\n\r\n".utf8) }, timeout: .seconds(5))
+                guard head.suffix(4) == Array("\r\n\r\n".utf8) else { return }
+                requests.withLock { $0 += 1 }
+                try await Task.sleep(for: .milliseconds(300))  // the attack: late, within the timeout
+                try raw.write("HTTP/1.1 302 Found\r\nLocation: /hop\(hop)\r\nContent-Length: 0\r\n\r\n")
+            }
+        }
+        var configuration = WebSocket.ClientConfiguration()
+        configuration.connectTimeout = .seconds(1)
+        configuration.handshakeTimeout = .seconds(1)
+        await #expect(throws: WebSocketError.timeout(.handshake)) {
+            _ = try await WebSocket.connect(to: "ws://127.0.0.1:\(listener.address.port)/", configuration: configuration)
+        }
+        let seen = requests.withLock { $0 }
+        #expect(seen >= 2 && seen < 11, "\(seen) requests")
+        server.cancel()
+        _ = await server.result
+    }
+
     @Test("Following can be turned off: the 3xx is the error")
     func off() async throws {
         let seen = Seen()

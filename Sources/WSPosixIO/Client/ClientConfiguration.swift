@@ -25,7 +25,9 @@ extension WebSocket {
         public var extensions: [any ExtensionNegotiator] = []
         /// How long the TCP connect may take, per address tried. Default 10 s.
         public var connectTimeout: Duration = .seconds(10)
-        /// How long the opening handshake may take once TCP is up. Default 10 s.
+        /// How long the opening handshake may take once TCP is up. Default 10 s. After a
+        /// redirect, every hop (connect and handshake) must end within ``connectTimeout`` +
+        /// ``handshakeTimeout`` of the connect's start: redirects do not add time.
         public var handshakeTimeout: Duration = .seconds(10)
         /// Limits on the response head.
         public var limits: HTTPHeadParser.Limits = .init()

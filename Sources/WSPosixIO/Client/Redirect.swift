@@ -13,7 +13,10 @@ extension WebSocket {
     /// on, and so are the certificate failures let through (`ignoring:`,
     /// `TLSClientConfiguration.ignoredFailures`): the next server is verified in full. Past the
     /// last hop, the refusal itself is thrown (``WebSocketError/status`` and
-    /// ``WebSocketError/location`` say where it pointed).
+    /// ``WebSocketError/location`` say where it pointed). The hops share one allowance of time:
+    /// all of them end within `connectTimeout` + `handshakeTimeout` of the connect's start
+    /// (``ClientConfiguration``), else ``WebSocketError/timeout(_:)`` (`.handshake`, or
+    /// `.connect` if a hop's TCP connect was under way), as python-websockets' `open_timeout`.
     public struct RedirectPolicy: Hashable, Sendable {
         /// The most redirects followed for one connect; 0 follows none. Default 10, as
         /// python-websockets (`WEBSOCKETS_MAX_REDIRECTS`).

@@ -102,9 +102,15 @@ extension WebSocket {
                                 configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
         var target = first, address = address, headers = headers, configuration = configuration, ignored = ignored
         var hops = 0
+        // The hops after a redirect share the first one's time: a server that answers each
+        // request with a redirect just before the handshake timeout held a connect for 11 times
+        // it (99 s with 9 s per hop; 10 s each for the connect too, 220 s).
+        let latest = MonotonicClock.now() + configuration.connectTimeout + configuration.handshakeTimeout
         while true {
+            if hops > 0 && MonotonicClock.now() >= latest { throw .timeout(.handshake) }
             do {
-                return try await open(target, address: address, headers: headers, ignoring: ignored, configuration: configuration)
+                return try await open(target, address: address, headers: headers, ignoring: ignored, configuration: configuration,
+                                      latest: hops > 0 ? latest : nil)
             } catch {
                 guard case .handshakeFailed(.refused(let status, _, let fields, _)) = error,
                       ConnectTarget.redirectStatuses.contains(status), let location = fields.first(name: "Location"),
@@ -134,10 +140,11 @@ extension WebSocket {
         }
     }
 
-    /// One attempt: directly, or through the proxy the configuration selects.
+    /// One attempt: directly, or through the proxy the configuration selects; done by `latest`
+    /// if set (connect, stages and handshake).
     private static func open(_ target: ConnectTarget, address: SocketAddress?, headers: HTTPHeaders,
                              ignoring ignored: Set<VerificationFailure>,
-                             configuration: ClientConfiguration) async throws(WebSocketError) -> WebSocket {
+                             configuration: ClientConfiguration, latest: Instant?) async throws(WebSocketError) -> WebSocket {
         guard let port16 = UInt16(exactly: target.port), port16 > 0 else { throw .invalidArgument("invalid port \(target.port)") }
         // Cancelled before this attempt (or a redirect's) started: nothing is resolved or opened.
         if Task.isCancelled { throw .cancelled }
@@ -157,7 +164,8 @@ extension WebSocket {
             if let address { addresses = [address] } else {
                 addresses = try await Resolver.resolve(host: target.host, port: port16).get()
             }
-            return try await connect(addresses: addresses, options: options, transport: transport, configuration: configuration, stages: [])
+            return try await connect(addresses: addresses, options: options, transport: transport, configuration: configuration,
+                                     stages: [], latest: latest)
         }
         guard let proxyPort = UInt16(exactly: proxy.port), proxyPort > 0 else { throw .invalidArgument("proxy: invalid port \(proxy.port)") }
         let proxyAddresses: [SocketAddress]
@@ -175,7 +183,7 @@ extension WebSocket {
         let stage = try proxy.stage(host: target.host, port: target.port, resolved: resolved)
         do {
             return try await connect(addresses: proxyAddresses, options: options, transport: transport, configuration: configuration,
-                                     stages: [stage])
+                                     stages: [stage], latest: latest)
         } catch {
             switch error {
             case .connectionRefused: throw .proxyConnectionRefused
@@ -221,7 +229,8 @@ extension WebSocket {
 
     private static func connect(addresses: [SocketAddress], options: ClientHandshake.Options,
                                 transport: (@Sendable () -> any Transport)?,
-                                configuration: ClientConfiguration, stages: [any StreamStage]) async throws(WebSocketError) -> WebSocket {
+                                configuration: ClientConfiguration, stages: [any StreamStage],
+                                latest: Instant?) async throws(WebSocketError) -> WebSocket {
         var lastError = WebSocketError.connectionRefused
         for (index, address) in addresses.enumerated() {
             // A name resolution is not interrupted; what follows it is not started.
@@ -234,7 +243,7 @@ extension WebSocket {
             }
             let setup = ChannelSetup(stages: stages + (configuration.makeStages?(options.host, options.effectivePort) ?? []),
                                      transport: transport, handshake: .client(options),
-                                     stageTimeout: configuration.handshakeTimeout)
+                                     stageTimeout: configuration.handshakeTimeout, latest: latest)
             let loop: EventLoop
             do {
                 loop = try configuration.group.next()
@@ -243,7 +252,7 @@ extension WebSocket {
                 throw WebSocketError(error)
             }
             let channel = Channel(loop: loop, socket: FileDescriptor(fd), role: .client,
-                                  setup: setup, deadline: MonotonicClock.now() + configuration.connectTimeout,
+                                  setup: setup, deadline: setup.deadline(now: MonotonicClock.now(), timeout: configuration.connectTimeout),
                                   flow: configuration.flowControl, peer: address, server: nil)
             let result = await channel.startClient()
             if let trace = configuration.onHandshake {

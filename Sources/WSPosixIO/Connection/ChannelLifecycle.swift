@@ -84,13 +84,24 @@ final class ChannelSetup: Sendable {
     let handshake: Handshake
     /// How long the stages may take in all (the handshake timeout).
     let stageTimeout: Duration
+    /// When the stages and the handshake must be done at the latest, whatever their timeouts
+    /// (a client's hop after a redirect: the hops share the first one's time); `nil` for none.
+    let latest: Instant?
 
     init(stages: [any StreamStage] = [], transport: (@Sendable () -> any Transport)?, handshake: Handshake,
-         stageTimeout: Duration) {
+         stageTimeout: Duration, latest: Instant? = nil) {
         self.stages = stages
         self.transport = transport
         self.handshake = handshake
         self.stageTimeout = stageTimeout
+        self.latest = latest
+    }
+
+    /// `now + timeout`, or ``latest`` if sooner.
+    func deadline(now: Instant, timeout: Duration) -> Instant {
+        let own = now + timeout
+        guard let latest else { return own }
+        return min(own, latest)
     }
 
     enum Handshake: Sendable {
@@ -274,7 +285,7 @@ extension Lifecycle {
             var stage = setup.stages[stageIndex]
             out.append(stage.start(now: now))
             return .staging(link, Staging(stage: stage, next: stageIndex + 1, setup: setup,
-                                          deadline: deadline ?? now + setup.stageTimeout))
+                                          deadline: deadline ?? setup.deadline(now: now, timeout: setup.stageTimeout)))
         } else {
             var link = link
             if let make = setup.transport {
@@ -290,10 +301,15 @@ extension Lifecycle {
                 }
             }
             switch setup.handshake {
-            case .client(let options):
+            case .client(var options):
                 do {
-                    // The handshake timeout starts now, after the connect and the stages. Masking
-                    // keys come from a ChaCha20 keystream keyed once by the kernel.
+                    // The handshake timeout starts now, after the connect and the stages (and
+                    // ends by the setup's `latest`). Masking keys come from a ChaCha20 keystream
+                    // keyed once by the kernel.
+                    if let latest = setup.latest {
+                        let left = latest > now ? Duration.nanoseconds(Int64(clamping: latest.nanoseconds - now.nanoseconds)) : .zero
+                        options.timeout = min(options.timeout, left)
+                    }
                     let handshake = try ClientHandshake(options: options, now: now, entropy: ChaChaRandomNumberGenerator())
                     out.append(handshake.requestBytes)
                     return .clientHandshake(link, ClientHandshaking(handshake))

@@ -101,7 +101,7 @@ struct ConnectCommand {
             for await event in ws {
                 switch event {
                 case .text, .binary:
-                    if let message = event.message, !outputGone, !Terminal.line(Terminal.describe(message)) {
+                    if let message = event.message, !outputGone, !Terminal.message(message) {
                         // Standard output is gone (`ws connect URL | head -1`): nothing can be
                         // printed any more, so the connection closes instead of running on.
                         outputGone = true

@@ -191,6 +191,36 @@ struct ConnectToolTests {
 
     // MARK: standard output
 
+    /// Received messages are printed as they are formed, in pieces: formed whole (hex,
+    /// escaped, a newline appended, an array to write), a 16 MiB binary message took `ws
+    /// connect` to 218 MiB resident. Now the message, one piece and the process's own ~15 MiB.
+    @Test("A large message is printed without copies of itself", .enabled(if: Peers.available(Peers.wsBinary)))
+    func largeMessagesArePrintedInPieces() async throws {
+        let size = 16 << 20
+        let text = String(repeating: "é\t\u{1B}\\", count: 40_000)  // 160,000 scalars, escaped in pieces
+        let server = try await WebSocketServer.bind(port: 0) { ws in
+            try? await ws.send(.text(text))
+            try? await ws.send(.binary([UInt8](repeating: 0xAB, count: size)))
+            try? ws.close(code: .normalClosure)
+            for await _ in ws {}
+        }
+        defer { Task { await server.shutdown(timeout: .seconds(1)) } }
+        // Standard output to a file (the shell execs the tool: the process measured is ws).
+        let binary = try Peers.require(Peers.wsBinary, "the ws binary (swift build --build-tests builds it)")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ws-large-\(getpid())-\(server.port).out").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tool = try Subprocess(["/bin/sh", "-c", #"exec "$0" connect --proxy '' "$1" > "$2""#, binary,
+                                   "ws://127.0.0.1:\(server.port)/", path])
+        defer { tool.stop() }
+        #expect(await tool.waitForExit(timeout: .seconds(30)) == 0)  // closed by peer: 1000
+        let output = try #require(FileManager.default.contents(atPath: path))
+        let expected = String(repeating: #"é\t\x1B\\"#, count: 40_000) + "\n"
+            + "[binary \(size) bytes]" + String(repeating: " ab", count: size) + "\n"
+        #expect(output == Data(expected.utf8))
+        let peak = try #require(tool.peakResidentBytes)
+        #expect(peak < 2 * size + (24 << 20), "ws connect held \(peak >> 20) MiB")
+    }
+
     /// `ws connect URL | head -1`: once the reader of standard output is gone, the tool closes
     /// (1001), says so and exits 1, instead of running on as long as the server talks.
     @Test("A closed standard output ends the connection", .enabled(if: Peers.available(Peers.wsBinary)))

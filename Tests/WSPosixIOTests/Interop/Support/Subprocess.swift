@@ -29,7 +29,6 @@ final class Subprocess: Sendable {
     private let stdout: LineCollector
     private let stderr: LineCollector
     private let exitStatus = Lock<Int32?>(nil)
-    private let peakResident = Lock<Int?>(nil)
 
     /// Starts `argv[0]` (an absolute path) with the given arguments.
     init(_ argv: [String], environment: [String: String] = [:]) throws {
@@ -115,9 +114,6 @@ final class Subprocess: Sendable {
     /// Everything the process wrote to standard error so far.
     var errorOutput: String { stderr.everything() }
 
-    /// The most memory the process held resident (its `ru_maxrss`, bytes), once it has exited.
-    var peakResidentBytes: Int? { peakResident.withLock { $0 } }
-
     /// Waits (bounded) until standard error contains `text` (at least `count` times).
     func waitForError(containing text: String, count: Int = 1, timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
@@ -183,10 +179,8 @@ final class Subprocess: Sendable {
         exitStatus.withLock { stored in
             if let stored { return stored }
             var status: Int32 = 0
-            var usage = rusage()
-            let r = wait4(pid, &status, flags, &usage)
+            let r = waitpid(pid, &status, flags)
             guard r == pid else { return nil }
-            peakResident.withLock { $0 = Int(usage.ru_maxrss) * 1024 }  // kilobytes on Linux
             let low = status & 0x7f
             stored = low == 0 ? (status >> 8) & 0xff : 128 + low
             return stored

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+import Synchronization
 import Testing
 import WSDeflate
 @testable import WSPosixIO
-import WSProtocol
+@_spi(Testing) import WSProtocol
 
 /// permessage-deflate (RFC 7692) against the inbound budget: what one read completes is
 /// inflated at once, so the budget holds only if a read cannot carry much more than it.
@@ -67,6 +68,52 @@ struct InflationBoundsTests {
         #expect(highest > flow.inboundBudget, "the counter saw the backlog")
         release.fire()
         await server.shutdown(timeout: .seconds(1))
+        _ = raw
+    }
+
+    /// The same against a client: a server that answers the handshake with permessage-deflate
+    /// and, in the same write, 1,000 messages of 64 KiB of zeros (about 80 bytes each). The
+    /// client's reads are cut too (from the start, and once the extension is negotiated): it
+    /// stops reading with the budget, one read's worth inflated and one message held.
+    @Test func compressedMessagesToAClientStopAtTheBudget() async throws {
+        let listener = try SilentListener()
+        let size = 64 << 10, count = 1000
+        var deflate = PerMessageDeflate(parameters: PerMessageDeflateParameters(serverMaxWindowBits: 12, clientMaxWindowBits: 12),
+                                        role: .server, options: .init(compressionLevel: 9))
+        let zeros = [UInt8](repeating: 0, count: size)
+        var messages: [UInt8] = []
+        for _ in 0..<count {
+            let (payload, bits) = deflate.encode(zeros, kind: .binary)
+            var frame = BoundsTests.masked(0x2, payload)
+            frame.removeSubrange(2..<6)  // unmasked: a server's frame
+            frame[1] &= 0x7F
+            frame[0] |= bits
+            messages += frame
+        }
+        #expect(messages.count < 128 << 10, "\(messages.count) bytes: one read's worth")
+        let server = Task { () -> RawTCP? in
+            guard let raw = try await listener.accept(timeout: .seconds(10)) else { return nil }
+            let head = String(decoding: try await raw.read(until: { $0.suffix(4) == Array("\r\n\r\n".utf8) }, timeout: .seconds(5)),
+                              as: UTF8.self)
+            let key = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key: ") }?.dropFirst(19) ?? ""
+            let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: \(AcceptKey.accept(forKey: String(key)))\r\n"
+                + "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\r\n\r\n"
+            try raw.write(bytes: Array(response.utf8) + messages)
+            return raw
+        }
+        var configuration = WebSocket.ClientConfiguration(flowControl: FlowControl(inboundBudget: 64 << 10), compression: .default)
+        configuration.connection.keepalive = nil
+        let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(listener.address.port)/", configuration: configuration)
+        #expect(ws.extensions == ["permessage-deflate"])
+        // Nothing is taken: the events stay queued against the budget.
+        let highest = try await BoundsTests.settle { ws.bufferedEventBytes + ws.channel.state.withLock { $0.assembling } }
+        let flow = configuration.flowControl
+        let bound = flow.inboundBudget + 1032 * Channel.slicedReadSize(flow) + size
+        #expect(highest <= bound, "the client held \(highest) bytes of \(count * size) inflated")
+        #expect(highest > flow.inboundBudget, "the counter saw the backlog")
+        let raw = try await server.value
+        try ws.close(code: .normalClosure)
         _ = raw
     }
 }

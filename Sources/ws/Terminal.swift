@@ -98,7 +98,8 @@ enum Terminal {
     /// The most bytes ``message(_:)`` holds before writing them.
     static let messagePieceSize = 64 << 10
 
-    /// Prints a received message as one line on standard output (``describe(_:)``, escaped),
+    /// Prints a received message as one line on standard output: text escaped (``escaped(_:)``),
+    /// binary as `[binary 3 bytes] 01 02 03`,
     /// written in pieces of about ``messagePieceSize`` bytes as it is formed. Returns `false`
     /// when it could not be written (as ``line(_:)``).
     ///
@@ -138,25 +139,6 @@ enum Terminal {
     private static func hex(_ value: UInt32, digits: Int) -> String {
         let text = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: max(digits - text.count, 0)) + text
-    }
-
-    /// The one-line form of a received message: text as is (``line(_:)`` escapes it), binary as
-    /// `[binary 3 bytes] 01 02 03`.
-    static func describe(_ message: Message) -> String {
-        switch message {
-        case .text(let text):
-            return text
-        case .binary(let bytes):
-            let digits = Array("0123456789abcdef".utf8)
-            var hex: [UInt8] = []
-            hex.reserveCapacity(bytes.count * 3)
-            for byte in bytes {
-                hex.append(UInt8(ascii: " "))
-                hex.append(digits[Int(byte >> 4)])
-                hex.append(digits[Int(byte & 0x0f)])
-            }
-            return "[binary \(bytes.count) bytes]" + String(decoding: hex, as: UTF8.self)
-        }
     }
 
     /// Writes all of `text`; `false` when a write failed (the rest is dropped).

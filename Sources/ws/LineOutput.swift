@@ -1,13 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Dispatch
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Lines for standard output or standard error written by a thread of their own, for `ws
 /// serve`: its connections' log lines and `/report`'s messages are printed by tasks running on
@@ -94,7 +87,7 @@ final class LineOutput: Sendable {
                 defer { s.dropped = 0 }
                 return s.dropped
             }
-            if dropped > 0 { Self.writeAll(Self.notice(dropped), to: self.fd) }
+            if dropped > 0 { Terminal.write(Self.notice(dropped)[...], to: self.fd) }
             done.signal()
         }
         return done.wait(timeout: .now() + timeout) == .success
@@ -103,7 +96,7 @@ final class LineOutput: Sendable {
     /// The writer's thread: writes `bytes` whole (blocking while the reader is slow), then lets
     /// the printers waiting for room look again once half the limit is free.
     private func write(_ bytes: [UInt8]) {
-        Self.writeAll(bytes, to: fd)
+        Terminal.write(bytes[...], to: fd)  // the reader gone: the rest of the line with it
         let released = state.withLock { s -> [CheckedContinuation<[UInt8]?, Never>] in
             s.waiting -= bytes.count
             guard s.waiting <= limit / 2 else { return [] }
@@ -111,15 +104,5 @@ final class LineOutput: Sendable {
             return s.blocked
         }
         for c in released { c.resume(returning: nil) }  // they look for room again
-    }
-
-    private static func writeAll(_ bytes: [UInt8], to fd: Int32) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }  // the reader is gone: the rest of the line with it
-            offset += n
-        }
     }
 }

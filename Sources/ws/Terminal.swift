@@ -147,8 +147,10 @@ enum Terminal {
         write(Array(text.utf8)[...], to: fd)
     }
 
-    /// Writes all of `bytes`; `false` when a write failed (the rest is dropped).
-    private static func write(_ bytes: ArraySlice<UInt8>, to fd: Int32) -> Bool {
+    /// Writes all of `bytes`; `false` when a write failed (the rest is dropped). Also
+    /// ``LineOutput``'s writer.
+    @discardableResult
+    static func write(_ bytes: ArraySlice<UInt8>, to fd: Int32) -> Bool {
         var bytes = bytes
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
@@ -160,6 +162,6 @@ enum Terminal {
     }
 }
 
-func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
     write(fd, buffer, count)
 }

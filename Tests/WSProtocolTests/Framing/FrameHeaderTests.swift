@@ -43,6 +43,27 @@ struct FrameHeaderTests {
         #expect(FrameWriter.frame(opcode: .text, maskingKey: RFCVectors.key, payload: RFCVectors.hello) == RFCVectors.maskedHello)
     }
 
+    @Test("A whole frame is appended after what the buffer holds: header, then the payload, masked or not",
+          arguments: [0, 1, 3, 125, 126, 127, 1000, 65535, 65536, 70001])
+    func wholeFrameAppended(length: Int) {
+        let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        for key in [nil, RFCVectors.key] as [MaskingKey?] {
+            for (fin, rsv, opcode) in [(true, UInt8(0), Opcode.binary), (false, 0x40, .text), (true, 0x70, .continuation)] {
+                // The expected bytes built another way: the header as FrameHeader writes it, the
+                // payload masked byte by byte.
+                var expected: [UInt8] = [0xEE]
+                FrameHeader(fin: fin, rsv: rsv, opcode: opcode, maskingKey: key, payloadLength: UInt64(length))
+                    .write(to: &expected)
+                var body = payload
+                if let key { body.withUnsafeMutableBytes { Masking.applyByteLoop(key, offset: 0, to: $0) } }
+                expected += body
+                var out: [UInt8] = [0xEE]
+                FrameWriter.append(opcode: opcode, fin: fin, rsv: rsv, maskingKey: key, payload: payload, to: &out)
+                #expect(out == expected, "\(length) bytes, key \(key == nil ? "none" : "RFC"), opcode \(opcode.rawValue)")
+            }
+        }
+    }
+
     @Test func closePayload() {
         #expect(FrameWriter.closePayload(code: .normalClosure, reason: "ok") == [0x03, 0xE8, 0x6F, 0x6B])
         #expect(FrameWriter.closePayload(code: nil) == [])

@@ -20,41 +20,58 @@ package enum FrameWriter {
         // by byte, the two header bytes and `append(contentsOf:)` cost a small frame about 150
         // instructions against about 80 (Docs/Performance.md, 6 December).
         let count = payload.count
-        let maskLength = maskingKey == nil ? 0 : 4
         let lengthBytes = count < 126 ? 0 : count <= 0xFFFF ? 2 : 8
-        let headerLength = 2 + lengthBytes + maskLength
-        buffer.append(addingCapacity: headerLength + count) { span in
-            span.withUnsafeMutableBufferPointer { space, initialized in
-                let out = UnsafeMutableRawPointer(space.baseAddress!)
-                out.storeBytes(of: (fin ? 0x80 : 0) | (rsv & 0x70) | opcode.rawValue, as: UInt8.self)
-                let maskBit: UInt8 = maskLength == 0 ? 0 : 0x80
-                switch lengthBytes {
-                case 0:
-                    out.storeBytes(of: maskBit | UInt8(truncatingIfNeeded: count), toByteOffset: 1, as: UInt8.self)
-                case 2:
-                    out.storeBytes(of: maskBit | 126, toByteOffset: 1, as: UInt8.self)
-                    out.storeBytes(of: UInt16(truncatingIfNeeded: count).bigEndian, toByteOffset: 2, as: UInt16.self)
-                default:
-                    out.storeBytes(of: maskBit | 127, toByteOffset: 1, as: UInt8.self)
-                    out.storeBytes(of: UInt64(count).bigEndian, toByteOffset: 2, as: UInt64.self)
+        let frameLength = 2 + lengthBytes + (maskingKey == nil ? 0 : 4) + count
+        if #available(macOS 10.14.4, iOS 12.2, watchOS 5.2, tvOS 12.2, *) {
+            buffer.append(addingCapacity: frameLength) { span in
+                span.withUnsafeMutableBufferPointer { space, initialized in
+                    write(opcode: opcode, fin: fin, rsv: rsv, maskingKey: maskingKey, lengthBytes: lengthBytes,
+                          payload: payload, to: UnsafeMutableRawPointer(space.baseAddress!))
+                    initialized = frameLength
                 }
-                if count > 0, let source = payload.baseAddress {
-                    let body = out + headerLength
-                    if let key = maskingKey {
-                        Masking.xor(key, offset: 0, source: source, destination: body, count: count)
-                    } else {
-                        body.copyMemory(from: source, byteCount: count)
-                    }
-                }
-                if let key = maskingKey {
-                    let at = 2 + lengthBytes
-                    out.storeBytes(of: key.bytes.0, toByteOffset: at, as: UInt8.self)
-                    out.storeBytes(of: key.bytes.1, toByteOffset: at + 1, as: UInt8.self)
-                    out.storeBytes(of: key.bytes.2, toByteOffset: at + 2, as: UInt8.self)
-                    out.storeBytes(of: key.bytes.3, toByteOffset: at + 3, as: UInt8.self)
-                }
-                initialized = headerLength + count
             }
+        } else {
+            // (Older Apple systems, without `OutputSpan`: the room zero-filled first.)
+            let start = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: frameLength))
+            buffer.withUnsafeMutableBytes { all in
+                write(opcode: opcode, fin: fin, rsv: rsv, maskingKey: maskingKey, lengthBytes: lengthBytes,
+                      payload: payload, to: all.baseAddress! + start)
+            }
+        }
+    }
+
+    /// Writes one whole frame at `out`, which has room for it: the header with a length field
+    /// of `lengthBytes` extra bytes (0, 2 or 8), the key if any, then the payload, masked with it.
+    @inline(__always)
+    private static func write(opcode: Opcode, fin: Bool, rsv: UInt8, maskingKey: MaskingKey?, lengthBytes: Int,
+                              payload: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) {
+        let count = payload.count
+        out.storeBytes(of: (fin ? 0x80 : 0) | (rsv & 0x70) | opcode.rawValue, as: UInt8.self)
+        let maskBit: UInt8 = maskingKey == nil ? 0 : 0x80
+        switch lengthBytes {
+        case 0:
+            out.storeBytes(of: maskBit | UInt8(truncatingIfNeeded: count), toByteOffset: 1, as: UInt8.self)
+        case 2:
+            out.storeBytes(of: maskBit | 126, toByteOffset: 1, as: UInt8.self)
+            out.storeBytes(of: UInt16(truncatingIfNeeded: count).bigEndian, toByteOffset: 2, as: UInt16.self)
+        default:
+            out.storeBytes(of: maskBit | 127, toByteOffset: 1, as: UInt8.self)
+            out.storeBytes(of: UInt64(count).bigEndian, toByteOffset: 2, as: UInt64.self)
+        }
+        var body = out + 2 + lengthBytes
+        if let key = maskingKey {
+            body.storeBytes(of: key.bytes.0, as: UInt8.self)
+            body.storeBytes(of: key.bytes.1, toByteOffset: 1, as: UInt8.self)
+            body.storeBytes(of: key.bytes.2, toByteOffset: 2, as: UInt8.self)
+            body.storeBytes(of: key.bytes.3, toByteOffset: 3, as: UInt8.self)
+            body += 4
+        }
+        guard count > 0, let source = payload.baseAddress else { return }
+        if let key = maskingKey {
+            Masking.xor(key, offset: 0, source: source, destination: body, count: count)
+        } else {
+            body.copyMemory(from: source, byteCount: count)
         }
     }
 

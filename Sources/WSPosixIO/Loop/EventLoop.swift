@@ -80,6 +80,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// access cost a thread-local lookup on every task a loop ran.)
     @exclusivity(unchecked) private var localTasks: [UnownedJob] = []
     @exclusivity(unchecked) private var runningTasks: [UnownedJob] = []
+    /// The jobs and tasks other threads queued, taken in one swap with ``jobs``' arrays (loop
+    /// thread only): copied out instead, each array's storage was shared when it was emptied,
+    /// so emptying it allocated a new one: a malloc per wakeup from another thread (a Redis
+    /// publish per chat message).
+    @exclusivity(unchecked) private var runningJobs: [@Sendable () -> Void] = []
+    @exclusivity(unchecked) private var runningRemoteTasks: [UnownedJob] = []
     /// The task job running on the loop thread, as an address (0 between jobs): the current
     /// task's identity on this thread without asking the runtime (``Channel/currentTask``).
     @exclusivity(unchecked) private(set) var runningJob: UInt = 0
@@ -329,16 +335,27 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     private func runJobs(_ executor: UnownedTaskExecutor) {
-        let (batch, tasks) = jobs.withLock { j -> ([@Sendable () -> Void], [UnownedJob]) in
+        jobs.withLock { j in
             j.wakePending = false
-            let b = (j.queue, j.tasks)
-            j.queue.removeAll(keepingCapacity: true)
-            j.tasks.removeAll(keepingCapacity: true)
-            return b
+            swap(&j.queue, &runningJobs)
+            swap(&j.tasks, &runningRemoteTasks)
         }
         now = MonotonicClock.now()
-        for job in batch { job() }
-        for task in tasks { run(task, on: executor) }
+        // By index: a job may queue more (into `jobs`, which holds the other arrays now).
+        var i = 0
+        while i < runningJobs.count {
+            let job = runningJobs[i]
+            i += 1
+            job()
+        }
+        runningJobs.removeAll(keepingCapacity: true)
+        i = 0
+        while i < runningRemoteTasks.count {
+            let task = runningRemoteTasks[i]
+            i += 1
+            run(task, on: executor)
+        }
+        runningRemoteTasks.removeAll(keepingCapacity: true)
     }
 
     @inline(__always) private func run(_ job: UnownedJob, on executor: UnownedTaskExecutor) {

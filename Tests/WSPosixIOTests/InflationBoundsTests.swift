@@ -9,16 +9,22 @@ import WSDeflate
 /// inflated at once, so the budget holds only if a read cannot carry much more than it.
 @Suite("Inflated bytes against the inbound budget", .timeLimit(.minutes(1)))
 struct InflationBoundsTests {
-    /// Compressed messages of zeros, as one masked frame each (zero key, RSV1 set), from a
-    /// client compressor with context takeover and 12-bit windows (what `.default` answers).
-    static func compressedZeros(count: Int, size: Int) -> [UInt8] {
-        var deflate = PerMessageDeflate(parameters: PerMessageDeflateParameters(clientMaxWindowBits: 12),
-                                        role: .client, options: .init(compressionLevel: 9))
+    /// Compressed messages of zeros, one frame each (RSV1 set), from a compressor with context
+    /// takeover and 12-bit windows (what `.default` answers): a client's, masked (zero key), or
+    /// a server's, unmasked.
+    static func compressedZeros(count: Int, size: Int, from role: Role = .client) -> [UInt8] {
+        let parameters = role == .client ? PerMessageDeflateParameters(clientMaxWindowBits: 12)
+            : PerMessageDeflateParameters(serverMaxWindowBits: 12, clientMaxWindowBits: 12)
+        var deflate = PerMessageDeflate(parameters: parameters, role: role, options: .init(compressionLevel: 9))
         let zeros = [UInt8](repeating: 0, count: size)
         var bytes: [UInt8] = []
         for _ in 0..<count {
             let (payload, bits) = deflate.encode(zeros, kind: .binary)
             var frame = BoundsTests.masked(0x2, payload)
+            if role == .server {
+                frame.removeSubrange(2..<6)  // unmasked: a server's frame
+                frame[1] &= 0x7F
+            }
             frame[0] |= bits
             bytes += frame
         }
@@ -78,18 +84,7 @@ struct InflationBoundsTests {
     @Test func compressedMessagesToAClientStopAtTheBudget() async throws {
         let listener = try SilentListener()
         let size = 64 << 10, count = 1000
-        var deflate = PerMessageDeflate(parameters: PerMessageDeflateParameters(serverMaxWindowBits: 12, clientMaxWindowBits: 12),
-                                        role: .server, options: .init(compressionLevel: 9))
-        let zeros = [UInt8](repeating: 0, count: size)
-        var messages: [UInt8] = []
-        for _ in 0..<count {
-            let (payload, bits) = deflate.encode(zeros, kind: .binary)
-            var frame = BoundsTests.masked(0x2, payload)
-            frame.removeSubrange(2..<6)  // unmasked: a server's frame
-            frame[1] &= 0x7F
-            frame[0] |= bits
-            messages += frame
-        }
+        let messages = Self.compressedZeros(count: count, size: size, from: .server)
         #expect(messages.count < 128 << 10, "\(messages.count) bytes: one read's worth")
         let server = Task { () -> RawTCP? in
             guard let raw = try await listener.accept(timeout: .seconds(10)) else { return nil }

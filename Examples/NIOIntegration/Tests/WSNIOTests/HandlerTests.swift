@@ -174,28 +174,30 @@ struct HandlerTests {
 
     @Test("A plain HTTP request gets the settings' answer, then the channel closes")
     func plainHTTP() throws {
-        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") }, date: { Self.date })
-        let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(settings))])
-        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
-        try channel.writeInbound(ByteBuffer(string: "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"))
-        let answer = String(decoding: try Self.written(channel), as: UTF8.self)
+        let (answer, active) = try Self.plainAnswer(to: "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
             + "Connection: close\r\n"
             + "Content-Length: 7\r\n\r\npage /x")
-        #expect(!channel.isActive)
+        #expect(!active)
     }
 
     @Test("A HEAD request gets the answer's head alone, with the body's Content-Length (RFC 9110 §9.3.2)")
     func plainHEAD() throws {
-        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") }, date: { Self.date })
-        let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(settings))])
-        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
-        try channel.writeInbound(ByteBuffer(string: "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n"))
-        let answer = String(decoding: try Self.written(channel), as: UTF8.self)
+        let (answer, active) = try Self.plainAnswer(to: "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(answer == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
             + "Connection: close\r\n"
             + "Content-Length: 7\r\n\r\n")
-        #expect(!channel.isActive)
+        #expect(!active)
+    }
+
+    /// What a server whose settings answer every plain request 200 "page PATH" writes for
+    /// `request`, and whether its channel is still active after.
+    static func plainAnswer(to request: String) throws -> (String, Bool) {
+        let settings = ServerSettings(respond: { head in HTTPAnswer(status: 200, text: "page \(head.path)") }, date: { Self.date })
+        let channel = EmbeddedChannel(handlers: [WebSocketChannelHandler(mode: .server(settings))])
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(ByteBuffer(string: request))
+        return (String(decoding: try Self.written(channel), as: UTF8.self), channel.isActive)
     }
 }
 

@@ -42,6 +42,13 @@ public final class TLSEngine {
     // owner at a time and nothing it calls back into (the BIO, the verification callback)
     // touches these properties, so no access can overlap another.
 
+    /// A server turning a connection away before any handshake (at its connection cap, or
+    /// shutting down): one TLS record holding a fatal `internal_error` alert (RFC 8446 §5.1,
+    /// §6.2: content type 21, record version 3.3, length 2, level fatal, description 80),
+    /// which a client reports as "tlsv1 alert internal error". It needs no engine: nothing of the
+    /// peer's has been read, and nothing is negotiated.
+    public static let refusal: [UInt8] = [21, 0x03, 0x03, 0x00, 0x02, 2, 80]
+
     /// Where the engine is: handshaking, open, or closed (see ``State``).
     @exclusivity(unchecked) public private(set) var state: State = .handshaking
     /// What the handshake agreed on (version, cipher, ALPN, the peer's certificate); `nil`

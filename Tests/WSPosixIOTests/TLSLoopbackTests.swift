@@ -187,6 +187,30 @@ struct TLSLoopbackTests {
         #expect(server.connectionCount == 0)
     }
 
+    /// At the connection cap a TLS client gets a fatal alert it can read (exactly one alert
+    /// record, then the end of the stream), not a 503 in the clear, which it would report as
+    /// "wrong version number"; the connection already open is not disturbed.
+    @Test func theConnectionCapRefusesATLSClientWithAnAlert() async throws {
+        var configuration = try Self.serverConfiguration()
+        configuration.maxConnections = 1
+        let server = try await Echo.server(configuration: configuration)
+        let first = try await WebSocket.connect(to: "wss://localhost:\(server.port)/echo", configuration: Self.clientConfiguration())
+        let raw = try await RawTCP.connect(server.localAddress)
+        let (bytes, sawEOF) = try await raw.readToEnd(timeout: .seconds(5))
+        #expect(bytes == [21, 3, 3, 0, 2, 2, 80])  // alert record: fatal, internal_error
+        #expect(sawEOF)
+        await #expect(throws: WebSocketError.tls(.handshakeFailed(reason: "tlsv1 alert internal error"))) {
+            _ = try await WebSocket.connect(to: "wss://localhost:\(server.port)/echo", configuration: Self.clientConfiguration())
+        }
+        #expect(server.connectionCount == 1)
+        try await first.send(.text("still here"))
+        var it = first.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("still here"))
+        try first.close()
+        _ = await Echo.drain(&it)
+        await server.shutdown(timeout: .seconds(1))
+    }
+
     @Test func aPlainClientOnATLSPortGetsAnInvalidResponse() async throws {
         let server = try await Echo.server(configuration: Self.serverConfiguration())
         do {

@@ -93,4 +93,26 @@ struct TransportTests {
         #expect(serverSide.unwrapped.load(ordering: .relaxed) == 0)
         await server.shutdown(timeout: .seconds(1))
     }
+
+    /// At the connection cap a server with a transport that has no refusal of its own closes
+    /// without a word: a 503 in the clear is nothing the transport's peer could read.
+    @Test func atTheCapATransportWithoutARefusalClosesSilently() async throws {
+        let serverSide = XORTransport.Record()
+        var serverConfig = WebSocketServer.Configuration()
+        serverConfig.transport = { _ in XORTransport(key: 0x5A, record: serverSide) }
+        serverConfig.maxConnections = 1
+        let server = try await Echo.server(configuration: serverConfig)
+        var config = WebSocket.ClientConfiguration()
+        config.transport = { _ in XORTransport(key: 0x5A, record: XORTransport.Record()) }
+        let first = try await WebSocket.connect(to: "wss://127.0.0.1:\(server.port)/", configuration: config)
+        let raw = try await RawTCP.connect(server.localAddress)
+        let (bytes, sawEOF) = try await raw.readToEnd(timeout: .seconds(5))
+        #expect(bytes == [])
+        #expect(sawEOF)
+        #expect(server.connectionCount == 1)
+        try first.close()
+        var it = first.makeAsyncIterator()
+        _ = await Echo.drain(&it)
+        await server.shutdown(timeout: .seconds(1))
+    }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import WSProtocol
+import WSTLS
 
 /// When and how soon a client connects again after losing its connection.
 ///
@@ -8,8 +9,9 @@ public import WSProtocol
 /// a server closing with 1001 (going away: a draining instance), 1012 (service restart) or
 /// 1013 (try again later). Anything else (a normal close, a policy violation, a close this
 /// end started) ends for good. Failed attempts are retried while the failure is transient
-/// (refused, reset, timed out, a 502/503/504 answer), at most ``maxAttempts`` times in a row,
-/// after ``backoff``'s delays. A connection lost before it was open for ``stableAfter`` (a
+/// (refused, reset, timed out, a 502/503/504 answer, or a TLS server's `internal_error` alert
+/// before the handshake: its 503), at most ``maxAttempts`` times in a row, after
+/// ``backoff``'s delays. A connection lost before it was open for ``stableAfter`` (a
 /// server that accepts and drops at once, or sheds load with 1013 right away) continues the
 /// backoff where it was instead of starting it again.
 public struct ReconnectPolicy: Hashable, Sendable {
@@ -50,6 +52,9 @@ public struct ReconnectPolicy: Hashable, Sendable {
         }
     }
 
+    /// OpenSSL's reason for a fatal `internal_error` alert received during the handshake.
+    static let tlsRefusal = "tlsv1 alert internal error"
+
     /// Whether a failed connection attempt is worth another try.
     public func shouldRetry(after error: WebSocketError) -> Bool {
         switch error {
@@ -57,6 +62,10 @@ public struct ReconnectPolicy: Hashable, Sendable {
             return true
         case .handshakeFailed:
             return [502, 503, 504].contains(error.status ?? 0)
+        case .tls(.handshakeFailed(reason: let reason)):
+            // A TLS server's 503: the fatal alert it sends at its connection cap or while it
+            // shuts down (`TLSTransport.refuse()`), before any handshake.
+            return reason == Self.tlsRefusal
         default:
             return false
         }

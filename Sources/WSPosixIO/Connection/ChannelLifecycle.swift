@@ -756,19 +756,15 @@ extension Lifecycle {
         let date = WallClock.httpDate()
         let bytes = headOnly ? response.headBytes(date: date) : response.bytes(date: date)
         switch consume self {
-        case .connecting(let link, let dropped, let droppedDeadline):
-            _ = dropped
+        case .connecting(let link, let setup, let droppedDeadline):
             _ = droppedDeadline
-            out.append(bytes)
-            let deadline = Self.responseDeadline(link, now: now)
-            self = .httpResponse(link, deadline: deadline)
-            return .responding
-        case .staging(let link, let dropped):
-            _ = dropped
-            out.append(bytes)
-            let deadline = Self.responseDeadline(link, now: now)
-            self = .httpResponse(link, deadline: deadline)
-            return .responding
+            var step = LifecycleStep.none
+            self = Self.turnAway(link, setup, bytes, now: now, &out, &step)
+            return step
+        case .staging(let link, let staging):
+            var step = LifecycleStep.none
+            self = Self.turnAway(link, staging.setup, bytes, now: now, &out, &step)
+            return step
         case .clientHandshake(let link, let dropped):
             _ = dropped
             out.append(bytes)
@@ -793,6 +789,28 @@ extension Lifecycle {
         case .closed: self = .closed
         }
         return .none
+    }
+
+    /// A response before the transport started (a 503 at the connection cap, at shutdown):
+    /// in the clear, as it is, without a transport; with one (TLS) the peer could not read it,
+    /// so it gets the transport's refusal (``Transport/refuse()``: a fatal alert) or, when
+    /// that is empty, the socket closes at once.
+    private static func turnAway(_ link: consuming Link, _ setup: ChannelSetup, _ response: [UInt8], now: Instant,
+                                 _ out: inout OutboundBuffer, _ step: inout LifecycleStep) -> Lifecycle {
+        if let make = setup.transport {
+            var transport = make()
+            let refusal = transport.refuse()
+            guard !refusal.isEmpty else {
+                step = .close
+                return .closing(link, deadline: now)
+            }
+            out.append(refusal)
+        } else {
+            out.append(response)
+        }
+        step = .responding
+        let deadline = responseDeadline(link, now: now)
+        return .httpResponse(link, deadline: deadline)
     }
 
     /// The response is written and the write side shut down: the peer has `linger` (by

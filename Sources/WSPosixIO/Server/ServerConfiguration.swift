@@ -25,8 +25,9 @@ extension WebSocketServer {
         public var decisionTimeout: Duration = .seconds(10)
         /// Limits on the request head (size, header count).
         public var limits: HTTPHeadParser.Limits = .init()
-        /// The most connections at once (in handshake or open); beyond it, new ones get 503.
-        /// Default 10,000.
+        /// The most connections at once (in handshake or open); beyond it, new ones get 503
+        /// (over TLS, where that could not be read, a fatal `internal_error` alert: see
+        /// ``Transport/refuse()``). Default 10,000.
         public var maxConnections: Int = 10_000
         /// Backpressure limits of each connection.
         public var flowControl: FlowControl = .init()

@@ -80,6 +80,10 @@ public struct TLSTransport: Transport, @unchecked Sendable {
         return takeOutput()
     }
 
+    /// A server's refusal before the handshake: a fatal `internal_error` alert
+    /// (`TLSEngine.refusal`); a client refuses nothing.
+    public mutating func refuse() -> [UInt8] { setup.context.isServer ? TLSEngine.refusal : [] }
+
     public mutating func receiveEndOfStream() throws(WebSocketError) {
         guard let engine else { throw Self.notStarted }
         do { try engine.receiveEndOfStream() } catch { throw .tls(error) }

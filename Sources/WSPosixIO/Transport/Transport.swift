@@ -15,7 +15,9 @@
 /// ``unwrap(_:into:)`` (or ``unwrap(_:_:)``, which the open connection's read path calls: it
 /// has a default that calls ``unwrap(_:into:)``) it writes what ``takeOutput()`` returns
 /// (handshake records, alerts);
-/// it passes every batch of outgoing application bytes through ``wrap(_:into:)``. When the
+/// it passes every batch of outgoing application bytes through ``wrap(_:into:)``. A server that
+/// turns the connection away before ``start()`` (its connection cap) writes what ``refuse()``
+/// returns instead, and closes. When the
 /// connection ends cleanly it writes what ``close()`` returns last (close_notify); at the end
 /// of the socket's stream it calls ``receiveEndOfStream()``, and once
 /// ``hasReceivedEndOfStream`` says the peer ended its stream inside the transport (its
@@ -39,6 +41,12 @@ public protocol Transport: Sendable {
     /// The socket's stream ended; throws when that end is not clean (a TLS stream without
     /// close_notify: ``WebSocketError/tls(_:)`` with `truncated`).
     mutating func receiveEndOfStream() throws(WebSocketError)
+    /// A server turns the connection away before ``start()`` (at its connection cap, or
+    /// shutting down): the bytes to write before closing, which the peer's end of the
+    /// transport reads as a refusal (``TLSTransport``: a fatal TLS alert). An HTTP response in
+    /// the clear would be nothing it could read. A default returns none: the connection then
+    /// closes without a word.
+    mutating func refuse() -> [UInt8]
     /// Whether the peer ended its stream within the transport (a TLS close_notify: "the sender
     /// will not send any more messages on this connection", RFC 8446 §6.1). Polled after each
     /// unwrap; once it is `true` the driver proceeds as at the socket's end of stream, without
@@ -58,6 +66,8 @@ extension Transport {
         if !plaintext.isEmpty { plaintext.withUnsafeBytes(body) }
     }
 
+    /// No refusal of its own: the connection closes without a word.
+    public mutating func refuse() -> [UInt8] { [] }
     /// Nothing to send on close.
     public mutating func close() -> [UInt8] { [] }
     /// Every end of stream is clean.

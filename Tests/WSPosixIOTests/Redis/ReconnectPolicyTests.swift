@@ -2,6 +2,7 @@
 import Testing
 @testable import WSPosixIO
 import WSProtocol
+import WSTLS
 
 @Suite("Client reconnect policy")
 struct ReconnectPolicyTests {
@@ -35,6 +36,9 @@ struct ReconnectPolicyTests {
         (.handshakeFailed(.refused(status: 503, reason: "Service Unavailable", headers: [:], bodyPrefix: [])), true),
         (.handshakeFailed(.refused(status: 502, reason: "Bad Gateway", headers: [:], bodyPrefix: [])), true),
         (.handshakeFailed(.refused(status: 403, reason: "Forbidden", headers: [:], bodyPrefix: [])), false),
+        (.tls(.handshakeFailed(reason: "tlsv1 alert internal error")), true),
+        (.tls(.handshakeFailed(reason: "tlsv1 alert unknown ca")), false),
+        (.tls(.verificationFailed(VerificationError(failure: .expired, result: 10, reason: "certificate has expired", depth: 0))), false),
         (.hostNotFound(host: "nowhere", message: "no"), false),
         (.invalidArgument("bad URL"), false),
     ] as [(WebSocketError, Bool)])

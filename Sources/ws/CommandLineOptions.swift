@@ -14,7 +14,7 @@ enum CommandLineOptions: Equatable {
 
     /// `ws serve [--host H] [--port P] [--no-deflate] [--tls-cert FILE --tls-key FILE]
     /// [--trusted-proxy A/N]... [--forwarded] [--redis URL] [--drain S]
-    /// [--allow-origin ORIGIN]... [--threads N]`
+    /// [--allow-origin ORIGIN]... [--threads N] [--max-connections N] [--max-buffered SIZE]`
     case serve(Serve)
     /// `ws connect URL [-H 'Name: value']... [--subprotocol P]... [--origin O] [--no-deflate]
     /// [--cacert FILE]... [--insecure] [--proxy URL] [-v] [--max-redirects N] [--binary]
@@ -49,6 +49,11 @@ enum CommandLineOptions: Equatable {
         var allowedOrigins: [String] = []
         /// Event-loop threads (`--threads N`); `nil`: one per CPU this process may use.
         var threads: Int?
+        /// `--max-connections N`: connections at once; `nil` for the library's default (10,000).
+        var maxConnections: Int?
+        /// `--max-buffered SIZE`: new connections are refused while the connections' buffered
+        /// bytes reach this; `nil` for no cap.
+        var maxBufferedBytes: Int?
     }
 
     struct Connect: Equatable {
@@ -85,6 +90,15 @@ enum CommandLineOptions: Equatable {
     /// A usage mistake: the message is printed with a pointer to `ws --help`, exit status 2.
     struct UsageError: Error, Equatable {
         var message: String
+    }
+
+    /// A byte count: decimal digits, optionally followed by K, M or G (2^10, 2^20, 2^30).
+    static func byteCount(_ text: String) -> Int? {
+        let shifts: [Character: Int] = ["K": 10, "k": 10, "M": 20, "m": 20, "G": 30, "g": 30]
+        var digits = Substring(text), shift = 0
+        if let last = digits.last, let s = shifts[last] { shift = s; digits = digits.dropLast() }
+        guard let value = decimal(String(digits)), value <= Int.max >> shift else { return nil }
+        return value << shift
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> CommandLineOptions {
@@ -130,6 +144,18 @@ enum CommandLineOptions: Equatable {
                         throw UsageError(message: "--threads: '\(text)' is not a number of threads (1-1024)")
                     }
                     serve.threads = count
+                case "--max-connections":
+                    let text = try value(of: option, in: &rest)
+                    guard let count = Self.decimal(text), (1...10_000_000).contains(count) else {
+                        throw UsageError(message: "--max-connections: '\(text)' is not a number of connections (1-10000000)")
+                    }
+                    serve.maxConnections = count
+                case "--max-buffered":
+                    let text = try value(of: option, in: &rest)
+                    guard let bytes = Self.byteCount(text), (1...(1 << 40)).contains(bytes) else {
+                        throw UsageError(message: "--max-buffered: '\(text)' is not a size (bytes, or a number with K, M or G; at most 1024G)")
+                    }
+                    serve.maxBufferedBytes = bytes
                 case "--drain":
                     let text = try value(of: option, in: &rest)
                     guard let seconds = Self.decimal(text), (0...3600).contains(seconds) else {
@@ -263,6 +289,7 @@ enum CommandLineOptions: Equatable {
                [--redis redis://HOST:PORT[/N]]
                [--drain SECONDS]
                [--allow-origin ORIGIN]... [--threads N]
+               [--max-connections N] [--max-buffered SIZE]
           Serve a demo page on http://HOST:PORT/ and WebSocket endpoints:
             /echo    sends every message back (same type, same bytes)
             /chat    sends every message to every connected peer
@@ -277,6 +304,11 @@ enum CommandLineOptions: Equatable {
           keep working; a second Ctrl-C or SIGTERM ends the draining at once.
           --threads N runs N event-loop threads (default: one per CPU this process may use,
           after its CPU affinity and cgroup CPU quota).
+          --max-connections N (default 10,000) refuses connections beyond N at once with 503
+          (over TLS, which could not read that, with a fatal TLS alert); --max-buffered SIZE
+          (bytes, or with K, M or G) refuses new ones the same way while the bytes buffered
+          across connections reach SIZE (default: no cap; each connection is bounded by its
+          own limits either way).
           permessage-deflate offers are accepted (windows of at most 2^12 bytes, zlib
           memLevel 5); --no-deflate declines them.
           With --tls-cert (PEM certificate chain, leaf first) and --tls-key (PEM private key)

@@ -29,6 +29,8 @@ import Darwin
 ///   balancer's health check).
 /// - SIGINT/SIGTERM: `/healthz` and new upgrades get 503; after `--drain` seconds (default 0),
 ///   close 1001 (going away) to every peer, wait for their answers (bounded), exit 0.
+/// - `--max-connections` and `--max-buffered` cap the connections and the bytes buffered
+///   across them (``applyCaps(to:)``).
 /// - Behind a load balancer: `--proxy-protocol` and `--forwarded` report the real client (see
 ///   ``CommandLineOptions/Serve``); `--redis` fans `/chat` out over Redis pub/sub (``ChatFanOut``).
 struct ServeCommand {
@@ -50,6 +52,13 @@ struct ServeCommand {
                      sameOriginHosts: [host, "localhost", "127.0.0.1", "::1"])
     }
 
+    /// `--max-connections` and `--max-buffered`: the server's caps (beyond them new
+    /// connections get 503, or a fatal alert over TLS).
+    func applyCaps(to configuration: inout WebSocketServer.Configuration) {
+        if let count = options.maxConnections { configuration.maxConnections = count }
+        configuration.maxBufferedBytes = options.maxBufferedBytes
+    }
+
     func run() async -> Int32 {
         SignalWaiter.install()  // SIGINT/SIGTERM: graceful shutdown below; SIGHUP: reload
         Terminal.printOffTheLoops()  // log lines are printed on the loops: never blocking them
@@ -60,6 +69,7 @@ struct ServeCommand {
         var configuration = WebSocketServer.Configuration()
         configuration.compression = options.deflate ? .default : nil
         if let threads = options.threads { configuration.group = EventLoopGroup(threadCount: threads) }
+        applyCaps(to: &configuration)
         if options.proxyProtocol { configuration.proxyProtocol = ProxyProtocolSettings(trustedSources: trusted) }
         if options.forwarded { configuration.trustedForwarders = trusted }
         var fanOut: ChatFanOut? = nil

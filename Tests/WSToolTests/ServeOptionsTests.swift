@@ -21,6 +21,32 @@ struct ServeOptionsTests {
         #expect(try CommandLineOptions.parse(["serve"]) == .serve(CommandLineOptions.Serve()))
     }
 
+    @Test func capsAreParsed() throws {
+        var expected = CommandLineOptions.Serve()
+        expected.maxConnections = 2
+        expected.maxBufferedBytes = 64 << 20
+        #expect(try CommandLineOptions.parse(["serve", "--max-connections", "2", "--max-buffered", "64M"]) == .serve(expected))
+        for (text, bytes) in [("1", 1), ("4096", 4096), ("3k", 3 << 10), ("2G", 2 << 30), ("1024G", 1 << 40)] {
+            expected = CommandLineOptions.Serve()
+            expected.maxBufferedBytes = bytes
+            #expect(try CommandLineOptions.parse(["serve", "--max-buffered", text]) == .serve(expected))
+        }
+    }
+
+    @Test func capsReachTheServerConfiguration() throws {
+        guard case .serve(let options) = try CommandLineOptions.parse(["serve", "--max-connections", "7", "--max-buffered", "3M"]) else {
+            Issue.record("not serve"); return
+        }
+        var configuration = WebSocketServer.Configuration()
+        ServeCommand(options: options).applyCaps(to: &configuration)
+        #expect(configuration.maxConnections == 7)
+        #expect(configuration.maxBufferedBytes == 3 << 20)
+        var defaults = WebSocketServer.Configuration()
+        ServeCommand(options: CommandLineOptions.Serve()).applyCaps(to: &defaults)
+        #expect(defaults.maxConnections == 10_000)
+        #expect(defaults.maxBufferedBytes == nil)
+    }
+
     @Test("Bad values are usage errors", arguments: [
         (["serve", "--trusted-proxy", "example.com"], "--trusted-proxy: 'example.com' is not ADDRESS or ADDRESS/PREFIX (e.g. 10.0.0.0/8)"),
         (["serve", "--trusted-proxy", "10.0.0.0/40"], "--trusted-proxy: '10.0.0.0/40' is not ADDRESS or ADDRESS/PREFIX (e.g. 10.0.0.0/8)"),
@@ -34,6 +60,15 @@ struct ServeOptionsTests {
         (["serve", "--port", "+80"], "--port: '+80' is not a port number (0-65535)"),
         (["serve", "--threads", "+2"], "--threads: '+2' is not a number of threads (1-1024)"),
         (["serve", "--drain", "+3"], "--drain: '+3' is not a number of seconds (0-3600)"),
+        (["serve", "--max-connections", "0"], "--max-connections: '0' is not a number of connections (1-10000000)"),
+        (["serve", "--max-connections", "10000001"], "--max-connections: '10000001' is not a number of connections (1-10000000)"),
+        (["serve", "--max-connections", "+5"], "--max-connections: '+5' is not a number of connections (1-10000000)"),
+        (["serve", "--max-connections"], "--max-connections needs a value"),
+        (["serve", "--max-buffered", "0"], "--max-buffered: '0' is not a size (bytes, or a number with K, M or G; at most 1024G)"),
+        (["serve", "--max-buffered", "M"], "--max-buffered: 'M' is not a size (bytes, or a number with K, M or G; at most 1024G)"),
+        (["serve", "--max-buffered", "12X"], "--max-buffered: '12X' is not a size (bytes, or a number with K, M or G; at most 1024G)"),
+        (["serve", "--max-buffered", "1025G"], "--max-buffered: '1025G' is not a size (bytes, or a number with K, M or G; at most 1024G)"),
+        (["serve", "--max-buffered", "99999999999999999G"], "--max-buffered: '99999999999999999G' is not a size (bytes, or a number with K, M or G; at most 1024G)"),
     ])
     func badValues(arguments: [String], message: String) {
         #expect(throws: CommandLineOptions.UsageError(message: message)) { try CommandLineOptions.parse(arguments) }

@@ -55,6 +55,36 @@ struct TLSToolTests {
         _ = await Echo.drain(&it)
     }
 
+    /// `--max-connections 1`: the second client gets 503 over ws:// and the fatal alert over
+    /// wss:// (a 503 in the clear would be "wrong version number" to it); the first goes on.
+    @Test("ws serve --max-connections: 503, or a TLS alert over wss://", .enabled(if: Peers.available(Peers.wsBinary)),
+          arguments: [false, true])
+    func connectionCap(tls: Bool) async throws {
+        let files = tls ? ["--tls-cert", try TestCertificates.path("server.pem"), "--tls-key", try TestCertificates.path("server.key")] : []
+        let (serve, port) = try await InteropToolTests.startServe(["--max-connections", "1"] + files, scheme: tls ? "wss" : "ws")
+        defer { serve.stop() }
+        let url = "\(tls ? "wss" : "ws")://localhost:\(port)/echo"
+        var configuration = try Self.client()
+        configuration.handshakeTimeout = .seconds(10)
+        let first = try await WebSocket.connect(to: url, configuration: configuration)
+        do {
+            _ = try await WebSocket.connect(to: url, configuration: configuration)
+            Issue.record("a second connection was accepted")
+        } catch {
+            if tls {
+                #expect(error == .tls(.handshakeFailed(reason: "tlsv1 alert internal error")))
+            } else {
+                #expect(error.status == 503)
+            }
+            #expect(ReconnectPolicy().shouldRetry(after: error))
+        }
+        try await first.send(.text("still here"))
+        var it = first.makeAsyncIterator()
+        #expect(await Echo.nextData(&it) == .text("still here"))
+        try first.close()
+        _ = await Echo.drain(&it)
+    }
+
     @Test("ws connect wss://: --cacert trusts, no root refuses with the reason, --insecure warns",
           .enabled(if: Peers.available(Peers.wsBinary)))
     func connect() async throws {

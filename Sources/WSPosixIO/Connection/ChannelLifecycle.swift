@@ -220,8 +220,8 @@ enum Lifecycle: ~Copyable {
     static let httpLinger: Duration = .seconds(2)
 
     /// The deadline of a response just queued: the idle-write timeout; over TLS the short
-    /// linger (a response queued before the TLS handshake finished, a timeout's 408, waits for
-    /// it that long only).
+    /// linger (a response queued before the TLS handshake finished waits for it that long
+    /// only; a handshake timeout before it finished closes at once, see ``handleTimeout``).
     static func responseDeadline(_ link: borrowing Link, now: Instant) -> Instant {
         now + (link.isPlain ? httpWriteIdleTimeout : httpLinger)
     }
@@ -483,6 +483,12 @@ extension Lifecycle {
             guard let step = handshake.machine.handleTimeout(now: now, date: WallClock.httpDate()) else {
                 self = .serverHandshake(link, handshake)
                 return .none
+            }
+            if case .invalid = step, let tls = link.transport as? TLSTransport, tls.session == nil {
+                // The TLS handshake itself did not finish in time: the 408 could never be
+                // encrypted, so nothing is left to say and no linger to wait out.
+                self = .closing(link, deadline: now)
+                return .failed(.timeout(.handshake))
             }
             var result = LifecycleStep.none
             self = Self.serverStep(step, link, handshake, now: now, &result, &out)

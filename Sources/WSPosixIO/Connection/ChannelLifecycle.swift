@@ -221,7 +221,7 @@ enum Lifecycle: ~Copyable {
 
     /// The deadline of a response just queued: the idle-write timeout; over TLS the short
     /// linger (a response queued before the TLS handshake finished waits for it that long
-    /// only; a handshake timeout before it finished closes at once, see ``handleTimeout``).
+    /// only; a handshake timeout before it finished closes at once: `handleTimeout`).
     static func responseDeadline(_ link: borrowing Link, now: Instant) -> Instant {
         now + (link.isPlain ? httpWriteIdleTimeout : httpLinger)
     }

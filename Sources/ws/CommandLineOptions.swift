@@ -118,12 +118,7 @@ enum CommandLineOptions: Equatable {
                 case "--tls-cert": serve.tlsCertificate = try value(of: option, in: &rest)
                 case "--tls-key": serve.tlsKey = try value(of: option, in: &rest)
                 case "--tls-session-tickets":
-                    let text = try value(of: option, in: &rest)
-                    let range = TLSServerConfiguration.sessionTicketRange
-                    guard let count = Self.decimal(text), range.contains(count) else {
-                        throw UsageError(message: "--tls-session-tickets: '\(text)' is not a number of tickets (\(range.lowerBound)-\(range.upperBound))")
-                    }
-                    serve.tlsSessionTickets = count
+                    serve.tlsSessionTickets = try count(of: option, in: &rest, TLSServerConfiguration.sessionTicketRange, "tickets")
                 case "--proxy-protocol": serve.proxyProtocol = true
                 case "--forwarded": serve.forwarded = true
                 case "--trusted-proxy":
@@ -139,17 +134,9 @@ enum CommandLineOptions: Equatable {
                     }
                     serve.redis = text
                 case "--threads":
-                    let text = try value(of: option, in: &rest)
-                    guard let count = Self.decimal(text), (1...1024).contains(count) else {
-                        throw UsageError(message: "--threads: '\(text)' is not a number of threads (1-1024)")
-                    }
-                    serve.threads = count
+                    serve.threads = try count(of: option, in: &rest, 1...1024, "threads")
                 case "--max-connections":
-                    let text = try value(of: option, in: &rest)
-                    guard let count = Self.decimal(text), (1...10_000_000).contains(count) else {
-                        throw UsageError(message: "--max-connections: '\(text)' is not a number of connections (1-10000000)")
-                    }
-                    serve.maxConnections = count
+                    serve.maxConnections = try count(of: option, in: &rest, 1...10_000_000, "connections")
                 case "--max-buffered":
                     let text = try value(of: option, in: &rest)
                     guard let bytes = Self.byteCount(text), (1...(1 << 40)).contains(bytes) else {
@@ -157,11 +144,7 @@ enum CommandLineOptions: Equatable {
                     }
                     serve.maxBufferedBytes = bytes
                 case "--drain":
-                    let text = try value(of: option, in: &rest)
-                    guard let seconds = Self.decimal(text), (0...3600).contains(seconds) else {
-                        throw UsageError(message: "--drain: '\(text)' is not a number of seconds (0-3600)")
-                    }
-                    serve.drainSeconds = seconds
+                    serve.drainSeconds = try count(of: option, in: &rest, 0...3600, "seconds")
                 case "--allow-origin":
                     let origin = try value(of: option, in: &rest)
                     guard origin == "*" || (origin.contains("://") && !origin.contains(" ")) else {
@@ -259,6 +242,17 @@ enum CommandLineOptions: Equatable {
     private static func value(of option: String, in rest: inout ArraySlice<String>) throws(UsageError) -> String {
         guard let value = rest.popFirst() else { throw UsageError(message: "\(option) needs a value") }
         return value
+    }
+
+    /// The option's value as a whole number in `range`, or a usage error that names `unit`
+    /// ("--threads: 'two' is not a number of threads (1-1024)").
+    private static func count(of option: String, in rest: inout ArraySlice<String>, _ range: ClosedRange<Int>,
+                              _ unit: String) throws(UsageError) -> Int {
+        let text = try value(of: option, in: &rest)
+        guard let count = decimal(text), range.contains(count) else {
+            throw UsageError(message: "\(option): '\(text)' is not a number of \(unit) (\(range.lowerBound)-\(range.upperBound))")
+        }
+        return count
     }
 
     /// A `ws://` or `wss://` URL with a host and no query or fragment: the tool appends the

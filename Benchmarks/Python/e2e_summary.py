@@ -21,7 +21,9 @@ With a server `ours-before` (Scripts/bench BENCH_BEFORE=REV) it also prints ours
 the same for `ws-serve-before` and `ours-inplace-before`); with
 the Swift floors (`swift-floor`, `swift-async-floor`: Sources/SwiftFloor) it prints them against
 c-fast and our servers against them, and a CEILING line for each row where even the Swift async
-floor's interval is above the async targets.
+floor's interval is above the async targets. With `c-floor` measured, a RESOLUTION line per row
+says the most any server making the simple floor's system calls could reach against it (see
+print_resolution) beside how far the floor's own rate moved between windows.
 
 --append-rows appends `row` lines (medians) to RESULTS.tsv for table.py and same_layer.py.
 Exit status 1 when any measured row had an error (the row is marked ERRORS in the table)."""
@@ -167,6 +169,37 @@ def print_before_after(runs, rows, server, before):
               (rate_field, "server_user_us_per_msg", "server_sys_us_per_msg", "server_us_per_msg")) + " |")
 
 
+def print_resolution(runs, rows, servers):
+    """What a row can resolve: the most any server making the simple floor's system calls could
+    reach against it (its own code taking no time at all), beside how far the floor's own rate
+    moved between windows. On a saturated row (the floor's server at >= 0.90 of its core) that
+    is the floor's CPU per echo over its system CPU per echo; on a row the round trip sets, the
+    round trip over the round trip without the floor's own code."""
+    print()
+    for row in rows:
+        reps = [f for f in runs.get((row, SIMPLE), {}).values() if f["status"] == 0]
+        user = spread([f.get("server_user_us_per_msg") for f in reps])
+        system = spread([f.get("server_sys_us_per_msg") for f in reps])
+        busy = spread([f.get("server_cpu") for f in reps])
+        rate_field = "mb_per_s" if row.startswith("big") else "msgs_per_s"
+        rate = spread([f.get(rate_field) for f in reps])
+        if None in (user, system, busy, rate) or rate[1] <= 0:
+            continue
+        if busy[0] >= CLIENT_BOUND:
+            ceiling = (user[0] + system[0]) / system[0]
+            basis = f"{user[0]:.2f} µs of its {user[0] + system[0]:.2f} µs of CPU per echo are its own code"
+        else:
+            trip = spread([f.get("p50_us") for f in reps])
+            if trip is None or trip[0] <= user[0]:
+                continue
+            ceiling = trip[0] / (trip[0] - user[0])
+            basis = f"{user[0]:.2f} µs of its {trip[0]:.1f} µs round trip are its own code"
+        fast = ratio_cell(paired(runs, row, FAST, SIMPLE, rate_field)) if FAST in servers else "not measured"
+        print(f"RESOLUTION e2e.{row}: {basis}: a server making the same system calls with no code of its own "
+              f"could reach at most {ceiling:.3f}× {SIMPLE}; {SIMPLE}'s own rate ranged {rate[1]:g}–{rate[2]:g} "
+              f"({rate[2] / rate[1]:.2f}× between windows); {FAST} ÷ {SIMPLE}: {fast}")
+
+
 def main():
     path = sys.argv[1]
     runs, rows, seed = load(path)
@@ -267,6 +300,8 @@ def main():
             if above:
                 print(f"CEILING e2e.{row}: the async targets (user CPU ≤ {USER_CPU_TARGETS['ws-serve']:g}× {FAST}) are below "
                       f"the Swift async floor itself ({ratio_cell(floor)}; {why.removeprefix('met (')}")
+    if SIMPLE in servers:
+        print_resolution(runs, rows, servers)
     if missed:
         print()
         print("\n".join(missed))

@@ -31,8 +31,9 @@ extension WebSocketServer {
         public var maxConnections: Int = 10_000
         /// Backpressure limits of each connection.
         public var flowControl: FlowControl = .init()
-        /// New connections get 503 while the connections' buffered bytes (see
-        /// ``WebSocketServer/bufferedBytes``) are at or above this; `nil` (default) for no cap.
+        /// New connections get 503 (over TLS the fatal alert of ``maxConnections``) while the
+        /// connections' buffered bytes (see ``WebSocketServer/bufferedBytes``) are at or above
+        /// this; `nil` (default) for no cap.
         /// Each connection stays bounded by its own ``flowControl`` either way.
         public var maxBufferedBytes: Int? = nil
         /// After a plain HTTP response (a refusal, a 503, an answered request) is written and
